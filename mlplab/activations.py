@@ -1,0 +1,149 @@
+"""Activation functions g and their derivatives g', side by side.
+
+The lecture writes ``a = g(z)`` and, in backpropagation, ``g'(z)`` (``σ'(z)`` for the sigmoid).
+Each :class:`Activation` holds both as functions of ``z``. For speed, backpropagation calls
+``derivative(z, a)``, which may reuse the already-computed ``a = g(z)`` (``σ' = a(1 − a)``,
+``tanh' = 1 − a²``); it always equals ``g_prime(z)``.
+
+``step`` is the lecture's sgn (1 where z > 0, else 0). Its derivative is 0 everywhere, so
+gradient descent through it learns nothing: the network refuses to backpropagate through it
+(use :class:`mlplab.Perceptron` and its learning rule instead).
+
+``softmax`` acts on a whole row; it is only used as an output paired with cross-entropy, whose
+output delta ``a − y`` never needs its Jacobian.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .errors import ConfigError
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation g with its derivative g'.
+
+    Attributes
+    ----------
+    name : str
+    g : callable, z -> a, elementwise (row-wise for softmax)
+    g_prime : callable, z -> g'(z)
+    derivative : callable, (z, a) -> g'(z), may reuse a = g(z)
+    differentiable : bool
+        False for ``step``: backpropagation through it raises :class:`ConfigError`.
+    """
+
+    name: str
+    g: Callable[[Array], Array]
+    g_prime: Callable[[Array], Array]
+    derivative: Callable[[Array, Array], Array]
+    differentiable: bool = True
+
+    def __call__(self, z: Array) -> Array:
+        return self.g(z)
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name!r})"
+
+
+def step(z: Array) -> Array:
+    """The lecture's sgn as a 0/1 step: 1 where z > 0, else 0."""
+    return (z > 0).astype(z.dtype)
+
+
+def step_prime(z: Array) -> Array:
+    return np.zeros_like(z)
+
+
+def identity(z: Array) -> Array:
+    return z
+
+
+def identity_prime(z: Array) -> Array:
+    return np.ones_like(z)
+
+
+def sigmoid(z: Array) -> Array:
+    """σ(z) = 1 / (1 + e^(−z)), stable for any |z| (no overflow warning at ±1e4)."""
+    # exp of a non-positive number never overflows: σ(z) = e^z / (1 + e^z) for z < 0.
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+
+
+def sigmoid_prime(z: Array) -> Array:
+    """σ'(z) = σ(z)(1 − σ(z)), at most 0.25 (at z = 0)."""
+    s = sigmoid(z)
+    return s * (1 - s)
+
+
+def tanh(z: Array) -> Array:
+    return np.tanh(z)
+
+
+def tanh_prime(z: Array) -> Array:
+    return 1 - np.tanh(z) ** 2
+
+
+def relu(z: Array) -> Array:
+    return np.maximum(z, 0)
+
+
+def relu_prime(z: Array) -> Array:
+    return (z > 0).astype(z.dtype)
+
+
+LEAKY_SLOPE = 0.01
+
+
+def leaky_relu(z: Array) -> Array:
+    return np.where(z > 0, z, LEAKY_SLOPE * z)
+
+
+def leaky_relu_prime(z: Array) -> Array:
+    return np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype)
+
+
+def softmax(z: Array) -> Array:
+    """Row-wise softmax, shifted by the row maximum so exp never overflows."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _softmax_prime(z: Array) -> Array:
+    raise ConfigError(
+        "softmax has no elementwise derivative; use it as the output layer with loss "
+        "'cross_entropy', whose output delta is a − y"
+    )
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in [
+        Activation("step", step, step_prime, lambda z, a: step_prime(z), differentiable=False),
+        Activation("identity", identity, identity_prime, lambda z, a: identity_prime(z)),
+        Activation("sigmoid", sigmoid, sigmoid_prime, lambda z, a: a * (1 - a)),
+        Activation("tanh", tanh, tanh_prime, lambda z, a: 1 - a * a),
+        Activation("relu", relu, relu_prime, lambda z, a: relu_prime(z)),
+        Activation("leaky_relu", leaky_relu, leaky_relu_prime, lambda z, a: leaky_relu_prime(z)),
+        Activation("softmax", softmax, _softmax_prime, lambda z, a: _softmax_prime(z)),
+    ]
+}
+# Other names users bring from scikit-learn and the lecture.
+ALIASES = {"logistic": "sigmoid", "sgn": "step", "sign": "step", "linear": "identity"}
+
+
+def get_activation(name: str | Activation) -> Activation:
+    """Look an activation up by name (or pass one through)."""
+    if isinstance(name, Activation):
+        return name
+    key = ALIASES.get(str(name).lower(), str(name).lower())
+    if key not in ACTIVATIONS:
+        known = ", ".join(sorted(ACTIVATIONS) + sorted(ALIASES))
+        raise ConfigError(f"unknown activation {name!r}; choose one of: {known}")
+    return ACTIVATIONS[key]

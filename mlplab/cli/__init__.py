@@ -1,0 +1,9 @@
+"""The ``mlplab`` command line: parses, calls the library, prints. No logic lives only here.
+
+One module per group of commands; importing it registers its commands on :data:`app`.
+"""
+
+from . import engine, lab  # noqa: F401  (register the commands)
+from .app import app, main
+
+__all__ = ["app", "main"]

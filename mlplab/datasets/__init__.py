@@ -1,0 +1,41 @@
+"""Data sets: the lecture's truth tables, and CSV files.
+
+Every loader returns ``(X, Y)`` with samples as rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+
+_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+TRUTH_TABLES = {
+    "xor": np.array([0, 1, 1, 0]),
+    "and": np.array([0, 0, 0, 1]),
+    "or": np.array([0, 1, 1, 1]),
+}
+
+
+def truth_table(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The 4-point truth table of ``xor``, ``and`` or ``or``: X (4, 2) and Y (4, 1)."""
+    key = str(name).lower()
+    if key not in TRUTH_TABLES:
+        raise ConfigError(f"unknown truth table {name!r}; choose one of: {', '.join(TRUTH_TABLES)}")
+    return _INPUTS.copy(), TRUTH_TABLES[key].reshape(-1, 1).astype(np.float64)
+
+
+def xor() -> tuple[np.ndarray, np.ndarray]:
+    """The XOR truth table: (0,0)→0, (0,1)→1, (1,0)→1, (1,1)→0."""
+    return truth_table("xor")
+
+
+BUILTIN = dict.fromkeys(TRUTH_TABLES)
+
+
+def load_builtin(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A built-in data set by name (the CLI's ``mlplab train NAME``)."""
+    return truth_table(name)
+
+
+__all__ = ["truth_table", "xor", "load_builtin", "BUILTIN"]

@@ -1,0 +1,43 @@
+"""The exceptions users catch.
+
+Every error mlplab raises on purpose is an :class:`MlplabError`; its message names the
+offending thing and says how to fix it. The CLI prints ``str(error)`` on one line and exits
+with code 2. Each type also derives from the matching built-in (``ValueError``, ``OSError``,
+...) so code written against scikit-learn's conventions keeps working.
+"""
+
+from __future__ import annotations
+
+
+class MlplabError(Exception):
+    """Base class of every error mlplab raises on purpose."""
+
+
+class ConfigError(MlplabError, ValueError):
+    """A parameter is invalid: unknown name, value out of range, impossible combination."""
+
+
+class DataError(MlplabError, ValueError):
+    """The data is unusable: wrong shape, NaN/inf, empty, mismatched rows or columns."""
+
+
+class ModelFileError(MlplabError, OSError):
+    """A model file cannot be read or is not a valid mlplab model."""
+
+
+class DivergenceError(MlplabError, ArithmeticError):
+    """Training produced NaN or inf; the weights were restored to the last finite state."""
+
+
+class NotFittedError(MlplabError, AttributeError):
+    """A model was used before it was trained."""
+
+
+__all__ = [
+    "MlplabError",
+    "ConfigError",
+    "DataError",
+    "ModelFileError",
+    "DivergenceError",
+    "NotFittedError",
+]

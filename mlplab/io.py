@@ -1,0 +1,176 @@
+"""Model files: weights in safetensors, architecture and training record as JSON metadata.
+
+One file, ``*.safetensors``: tensors ``layers.{l}.W`` and ``layers.{l}.b`` (the lecture's
+``W⁽ˡ⁾``, ``b⁽ˡ⁾``) and, in the safetensors header's ``__metadata__``, ``format = "mlplab"``,
+``format_version`` and ``config`` (JSON: the network's constructor arguments, the training
+history summary, and any ``extra`` the caller adds, such as CSV preprocessing).
+
+Loading never unpickles or evaluates anything: the header is JSON, the tensors are raw bytes,
+and every shape is checked against the declared architecture before a network is built.
+Saving writes a temporary file in the same folder, fsyncs it and renames it over the target,
+so a crash mid-save never leaves a half-written file where a good one was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelFileError
+from .layers import Dense
+
+FORMAT = "mlplab"
+FORMAT_VERSION = 1
+MAX_HEADER_BYTES = 16 * 2**20  # a header is a few KB; anything huge is not ours
+MAX_LAYER_UNITS = 1_000_000
+
+
+def network_config(net) -> dict:
+    """The constructor arguments that rebuild ``net``'s architecture."""
+    return {"sizes": list(net.sizes), "activation": net.activation, "output": net.output,
+            "loss": net.loss.name, "init": str(net.init), "dtype": str(net.dtype)}
+
+
+def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
+    """Write ``net`` to ``path`` (conventionally ``*.safetensors``), atomically.
+
+    ``extra`` is any JSON-serializable dict stored beside the architecture (read back as
+    ``net.extra``). Returns the path written.
+    """
+    from safetensors.numpy import save as st_save
+
+    path = Path(path)
+    tensors = {}
+    for l, layer in enumerate(net.layers):
+        if isinstance(layer, Dense):
+            tensors[f"layers.{l}.W"] = np.ascontiguousarray(layer.W)
+            tensors[f"layers.{l}.b"] = np.ascontiguousarray(layer.b)
+    history = None
+    if net.history is not None:
+        history = {"epochs": net.history.epochs, "stop_reason": net.history.stop_reason,
+                   "loss": net.history.loss[-1] if net.history.loss else None}
+    config = {"network": network_config(net), "history": history,
+              "extra": extra if extra is not None else getattr(net, "extra", None)}
+    try:
+        meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+                "config": json.dumps(config)}
+    except TypeError as exc:
+        raise ModelFileError(f"cannot save: extra metadata is not JSON-serializable ({exc})") from None
+    data = st_save(tensors, metadata=meta)
+    atomic_write_bytes(path, data)
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync, then rename over ``path``."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ModelFileError(f"cannot save to {path}: folder {folder} does not exist; create it first")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def _read_header(data: bytes, path) -> dict:
+    if len(data) < 8:
+        raise ModelFileError(f"{path} is not an mlplab model file: only {len(data)} bytes")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > MAX_HEADER_BYTES or 8 + n > len(data):
+        raise ModelFileError(f"{path} is truncated or not a safetensors file "
+                             f"(header claims {n} bytes, file has {len(data)})")
+    try:
+        header = json.loads(data[8:8 + n])
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path} has a corrupt header: bad JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path} has a corrupt header: not a JSON object")
+    return header
+
+
+def load(path: str | os.PathLike):
+    """Read a model file written by :func:`save`; returns a :class:`~mlplab.Network`."""
+    from safetensors.numpy import load as st_load
+
+    from .network import Network
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"model file {path} does not exist; train one with "
+                             "'mlplab train --out DIR'") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {path}: {exc.strerror}") from None
+    header = _read_header(data, path)
+    meta = header.get("__metadata__")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is a safetensors file but not an mlplab model "
+                             "(no mlplab metadata)")
+    if meta.get("format_version") != str(FORMAT_VERSION):
+        raise ModelFileError(f"{path} has format version {meta.get('format_version')!r}; this "
+                             f"mlplab reads version {FORMAT_VERSION}: upgrade mlplab")
+    try:
+        config = json.loads(meta["config"])
+        arch = config["network"]
+        sizes = arch["sizes"]
+        if (not isinstance(sizes, list) or len(sizes) < 2 or len(sizes) > 1000
+                or not all(isinstance(n, int) and 0 < n <= MAX_LAYER_UNITS for n in sizes)):
+            raise ModelFileError(f"{path} declares impossible layer sizes {sizes!r}")
+        if arch.get("dtype") not in ("float32", "float64"):
+            raise ModelFileError(f"{path} declares dtype {arch.get('dtype')!r}; "
+                                 "expected float32 or float64")
+        net = Network(sizes, activation=arch["activation"], output=arch["output"],
+                      loss=arch["loss"], init=arch.get("init", "normal"), seed=0,
+                      dtype=arch["dtype"])
+    except ModelFileError:
+        raise
+    except Exception as exc:  # KeyError, TypeError, JSON errors, ConfigError from the names
+        raise ModelFileError(f"{path} has an invalid architecture record: {exc}") from None
+    try:
+        tensors = st_load(data)
+    except Exception as exc:
+        raise ModelFileError(f"{path} has corrupt tensor data: {exc}") from None
+    expected = set()
+    for l, layer in enumerate(net.layers):
+        if not isinstance(layer, Dense):
+            continue
+        for name, ref in (("W", layer.W), ("b", layer.b)):
+            key = f"layers.{l}.{name}"
+            expected.add(key)
+            t = tensors.get(key)
+            if t is None:
+                raise ModelFileError(f"{path} lacks tensor {key}")
+            if t.shape != ref.shape:
+                raise ModelFileError(f"{path}: tensor {key} has shape {t.shape}, the architecture "
+                                     f"needs {ref.shape}")
+            if t.dtype != net.dtype:
+                raise ModelFileError(f"{path}: tensor {key} has dtype {t.dtype}, expected {net.dtype}")
+            if not np.isfinite(t).all():
+                raise ModelFileError(f"{path}: tensor {key} contains NaN or inf")
+            np.copyto(ref, t)
+    unknown = sorted(set(tensors) - expected)
+    if unknown:
+        raise ModelFileError(f"{path} holds unexpected tensor {unknown[0]!r}")
+    net.extra = config.get("extra")
+    net.saved_history = config.get("history")
+    return net

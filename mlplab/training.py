@@ -1,0 +1,187 @@
+"""The training loop: the lecture's 7 steps, with minibatches and callbacks.
+
+1. initialize W, b (done by :class:`~mlplab.network.Network`);
+2. forward: ``a⁽ˡ⁾ = g(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)``;
+3. output gradient ``δ⁽ᴸ⁾``;  4. backward: the δ recursion and ``∂C/∂W⁽ˡ⁾``, ``∂C/∂b⁽ˡ⁾``;
+5. update ``W ← W − α ∂C/∂W`` (or momentum, Adam), α ∈ (0, 1];
+6. stop when every change of every W and b over an epoch is below ε, or at ``max_epochs``;
+7. output W and b (``net.summary()``).
+
+With ``optimizer="gd"`` and no ``batch_size`` this is the lecture's algorithm verbatim: one
+full-batch step per epoch. A ``batch_size`` gives minibatches in an order shuffled by a seeded
+generator (indices only: the data is never copied whole).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .callbacks import Callback
+from .optimizers import get_optimizer
+from .validation import as_float_dtype, check_epsilon, check_positive_int, check_X, check_Y
+
+Array = np.ndarray
+
+
+@dataclass
+class History:
+    """What training did.
+
+    Attributes
+    ----------
+    loss : list of float
+        Mean training cost per epoch (full batch: the cost before that epoch's update;
+        minibatches: the mean of the batch costs).
+    val_loss, val_accuracy : list of float
+        Per epoch, when validation data was given.
+    max_change : list of float
+        Per epoch, the largest |ΔW| or |Δb| (the quantity compared with ε).
+    epochs : int
+        Epochs run.
+    stop_reason : str
+        Why training stopped.
+    converged : bool
+        True when it stopped because every change fell below ε.
+    time_s : float
+        Wall time of the loop.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    max_change: list[float] = field(default_factory=list)
+    epochs: int = 0
+    stop_reason: str = ""
+    converged: bool = False
+    time_s: float = 0.0
+    best_epoch: int | None = None
+
+    def __repr__(self) -> str:
+        last = f"{self.loss[-1]:.6g}" if self.loss else "—"
+        return (f"History(epochs={self.epochs}, loss={last}, "
+                f"stop_reason={self.stop_reason!r}, time_s={self.time_s:.3f})")
+
+
+class Trainer:
+    """The state a callback sees: the network, the history, the optimizer, and a way to stop."""
+
+    def __init__(self, net, history: History, optimizer):
+        self.net, self.history, self.optimizer = net, history, optimizer
+        self.epoch, self.batch = 0, 0
+        self.stop_reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        self.stop_reason = reason
+
+
+def _overriding(callbacks, hook: str) -> list:
+    """The callbacks that override ``hook``: the per-batch loop calls only those."""
+    return [cb for cb in callbacks if getattr(type(cb), hook) is not getattr(Callback, hook)]
+
+
+def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
+        max_epochs: int = 10_000, batch_size: int | None = None,
+        epsilon: float | None = 1e-4, shuffle: bool = True,
+        seed: int | None = None, callbacks: list[Callback] | tuple = (),
+        validation_data: tuple[Array, Array] | None = None, **optimizer_options) -> History:
+    """Train ``net`` on ``(X, Y)``; returns the :class:`History` (also ``net.history``).
+
+    Parameters
+    ----------
+    X : (m, n_inputs) array
+    Y : (m, n_outputs) array, or (m,) for one output or for class labels 0…k−1
+    optimizer : "gd" | "sgd" | "momentum" | "nesterov" | "adam"
+    learning_rate : float in (0, 1]
+        The lecture's α.
+    max_epochs : int
+    batch_size : int, optional
+        Rows per step; None means the full batch.
+    epsilon : float or None
+        Stop when every |ΔW|, |Δb| over an epoch is below ε; None never stops early on it.
+    shuffle : bool
+        Shuffle the minibatch order each epoch.
+    seed : int, optional
+        Seeds the shuffling; by default the network's own generator is used.
+    callbacks : list of Callback
+    validation_data : (X_val, Y_val), optional
+    **optimizer_options
+        ``momentum``, ``nesterov`` (momentum); ``beta_1``, ``beta_2``, ``epsilon`` is ε, so
+        Adam's is not exposed here (construct ``mlplab.optimizers.Adam`` for it).
+    """
+    net._require_trainable()
+    X = check_X(X, net.n_inputs)
+    net.astype(as_float_dtype(X.dtype))
+    Y = check_Y(Y, len(X), net.n_outputs, net.dtype)
+    val = None
+    if validation_data is not None:
+        Xv = check_X(validation_data[0], net.n_inputs, "validation X", dtype=net.dtype)
+        val = (Xv, check_Y(validation_data[1], len(Xv), net.n_outputs, net.dtype))
+    max_epochs = check_positive_int(max_epochs, "max_epochs")
+    epsilon = check_epsilon(epsilon)
+    m = len(X)
+    bs = m if batch_size is None else min(check_positive_int(batch_size, "batch_size"), m)
+    opt = get_optimizer(optimizer, learning_rate, **optimizer_options)
+    rng = np.random.default_rng(seed) if seed is not None else net.rng
+
+    history = History()
+    trainer = Trainer(net, history, opt)
+    params, grads = net.params, net.grads
+    batch_begin = _overriding(callbacks, "on_batch_begin")
+    on_gradients = _overriding(callbacks, "on_gradients")
+    batch_end = _overriding(callbacks, "on_batch_end")
+    for cb in callbacks:
+        cb.on_train_begin(trainer)
+    start = time.perf_counter()
+    for epoch in range(1, max_epochs + 1):
+        trainer.epoch = epoch
+        for cb in callbacks:
+            cb.on_epoch_begin(trainer, epoch)
+        before = [p.copy() for p in params]
+        order = rng.permutation(m) if shuffle and bs < m else None
+        loss_sum = 0.0
+        for trainer.batch, i in enumerate(range(0, m, bs)):
+            if order is None:
+                Xb, Yb = (X, Y) if bs == m else (X[i:i + bs], Y[i:i + bs])
+            else:
+                idx = order[i:i + bs]
+                Xb, Yb = X[idx], Y[idx]
+            for cb in batch_begin:
+                Xb, Yb = cb.on_batch_begin(trainer, Xb, Yb) or (Xb, Yb)
+            A = net.forward(Xb, training=True)                        # step 2
+            batch_loss = net.loss.value(A, Yb, net.layers[-1].Z)
+            loss_sum += batch_loss * len(Xb)
+            net.backward(Yb)                                          # steps 3–4
+            for cb in on_gradients:
+                cb.on_gradients(trainer)
+            opt.step(params, grads)                                   # step 5
+            for cb in batch_end:
+                cb.on_batch_end(trainer, {"loss": batch_loss})
+        change = max(float(np.max(np.abs(p - b))) for p, b in zip(params, before))
+        logs = {"loss": loss_sum / m, "max_change": change}
+        if val is not None:
+            logs["val_loss"] = net.loss.value(net.forward(val[0]), val[1], net.layers[-1].Z)
+            history.val_loss.append(logs["val_loss"])
+            if net.output in ("sigmoid", "softmax"):
+                logs["val_accuracy"] = net.score(*val)
+                history.val_accuracy.append(logs["val_accuracy"])
+        history.loss.append(logs["loss"])
+        history.max_change.append(change)
+        history.epochs = epoch
+        for cb in callbacks:
+            cb.on_epoch_end(trainer, epoch, logs)
+        if trainer.stop_reason:
+            break
+        if epsilon is not None and change < epsilon:                # step 6
+            history.converged = True
+            trainer.stop(f"converged: every |ΔW|, |Δb| < ε = {epsilon:g} "
+                         f"after {epoch} epochs")
+            break
+    history.stop_reason = trainer.stop_reason or f"reached max_epochs = {max_epochs}"
+    history.time_s = time.perf_counter() - start
+    for cb in callbacks:
+        cb.on_train_end(trainer)
+    net.history = history
+    return history
