@@ -1,6 +1,8 @@
-"""Data sets: the lecture's truth tables, and CSV files.
+"""Data sets: the lecture's truth tables, seeded 2-D generators, splits, and CSV files.
 
-Every loader returns ``(X, Y)`` with samples as rows.
+Every loader returns ``(X, Y)`` with samples as rows. Generators live in
+:mod:`mlplab.datasets.synthetic` (blobs, xor_clusters, moons, circles, spiral, two_curves),
+splits in :mod:`mlplab.datasets.split`.
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from .split import train_test_split, train_val_test_split
+from .synthetic import blobs, circles, moons, spiral, two_curves, xor_clusters
 
 _INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
 TRUTH_TABLES = {
@@ -38,4 +42,5 @@ def load_builtin(name: str) -> tuple[np.ndarray, np.ndarray]:
     return truth_table(name)
 
 
-__all__ = ["truth_table", "xor", "load_builtin", "BUILTIN"]
+__all__ = ["truth_table", "xor", "load_builtin", "BUILTIN", "blobs", "xor_clusters", "moons",
+           "circles", "spiral", "two_curves", "train_test_split", "train_val_test_split"]

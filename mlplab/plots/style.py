@@ -1,0 +1,40 @@
+"""The shared look of mlplab's figures: Okabe–Ito colours, readable sizes, PNG output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are files; never open a window
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
+
+# Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+           "#000000"]
+CLASS_COLORS = PALETTE[:2]  # class 0 blue, class 1 orange
+# Heat map from class-0 blue through white to class-1 orange (probability of class 1).
+PROBABILITY_CMAP = LinearSegmentedColormap.from_list("mlplab_prob", ["#0072B2", "#FFFFFF", "#E69F00"])
+
+RC = {
+    "figure.dpi": 100, "savefig.dpi": 110, "font.size": 11, "axes.titlesize": 12,
+    "axes.labelsize": 11, "legend.fontsize": 9, "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "axes.spines.top": False, "axes.spines.right": False,
+}
+
+
+def figure(*args, **kwargs):
+    """``plt.subplots`` with mlplab's style applied."""
+    with plt.rc_context(RC):
+        return plt.subplots(*args, **kwargs)
+
+
+def save(fig, path: str | Path) -> Path:
+    """Write ``fig`` as PNG to ``path`` and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with plt.rc_context(RC):
+        fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
