@@ -121,10 +121,11 @@ class Adam(Optimizer):
         m += (1 - self.beta_1) * g
         v *= self.beta_2
         v += (1 - self.beta_2) * (g * g)
-        # a Python float keeps float32 parameters float32 (NumPy 2 promotion rules)
-        lr_t = float(self.learning_rate * np.sqrt(1 - self.beta_2**self.t)
-                     / (1 - self.beta_1**self.t))
-        p -= lr_t * m / (np.sqrt(v) + self.eps)
+        # m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ), folded into scalars (as PyTorch does). Python
+        # floats keep float32 parameters float32 under NumPy 2's promotion rules.
+        step = float(self.learning_rate / (1 - self.beta_1**self.t))
+        root_c2 = float(np.sqrt(1 - self.beta_2**self.t))
+        p -= step * m / (np.sqrt(v) / root_c2 + self.eps)
 
 
 OPTIMIZERS = {"gd": GradientDescent, "sgd": GradientDescent, "momentum": Momentum,
