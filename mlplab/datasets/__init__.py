@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .split import train_test_split, train_val_test_split
+from .split import train_test_split, train_val_test_split, validation_split
 from .synthetic import blobs, circles, moons, spiral, two_curves, xor_clusters
 
 _INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
@@ -43,4 +43,5 @@ def load_builtin(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 __all__ = ["truth_table", "xor", "load_builtin", "BUILTIN", "blobs", "xor_clusters", "moons",
-           "circles", "spiral", "two_curves", "train_test_split", "train_val_test_split"]
+           "circles", "spiral", "two_curves", "train_test_split", "train_val_test_split",
+           "validation_split"]

@@ -38,3 +38,17 @@ def train_val_test_split(X, y, val_size: float = 0.15, test_size: float = 0.15,
     X_train, X_val, y_train, y_val = train_test_split(
         X_rest, y_rest, val_size / (1 - test_size), seed, stratify)
     return X_train, X_val, X_test, y_train, y_val, y_test
+
+
+def validation_split(X, y, val_size: float = 0.2, seed: int | None = 0,
+                     stratify: bool | None = None):
+    """Hold out a validation set for early stopping: ``X_train, y_train, (X_val, y_val)``.
+
+    Stratified by default for class labels. The last item goes straight into
+    ``fit(..., validation_data=...)``::
+
+        X_tr, y_tr, val = validation_split(X, y, 0.25, seed=0)
+        net.fit(X_tr, y_tr, validation_data=val, callbacks=[EarlyStopping(patience=50)])
+    """
+    X_train, X_val, y_train, y_val = train_test_split(X, y, val_size, seed, stratify)
+    return X_train, y_train, (X_val, y_val)

@@ -2,5 +2,6 @@
 
 from .base import Input, Layer
 from .dense import Dense
+from .dropout import Dropout, frozen_masks, with_dropout
 
-__all__ = ["Layer", "Input", "Dense"]
+__all__ = ["Layer", "Input", "Dense", "Dropout", "frozen_masks", "with_dropout"]
