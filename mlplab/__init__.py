@@ -8,7 +8,7 @@
 1.0
 """
 
-from . import callbacks, datasets
+from . import callbacks, datasets, metrics, regularizers
 from .callbacks import Callback, EarlyStopping, EpochHook, TerminateOnNaN
 from .errors import (ConfigError, DataError, DivergenceError, MlplabError, ModelFileError,
                      NotFittedError)
@@ -21,6 +21,7 @@ from .training import History, fit
 __version__ = "0.1.0"
 __all__ = [
     "Network", "fit", "History", "gradcheck", "trace", "save", "load", "datasets", "callbacks",
+    "metrics", "regularizers",
     "Callback", "EarlyStopping", "EpochHook", "TerminateOnNaN",
     "MlplabError", "ConfigError", "DataError", "ModelFileError", "DivergenceError",
     "NotFittedError", "__version__",

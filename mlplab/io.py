@@ -31,9 +31,27 @@ MAX_LAYER_UNITS = 1_000_000
 
 
 def network_config(net) -> dict:
-    """The constructor arguments that rebuild ``net``'s architecture."""
-    return {"sizes": list(net.sizes), "activation": net.activation, "output": net.output,
-            "loss": net.loss.name, "init": str(net.init), "dtype": str(net.dtype)}
+    """The constructor arguments that rebuild ``net``'s architecture (its dense layers)."""
+    sizes = [net.n_inputs] + [layer.n_out for layer in _dense_layers(net)]
+    init = "normal" if net.init == "custom" else str(net.init)  # the saved weights replace it
+    return {"sizes": sizes, "activation": net.activation, "output": net.output,
+            "loss": net.loss.name, "init": init, "dtype": str(net.dtype)}
+
+
+def _dense_layers(net) -> list:
+    """The dense layers, after checking that the file format can rebuild the network.
+
+    Dropout layers are identity at prediction time, so a network with dropout is saved as its
+    prediction network; any other extra layer, or mixed hidden activations, cannot be saved.
+    """
+    from .layers import Dropout, Input
+
+    dense = [layer for layer in net.layers if isinstance(layer, Dense)]
+    odd = [layer for layer in net.layers if not isinstance(layer, (Dense, Dropout, Input))]
+    if odd or any(layer.g.name != net.activation for layer in dense[:-1]):
+        raise ModelFileError(f"cannot save this network: the model file holds dense layers "
+                             f"with one hidden activation, not {odd[0] if odd else 'mixed activations'}")
+    return dense
 
 
 def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
@@ -46,10 +64,9 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
 
     path = Path(path)
     tensors = {}
-    for l, layer in enumerate(net.layers):
-        if isinstance(layer, Dense):
-            tensors[f"layers.{l}.W"] = np.ascontiguousarray(layer.W)
-            tensors[f"layers.{l}.b"] = np.ascontiguousarray(layer.b)
+    for l, layer in enumerate(_dense_layers(net), start=1):  # W⁽ˡ⁾, b⁽ˡ⁾ for l = 1 … L
+        tensors[f"layers.{l}.W"] = np.ascontiguousarray(layer.W)
+        tensors[f"layers.{l}.b"] = np.ascontiguousarray(layer.b)
     history = None
     if net.history is not None:
         history = {"epochs": net.history.epochs, "stop_reason": net.history.stop_reason,
