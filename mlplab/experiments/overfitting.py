@@ -38,6 +38,9 @@ CLAIM = ("Learning is not just optimization: a network that drives its training 
 NOISE = 0.4
 N_TEST = 2000
 SMALL = 0.01  # a weight counts as "near zero" below this magnitude (for the L1 sparsity)
+# The strength of each regularizer (one value each, chosen by hand for this data set).
+L2_LAMBDA, L1_LAMBDA, DROPOUT_P, NOISE_STD, MAX_NORM_C = 0.01, 0.01, 0.7, 0.25, 1.0
+VAL_SIZE, PATIENCE = 0.25, 100
 
 
 @dataclass(frozen=True)
@@ -61,21 +64,24 @@ METHODS = {
     "baseline": ("no regularization", "Nothing stops the network from bending its boundary "
                  "around every noisy point.", ""),
     "l2": ("L2 weight decay", "Penalizing ½λ‖W‖² keeps weights small, so the function stays "
-           "smooth and cannot bend sharply around single points.", "λ = 0.01"),
+           "smooth and cannot bend sharply around single points.", f"λ = {L2_LAMBDA:g}"),
     "l1": ("L1 penalty", "Penalizing λΣ|W| pulls every weight toward zero at a constant rate, "
            "so only the few weights the data strongly needs survive: too few to memorize noise.",
-           "λ = 0.01"),
+           f"λ = {L1_LAMBDA:g}"),
     "dropout": ("dropout", "Randomly silencing hidden units stops them co-adapting to fit "
-                "particular points; training averages many thinned networks.", "p = 0.7"),
+                "particular points; training averages many thinned networks.",
+                f"p = {DROPOUT_P:g}"),
     "early_stopping": ("early stopping", "Training stops when the loss on held-out data "
                        "starts rising, before the network has time to fit the noise.",
-                       "patience 100, 25 % validation"),
+                       f"patience {PATIENCE}, {VAL_SIZE:.0%} validation"),
     "noise": ("input-noise augmentation", "Every epoch sees each point jittered, so the "
-              "boundary must be right in a neighbourhood, not just at the point.", "σ = 0.25"),
+              "boundary must be right in a neighbourhood, not just at the point.",
+              f"σ = {NOISE_STD:g}"),
     "max_norm": ("max-norm constraint", "Capping each neuron's incoming weight norm bounds "
-                 "how steeply its output can change, limiting sharp wiggles.", "c = 1"),
+                 "how steeply its output can change, limiting sharp wiggles.",
+                 f"c = {MAX_NORM_C:g}"),
     "more_data": ("more data", "With many points the noise averages out: memorizing it no "
-                  "longer pays, so the boundary follows the true shape.", "25× the points"),
+                  "longer pays, so the boundary follows the true shape.", "{more}× the points"),
 }
 
 
@@ -92,8 +98,8 @@ def network(width: int, seed: int) -> Network:
                    init="he_normal", seed=seed)
 
 
-class TestCurve(Callback):
-    """Records train/test loss and train/test accuracy every ``every`` epochs (for the curves)."""
+class Watch(Callback):
+    """Watches the test set: train/test loss and accuracy every ``every`` epochs (for the curves)."""
 
     def __init__(self, X, y, X_test, y_test, every: int = 10):
         self.sets, self.every = ((X, y), (X_test, y_test)), every
@@ -128,18 +134,18 @@ def train(method: str, seed: int, setup: Setup, n: int | None = None, width: int
     net = network(width, seed)
     cbs, val = list(callbacks), None
     if method == "l2":
-        cbs.append(L2(0.01))
+        cbs.append(L2(L2_LAMBDA))
     elif method == "l1":
-        cbs.append(L1(0.01))
+        cbs.append(L1(L1_LAMBDA))
     elif method == "dropout":
-        net = with_dropout(net, p=0.7, seed=seed)
+        net = with_dropout(net, p=DROPOUT_P, seed=seed)
     elif method == "noise":
-        cbs.append(InputNoise(0.25, seed=seed))
+        cbs.append(InputNoise(NOISE_STD, seed=seed))
     elif method == "max_norm":
-        cbs.append(MaxNorm(1.0, include_output=True))
+        cbs.append(MaxNorm(MAX_NORM_C, include_output=True))
     elif method == "early_stopping":
-        X, y, val = validation_split(X, y, 0.25, seed=seed)
-        cbs.append(EarlyStopping("val_loss", patience=100, restore_best_weights=True))
+        X, y, val = validation_split(X, y, VAL_SIZE, seed=seed)
+        cbs.append(EarlyStopping("val_loss", patience=PATIENCE, restore_best_weights=True))
     history = net.fit(X, y, optimizer="adam", learning_rate=setup.learning_rate,
                       max_epochs=setup.epochs, epsilon=None, callbacks=cbs,
                       validation_data=val, seed=seed)
@@ -208,7 +214,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0):
     with threadpool_limits(1):
         cache: dict = {}
         X, y, X_test, y_test = data(setup.n_train, seed)
-        watch = TestCurve(X, y, X_test, y_test)  # watching does not change the training
+        watch = Watch(X, y, X_test, y_test)  # watching does not change the training
         train("baseline", seed, setup, callbacks=(watch,), cache=cache)
         curves = {"epoch": watch.epochs, "train_loss": watch.train_loss,
                   "test_loss": watch.test_loss, "train_acc": watch.train_acc,
@@ -218,13 +224,14 @@ def run(out: Path, *, quick: bool = False, seed: int = 0):
         learning = curve(setup, setup.sizes, over="n", seed=seed, cache=cache)
         capacity = curve(setup, setup.widths, over="width", seed=seed, cache=cache)
     out = Path(out)
+    more = setup.more_data // setup.n_train
     figures = [
         (plots.loss_curves(curves, out / "overfitting_curves.png"),
          "The baseline (2-100-100-1, 40 points): training loss keeps falling while the test "
          "loss turns and rises; the dashed line marks the test-loss minimum."),
         (plots.boundaries(first, METHODS, X_test, y_test, out / "overfitting_boundaries.png"),
          "Decision boundaries (first seed): the baseline bends around single noisy points; "
-         "each regularizer alone smooths it. With 25× more data the same network still "
+         f"each regularizer alone smooths it. With {more}× more data the same network still "
          "carves small islands inside the overlap, but its boundary follows the moons."),
         (plots.gap_bars(methods, METHODS, out / "overfitting_gaps.png"),
          f"Train and test accuracy per method (mean ± std over {setup.seeds} seeds); the "
@@ -239,7 +246,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0):
     table = Table("How do you prevent overfitting? (measured, mean over "
                   f"{setup.seeds} seeds)", ["method", "setting", "why it works",
                                             "train acc", "test acc", "gap", "gap vs baseline"],
-                  [[METHODS[m][0], METHODS[m][2], METHODS[m][1],
+                  [[METHODS[m][0], METHODS[m][2].format(more=more), METHODS[m][1],
                     _pct(r["train_acc_mean"]), _pct(r["test_acc_mean"]),
                     f"{100 * r['gap_mean']:.1f} pts",
                     "—" if m == "baseline" else f"{100 * r['gap_change']:+.1f} pts"]

@@ -25,7 +25,7 @@ import numbers
 import numpy as np
 
 from ..errors import ConfigError
-from ..validation import check_positive_int
+from ..validation import check_positive_int, check_X
 from .base import Layer
 
 Array = np.ndarray
@@ -65,7 +65,8 @@ class Dropout(Layer):
 
     def forward(self, A_prev: Array, training: bool = False) -> Array:
         if not training or self.p == 0.0:
-            self.mask = None if not self.frozen else self.mask
+            if not self.frozen:
+                self.mask = None  # so that a backward after it is the identity too
             return A_prev  # eval / predict: dropout is off (inverted dropout needs no rescale)
         if not (self.frozen and self.mask is not None and self.mask.shape == A_prev.shape):
             keep = self.rng.random(A_prev.shape) >= self.p
@@ -103,7 +104,7 @@ def frozen_masks(net, X: Array | None = None):
     if X is not None:
         for layer in layers:
             layer.mask = None
-        net.forward(np.asarray(X, dtype=net.dtype), training=True)
+        net.forward(check_X(X, net.n_inputs, dtype=net.dtype), training=True)
     for layer in layers:
         layer.freeze()
     try:
