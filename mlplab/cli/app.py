@@ -16,7 +16,7 @@ app = typer.Typer(
     help="mlplab: the lecture's neural networks, executable. Train, inspect, trace and "
          "gradient-check multilayer perceptrons written from first principles in NumPy.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
+console = Console(soft_wrap=True)  # long paths and numbers stay on one line
 err_console = Console(stderr=True, soft_wrap=True)
 
 
