@@ -1,6 +1,8 @@
 """Layers: one module each. See :mod:`mlplab.layers.base` for the shapes and the contract."""
 
 from .base import Input, Layer
+from .batchnorm import BatchNorm
 from .dense import Dense
+from .residual import Residual
 
-__all__ = ["Layer", "Input", "Dense"]
+__all__ = ["Layer", "Input", "Dense", "BatchNorm", "Residual"]
