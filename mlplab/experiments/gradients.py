@@ -185,13 +185,14 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
          "layers of 30 on digits: the layer nearest the input (l = 1) learns slowest."),
         (plots.nielsen_comparison(four["start"], NIELSEN_START, out / "nielsen_comparison.png"),
          "Bias-gradient norms at the start, 4 hidden layers: mlplab on digits beside Nielsen's "
-         "MNIST numbers. Both fall by a factor of about 4–5 per layer going back."),
+         "MNIST numbers. Both fall by a factor of about 4–6 per layer going back."),
         (plots.sigmoid_bound(z, sigmoid(z), sigmoid_prime(z), out / "sigmoid_derivative.png"),
          "σ(z) and σ'(z) = σ(z)(1 − σ(z)): the derivative never exceeds 0.25 (at z = 0)."),
         (plots.layer_profiles(remedies, DEPTH, out / "layer_profiles.png"),
          f"‖∂C/∂b⁽ˡ⁾‖ per hidden layer at the start, {DEPTH} hidden layers of {WIDTH}: sigmoid "
          "falls towards the input (vanishing), large-init ReLU rises (exploding); the remedies "
-         "keep it flat."),
+         "keep it flat (ReLU and LeakyReLU coincide here). Clipping starts from the exploding "
+         "gradients: it bounds the step, not the ratio."),
         (plots.exploding_training(remedies, out / "exploding_training.png"),
          "Training loss per epoch of the large-init ReLU network: without a remedy it overflows "
          "to NaN (×, caught and reported); He init or clipping train it."),

@@ -27,7 +27,7 @@ def speed_of_learning(speed: dict, path: Path) -> Path:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3, which="both", lw=0.5)
     np.atleast_1d(axes)[0].set_ylabel("‖∂C/∂b⁽ˡ⁾‖ (500 training images)")
-    np.atleast_1d(axes)[-1].legend(loc="lower right")
+    np.atleast_1d(axes)[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle("Speed of learning: sigmoid networks on digits", y=1.02)
     return save(fig, path)
 
@@ -39,10 +39,11 @@ def nielsen_comparison(ours, nielsen, path: Path) -> Path:
     ax.plot(layers, nielsen, "o-", color=PALETTE[1], lw=2, label="Nielsen, MNIST")
     ax.plot(layers, ours, "s-", color=PALETTE[0], lw=2, label="mlplab, digits")
     for x, a, b in zip(layers, ours, nielsen):
-        ax.annotate(f"{b:g}", (x, b), textcoords="offset points", xytext=(6, 4), fontsize=8,
-                    color=PALETTE[1])
-        ax.annotate(f"{a:.3g}", (x, a), textcoords="offset points", xytext=(6, -12), fontsize=8,
-                    color=PALETTE[0])
+        ax.annotate(f"{b:g}", (x, b), textcoords="offset points", xytext=(-7, 5), fontsize=8,
+                    color=PALETTE[1], ha="right")
+        ax.annotate(f"{a:.2g}", (x, a), textcoords="offset points", xytext=(7, -11), fontsize=8,
+                    color=PALETTE[0], ha="left")
+    ax.set_xlim(0.4, len(ours) + 0.5)
     ax.set_yscale("log")
     ax.set_xticks(layers)
     ax.set_xlabel("hidden layer l (1 = nearest the input)")
@@ -64,7 +65,7 @@ def sigmoid_bound(z, s, s_prime, path: Path) -> Path:
                 arrowprops=dict(arrowstyle="->", color="0.3"), fontsize=9)
     ax.set_xlabel("z")
     ax.set_ylim(-0.03, 1.05)
-    ax.legend(loc="center right", bbox_to_anchor=(1.0, 0.7))
+    ax.legend(loc="upper left")
     ax.grid(alpha=0.3, lw=0.5)
     return save(fig, path)
 
@@ -73,20 +74,24 @@ def layer_profiles(remedies: dict, depth: int, path: Path) -> Path:
     """‖∂C/∂b⁽ˡ⁾‖ per hidden layer at the start, one line per network; two panels by case."""
     fig, axes = figure(1, 2, figsize=(11, 4), sharey=True)
     layers = np.arange(1, depth + 1)
-    for ax, case, title in zip(axes, ("vanishing", "exploding"),
-                               ("sigmoid baseline and its remedies",
-                                "large-init ReLU and its remedies")):
+    panels = [("vanishing", "sigmoid baseline and its remedies"),
+              ("exploding", "large-init ReLU and its remedies")]
+    for ax, (case, title) in zip(axes, panels):
         runs = [r for r in remedies.values() if r["case"] == case]
+        base = runs[0]
         for i, r in enumerate(runs):
-            base = i == 0
-            ax.plot(layers, r["start"], "o-", color="black" if base else PALETTE[i % 7],
-                    lw=2.6 if base else 1.6, ms=4, label=r["label"])
+            if i and np.allclose(r["start"], base["start"]):  # clipping: same weights, same start
+                ax.plot(layers, r["start"], "--", color=PALETTE[i % 7], lw=1.4,
+                        label=f"{r['label']} (same start)")
+                continue
+            ax.plot(layers, r["start"], "o-", color="black" if i == 0 else PALETTE[i % 7],
+                    lw=2.6 if i == 0 else 1.6, ms=4, label=r["label"])
         ax.set_yscale("log")
         ax.set_xticks(layers)
         ax.set_xlabel("hidden layer l (1 = nearest the input)")
         ax.set_title(title)
         ax.grid(alpha=0.3, which="both", lw=0.5)
-        ax.legend(fontsize=8, loc="best")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
     axes[0].set_ylabel("‖∂C/∂b⁽ˡ⁾‖ at the start")
     return save(fig, path)
 
@@ -95,17 +100,22 @@ def exploding_training(remedies: dict, path: Path) -> Path:
     """Training loss per epoch of the exploding case and its remedies; NaN marked with ×."""
     fig, ax = figure(figsize=(6, 3.8))
     runs = [r for r in remedies.values() if r["case"] == "exploding"]
+    diverged = []
     for i, r in enumerate(runs):
         loss = np.array([np.nan if v is None else v for v in r["loss"]], dtype=float)
         epochs = np.arange(1, len(loss) + 1)
         color = "black" if i == 0 else PALETTE[i % 7]
         ok = np.isfinite(loss)
-        ax.plot(epochs[ok], loss[ok], "o-", color=color, lw=1.8, ms=3, label=r["label"])
+        if ok.any():
+            ax.plot(epochs[ok], loss[ok], "o-", color=color, lw=1.8, ms=3, label=r["label"])
         if not ok.all():
-            e = int(epochs[~ok][0])
-            ax.plot([e], [ax.get_ylim()[1] if ok.any() else 1.0], "x", color=color, ms=12, mew=3,
-                    label=f"{r['label']}: NaN at epoch {e}")
+            diverged.append((int(epochs[~ok][0]), color, r["label"]))
     ax.set_yscale("log")
+    top = ax.get_ylim()[1]
+    for e, color, label in diverged:  # NaN has no height: mark it at the top of the axis
+        ax.plot([e], [top], "x", color=color, ms=12, mew=3, clip_on=False,
+                label=f"{label}: cost NaN in epoch {e}, stopped")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("epoch")
     ax.set_ylabel("training cost (cross-entropy)")
     ax.grid(alpha=0.3, which="both", lw=0.5)
@@ -124,13 +134,17 @@ def remedy_bars(remedies: dict, path: Path) -> Path:
               (PALETTE[0] if remedies[n]["case"] == "vanishing" else PALETTE[5]) for n in names]
     y = np.arange(len(names))[::-1]
     fig, (ax1, ax2) = figure(1, 2, figsize=(11, 0.42 * len(names) + 1.4), sharey=True)
-    ax1.barh(y, ratio, color=colors, left=0)
+    # bars grow from 1 (no vanishing or exploding) towards the measured ratio
+    ax1.barh(y, np.abs(ratio - 1), left=np.minimum(ratio, 1), color=colors)
     ax1.set_xscale("log")
     ax1.axvline(1, color="0.3", ls="--", lw=1)
+    finite = ratio[np.isfinite(ratio)]
+    ax1.set_xlim(min(finite.min(), 1) / 30, max(finite.max(), 1) * 8)
     ax1.set_xlabel("‖∂C/∂b⁽¹⁾‖ / ‖∂C/∂b⁽ᴸ⁻¹⁾‖ at the start (1 = no vanishing or exploding)")
     ax1.set_yticks(y, labels)
     for yi, r in zip(y, ratio):
-        ax1.annotate(f"{r:.2g}", (r, yi), xytext=(3, -3), textcoords="offset points", fontsize=8)
+        ax1.annotate(f"{r:.2g}", (r, yi), xytext=(3 if r >= 1 else -3, -3),
+                     textcoords="offset points", fontsize=8, ha="left" if r >= 1 else "right")
     ax2.barh(y, np.nan_to_num(acc), color=colors)
     for yi, a in zip(y, acc):
         ax2.annotate("NaN: diverged" if np.isnan(a) else f"{a:.2f}", (0 if np.isnan(a) else a, yi),
@@ -139,5 +153,5 @@ def remedy_bars(remedies: dict, path: Path) -> Path:
     ax2.axvline(0.1, color="0.5", ls=":", lw=1)
     ax2.set_xlabel("test accuracy (chance = 0.1)")
     fig.suptitle("Black: baselines. Blue: remedies for vanishing (sigmoid). "
-                 "Red: remedies for exploding (large-init ReLU).", fontsize=10)
+                 "Red: remedies for exploding (large-init ReLU).", fontsize=10, y=0.97)
     return save(fig, path)

@@ -1,0 +1,48 @@
+"""Residual blocks: a = a_prev + F(a_prev), gradient-checked, and the skip carries δ back."""
+
+import numpy as np
+import pytest
+
+from mlplab import ConfigError, Network, gradcheck
+from mlplab.layers import BatchNorm, Dense, Input, Residual
+
+
+def test_residual_gradients_match_finite_differences():
+    rng = np.random.default_rng(2)
+    net = Network.from_layers([
+        Input(3), Dense(3, 4, "tanh", "xavier_normal", rng),
+        Residual([Dense(4, 4, "sigmoid", "lecun_normal", rng)]),
+        Residual([Dense(4, 5, "tanh", "xavier_normal", rng), Dense(5, 4, "identity", "xavier_normal", rng)]),
+        Residual([Dense(4, 4, "identity", "xavier_normal", rng), BatchNorm(4, "sigmoid")]),
+        Dense(4, 2, "sigmoid", "xavier_normal", rng)], loss="mse", seed=2)
+    X, Y = rng.normal(size=(6, 3)), rng.uniform(size=(6, 2))
+    result = gradcheck(net, X, Y)
+    assert result.passed, str(result)
+    assert len(net.params) == 2 + 2 + 4 + 4 + 2
+
+
+def test_forward_adds_the_input():
+    rng = np.random.default_rng(0)
+    dense = Dense(3, 3, "sigmoid", "normal", rng)
+    block = Residual([dense])
+    X = rng.normal(size=(2, 3))
+    np.testing.assert_allclose(block.forward(X), X + 1 / (1 + np.exp(-(X @ dense.W.T + dense.b))))
+
+
+def test_the_skip_passes_the_gradient_back_undiminished():
+    # F with weights 0 contributes nothing to ∂C/∂a_prev: the block passes dA through unchanged
+    dense = Dense(3, 3, "sigmoid", "normal", np.random.default_rng(0))
+    dense.W[...] = 0
+    block = Residual([dense])
+    block.forward(np.ones((2, 3)), training=True)
+    dA = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(block.backward(dA), dA)
+
+
+def test_a_block_that_changes_the_width_is_refused():
+    with pytest.raises(ConfigError, match="keep the width"):
+        Residual([Dense(3, 4, "relu")])
+    with pytest.raises(ConfigError, match="receives"):
+        Residual([Dense(3, 3, "relu"), Dense(4, 3, "relu")])
+    with pytest.raises(ConfigError, match="non-empty"):
+        Residual([])
