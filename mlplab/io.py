@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelFileError
-from .layers import Dense
+from .layers import Dense, Input
 
 FORMAT = "mlplab"
 FORMAT_VERSION = 1
@@ -47,6 +47,9 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
     path = Path(path)
     tensors = {}
     for l, layer in enumerate(net.layers):
+        if not isinstance(layer, (Input, Dense)):
+            raise ModelFileError(f"cannot save layer {l}, {layer!r}: model files hold networks of "
+                                 "Dense layers only; keep the Network object (or copy.deepcopy it)")
         if isinstance(layer, Dense):
             tensors[f"layers.{l}.W"] = np.ascontiguousarray(layer.W)
             tensors[f"layers.{l}.b"] = np.ascontiguousarray(layer.b)

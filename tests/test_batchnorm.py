@@ -79,5 +79,16 @@ def test_bad_arguments_are_named():
         BatchNorm(3, momentum=1.0)
     with pytest.raises(ConfigError, match="softmax"):
         BatchNorm(3, "softmax")
+    with pytest.raises(ConfigError, match="cannot be step"):
+        BatchNorm(3, "step")
     with pytest.raises(ConfigError, match="width"):
         BatchNorm(0)
+
+
+def test_saving_a_batchnorm_network_is_refused_with_a_reason(tmp_path):
+    from mlplab import ModelFileError, save
+
+    net, _ = bn_net(0)
+    with pytest.raises(ModelFileError, match="Dense layers only"):
+        save(net, tmp_path / "bn.safetensors")
+    assert not (tmp_path / "bn.safetensors").exists()

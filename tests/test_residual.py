@@ -46,3 +46,18 @@ def test_a_block_that_changes_the_width_is_refused():
         Residual([Dense(3, 3, "relu"), Dense(4, 3, "relu")])
     with pytest.raises(ConfigError, match="non-empty"):
         Residual([])
+
+
+def test_float32_data_trains_a_residual_batchnorm_network_in_float32():
+    rng = np.random.default_rng(0)
+    net = Network.from_layers([
+        Input(2), Dense(2, 8, "identity", "he_normal", rng), BatchNorm(8, "relu"),
+        Residual([Dense(8, 8, "relu", "he_normal", rng), Dense(8, 8, "identity", "he_normal", rng)]),
+        Dense(8, 1, "sigmoid", "xavier_normal", rng)], loss="binary_cross_entropy", seed=0)
+    X = rng.normal(size=(64, 2)).astype(np.float32)
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.float32)  # XOR of the signs
+    history = net.fit(X, y, optimizer="adam", learning_rate=0.02, batch_size=16, max_epochs=200,
+                      epsilon=None, seed=0)
+    assert all(p.dtype == np.float32 for p in net.params)
+    assert net.layers[2].running_var.dtype == np.float32
+    assert history.loss[-1] < 0.5 * history.loss[0] and net.score(X, y) > 0.9

@@ -65,9 +65,10 @@ class BatchNorm(Layer):
             raise ConfigError(f"BatchNorm eps must be > 0, got {eps!r}")
         self.n_in = self.n_out = n
         self.g: Activation = get_activation(activation)
-        if self.g.name == "softmax":
-            raise ConfigError("BatchNorm's activation cannot be softmax; put the softmax on the "
-                              "Dense output layer")
+        if self.g.name == "softmax" or not self.g.differentiable:
+            raise ConfigError(f"BatchNorm's activation cannot be {self.g.name}; use sigmoid, "
+                              "tanh, relu, leaky_relu or identity (softmax belongs on the Dense "
+                              "output layer)")
         self.momentum, self.eps = float(momentum), float(eps)
         self.gamma: Array = np.ones(n, dtype)
         self.beta: Array = np.zeros(n, dtype)
