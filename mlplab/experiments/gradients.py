@@ -220,7 +220,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     findings = [
         f"4 sigmoid hidden layers: ‖∂C/∂b⁽¹⁾‖/‖∂C/∂b⁽⁴⁾‖ = {four['ratio_start']:.3g} at the "
         f"start (Nielsen: {NIELSEN_START[0] / NIELSEN_START[3]:.3g}); the first hidden layer "
-        f"learns {1 / four['ratio_start']:.0f}× slower than the last.",
+        f"gets a gradient {1 / four['ratio_start']:.0f}× smaller than the last.",
         f"max σ'(z) = {max_sigma_prime:.4f}: every sigmoid layer going back scales δ by at most ¼ "
         "times the weights.",
         f"{DEPTH} sigmoid hidden layers: ratio {base['ratio_start']:.2g}, test accuracy "
