@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelFileError
-from .layers import Dense
+from .layers import Dense, Input
 
 FORMAT = "mlplab"
 FORMAT_VERSION = 1
@@ -49,8 +49,10 @@ def _dense_layers(net) -> list:
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
     odd = [layer for layer in net.layers if not isinstance(layer, (Dense, Dropout, Input))]
     if odd or any(layer.g.name != net.activation for layer in dense[:-1]):
-        raise ModelFileError(f"cannot save this network: the model file holds dense layers "
-                             f"with one hidden activation, not {odd[0] if odd else 'mixed activations'}")
+        raise ModelFileError(f"cannot save this network: the model file holds dense (and dropout) "
+                             f"layers with one hidden activation, not "
+                             f"{odd[0] if odd else 'mixed activations'}; keep the Network object "
+                             "in memory (copy.deepcopy) or rebuild it from its layers")
     return dense
 
 
