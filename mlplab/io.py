@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .activations import get_activation
 from .errors import ModelFileError
 from .layers import Dense, Input
 
@@ -31,28 +32,36 @@ MAX_LAYER_UNITS = 1_000_000
 
 
 def network_config(net) -> dict:
-    """The constructor arguments that rebuild ``net``'s architecture (its dense layers)."""
-    sizes = [net.n_inputs] + [layer.n_out for layer in _dense_layers(net)]
+    """The constructor arguments that rebuild ``net``'s architecture (its dense layers).
+
+    Hidden layers with different activations (``Network.from_layers``) add
+    ``hidden_activations``: one name per hidden dense layer.
+    """
+    dense = _dense_layers(net)
+    sizes = [net.n_inputs] + [layer.n_out for layer in dense]
     init = "normal" if net.init == "custom" else str(net.init)  # the saved weights replace it
-    return {"sizes": sizes, "activation": net.activation, "output": net.output,
-            "loss": net.loss.name, "init": init, "dtype": str(net.dtype)}
+    config = {"sizes": sizes, "activation": net.activation, "output": net.output,
+              "loss": net.loss.name, "init": init, "dtype": str(net.dtype)}
+    hidden = [layer.g.name for layer in dense[:-1]]
+    if len(set(hidden)) > 1:
+        config["hidden_activations"] = hidden
+    return config
 
 
 def _dense_layers(net) -> list:
     """The dense layers, after checking that the file format can rebuild the network.
 
     Dropout layers are identity at prediction time, so a network with dropout is saved as its
-    prediction network; any other extra layer, or mixed hidden activations, cannot be saved.
+    prediction network; any other extra layer cannot be saved.
     """
     from .layers import Dropout, Input
 
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
     odd = [layer for layer in net.layers if not isinstance(layer, (Dense, Dropout, Input))]
-    if odd or any(layer.g.name != net.activation for layer in dense[:-1]):
+    if odd:
         raise ModelFileError(f"cannot save this network: the model file holds dense (and dropout) "
-                             f"layers with one hidden activation, not "
-                             f"{odd[0] if odd else 'mixed activations'}; keep the Network object "
-                             "in memory (copy.deepcopy) or rebuild it from its layers")
+                             f"layers, not {odd[0]}; keep the Network object in memory "
+                             "(copy.deepcopy) or rebuild it from its layers")
     return dense
 
 
@@ -161,6 +170,13 @@ def load(path: str | os.PathLike):
         net = Network(sizes, activation=arch["activation"], output=arch["output"],
                       loss=arch["loss"], init=arch.get("init", "normal"), seed=0,
                       dtype=arch["dtype"])
+        hidden = arch.get("hidden_activations")
+        if hidden is not None:
+            if not isinstance(hidden, list) or len(hidden) != net.L - 1:
+                raise ModelFileError(f"{path} declares {hidden!r} as hidden activations for "
+                                     f"{net.L - 1} hidden layers")
+            for layer, name in zip(net.layers[1:-1], hidden):
+                layer.g = get_activation(name)
     except ModelFileError:
         raise
     except Exception as exc:  # KeyError, TypeError, JSON errors, ConfigError from the names

@@ -1,0 +1,362 @@
+// mlplab playground: the page only sends controls and draws the frames the server computes.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { sid: null, ws: null, meta: null, cfg: null, frame: null, archKey: "", pending: [] };
+const RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 1];
+const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5];
+const ORANGE = [245, 147, 34], WHITE = [232, 234, 235], BLUE = [8, 119, 189], GREEN = [60, 160, 80];
+const CLASS_COLORS = [ORANGE, BLUE, GREEN];
+
+// ------------------------------------------------------------------ colours
+function mix(a, b, t) { return [0, 1, 2].map((k) => Math.round(a[k] + (b[k] - a[k]) * t)); }
+function diverging(t) { return t < 0.5 ? mix(ORANGE, WHITE, t * 2) : mix(WHITE, BLUE, (t - 0.5) * 2); }
+const LUT = Array.from({ length: 256 }, (_, q) => diverging(q / 255));
+const rgb = (c) => `rgb(${c[0]},${c[1]},${c[2]})`;
+function bytes(b64) { const s = atob(b64); const a = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) a[i] = s.charCodeAt(i); return a; }
+
+function paint(canvas, map, n, soft = 0) {
+  // a heat map sent as uint8 positions on the scale named by map.mode
+  const q = bytes(map.q), img = new ImageData(n, n);
+  const conf = map.mode === "classes" ? bytes(map.confidence) : null;
+  for (let i = 0; i < n * n; i++) {
+    const c = conf ? mix(WHITE, CLASS_COLORS[q[i] % 3], 0.15 + 0.75 * conf[i] / 255) : LUT[q[i]];
+    const e = soft ? mix(c, WHITE, soft) : c;  // a paler background lets the points stand out
+    img.data.set([e[0], e[1], e[2], 255], i * 4);
+  }
+  const off = document.createElement("canvas"); off.width = off.height = n;
+  off.getContext("2d").putImageData(img, 0, 0);
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+}
+
+// ------------------------------------------------------------------ server calls
+async function api(method, path, body, raw) {
+  const opts = { method, headers: {} };
+  if (body !== undefined) {
+    opts.body = raw ? body : JSON.stringify(body);
+    opts.headers["Content-Type"] = raw ? "text/csv" : "application/json";
+  }
+  const r = await fetch(path, opts);
+  const data = r.headers.get("content-type")?.includes("json") ? await r.json() : null;
+  if (!r.ok) throw new Error((data && data.error) || `${r.status} ${r.statusText}`);
+  showError(null);
+  return data;
+}
+function showError(msg) { const e = $("error"); e.hidden = !msg; e.textContent = msg ? "⚠ " + msg : ""; }
+
+async function sessionCall(method, what, body, raw) {
+  try {
+    const f = await api(method, `/api/sessions/${state.sid}/${what}`, body, raw);
+    if (f && f.type === "frame") render(f);
+    return f;
+  } catch (err) { showError(err.message); if (state.frame) render(state.frame); return null; }
+}
+
+async function applyConfig(changes) {
+  const cfg = Object.assign({}, state.cfg, changes);
+  await sessionCall("PUT", "config", cfg);
+}
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${proto}://${location.host}/api/sessions/${state.sid}/stream`);
+  ws.onmessage = (ev) => {
+    const msg = JSON.parse(ev.data);
+    if (msg.type === "frame") render(msg); else if (msg.error) showError(msg.error);
+  };
+  ws.onclose = () => { if (state.ws === ws) { state.ws = null; setPlaying(false); } };
+  ws.onopen = () => { for (const cmd of state.pending.splice(0)) ws.send(JSON.stringify({ cmd })); };
+  state.ws = ws;
+}
+function command(cmd) {
+  // commands given before the stream is open wait for it
+  if (state.ws && state.ws.readyState === 1) state.ws.send(JSON.stringify({ cmd }));
+  else state.pending.push(cmd);
+}
+
+// ------------------------------------------------------------------ the share URL
+function encodeConfig(cfg) {
+  return btoa(unescape(encodeURIComponent(JSON.stringify(cfg)))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+function decodeConfig(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  return JSON.parse(decodeURIComponent(escape(atob(b64))));
+}
+function shareUrl() { return `${location.origin}/#c=${encodeConfig(state.cfg)}`; }
+
+// ------------------------------------------------------------------ controls
+function fillSelect(sel, values, label) {
+  sel.innerHTML = values.map((v) => `<option value="${v}">${label ? label(v) : v}</option>`).join("");
+}
+function setupControls() {
+  fillSelect($("dataset"), Object.keys(state.meta.datasets), (k) => {
+    const d = state.meta.datasets[k];
+    return `${k.replace("_", " ")} (${d.kind === "regression" ? "regression" : d.classes + " classes"})`;
+  });
+  fillSelect($("learning_rate"), RATES);
+  fillSelect($("reg_rate"), REG_RATES);
+  if (!state.meta.dropout) {
+    const opt = $("regularization").querySelector('option[value="dropout"]');
+    opt.disabled = true; opt.textContent = "dropout (needs mlplab.layers.Dropout: not in this mlplab)";
+  }
+  $("features").innerHTML = state.meta.features.map((f) =>
+    `<label><input type="checkbox" value="${f}"> ${f.replace("^2", "²").replace("x1", "x₁").replace("x2", "x₂")}</label>`).join("");
+  for (const id of ["dataset", "optimizer", "loss", "regularization", "output"])
+    $(id).onchange = () => applyConfig({ [id]: $(id).value });
+  for (const id of ["learning_rate", "reg_rate", "noise", "train_ratio"])
+    $(id).onchange = () => applyConfig({ [id]: Number($(id).value) });
+  for (const id of ["n_points", "batch_size", "seed"])
+    $(id).onchange = () => applyConfig({ [id]: Math.round(Number($(id).value)) });
+  $("stop_epochs").onchange = () => applyConfig({ stop_epochs: $("stop_epochs").value ? Math.round(Number($("stop_epochs").value)) : null });
+  $("features").onchange = () => applyConfig({ features: [...$("features").querySelectorAll("input:checked")].map((c) => c.value) });
+  $("add_layer").onclick = () => applyConfig({ hidden: [...state.cfg.hidden, 4], activations: [...state.cfg.activations, state.cfg.activations.at(-1) || "tanh"] });
+  $("remove_layer").onclick = () => applyConfig({ hidden: state.cfg.hidden.slice(0, -1), activations: state.cfg.activations.slice(0, -1) });
+  $("play").onclick = () => { if (state.frame && state.frame.playing) { command("pause"); setPlaying(false); } else { command("play"); setPlaying(true); } };
+  $("step").onclick = () => command("step");
+  $("reset").onclick = () => command("reset");
+  $("warp_layer").onchange = () => sessionCall("POST", "view", { warp_layer: Number($("warp_layer").value) });
+  $("csv").onchange = async () => { const f = $("csv").files[0]; if (f) await sessionCall("POST", "csv", await f.text(), true); $("csv").value = ""; };
+  $("heatmap").onclick = onHeatmapClick;
+  $("share").onclick = () => { $("share_url").value = shareUrl(); $("share_url").select(); navigator.clipboard?.writeText($("share_url").value).catch(() => {}); };
+  $("card_close").onclick = () => { $("card").hidden = true; };
+  $("card_set").onclick = setWeightFromCard;
+  $("card_value").onkeydown = (e) => { if (e.key === "Enter") setWeightFromCard(); };
+}
+function setPlaying(on) { $("play").textContent = on ? "❚❚ pause" : "▶ play"; if (state.frame) state.frame.playing = on; }
+
+function syncControls(cfg) {
+  for (const id of ["dataset", "optimizer", "loss", "regularization", "output", "n_points", "batch_size", "seed", "noise", "train_ratio"])
+    if (document.activeElement !== $(id)) $(id).value = cfg[id];
+  $("learning_rate").value = cfg.learning_rate; $("reg_rate").value = cfg.reg_rate;
+  if (!RATES.includes(cfg.learning_rate)) { $("learning_rate").add(new Option(cfg.learning_rate, cfg.learning_rate)); $("learning_rate").value = cfg.learning_rate; }
+  if (!REG_RATES.includes(cfg.reg_rate)) { $("reg_rate").add(new Option(cfg.reg_rate, cfg.reg_rate)); $("reg_rate").value = cfg.reg_rate; }
+  if (document.activeElement !== $("stop_epochs")) $("stop_epochs").value = cfg.stop_epochs ?? "";
+  $("noise_out").textContent = cfg.noise.toFixed(2); $("train_ratio_out").textContent = Math.round(cfg.train_ratio * 100) + " %";
+  for (const c of $("features").querySelectorAll("input")) c.checked = cfg.features.includes(c.value);
+  $("layer_count").textContent = `${cfg.hidden.length} hidden layer${cfg.hidden.length === 1 ? "" : "s"}`;
+  $("add_layer").disabled = cfg.hidden.length >= state.meta.max_hidden_layers;
+  $("remove_layer").disabled = cfg.hidden.length === 0;
+  const canStep = cfg.hidden.length === 0;
+  $("output").querySelector('option[value="step"]').disabled = !canStep;
+  $("output_note").textContent = canStep ? "With no hidden layer the output may be the step (sgn) neuron, trained by the perceptron rule."
+    : "Step is offered only for a single layer: its derivative is 0, so backpropagation cannot train it.";
+}
+
+// ------------------------------------------------------------------ rendering
+function render(f) {
+  state.frame = f; state.cfg = f.config;
+  history.replaceState(null, "", "#c=" + encodeConfig(f.config));
+  syncControls(f.config);
+  setPlaying(f.playing);
+  $("epoch").textContent = f.epoch;
+  $("status").textContent = f.status;
+  $("test_loss").textContent = f.loss.last_test == null ? "–" : f.loss.last_test.toFixed(4);
+  $("train_loss").textContent = f.loss.last_train == null ? "–" : f.loss.last_train.toFixed(4);
+  $("accuracy").textContent = f.accuracy.test == null ? "" : ` · accuracy train ${(100 * f.accuracy.train).toFixed(1)} %, test ${(100 * f.accuracy.test).toFixed(1)} %`;
+  const t = f.task;
+  $("task").textContent = `${t.kind}${t.classes ? ", " + t.classes + " classes" : ""} · ${t.n_train} training and ${t.n_test} test points · source: ${t.source} · loss ${t.loss}`;
+  $("export").href = `/api/sessions/${state.sid}/model`;
+  drawHeatmap(f); drawDiagram(f); drawCurves(f); drawWarp(f); drawGrads(f); drawTables(f);
+}
+
+function toCanvas(f, canvas, x1, x2) {
+  const [a, b, c, d] = f.domain;
+  return [(x1 - a) / (b - a) * canvas.width, (d - x2) / (d - c) * canvas.height];
+}
+function pointColor(f, y) {
+  if (f.task.classes) return rgb(CLASS_COLORS[y % 3]);
+  const m = f.output.range[1]; return rgb(diverging(Math.min(1, Math.max(0, (y / m + 1) / 2))));
+}
+function drawHeatmap(f) {
+  const cv = $("heatmap"), ctx = cv.getContext("2d");
+  paint(cv, f.output, f.grid, 0.35);
+  for (const [subset, ring] of [["train", "#fff"], ["test", "#222"]]) {
+    for (const [x1, x2, y] of f.points[subset]) {
+      const [px, py] = toCanvas(f, cv, x1, x2);
+      ctx.beginPath(); ctx.arc(px, py, 3.2, 0, 2 * Math.PI);
+      ctx.fillStyle = pointColor(f, y); ctx.fill(); ctx.lineWidth = 1.2; ctx.strokeStyle = ring; ctx.stroke();
+    }
+  }
+  ctx.fillStyle = "#333"; ctx.font = "10px sans-serif";
+  const [a, b, c, d] = f.domain;
+  ctx.fillText(`x₁ ${a.toFixed(1)} … ${b.toFixed(1)}`, 4, cv.height - 4);
+  ctx.fillText(`x₂ ${c.toFixed(1)} … ${d.toFixed(1)}`, 4, 11);
+}
+
+const COL_W = 104, ROW_H = 50, TOP = 58, LEFT = 60;
+function neuronPos(l, i) { return [LEFT + l * COL_W, TOP + i * ROW_H]; }
+function drawDiagram(f) {
+  const sizes = f.neurons.map((layer) => layer.length);
+  const key = JSON.stringify([sizes, f.inputs, f.config.activations, f.task.classes]);
+  const dia = $("diagram"), svg = $("wires");
+  if (key !== state.archKey) {
+    state.archKey = key;
+    dia.querySelectorAll(".neuron,.layerhead,.inlabel").forEach((e) => e.remove());
+    const h = TOP + Math.max(...sizes) * ROW_H, w = LEFT + (sizes.length - 1) * COL_W + 60;
+    dia.style.height = h + "px"; svg.setAttribute("width", w); svg.setAttribute("height", h);
+    let wires = "";
+    for (let l = 1; l < sizes.length; l++)
+      for (let i = 0; i < sizes[l]; i++)
+        for (let j = 0; j < sizes[l - 1]; j++) {
+          const [x0, y0] = neuronPos(l - 1, j), [x1, y1] = neuronPos(l, i);
+          const c = `x1="${x0 + 36}" y1="${y0 + 18}" x2="${x1}" y2="${y1 + 18}"`;
+          wires += `<line class="w" id="w-${l}-${i}-${j}" ${c}/><line class="hit" data-l="${l}" data-i="${i}" data-j="${j}" ${c}/>`;
+        }
+    svg.innerHTML = wires;
+    svg.querySelectorAll("line.hit").forEach((ln) => { ln.onmouseenter = showCard; ln.onclick = showCard; });
+    sizes.forEach((n, l) => {
+      for (let i = 0; i < n; i++) {
+        const cv = document.createElement("canvas"); cv.className = "neuron"; cv.width = cv.height = f.small_grid;
+        const [x, y] = neuronPos(l, i); cv.style.left = x + "px"; cv.style.top = y + "px"; cv.id = `n-${l}-${i}`;
+        cv.title = l === 0 ? `input ${f.inputs[i]}` : l === sizes.length - 1 ? "output" : `neuron ${i + 1} of hidden layer ${l}`;
+        dia.appendChild(cv);
+        if (l === 0) {
+          const lab = document.createElement("div"); lab.className = "inlabel"; lab.textContent = f.inputs[i];
+          lab.style.left = (x - 60) + "px"; lab.style.top = (y + 10) + "px"; dia.appendChild(lab);
+        }
+      }
+      const head = document.createElement("div"); head.className = "layerhead";
+      head.style.left = (neuronPos(l, 0)[0] - 30) + "px"; head.style.top = "0px";
+      if (l === 0) head.textContent = "input a⁽⁰⁾";
+      else if (l === sizes.length - 1) head.textContent = `output a⁽${l}⁾`;
+      else {
+        const acts = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"];
+        head.innerHTML = `layer ${l}: ${n} <button data-d="1" title="add a neuron">+</button><button data-d="-1" title="remove a neuron">−</button><br>` +
+          `<select>${acts.map((a) => `<option ${a === f.config.activations[l - 1] ? "selected" : ""}>${a}</option>`).join("")}</select>`;
+        head.querySelectorAll("button").forEach((b) => b.onclick = () => {
+          const hidden = [...state.cfg.hidden]; hidden[l - 1] = Math.min(state.meta.max_neurons, Math.max(1, hidden[l - 1] + Number(b.dataset.d)));
+          applyConfig({ hidden });
+        });
+        head.querySelector("select").onchange = (e) => { const a = [...state.cfg.activations]; a[l - 1] = e.target.value; applyConfig({ activations: a }); };
+      }
+      dia.appendChild(head);
+    });
+  }
+  f.neurons.forEach((layer, l) => layer.forEach((map, i) => paint($(`n-${l}-${i}`), map, f.small_grid)));
+  f.layers.forEach((layer, k) => {
+    const l = k + 1, m = Math.max(1e-9, ...layer.W.flat().map(Math.abs));
+    layer.W.forEach((row, i) => row.forEach((w, j) => {
+      const ln = $(`w-${l}-${i}-${j}`); if (!ln) return;
+      ln.setAttribute("stroke", w >= 0 ? rgb(BLUE) : rgb(ORANGE));
+      ln.setAttribute("stroke-width", (0.4 + 5 * Math.abs(w) / m).toFixed(2));
+      ln.setAttribute("stroke-opacity", "0.75");
+    }));
+  });
+}
+
+function showCard(ev) {
+  const { l, i, j } = ev.target.dataset, w = state.frame.layers[l - 1].W[i][j];
+  const card = $("card"), box = $("network").getBoundingClientRect();
+  card.dataset.l = l; card.dataset.i = i; card.dataset.j = j;
+  $("card_title").textContent = `w⁽${l}⁾ from ${l == 1 ? state.frame.inputs[j] : "neuron " + (Number(j) + 1)} to neuron ${Number(i) + 1}: ${w.toFixed(4)}`;
+  if (document.activeElement !== $("card_value")) $("card_value").value = w.toFixed(4);
+  card.style.left = (ev.clientX - box.left + 10) + "px"; card.style.top = (ev.clientY - box.top + 10) + "px";
+  card.hidden = false;
+}
+function setWeightFromCard() {
+  const c = $("card").dataset;
+  sessionCall("POST", "weight", { layer: Number(c.l), i: Number(c.i), j: Number(c.j), value: Number($("card_value").value) });
+}
+
+function drawCurves(f) {
+  const cv = $("curves"), ctx = cv.getContext("2d"), W = cv.width, H = cv.height;
+  ctx.clearRect(0, 0, W, H);
+  const all = [...f.loss.train, ...f.loss.test].filter((p) => p[1] != null);
+  if (!all.length) return;
+  const xmax = Math.max(1, ...all.map((p) => p[0])), ymax = Math.max(1e-9, ...all.map((p) => p[1]));
+  for (const [series, color] of [[f.loss.train, "#999"], [f.loss.test, "#111"]]) {
+    ctx.beginPath(); ctx.strokeStyle = color; ctx.lineWidth = 1.5;
+    series.forEach(([e, v], k) => { if (v == null) return; const x = 4 + e / xmax * (W - 8), y = H - 14 - v / ymax * (H - 24); k ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
+    ctx.stroke();
+  }
+  ctx.fillStyle = "#333"; ctx.font = "10px sans-serif";
+  ctx.fillText(`loss (max ${ymax.toPrecision(3)}) — grey: training, black: test`, 4, 10);
+  ctx.fillText(`epoch ${f.epoch}`, W - 70, H - 3);
+}
+
+function drawWarp(f) {
+  const sel = $("warp_layer"), n = f.config.hidden.length;
+  if (sel.options.length !== n + 1) {
+    fillSelect(sel, Array.from({ length: n + 1 }, (_, k) => k), (k) => k ? `hidden layer ${k}` : "input features");
+  }
+  sel.value = f.warp.layer;
+  const cv = $("warp"), ctx = cv.getContext("2d"), W = cv.width, H = cv.height;
+  ctx.clearRect(0, 0, W, H);
+  const pts = [...f.warp.lines.flat(), ...f.warp.points];
+  let [xa, xb, ya, yb] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (const p of pts) { xa = Math.min(xa, p[0]); xb = Math.max(xb, p[0]); ya = Math.min(ya, p[1]); yb = Math.max(yb, p[1]); }
+  const s = Math.max(xb - xa, yb - ya, 1e-9) * 1.08, cx = (xa + xb) / 2, cy = (ya + yb) / 2;
+  const X = (x) => W / 2 + (x - cx) / s * Math.min(W, H), Y = (y) => H / 2 - (y - cy) / s * Math.min(W, H);
+  ctx.strokeStyle = "rgba(60,60,60,0.45)"; ctx.lineWidth = 1;
+  for (const line of f.warp.lines) { ctx.beginPath(); line.forEach(([x, y], k) => k ? ctx.lineTo(X(x), Y(y)) : ctx.moveTo(X(x), Y(y))); ctx.stroke(); }
+  for (const [x, y, label] of f.warp.points) { ctx.beginPath(); ctx.arc(X(x), Y(y), 2.2, 0, 2 * Math.PI); ctx.fillStyle = pointColor(f, label); ctx.fill(); }
+  $("warp_note").textContent = f.warp.note + ". Grey: the grid of the plane carried through the network; dots: training points.";
+}
+
+function drawGrads(f) {
+  const cv = $("grads"), ctx = cv.getContext("2d"), W = cv.width, H = cv.height;
+  ctx.clearRect(0, 0, W, H);
+  const g = f.grad_norms, n = g.length, lo = -8, hi = 1, bw = Math.min(50, (W - 40) / Math.max(n, 1) - 8);
+  ctx.font = "10px sans-serif"; ctx.fillStyle = "#333";
+  ctx.fillText("log₁₀ scale, 1e-8 … 10 (mean over the last update's batches)", 4, 10);
+  g.forEach((v, k) => {
+    const t = v ? Math.min(1, Math.max(0, (Math.log10(v) - lo) / (hi - lo))) : 0;
+    const x = 30 + k * (bw + 8), h = t * (H - 40);
+    ctx.fillStyle = "#4a7ab0"; ctx.fillRect(x, H - 16 - h, bw, h);
+    ctx.fillStyle = "#333"; ctx.fillText(`W⁽${k + 1}⁾`, x + 2, H - 4);
+    ctx.fillText(v ? v.toExponential(1) : "0", x, H - 19 - h);
+  });
+}
+
+function drawTables(f) {
+  const cell = (v) => `<td style="background:${rgb(mix(WHITE, v >= 0 ? BLUE : ORANGE, Math.min(1, Math.abs(v)) * 0.5))}">${v.toFixed(3)}</td>`;
+  $("tables").innerHTML = f.layers.map((layer, k) => {
+    const inputs = k === 0 ? f.inputs : layer.W[0].map((_, j) => `a${j + 1}`);
+    return `<div>W⁽${k + 1}⁾ ${layer.W.length}×${layer.W[0].length}, b⁽${k + 1}⁾ (${layer.activation})</div><table class="wb"><tr><th></th>` +
+      inputs.map((x) => `<th>${x}</th>`).join("") + "<th>b</th></tr>" +
+      layer.W.map((row, i) => `<tr><th>${i + 1}</th>${row.map(cell).join("")}${cell(layer.b[i])}</tr>`).join("") + "</table>";
+  }).join("");
+}
+
+// ------------------------------------------------------------------ clicks on the map
+async function onHeatmapClick(ev) {
+  const f = state.frame, cv = $("heatmap"), r = cv.getBoundingClientRect();
+  const px = (ev.clientX - r.left) * cv.width / r.width, py = (ev.clientY - r.top) * cv.height / r.height;
+  const [a, b, c, d] = f.domain, x1 = a + px / cv.width * (b - a), x2 = d - py / cv.height * (d - c);
+  const mode = document.querySelector('input[name="click"]:checked').value;
+  if (mode === "add") return sessionCall("POST", "points", { action: "add", x1, x2, label: Number($("click_label").value) });
+  if (mode === "remove") return sessionCall("POST", "points", { action: "remove", x1, x2 });
+  let best = null;
+  for (const subset of ["train", "test"]) f.points[subset].forEach((p, index) => {
+    const [qx, qy] = toCanvas(f, cv, p[0], p[1]), dist = Math.hypot(qx - px, qy - py);
+    if (!best || dist < best.dist) best = { subset, index, dist, p };
+  });
+  if (!best || best.dist > 12) { $("trace").textContent = "No point there: click on a point."; return; }
+  try {
+    const t = await api("POST", `/api/sessions/${state.sid}/trace`, { subset: best.subset, index: best.index });
+    const fmt = (v) => Array.isArray(v) ? "[" + v.map(fmt).join(", ") + "]" : Number(v).toFixed(4);
+    $("trace").innerHTML = `<div>${best.subset} point ${best.index}: x = (${best.p[0]}, ${best.p[1]}), y = ${best.p[2]}` +
+      (t.cost == null ? "" : `, cost C = ${t.cost.toFixed(5)}`) + `</div>` + (t.note ? `<div>${t.note}</div>` : "") +
+      "<table>" + t.steps.filter((s) => !s.formula.startsWith("given")).map((s) =>
+        `<tr><td class="sym">${s.symbol}</td><td>${s.formula}</td><td>${fmt(s.value)}</td></tr>`).join("") + "</table>";
+  } catch (err) { showError(err.message); }
+}
+
+// ------------------------------------------------------------------ start
+async function start() {
+  state.meta = await api("GET", "/api/meta");
+  setupControls();
+  let cfg = state.meta.defaults;
+  const m = location.hash.match(/c=([A-Za-z0-9_-]+)/);
+  if (m) { try { cfg = decodeConfig(m[1]); } catch (err) { showError("the URL's configuration is unreadable; using the defaults"); } }
+  let created;
+  try { created = await api("POST", "/api/sessions", cfg); }
+  catch (err) { showError(`the URL's configuration was refused (${err.message}); using the defaults`); created = await api("POST", "/api/sessions", state.meta.defaults); }
+  state.sid = created.id;
+  render(created.frame);
+  connect();
+  window.addEventListener("pagehide", () => navigator.sendBeacon(`/api/sessions/${state.sid}/close`));
+}
+start().catch((err) => showError(err.message));

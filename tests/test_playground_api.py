@@ -1,0 +1,298 @@
+"""The playground's server: sessions, frames computed by the engine, and validation.
+
+Runs the FastAPI app in-process (TestClient); the browser tests are in
+test_playground_browser.py.
+"""
+
+import base64
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+import mlplab
+from mlplab.playground.config import MAX_BODY_BYTES, PlaygroundConfig
+from mlplab.playground.data import features
+from mlplab.playground.server import create_app
+from mlplab.playground.session import Session
+
+XOR = {"dataset": "xor", "hidden": [4], "activations": ["tanh"], "n_points": 200, "seed": 1}
+
+
+@pytest.fixture
+def client():
+    with TestClient(create_app(max_sessions=4, timeout_s=60)) as c:
+        yield c
+
+
+def new_session(client, **cfg):
+    r = client.post("/api/sessions", json=cfg)
+    assert r.status_code == 200, r.text
+    return r.json()["id"], r.json()["frame"]
+
+
+def decode(q: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(q), dtype=np.uint8)
+
+
+def test_page_and_assets_are_served_without_any_cdn(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "mlplab playground" in page.text
+    for asset in ("/static/app.js", "/static/style.css"):
+        r = client.get(asset)
+        assert r.status_code == 200
+        assert "http://" not in r.text and "https://" not in r.text  # works offline
+    assert "https://" not in page.text
+
+
+def test_a_frame_holds_what_the_engine_computes(client):
+    sid, f = new_session(client, **XOR)
+    assert f["epoch"] == 0 and f["config"]["hidden"] == [4]
+    # the heat map is the network's output over a GRID × GRID window of the plane
+    grid = f["grid"]
+    q = decode(f["output"]["q"]).reshape(grid, grid)
+    a, b, c, d = f["domain"]
+    # per-neuron maps: 2 inputs, 4 hidden, 1 output, each small_grid²
+    assert [len(layer) for layer in f["neurons"]] == [2, 4, 1]
+    assert all(len(decode(m["q"])) == f["small_grid"] ** 2 for layer in f["neurons"] for m in layer)
+    # input x1's map rises left to right, x2's from bottom to top
+    x1_map = decode(f["neurons"][0][0]["q"]).reshape(f["small_grid"], -1).astype(int)
+    x2_map = decode(f["neurons"][0][1]["q"]).reshape(f["small_grid"], -1).astype(int)
+    assert (np.diff(x1_map, axis=1) >= 0).all() and x1_map[0, -1] > x1_map[0, 0] + 200
+    assert (np.diff(x2_map, axis=0) <= 0).all() and x2_map[0, 0] > x2_map[-1, 0] + 200
+    assert [np.array(layer["W"]).shape for layer in f["layers"]] == [(4, 2), (1, 4)]
+    assert len(f["points"]["train"]) + len(f["points"]["test"]) == 200
+    assert a < b and c < d and q.shape == (grid, grid)
+
+
+def test_training_steps_lower_the_loss_and_the_map_follows(client):
+    sid, f0 = new_session(client, **XOR, learning_rate=0.3)
+    for _ in range(40):
+        f = client.post(f"/api/sessions/{sid}/step").json()
+    assert f["epoch"] == 40
+    assert f["loss"]["last_test"] < 0.5 * f0["loss"]["last_test"]
+    assert f["accuracy"]["test"] > 0.95
+    assert (decode(f["output"]["q"]) != decode(f0["output"]["q"])).mean() > 0.3
+    assert all(g > 0 for g in f["grad_norms"])  # measured during the steps
+    # the output map agrees with the network: the four XOR corners get their classes
+    grid, (a, b, c, d) = f["grid"], f["domain"]
+    q = decode(f["output"]["q"]).reshape(grid, grid)
+    col = lambda x1: int(round((x1 - a) / (b - a) * (grid - 1)))  # noqa: E731
+    row = lambda x2: int(round((d - x2) / (d - c) * (grid - 1)))  # noqa: E731
+    assert q[row(1), col(-1)] > 200 and q[row(-1), col(1)] > 200  # class 1 (blue end)
+    assert q[row(1), col(1)] < 55 and q[row(-1), col(-1)] < 55  # class 0
+
+
+def test_stop_after_n_epochs_is_exact():
+    s = Session(PlaygroundConfig(**XOR, stop_epochs=7))
+    s.playing = True
+    for _ in range(20):
+        s.advance(budget_s=0.01)
+    assert s.epoch == 7 and not s.playing and "stopped after 7" in s.status
+    assert len(s.train_loss) == len(s.test_loss) == 8  # epoch 0, then one per epoch
+
+
+def test_config_changes_keep_or_rebuild_the_network(client):
+    sid, _ = new_session(client, **XOR)
+    for _ in range(3):
+        client.post(f"/api/sessions/{sid}/step")
+    keep = client.put(f"/api/sessions/{sid}/config", json={**XOR, "learning_rate": 0.03}).json()
+    assert keep["epoch"] == 3 and keep["config"]["learning_rate"] == 0.03
+    wider = client.put(f"/api/sessions/{sid}/config", json={**XOR, "hidden": [4, 3],
+                                                               "activations": ["relu", "sigmoid"]})
+    f = wider.json()
+    assert f["epoch"] == 0 and [layer["activation"] for layer in f["layers"]] == ["relu", "sigmoid", "sigmoid"]
+    feats = client.put(f"/api/sessions/{sid}/config", json={**XOR, "features": ["x1", "x2", "x1x2", "sin(x1)"]}).json()
+    assert feats["inputs"] == ["x1", "x2", "x1x2", "sin(x1)"] and len(feats["layers"][0]["W"][0]) == 4
+
+
+def test_trace_is_mlplab_trace_of_that_point(client):
+    sid, f = new_session(client, **XOR)
+    t = client.post(f"/api/sessions/{sid}/trace", json={"subset": "test", "index": 3}).json()
+    x1, x2, y = f["points"]["test"][3]
+    symbols = [s["symbol"] for s in t["steps"]]
+    assert {"z⁽¹⁾", "a⁽¹⁾", "a⁽²⁾", "δ⁽²⁾", "δ⁽¹⁾"} <= set(symbols)
+    W1, b1 = np.array(f["layers"][0]["W"]), np.array(f["layers"][0]["b"])
+    z1 = next(s["value"] for s in t["steps"] if s["symbol"] == "z⁽¹⁾")
+    np.testing.assert_allclose(z1, W1 @ [x1, x2] + b1, atol=1e-3)  # frame W is rounded to 1e-5
+
+
+def test_edit_a_weight_and_the_points(client):
+    sid, f = new_session(client, **XOR)
+    f = client.post(f"/api/sessions/{sid}/weight", json={"layer": 1, "i": 2, "j": 1, "value": 3.5}).json()
+    assert f["layers"][0]["W"][2][1] == 3.5
+    f = client.post(f"/api/sessions/{sid}/weight", json={"layer": 2, "i": 0, "value": -1.25}).json()
+    assert f["layers"][1]["b"][0] == -1.25
+    n = len(f["points"]["train"])
+    f = client.post(f"/api/sessions/{sid}/points", json={"action": "add", "x1": 0.0, "x2": 0.0, "label": 1}).json()
+    assert len(f["points"]["train"]) == n + 1 and f["points"]["train"][-1] == [0.0, 0.0, 1.0]
+    f = client.post(f"/api/sessions/{sid}/points", json={"action": "remove", "x1": 0.01, "x2": 0.0}).json()
+    assert len(f["points"]["train"]) == n and f["task"]["source"] == "edited"
+
+
+def test_csv_upload_makes_a_task_of_the_users_points(client):
+    sid, _ = new_session(client, **XOR)
+    rows = ["x1,x2,label"] + [f"{a},{b},{int(a > b)}" for a in range(-3, 4) for b in range(-3, 4)]
+    f = client.post(f"/api/sessions/{sid}/csv", content="\n".join(rows),
+                    headers={"Content-Type": "text/csv"}).json()
+    assert f["task"]["source"] == "csv" and f["task"]["classes"] == 2
+    assert f["task"]["n_train"] + f["task"]["n_test"] == 49
+    reg = ["1,2,0.5", "2,1,1.5", "0,0,0.25", "1,1,0.75", "-1,0,0.1", "0,-1,0.3"]
+    sid2, _ = new_session(client, **XOR, loss="mse")
+    f = client.post(f"/api/sessions/{sid2}/csv", content="\n".join(reg)).json()
+    assert f["task"]["kind"] == "regression" and f["output"]["mode"] == "signed"
+
+
+def test_export_loads_with_mlplab_load_and_predicts_the_same(client, tmp_path):
+    sid, _ = new_session(client, **{**XOR, "features": ["x1", "x2", "x1x2"], "hidden": [5, 3],
+                                    "activations": ["relu", "tanh"]})
+    for _ in range(5):
+        client.post(f"/api/sessions/{sid}/step")
+    r = client.get(f"/api/sessions/{sid}/model")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(r.content)
+    net = mlplab.load(path)
+    assert net.sizes == [3, 5, 3, 1]
+    assert [layer.g.name for layer in net.layers[1:]] == ["relu", "tanh", "sigmoid"]
+    assert net.extra["playground"]["features"] == ["x1", "x2", "x1x2"]
+    f = client.post(f"/api/sessions/{sid}/view", json={"warp_layer": 2}).json()
+    P = np.array(f["points"]["test"])[:, :2]
+    A = net.forward(features(P, ["x1", "x2", "x1x2"]))
+    server_acc = f["accuracy"]["test"]
+    assert np.mean((A[:, 0] > 0.5) == (np.array(f["points"]["test"])[:, 2] > 0.5)) == server_acc
+    assert "3-D" in f["warp"]["note"] or "hidden layer 2" in f["warp"]["note"]
+
+
+def test_step_output_uses_the_perceptron_rule():
+    cfg = PlaygroundConfig(dataset="blobs", hidden=[], activations=[], output="step",
+                           learning_rate=0.1, noise=0.2)
+    s = Session(cfg)
+    s.advance(20)
+    f = s.frame()
+    assert f["accuracy"]["train"] == 1.0 and f["layers"][0]["activation"] == "step"
+    assert s.trace_point("train", 0)["note"].startswith("a step neuron has no gradient")
+
+
+def test_warp_projects_wide_layers_and_says_so():
+    s = Session(PlaygroundConfig(dataset="spiral", hidden=[8, 2], activations=["tanh", "tanh"]))
+    s.view["warp_layer"] = 1
+    assert "8-D: projected on its 2 principal components" in s.frame()["warp"]["note"]
+    s.view["warp_layer"] = 2
+    w = s.frame()["warp"]
+    assert "the plane as this layer sees it" in w["note"]
+    # the carried grid is the hidden layer's activations: tanh keeps them in (-1, 1)
+    assert np.abs(np.array(w["lines"])).max() < 1
+
+
+MALFORMED = [
+    ("post", "/api/sessions", {"hidden": [4] * 7, "activations": ["tanh"] * 7}, 422, "hidden"),
+    ("post", "/api/sessions", {"hidden": [9], "activations": ["tanh"]}, 422, "1 to 8 neurons"),
+    ("post", "/api/sessions", {"learning_rate": -0.1}, 422, "learning_rate"),
+    ("post", "/api/sessions", {"learning_rate": 5}, 422, "learning_rate"),
+    ("post", "/api/sessions", {"reg_rate": -1}, 422, "reg_rate"),
+    ("post", "/api/sessions", {"noise": -0.5}, 422, "noise"),
+    ("post", "/api/sessions", {"dataset": "mnist"}, 422, "dataset"),
+    ("post", "/api/sessions", {"features": ["x3"]}, 422, "features"),
+    ("post", "/api/sessions", {"features": []}, 422, "features"),
+    ("post", "/api/sessions", {"features": ["x1", "x1"]}, 422, "repeat"),
+    ("post", "/api/sessions", {"hidden": [4], "activations": ["step"]}, 422, "step"),
+    ("post", "/api/sessions", {"output": "step"}, 422, "no hidden layer"),
+    ("post", "/api/sessions", {"dataset": "bumps", "loss": "cross_entropy"}, 422, "regression"),
+    ("post", "/api/sessions", {"hidden": [4, 4], "activations": ["tanh"]}, 422, "one per hidden layer"),
+    ("post", "/api/sessions", {"batch_size": 0}, 422, "batch_size"),
+    ("post", "/api/sessions", {"n_points": 10**9}, 422, "n_points"),
+    ("post", "/api/sessions", {"seed": "abc"}, 422, "seed"),
+    ("post", "/api/sessions", {"stop_epochs": -3}, 422, "stop_epochs"),
+    ("post", "/api/sessions", {"optimizer": "lbfgs"}, 422, "optimizer"),
+    ("post", "/api/sessions", {"surprise": 1}, 422, "surprise"),
+    ("post", "/api/sessions", [1, 2, 3], 422, "invalid request"),
+    ("post", "/api/sessions", "not json{", 422, "invalid request"),
+    ("put", "/api/sessions/nope/config", {}, 404, "expired"),
+    ("post", "/api/sessions/nope/step", None, 404, "expired"),
+    ("get", "/api/sessions/nope/model", None, 404, "expired"),
+]
+
+
+def test_a_batch_of_malformed_requests_gets_4xx_with_clear_messages_never_500(client):
+    sid, _ = new_session(client, **XOR)
+    session_bad = [
+        ("post", f"/api/sessions/{sid}/weight", {"layer": 5, "i": 0, "j": 0, "value": 1}, 400, "does not exist"),
+        ("post", f"/api/sessions/{sid}/weight", {"layer": 1, "i": 0, "j": 6, "value": 1}, 400, "no entry"),
+        ("post", f"/api/sessions/{sid}/weight", {"layer": 1, "i": 0, "j": 0, "value": 1e9}, 422, "value"),
+        ("post", f"/api/sessions/{sid}/weight", {"layer": 1, "i": 0, "j": 0, "value": "NaN"}, 422, "value"),
+        ("post", f"/api/sessions/{sid}/points", {"action": "add", "x1": 0, "x2": 0, "label": 7}, 400, "class label"),
+        ("post", f"/api/sessions/{sid}/points", {"action": "teleport", "x1": 0, "x2": 0}, 422, "action"),
+        ("post", f"/api/sessions/{sid}/trace", {"subset": "train", "index": 999}, 400, "out of range"),
+        ("post", f"/api/sessions/{sid}/trace", {"subset": "val", "index": 0}, 422, "subset"),
+        ("post", f"/api/sessions/{sid}/view", {"warp_layer": 99}, 422, "warp_layer"),
+        ("post", f"/api/sessions/{sid}/csv", "a,b\n1,2\n", 400, "3 columns"),
+        ("post", f"/api/sessions/{sid}/csv", "x1,x2,y\n1,2,oops\n3,4,1\n", 400, "three numbers"),
+        ("post", f"/api/sessions/{sid}/csv", b"\xff\xfe\x00bad", 400, "UTF-8"),
+        ("post", f"/api/sessions/{sid}/csv", "1,1,0\n2,2,1\n", 400, "4 to"),
+        ("put", f"/api/sessions/{sid}/config", {"dataset": "plane", "loss": "cross_entropy"}, 422, "mse"),
+    ]
+    for method, url, body, status, words in MALFORMED + session_bad:
+        if isinstance(body, (str, bytes)):
+            r = client.request(method, url, content=body, headers={"Content-Type": "application/json"})
+        else:
+            r = client.request(method, url, json=body)
+        assert r.status_code == status, (url, body, r.status_code, r.text)
+        assert words.lower() in r.json()["error"].lower(), (url, body, r.json())
+    # the session survived every refusal
+    assert client.post(f"/api/sessions/{sid}/step").json()["epoch"] == 1
+
+
+def test_oversized_requests_are_refused_with_413(client):
+    sid, _ = new_session(client, **XOR)
+    big = "1,2,0\n" * (MAX_BODY_BYTES // 6 + 10)
+    r = client.post(f"/api/sessions/{sid}/csv", content=big)
+    assert r.status_code == 413 and "too large" in r.json()["error"]
+
+    def chunks():  # no Content-Length: the server counts what arrives
+        for _ in range(MAX_BODY_BYTES // 10_000 + 2):
+            yield b"1,2,0\n" * 1700
+
+    r = client.post(f"/api/sessions/{sid}/csv", content=chunks())
+    assert r.status_code == 413
+
+
+def test_sessions_are_bounded_and_expire():
+    with TestClient(create_app(max_sessions=2, timeout_s=60)) as c:
+        now = [0.0]
+        c.app.state.sessions.clock = lambda: now[0]  # a clock the test moves
+        ids = [new_session(c, **XOR)[0] for _ in range(2)]
+        r = c.post("/api/sessions", json=XOR)
+        assert r.status_code == 503 and "2 sessions" in r.json()["error"]
+        c.post(f"/api/sessions/{ids[0]}/close")
+        assert c.post("/api/sessions", json=XOR).status_code == 200  # a slot was freed
+        now[0] = 59.0
+        assert c.post(f"/api/sessions/{ids[1]}/step").status_code == 200  # still alive, touched
+        now[0] = 59.0 + 61
+        assert c.post("/api/sessions", json=XOR).status_code == 200  # idle ones expired
+        assert len(c.app.state.sessions.items) == 1
+        assert c.post(f"/api/sessions/{ids[1]}/step").status_code == 404
+
+
+def test_the_stream_plays_pauses_steps_and_resets(client):
+    sid, _ = new_session(client, **XOR)
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        assert ws.receive_json()["epoch"] == 0
+        ws.send_json({"cmd": "step"})
+        assert ws.receive_json()["epoch"] == 1
+        ws.send_json({"cmd": "play"})
+        epochs = [ws.receive_json()["epoch"] for _ in range(3)]
+        assert epochs[0] > 1 and epochs == sorted(epochs) and epochs[-1] > epochs[0]
+        ws.send_json({"cmd": "pause"})
+        ws.send_text("garbage")
+        # frames already on their way may come first; the answer follows within a few
+        replies = [ws.receive_json()]
+        while "error" not in replies[-1] and len(replies) < 4:
+            replies.append(ws.receive_json())
+        assert "unknown command" in replies[-1]["error"] and not replies[-2]["playing"]
+        ws.send_json({"cmd": "reset"})
+        frames = [ws.receive_json()]
+        while frames[-1]["epoch"] != 0 and len(frames) < 3:
+            frames.append(ws.receive_json())
+        assert frames[-1]["epoch"] == 0 and frames[-1]["status"] == "ready"
+    with client.websocket_connect("/api/sessions/nope/stream") as ws:
+        assert "expired" in ws.receive_json()["error"]
