@@ -296,3 +296,21 @@ def test_the_stream_plays_pauses_steps_and_resets(client):
         assert frames[-1]["epoch"] == 0 and frames[-1]["status"] == "ready"
     with client.websocket_connect("/api/sessions/nope/stream") as ws:
         assert "expired" in ws.receive_json()["error"]
+
+
+def test_serve_refuses_a_bad_port_with_one_line(tmp_path):
+    import socket
+
+    from typer.testing import CliRunner
+
+    from mlplab.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["serve", "--port", "70000"])
+    assert r.exit_code == 2 and "--port must be in 1..65535" in r.output
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        r = runner.invoke(app, ["serve", "--port", str(busy.getsockname()[1])])
+    assert r.exit_code == 2 and "pick another --port" in r.output
+    assert "--open" in runner.invoke(app, ["serve", "--help"]).output

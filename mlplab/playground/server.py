@@ -239,7 +239,7 @@ def create_app(max_sessions: int = 16, timeout_s: float = 900.0) -> FastAPI:
 
 
 async def _stream(ws: WebSocket, session: Session, run, touch) -> None:
-    """Frames while playing (train ≈ 40 ms, send, repeat); commands answered as they come."""
+    """Frames while playing (train ≈ 30 ms, send, repeat); commands answered as they come."""
     send_lock = asyncio.Lock()
 
     async def send(message: dict) -> None:
@@ -258,6 +258,7 @@ async def _stream(ws: WebSocket, session: Session, run, touch) -> None:
                 session.playing = True
             elif cmd == "pause":
                 session.playing = False
+                session.status = f"paused at epoch {session.epoch}"
                 await send(await run(session.frame))
             elif cmd == "step":
                 session.playing = False
@@ -278,7 +279,7 @@ async def _stream(ws: WebSocket, session: Session, run, touch) -> None:
                 await run(session.advance)
                 touch()
                 frame = await run(session.frame)
-                if frame["playing"] or frame["status"] != "training":  # not paused meanwhile
+                if frame["playing"] or not frame["status"].startswith(("training", "paused")):
                     await send(frame)
             else:
                 await asyncio.wait([reader], timeout=0.05)

@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - depends on the merge order
     Dropout = None
 
 DROPOUT_AVAILABLE = Dropout is not None
-FRAME_BUDGET_S = 0.04  # training time between two frames: ≈ 20 frames per second
+FRAME_BUDGET_S = 0.03  # training time between two frames: ≈ 20 frames per second
 
 
 class _Watch(Callback):

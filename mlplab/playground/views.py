@@ -126,7 +126,11 @@ def frame(session) -> dict:
     sub = sub.ravel()
     neurons = [[_signed(F[sub, j]) for j in range(F.shape[1])]]
     neurons += [[_signed(layer.A[sub, i]) for i in range(layer.n_out)] for layer in s.dense[:-1]]
-    out_small = _output_map(s, A_out[sub])
+    if A_out.shape[1] == 1:
+        out_small = [_output_map(s, A_out[sub])]
+    else:  # one map per output unit: its probability, 0 … 1
+        out_small = [{"mode": "binary", "range": [0, 1], "q": _bytes(A_out[sub, k])}
+                     for k in range(A_out.shape[1])]
     output = _output_map(s, A_out)
     return {
         "type": "frame",
@@ -136,7 +140,7 @@ def frame(session) -> dict:
                  "n_train": len(d.P_train), "n_test": len(d.P_test), "loss": s.loss_name},
         "domain": dom, "grid": GRID, "small_grid": len(range(0, GRID, NEURON_STRIDE)),
         "output": output,
-        "neurons": neurons + [[out_small]],
+        "neurons": neurons + [out_small],
         "points": {"train": np.c_[d.P_train, d.y_train].round(4).tolist(),
                    "test": np.c_[d.P_test, d.y_test].round(4).tolist()},
         "layers": [{"W": layer.W.round(5).tolist(), "b": layer.b.round(5).tolist(),

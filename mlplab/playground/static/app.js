@@ -71,6 +71,7 @@ function connect() {
   state.ws = ws;
 }
 function command(cmd) {
+  showError(null);
   // commands given before the stream is open wait for it
   if (state.ws && state.ws.readyState === 1) state.ws.send(JSON.stringify({ cmd }));
   else state.pending.push(cmd);

@@ -1,0 +1,171 @@
+"""The playground end to end in a real browser: Debian's chromium driven by Playwright.
+
+``mlplab serve`` runs in a subprocess on a free port of 127.0.0.1; the page is used as a
+person would (selects, buttons, clicks). Screenshots go to ``tmp/artifacts/`` (override with
+``MLPLAB_ARTIFACTS``). scripts/test.sh installs chromium with apt when it is missing; these
+tests skip only when no chromium can be found at all.
+"""
+
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mlplab
+
+CHROMIUM = os.environ.get("MLPLAB_CHROMIUM") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium"))
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = Path(os.environ.get("MLPLAB_ARTIFACTS", ROOT / "tmp" / "artifacts"))
+
+pytestmark = pytest.mark.skipif(not CHROMIUM, reason="chromium not found: apt-get install chromium "
+                                "(scripts/test.sh does)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "mlplab", "serve", "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        assert url in proc.stdout.readline()  # it prints its URL
+        deadline = time.monotonic() + 30
+        while True:  # wait until it accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server)
+    pg.wait_for_selector("#n-0-0")  # the first frame is drawn
+    yield pg
+    context.close()
+    assert not errors, errors
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def canvas_pixels(page, selector) -> np.ndarray:
+    data = page.eval_on_selector(selector, "c => c.toDataURL('image/png')")
+    from io import BytesIO
+
+    from PIL import Image
+
+    return np.asarray(Image.open(BytesIO(base64.b64decode(data.split(",")[1]))).convert("RGB"), float)
+
+
+def test_xor_2_4_1_learns_in_the_browser_and_exports_a_loadable_model(page, tmp_path):
+    page.select_option("#dataset", "xor")
+    page.wait_for_function("document.querySelector('#task').textContent.includes('source: xor')")
+    page.click("#remove_layer")  # [4, 2] → [4]: the network is 2-4-1
+    page.wait_for_function("document.querySelectorAll('.neuron').length === 7")
+    assert page.inner_text("#layer_count") == "1 hidden layer"
+    before = canvas_pixels(page, "#heatmap")
+    first_loss = float(page.inner_text("#test_loss"))
+    shot(page, "playground-xor-before.png")
+
+    page.click("#play")
+    page.wait_for_function("Number(document.querySelector('#test_loss').textContent) < 0.1",
+                           timeout=45_000)
+    page.click("#play")  # pause
+    page.wait_for_function("document.querySelector('#play').textContent.includes('play')")
+    after = canvas_pixels(page, "#heatmap")
+    epoch = int(page.inner_text("#epoch"))
+    shot(page, "playground-xor-trained.png")
+    assert epoch > 0 and float(page.inner_text("#test_loss")) < 0.1 < first_loss
+    changed = np.abs(after - before).sum(axis=2) > 30
+    assert changed.mean() > 0.2  # the heat map was redrawn from the trained network
+
+    # a click on a point shows its trace: forward values and backward deltas per layer
+    assert page.eval_on_selector("#heatmap", "c => [c.width, c.height]") == [360, 360]
+    x1, x2 = page.evaluate("() => state.frame.points.train[0].slice(0, 2)")
+    a, b, c, d = page.evaluate("() => state.frame.domain")
+    page.click("#heatmap", position={"x": (x1 - a) / (b - a) * 360, "y": (d - x2) / (d - c) * 360})
+    page.wait_for_selector("#trace table")
+    trace_text = page.inner_text("#trace")
+    assert "δ⁽²⁾" in trace_text and "δ⁽¹⁾" in trace_text and "z⁽¹⁾" in trace_text
+    shot(page, "playground-xor-trace.png")
+
+    with page.expect_download() as info:
+        page.click("#export")
+    path = tmp_path / "xor.safetensors"
+    info.value.save_as(path)
+    net = mlplab.load(path)
+    assert net.sizes == [2, 4, 1] and net.extra["playground"]["config"]["dataset"] == "xor"
+    corners = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], float)
+    assert net.predict(corners).ravel().tolist() == [0, 1, 1, 0]
+
+
+def test_controls_take_effect_and_the_url_restores_them(page, browser):
+    page.select_option("#dataset", "three_blobs")
+    page.wait_for_function("document.querySelector('#task').textContent.includes('3 classes')")
+    page.click("#add_layer")  # [4, 2] → [4, 2, 4]
+    page.wait_for_function("document.querySelectorAll('.neuron').length === 2 + 4 + 2 + 4 + 3")
+    page.select_option(".layerhead select >> nth=0", "relu")
+    page.wait_for_function("state.frame.layers[0].activation === 'relu'")
+    page.select_option("#learning_rate", "0.03")
+    page.wait_for_function("state.frame.config.learning_rate === 0.03")
+    page.check("#features input[value='x1x2']")
+    page.wait_for_function("state.frame.inputs.length === 3")
+    assert page.inner_text("#tables").count("W⁽") == 4
+    # a refused value shows the server's message and leaves the run as it was
+    page.fill("#batch_size", "0")
+    page.dispatch_event("#batch_size", "change")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "batch_size" in page.inner_text("#error")
+    page.click("#step")
+    page.wait_for_function("Number(document.querySelector('#epoch').textContent) === 1")
+    page.click("#share")
+    url = page.input_value("#share_url")
+    shot(page, "playground-controls.png")
+
+    other = browser.new_page(viewport={"width": 1400, "height": 1000})
+    other.goto(url)
+    other.wait_for_selector("#n-0-0")
+    cfg = other.evaluate("() => state.frame.config")
+    assert cfg["dataset"] == "three_blobs" and cfg["hidden"] == [4, 2, 4]
+    assert cfg["activations"][0] == "relu" and cfg["learning_rate"] == 0.03
+    assert other.input_value("#dataset") == "three_blobs"
+    other.close()
