@@ -314,3 +314,19 @@ def test_serve_refuses_a_bad_port_with_one_line(tmp_path):
         r = runner.invoke(app, ["serve", "--port", str(busy.getsockname()[1])])
     assert r.exit_code == 2 and "pick another --port" in r.output
     assert "--open" in runner.invoke(app, ["serve", "--help"]).output
+
+
+def test_model_files_keep_per_layer_activations(tmp_path):
+    from mlplab.layers import Dense, Input
+
+    rng = np.random.default_rng(0)
+    net = mlplab.Network.from_layers([Input(2), Dense(2, 3, "relu", "xavier_normal", rng),
+                                      Dense(3, 2, "tanh", "xavier_normal", rng),
+                                      Dense(2, 1, "sigmoid", "xavier_normal", rng)],
+                                     loss="cross_entropy")
+    net.init = "xavier_normal"
+    mlplab.save(net, tmp_path / "m.safetensors")
+    back = mlplab.load(tmp_path / "m.safetensors")
+    assert [layer.g.name for layer in back.layers[1:]] == ["relu", "tanh", "sigmoid"]
+    X = rng.normal(size=(5, 2))
+    np.testing.assert_array_equal(back.forward(X), net.forward(X))

@@ -169,7 +169,7 @@ class Session:
                 self.status = "diverged (NaN/inf weights; restored): lower the learning rate"
                 return
             self.epoch += done
-            self.status = "training"
+            self.status = "training" if self.playing else f"paused at epoch {self.epoch}"
             if self.cfg.stop_epochs and self.epoch >= self.cfg.stop_epochs:
                 self.playing, self.status = False, f"stopped after {self.epoch} epochs"
 

@@ -100,7 +100,8 @@ function setupControls() {
   fillSelect($("reg_rate"), REG_RATES);
   if (!state.meta.dropout) {
     const opt = $("regularization").querySelector('option[value="dropout"]');
-    opt.disabled = true; opt.textContent = "dropout (needs mlplab.layers.Dropout: not in this mlplab)";
+    opt.disabled = true; opt.textContent = "dropout (unavailable)";
+    $("regularization").title = "dropout needs mlplab.layers.Dropout, which this mlplab does not have yet";
   }
   $("features").innerHTML = state.meta.features.map((f) =>
     `<label><input type="checkbox" value="${f}"> ${f.replace("^2", "²").replace("x1", "x₁").replace("x2", "x₂")}</label>`).join("");
@@ -302,6 +303,7 @@ function drawGrads(f) {
   const g = f.grad_norms, n = g.length, lo = -8, hi = 1, bw = Math.min(50, (W - 40) / Math.max(n, 1) - 8);
   ctx.font = "10px sans-serif"; ctx.fillStyle = "#333";
   ctx.fillText("log₁₀ scale, 1e-8 … 10 (mean over the last update's batches)", 4, 10);
+  if (f.config.output === "step") { ctx.fillText("the perceptron rule uses no gradient", 30, H / 2); return; }
   g.forEach((v, k) => {
     const t = v ? Math.min(1, Math.max(0, (Math.log10(v) - lo) / (hi - lo))) : 0;
     const x = 30 + k * (bw + 8), h = t * (H - 40);
