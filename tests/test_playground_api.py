@@ -140,6 +140,11 @@ def test_csv_upload_makes_a_task_of_the_users_points(client):
     sid2, _ = new_session(client, **XOR, loss="mse")
     f = client.post(f"/api/sessions/{sid2}/csv", content="\n".join(reg)).json()
     assert f["task"]["kind"] == "regression" and f["output"]["mode"] == "signed"
+    # cross-entropy is refused for these real-valued targets, and the session is unchanged
+    r = client.put(f"/api/sessions/{sid2}/config", json={**XOR, "loss": "cross_entropy"})
+    assert r.status_code == 400 and "regression" in r.json()["error"]
+    f = client.post(f"/api/sessions/{sid2}/step").json()
+    assert f["task"]["source"] == "csv" and f["config"]["loss"] == "mse" and f["epoch"] == 1
 
 
 def test_export_loads_with_mlplab_load_and_predicts_the_same(client, tmp_path):

@@ -41,6 +41,7 @@ class Data:
     y_test: Array
     classes: int
     source: str
+    sigma: float | None = None  # the generator's noise σ (None for the user's points)
 
     @property
     def kind(self) -> str:
@@ -59,7 +60,9 @@ def generate(cfg: PlaygroundConfig) -> Data:
         P, y = three_spirals(cfg.n_points, noise=noise, seed=cfg.seed)
     else:
         P, y = surface(cfg.dataset, cfg.n_points, noise=noise, seed=cfg.seed)
-    return split(P, y, classes, cfg, cfg.dataset)
+    data = split(P, y, classes, cfg, cfg.dataset)
+    data.sigma = noise
+    return data
 
 
 def split(P: Array, y: Array, classes: int, cfg: PlaygroundConfig, source: str) -> Data:

@@ -19,6 +19,7 @@ import json
 import secrets
 import threading
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
@@ -135,8 +136,21 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 def create_app(max_sessions: int = 16, timeout_s: float = 900.0) -> FastAPI:
     """The playground app: ``uvicorn.run(create_app(), host="127.0.0.1", port=8000)``."""
-    app = FastAPI(title="mlplab playground", docs_url=None, redoc_url=None, openapi_url=None)
     sessions = Sessions(max_sessions, timeout_s)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        async def purge_forever():  # idle sessions free their memory even when no tab opens
+            while True:
+                await asyncio.sleep(min(60.0, timeout_s))
+                sessions.purge()
+
+        task = asyncio.create_task(purge_forever())
+        yield
+        task.cancel()
+
+    app = FastAPI(title="mlplab playground", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
     app.state.sessions = sessions
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -73,9 +73,11 @@ class Session:
             data_keys = ("dataset", "n_points", "noise", "train_ratio", "seed")
             net_keys = data_keys + ("features", "hidden", "activations", "output", "loss",
                                     "regularization")
-            if regenerate or old is None or any(getattr(old, k) != getattr(cfg, k) for k in data_keys):
-                self.data = generate(cfg)
-            self._check_task(cfg, self.data)
+            fresh = regenerate or old is None or any(getattr(old, k) != getattr(cfg, k)
+                                                     for k in data_keys)
+            data = generate(cfg) if fresh else self.data
+            self._check_task(cfg, data)  # refuse before changing anything
+            self.data = data
             rebuild = (old is None or regenerate or any(getattr(old, k) != getattr(cfg, k)
                                                         for k in net_keys)
                        or (cfg.regularization == "dropout" and old.reg_rate != cfg.reg_rate))

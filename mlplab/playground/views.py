@@ -136,7 +136,7 @@ def frame(session) -> dict:
         "type": "frame",
         "epoch": s.epoch, "playing": s.playing, "status": s.status,
         "config": s.cfg.model_dump(),
-        "task": {"kind": d.kind, "classes": d.classes, "source": d.source,
+        "task": {"kind": d.kind, "classes": d.classes, "source": d.source, "sigma": d.sigma,
                  "n_train": len(d.P_train), "n_test": len(d.P_test), "loss": s.loss_name},
         "domain": dom, "grid": GRID, "small_grid": len(range(0, GRID, NEURON_STRIDE)),
         "output": output,

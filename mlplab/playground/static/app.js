@@ -158,7 +158,8 @@ function render(f) {
   $("train_loss").textContent = f.loss.last_train == null ? "–" : f.loss.last_train.toFixed(4);
   $("accuracy").textContent = f.accuracy.test == null ? "" : ` · accuracy train ${(100 * f.accuracy.train).toFixed(1)} %, test ${(100 * f.accuracy.test).toFixed(1)} %`;
   const t = f.task;
-  $("task").textContent = `${t.kind}${t.classes ? ", " + t.classes + " classes" : ""} · ${t.n_train} training and ${t.n_test} test points · source: ${t.source} · loss ${t.loss}`;
+  $("task").textContent = `${t.kind}${t.classes ? ", " + t.classes + " classes" : ""} · ${t.n_train} training and ${t.n_test} test points · source: ${t.source}` +
+    (t.sigma == null ? "" : ` (noise σ = ${t.sigma.toPrecision(2)})`) + ` · loss ${t.loss}`;
   $("export").href = `/api/sessions/${state.sid}/model`;
   drawHeatmap(f); drawDiagram(f); drawCurves(f); drawWarp(f); drawGrads(f); drawTables(f);
 }
