@@ -164,6 +164,16 @@ def test_controls_take_effect_and_the_url_restores_them(page, browser):
     page.click("#card_set")
     page.wait_for_function("state.frame.layers[1].W[1][3] === 2.5")
     assert page.get_attribute("#w-2-1-3", "stroke-width") == "5.40"  # the widest: |w| is the max
+    # a click adds a point of the chosen class; a click in "remove" mode takes it away
+    n = page.evaluate("() => state.frame.points.train.length")
+    page.check("input[name=click][value=add]")
+    page.fill("#click_label", "2")
+    page.click("#heatmap", position={"x": 180, "y": 180})
+    page.wait_for_function(f"state.frame.points.train.length === {n + 1}")
+    assert page.evaluate("() => state.frame.points.train.at(-1)[2]") == 2
+    page.check("input[name=click][value=remove]")
+    page.click("#heatmap", position={"x": 180, "y": 180})
+    page.wait_for_function(f"state.frame.points.train.length === {n}")
     page.click("#share")
     url = page.input_value("#share_url")
     shot(page, "playground-controls.png")
@@ -176,3 +186,15 @@ def test_controls_take_effect_and_the_url_restores_them(page, browser):
     assert cfg["activations"][0] == "relu" and cfg["learning_rate"] == 0.03
     assert other.input_value("#dataset") == "three_blobs"
     other.close()
+
+
+def test_csv_upload_in_the_page(page, tmp_path):
+    rows = ["x1,x2,label"] + [f"{a / 2},{b / 2},{int(a * b > 0)}" for a in range(-4, 5)
+                              for b in range(-4, 5) if a and b]
+    csv = tmp_path / "mine.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    page.set_input_files("#csv", str(csv))
+    page.wait_for_function("state.frame.task.source === 'csv'")
+    assert page.is_hidden("#error")
+    f = page.evaluate("() => state.frame.task")
+    assert f["n_train"] + f["n_test"] == 64 and f["classes"] == 2
