@@ -159,10 +159,11 @@ def test_controls_take_effect_and_the_url_restores_them(page, browser):
     page.wait_for_function("Number(document.querySelector('#epoch').textContent) === 1")
     # the hover card shows one connection's weight and sets it
     page.dispatch_event('line.hit[data-l="2"][data-i="1"][data-j="3"]', "mouseenter")
-    assert page.is_visible("#card") and "w⁽2⁾ from neuron 4 to neuron 2" in page.inner_text("#card")
+    assert page.is_visible("#card") and "w⁽²⁾ from neuron 4 to neuron 2" in page.inner_text("#card")
     page.fill("#card_value", "2.5")
     page.click("#card_set")
     page.wait_for_function("state.frame.layers[1].W[1][3] === 2.5")
+    assert page.inner_text("#card_title").endswith(": 2.5000")
     assert page.get_attribute("#w-2-1-3", "stroke-width") == "5.40"  # the widest: |w| is the max
     # a click adds a point of the chosen class; a click in "remove" mode takes it away
     n = page.evaluate("() => state.frame.points.train.length")

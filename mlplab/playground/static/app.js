@@ -161,6 +161,7 @@ function render(f) {
   $("task").textContent = `${t.kind}${t.classes ? ", " + t.classes + " classes" : ""} · ${t.n_train} training and ${t.n_test} test points · source: ${t.source}` +
     (t.sigma == null ? "" : ` (noise σ = ${t.sigma.toPrecision(2)})`) + ` · loss ${t.loss}`;
   $("export").href = `/api/sessions/${state.sid}/model`;
+  if (!$("card").hidden) cardTitle(f);
   drawHeatmap(f); drawDiagram(f); drawCurves(f); drawWarp(f); drawGrads(f); drawTables(f);
 }
 
@@ -249,11 +250,19 @@ function drawDiagram(f) {
   });
 }
 
+function cardTitle(f) {
+  // the card's connection, read from the latest frame (so it follows training and edits)
+  const { l, i, j } = $("card").dataset, w = f.layers[l - 1]?.W[i]?.[j];
+  if (w === undefined) { $("card").hidden = true; return null; }
+  const sup = String(l).split("").map((c) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[c]).join("");
+  $("card_title").textContent = `w⁽${sup}⁾ from ${l == 1 ? f.inputs[j] : "neuron " + (Number(j) + 1)} to neuron ${Number(i) + 1}: ${w.toFixed(4)}`;
+  return w;
+}
 function showCard(ev) {
-  const { l, i, j } = ev.target.dataset, w = state.frame.layers[l - 1].W[i][j];
+  const { l, i, j } = ev.target.dataset;
   const card = $("card"), box = $("network").getBoundingClientRect();
   card.dataset.l = l; card.dataset.i = i; card.dataset.j = j;
-  $("card_title").textContent = `w⁽${l}⁾ from ${l == 1 ? state.frame.inputs[j] : "neuron " + (Number(j) + 1)} to neuron ${Number(i) + 1}: ${w.toFixed(4)}`;
+  const w = cardTitle(state.frame);
   if (document.activeElement !== $("card_value")) $("card_value").value = w.toFixed(4);
   card.style.left = (ev.clientX - box.left + 10) + "px"; card.style.top = (ev.clientY - box.top + 10) + "px";
   card.hidden = false;
