@@ -335,3 +335,31 @@ def test_model_files_keep_per_layer_activations(tmp_path):
     assert [layer.g.name for layer in back.layers[1:]] == ["relu", "tanh", "sigmoid"]
     X = rng.normal(size=(5, 2))
     np.testing.assert_array_equal(back.forward(X), net.forward(X))
+
+
+def test_dropout_trains_and_the_export_is_the_prediction_network(tmp_path):
+    cfg = PlaygroundConfig(dataset="moons", hidden=[8, 8], activations=["relu", "tanh"],
+                           regularization="dropout", reg_rate=0.3, optimizer="adam",
+                           learning_rate=0.03)
+    s = Session(cfg)
+    assert sum(type(layer).__name__ == "Dropout" for layer in s.net.layers) == 2
+    first = s.test_loss[-1]
+    s.advance(30)
+    assert s.test_loss[-1] < 0.7 * first and s.frame()["accuracy"]["test"] > 0.85
+    assert s.trace_point("train", 0)["cost"] > 0  # traced through the dropout-free network
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(s.export())
+    net = mlplab.load(path)
+    assert net.sizes == [2, 8, 8, 1]
+    np.testing.assert_array_equal(net.forward(s.X_test), s.net.forward(s.X_test))
+
+
+def test_l1_and_l2_shrink_the_weights():
+    def weight_norm(regularization, rate):
+        s = Session(PlaygroundConfig(**XOR, regularization=regularization, reg_rate=rate))
+        s.advance(40)
+        return sum(float(np.abs(layer.W).sum()) for layer in s.dense)
+
+    free = weight_norm("none", 0.0)
+    assert weight_norm("l2", 0.03) < 0.8 * free
+    assert weight_norm("l1", 0.03) < 0.8 * free

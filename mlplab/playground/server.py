@@ -32,7 +32,7 @@ from .config import (DATASETS, FEATURES, MAX_BODY_BYTES, MAX_HIDDEN_LAYERS, MAX_
                      MAX_POINTS, PlaygroundConfig, PointEdit, TraceRequest, ViewOptions,
                      WeightEdit)
 from .data import parse_csv
-from .session import DROPOUT_AVAILABLE, Session
+from .session import Session
 
 STATIC = Path(__file__).parent / "static"
 
@@ -179,7 +179,7 @@ def create_app(max_sessions: int = 16, timeout_s: float = 900.0) -> FastAPI:
         return {"datasets": {k: {"kind": v[0], "classes": v[1]} for k, v in DATASETS.items()},
                 "features": FEATURES, "max_hidden_layers": MAX_HIDDEN_LAYERS,
                 "max_neurons": MAX_NEURONS, "max_points": MAX_POINTS,
-                "dropout": DROPOUT_AVAILABLE, "defaults": PlaygroundConfig().model_dump()}
+                "defaults": PlaygroundConfig().model_dump()}
 
     @app.post("/api/sessions")
     async def create(cfg: PlaygroundConfig):

@@ -19,7 +19,7 @@ import numpy as np
 from ..callbacks import Callback
 from ..errors import ConfigError, DataError
 from ..io import save
-from ..layers import Dense, Input
+from ..layers import Dense, Dropout, Input
 from ..network import Network
 from ..optimizers import get_optimizer
 from ..regularizers import L1, L2
@@ -30,12 +30,6 @@ from . import views
 from .config import PlaygroundConfig, PointEdit, WeightEdit
 from .data import Data, features, generate
 
-try:  # the Dropout layer (issue 5) may not be merged yet: the control is then disabled
-    from ..layers import Dropout
-except ImportError:  # pragma: no cover - depends on the merge order
-    Dropout = None
-
-DROPOUT_AVAILABLE = Dropout is not None
 FRAME_BUDGET_S = 0.03  # training time between two frames: ≈ 20 frames per second
 
 
@@ -93,8 +87,6 @@ class Session:
             raise ConfigError("these points have real-valued targets (regression): use loss 'mse'")
         if cfg.output == "step" and (cfg.hidden or data.classes != 2):
             raise ConfigError("the step output (perceptron rule) needs no hidden layer and two classes")
-        if cfg.regularization == "dropout" and not DROPOUT_AVAILABLE:
-            raise ConfigError("dropout needs mlplab.layers.Dropout, which this mlplab lacks")
 
     def reset(self) -> None:
         """Fresh weights from the seed; epoch 0."""

@@ -98,11 +98,6 @@ function setupControls() {
   });
   fillSelect($("learning_rate"), RATES);
   fillSelect($("reg_rate"), REG_RATES);
-  if (!state.meta.dropout) {
-    const opt = $("regularization").querySelector('option[value="dropout"]');
-    opt.disabled = true; opt.textContent = "dropout (unavailable)";
-    $("regularization").title = "dropout needs mlplab.layers.Dropout, which this mlplab does not have yet";
-  }
   $("features").innerHTML = state.meta.features.map((f) =>
     `<label><input type="checkbox" value="${f}"> ${f.replace("^2", "²").replace("x1", "x₁").replace("x2", "x₂")}</label>`).join("");
   for (const id of ["dataset", "optimizer", "loss", "regularization", "output"])
@@ -284,7 +279,7 @@ function drawCurves(f) {
     ctx.stroke();
   }
   ctx.fillStyle = "#333"; ctx.font = "10px sans-serif";
-  ctx.fillText(`loss (max ${ymax.toPrecision(3)}) — grey: training, black: test`, 4, 10);
+  ctx.fillText(`loss (max ${ymax.toPrecision(3)}) — grey: training (mean batch cost of each epoch), black: test`, 4, 10);
   ctx.fillText(`epoch ${f.epoch}`, W - 70, H - 3);
 }
 
