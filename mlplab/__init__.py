@@ -15,13 +15,14 @@ from .errors import (ConfigError, DataError, DivergenceError, MlplabError, Model
 from .gradcheck import gradcheck
 from .io import load, save
 from .network import Network
+from .perceptron import Perceptron
 from .trace import trace
 from .training import History, fit
 
 __version__ = "0.1.0"
 __all__ = [
-    "Network", "fit", "History", "gradcheck", "trace", "save", "load", "datasets", "callbacks",
-    "metrics", "regularizers",
+    "Network", "Perceptron", "fit", "History", "gradcheck", "trace", "save", "load", "datasets",
+    "callbacks", "metrics", "regularizers",
     "Callback", "EarlyStopping", "EpochHook", "TerminateOnNaN",
     "MlplabError", "ConfigError", "DataError", "ModelFileError", "DivergenceError",
     "NotFittedError", "__version__",
