@@ -1,0 +1,128 @@
+"""The perceptron's "dancing line": the line after every update, as a GIF and as a still."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.animation import FuncAnimation, PillowWriter
+
+from .boundary import scatter_classes
+from .style import PALETTE, figure, save
+
+Array = np.ndarray
+
+
+def _limits(X: Array, margin: float | None = None):
+    margin = (0.3 if len(X) <= 10 else 0.1) if margin is None else margin
+    lo, hi = X.min(0), X.max(0)
+    pad = (hi - lo) * margin + 1e-9
+    return (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])
+
+
+def line_points(w: Array, b: float, xlim, ylim) -> Array | None:
+    """Two end points of ``w·x + b = 0`` across the box, or None when w = 0 (no line yet)."""
+    if not np.any(w):
+        return None
+    if abs(w[1]) >= abs(w[0]):
+        xs = np.array(xlim)
+        return np.c_[xs, -(w[0] * xs + b) / w[1]]
+    ys = np.array(ylim)
+    return np.c_[-(w[1] * ys + b) / w[0], ys]
+
+
+def _frames(n_updates: int, max_frames: int) -> list[int]:
+    if n_updates + 1 <= max_frames:
+        return list(range(n_updates + 1))
+    picks = np.unique(np.linspace(0, n_updates, max_frames).round().astype(int))
+    return [int(p) for p in picks]
+
+
+def dancing_line_gif(clf, X: Array, y: Array, path, *, max_frames: int = 60, fps: int = 4,
+                     unit: int = 0):
+    """Animate ``clf`` (a fitted :class:`mlplab.Perceptron`) update by update into a GIF."""
+    X = np.asarray(X, float)
+    xlim, ylim = _limits(X)
+    fig, ax = figure(figsize=(5.2, 4.8))
+    frames = _frames(clf.n_updates_, max_frames)
+    y = np.asarray(y).ravel()
+
+    def draw(u: int):
+        ax.clear()
+        scatter_classes(ax, X, y)
+        w, b = clf.line_at(u, unit)
+        pts = line_points(w, b, xlim, ylim)
+        if pts is not None:
+            ax.plot(pts[:, 0], pts[:, 1], color="black", lw=2.5, label="w·x + b = 0")
+        if u > 0:
+            k = clf.update_samples_[u - 1]
+            ax.scatter(*X[k], s=260, facecolors="none", edgecolors=PALETTE[5], linewidths=2.5,
+                       zorder=4, label="misclassified: pulls the line")
+            where = f"update {u}/{clf.n_updates_}, epoch {clf.update_epochs_[u - 1]}"
+        else:
+            where = "start: w = 0, no line yet"
+        ax.set_xlim(xlim)
+        ax.set_ylim(ylim)
+        ax.set_xlabel("x₁")
+        ax.set_ylabel("x₂")
+        ax.set_title(f"perceptron rule — {where}", fontsize=10.5)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8,
+                  frameon=False)
+        fig.subplots_adjust(bottom=0.24)
+
+    anim = FuncAnimation(fig, draw, frames=frames + [frames[-1]] * 3)  # linger on the end
+    anim.save(str(path), writer=PillowWriter(fps=fps), dpi=72)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
+def dancing_line_still(clf, X: Array, y: Array, path, *, title: str = "", unit: int = 0,
+                       highlight: int | None = None, highlight_label: str = ""):
+    """Every line the rule visited (faint, darker when later) and the final one (bold).
+
+    ``highlight`` draws that update's line in red (e.g. the best line on XOR).
+    """
+    X = np.asarray(X, float)
+    xlim, ylim = _limits(X)
+    fig, ax = figure(figsize=(5.6, 5.0))
+    n = clf.n_updates_
+    step = max(1, n // 150)
+    for u in range(1, n, step):
+        pts = line_points(*clf.line_at(u, unit), xlim, ylim)
+        if pts is not None:
+            ax.plot(pts[:, 0], pts[:, 1], color="0.4", lw=0.8, alpha=0.08 + 0.4 * u / n)
+    ax.plot([], [], color="0.5", lw=1, label=f"the {n} earlier lines")
+    pts = line_points(*clf.line_at(n, unit), xlim, ylim)
+    if pts is not None:
+        ax.plot(pts[:, 0], pts[:, 1], color="black", lw=2.8, label="final line")
+    if highlight is not None:
+        pts = line_points(*clf.line_at(highlight, unit), xlim, ylim)
+        if pts is not None:
+            ax.plot(pts[:, 0], pts[:, 1], color=PALETTE[5], lw=2.5, ls="--", label=highlight_label)
+    scatter_classes(ax, X, y, size=60 if len(X) <= 10 else 28)
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ax.set_title(title or clf.stop_reason_, fontsize=10.5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8, frameon=False)
+    return save(fig, path)
+
+
+def mistakes_plot(runs: dict, path, *, title: str = "Mistakes per epoch"):
+    """``{label: (mistakes per epoch, samples)}``: the separable run reaches 0, XOR never does.
+
+    Plotted as the share of the samples misclassified, so data sets of any size compare.
+    """
+    fig, ax = figure(figsize=(6.4, 3.8))
+    for i, (label, (mistakes, m)) in enumerate(runs.items()):
+        ax.plot(np.arange(1, len(mistakes) + 1), np.asarray(mistakes) / m, "o-", ms=3, lw=1.6,
+                color=PALETTE[i % len(PALETTE)], label=label)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("share of samples misclassified")
+    ax.yaxis.set_major_formatter(__import__("matplotlib").ticker.PercentFormatter(1.0))
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", framealpha=0.9)
+    return save(fig, path)

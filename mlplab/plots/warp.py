@@ -1,0 +1,168 @@
+"""The hidden-space warp: the lecture's two-panel picture of what a hidden layer does.
+
+Left, the input plane with a grid, the data and the network's curved boundary. Right, the
+same grid and data carried through the hidden layers, ``h = a⁽ᴸ⁻¹⁾(x)``, where the output
+layer ``z⁽ᴸ⁾ = W⁽ᴸ⁾h + b⁽ᴸ⁾`` draws a *straight* boundary ``z⁽ᴸ⁾ = 0``. Hidden spaces wider
+than 2 are projected onto their first two principal components, and the figure says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .boundary import grid, probability, scatter_classes
+from .style import PALETTE, PROBABILITY_CMAP, figure, save
+
+Array = np.ndarray
+
+
+def hidden(net, X: Array) -> Array:
+    """``a⁽ᴸ⁻¹⁾``: the last hidden layer's output for the rows of ``X``."""
+    A = np.asarray(X, dtype=net.dtype)
+    for layer in net.layers[:-1]:
+        A = layer.forward(A)
+    return A
+
+
+def output_line(net) -> tuple[Array, float]:
+    """``(w, c)`` with the boundary ``w·h + c = 0`` in hidden space (output z = 0, p = 0.5)."""
+    out = net.layers[-1]
+    if out.n_out == 1:
+        return out.W[0].astype(float), float(out.b[0])
+    if out.n_out == 2:  # softmax: p₁ = p₀ where z₁ − z₀ = 0
+        return (out.W[1] - out.W[0]).astype(float), float(out.b[1] - out.b[0])
+    raise ValueError("the warp figure draws one boundary: give a network with 1 or 2 outputs")
+
+
+@dataclass
+class Warp:
+    """The numbers behind the warp figure (in the right panel's 2-D coordinates)."""
+
+    H: Array            # (m, 2) the data in hidden space (projected when wider than 2)
+    w: Array            # (2,) the output boundary is w·u + c = 0 in these coordinates
+    c: float
+    projected: bool     # True when a PCA projection was needed
+    explained: float    # variance share of the two components (1.0 when not projected)
+    path: object = None
+
+
+def _grid_lines(X: Array, n_lines: int = 13, n_points: int = 150) -> list[Array]:
+    xx, yy = grid(X, steps=n_lines, margin=0.15)
+    xs, ys = xx[0], yy[:, 0]
+    fine_x = np.linspace(xs[0], xs[-1], n_points)
+    fine_y = np.linspace(ys[0], ys[-1], n_points)
+    lines = [np.c_[np.full(n_points, x), fine_y] for x in xs]
+    lines += [np.c_[fine_x, np.full(n_points, y)] for y in ys]
+    return lines
+
+
+_SUB = "₀₁₂₃₄₅₆₇₈₉"
+
+
+def _grid_color(i: int, n: int) -> str:
+    """Lines of constant x₁ dark grey, of constant x₂ purple: the warp stays readable."""
+    return "0.45" if i < n // 2 else "#9B6A8F"
+
+
+def _legend_below(ax) -> None:
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8.5, frameon=False)
+
+
+def _label_points(ax, U: Array, X: Array) -> None:
+    """Name each point by its input coordinates when there are few (the XOR corners)."""
+    if len(X) > 8:
+        return
+    for i, (u, x) in enumerate(zip(U, X)):
+        ax.annotate(f"({x[0]:g}, {x[1]:g})", u, xytext=(9, 9 if i % 2 == 0 else -15),
+                    textcoords="offset points", fontsize=9, zorder=5,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
+
+
+def _draw_line(ax, w: Array, c: float, **style) -> None:
+    """Draw w·u + c = 0 across the current axes limits."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    if abs(w[1]) >= abs(w[0]):
+        xs = np.array([x0, x1])
+        ax.plot(xs, -(w[0] * xs + c) / w[1], **style)
+    else:
+        ys = np.array([y0, y1])
+        ax.plot(-(w[1] * ys + c) / w[0], ys, **style)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+
+
+def warp_figure(net, X: Array, y: Array, path, *, title: str = "", show_cuts: bool = True) -> Warp:
+    """Draw the two panels into ``path``; returns the :class:`Warp` numbers behind them."""
+    X = np.asarray(X, float)
+    y = np.asarray(y).ravel()
+    fig, (left, right) = figure(1, 2, figsize=(12, 5.4))
+    lines = _grid_lines(X)
+    # ---- left: the input plane, its grid and the curved boundary
+    xx, yy = grid(X, steps=200, margin=0.15)
+    P = probability(net, np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
+    left.contourf(xx, yy, P, levels=np.linspace(0, 1, 11), cmap=PROBABILITY_CMAP, alpha=0.45)
+    for i, line in enumerate(lines):
+        left.plot(line[:, 0], line[:, 1], color=_grid_color(i, len(lines)), lw=0.7, zorder=1)
+    if P.min() < 0.5 < P.max():
+        left.contour(xx, yy, P, levels=[0.5], colors="black", linewidths=2.5)
+    left.plot([], [], color="black", lw=2.5, label="network's boundary (p = 0.5)")
+    first = net.layers[1]
+    if show_cuts and first.n_in == 2 and first.n_out <= 4 and net.L > 1:
+        for i in range(first.n_out):  # each hidden unit's own cut w_i·x + b_i = 0
+            _draw_line(left, first.W[i], float(first.b[i]), color=PALETTE[2 + i], lw=1.8,
+                       ls="--", label=f"hidden unit {i + 1}'s cut: w{_SUB[i + 1]}·x + b{_SUB[i + 1]} = 0")
+    size = 70 if len(X) <= 10 else 28
+    scatter_classes(left, X, y, size=size)
+    _label_points(left, X, X)
+    left.set_xlim(xx.min(), xx.max())
+    left.set_ylim(yy.min(), yy.max())
+    left.set_xlabel("x₁")
+    left.set_ylabel("x₂")
+    left.set_title("input space: the network's boundary")
+    _legend_below(left)
+    # ---- right: the same grid and data in hidden space, and a straight boundary
+    H = hidden(net, X)
+    d = H.shape[1]
+    w, c = output_line(net)
+    mean, P2, explained = np.zeros(d), np.eye(d)[:2], 1.0
+    if d > 2:  # project onto the first two principal components of the data's h
+        mean = H.mean(0)
+        _, s, Vt = np.linalg.svd(H - mean, full_matrices=False)
+        P2, explained = Vt[:2], float((s[:2] ** 2).sum() / (s ** 2).sum())
+    elif d == 1:
+        raise ValueError("the warp figure needs at least 2 hidden units")
+    project = lambda A: (A - mean) @ P2.T  # noqa: E731
+    # on the plane h = mean + uᵀP2: z = w·(mean + P2ᵀu) + c, affine in u: a straight line
+    w2, c2 = P2 @ w, float(w @ mean + c)
+    U = project(H)
+    for i, line in enumerate(lines):
+        u = project(hidden(net, line))
+        right.plot(u[:, 0], u[:, 1], color=_grid_color(i, len(lines)), lw=0.7, zorder=1)
+    pad = (U.max(0) - U.min(0)) * 0.12 + 1e-6
+    lo, hi = U.min(0) - pad, U.max(0) + pad
+    uu, vv = np.meshgrid(np.linspace(lo[0], hi[0], 150), np.linspace(lo[1], hi[1], 150))
+    Zp = np.c_[uu.ravel(), vv.ravel()] @ w2 + c2
+    right.contourf(uu, vv, (1 / (1 + np.exp(-Zp))).reshape(uu.shape), levels=np.linspace(0, 1, 11),
+                   cmap=PROBABILITY_CMAP, alpha=0.45)
+    scatter_classes(right, U, y, size=size)
+    _label_points(right, U, X)
+    right.set_xlim(lo[0], hi[0])
+    right.set_ylim(lo[1], hi[1])
+    _draw_line(right, w2, c2, color="black", lw=2.5, label="output layer's boundary z⁽ᴸ⁾ = 0")
+    names = ("h₁ (hidden unit 1's output)", "h₂ (hidden unit 2's output)") if d == 2 else ("principal component 1",
+                                                            "principal component 2")
+    right.set_xlabel(names[0])
+    right.set_ylabel(names[1])
+    if d == 2:
+        right.set_title("hidden space: the same grid, warped; a straight boundary")
+    else:
+        right.set_title(f"hidden space ({d}-D) projected to 2-D by PCA "
+                        f"({explained:.0%} of variance)", fontsize=10.5)
+    _legend_below(right)
+    if title:
+        fig.suptitle(title, fontsize=13)
+    fig.tight_layout()
+    saved = save(fig, path)
+    return Warp(H=U, w=w2, c=c2, projected=d > 2, explained=explained, path=saved)
