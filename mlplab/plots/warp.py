@@ -3,7 +3,8 @@
 Left, the input plane with a grid, the data and the network's curved boundary. Right, the
 same grid and data carried through the hidden layers, ``h = a⁽ᴸ⁻¹⁾(x)``, where the output
 layer ``z⁽ᴸ⁾ = W⁽ᴸ⁾h + b⁽ᴸ⁾`` draws a *straight* boundary ``z⁽ᴸ⁾ = 0``. Hidden spaces wider
-than 2 are projected onto their first two principal components, and the figure says so.
+than 2 are projected to 2-D, and the figure says so: along the output layer's normal w
+(where the boundary is exact) and the main principal component of the rest.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class Warp:
     H: Array            # (m, 2) the data in hidden space (projected when wider than 2)
     w: Array            # (2,) the output boundary is w·u + c = 0 in these coordinates
     c: float
-    projected: bool     # True when a PCA projection was needed
-    explained: float    # variance share of the two components (1.0 when not projected)
+    projected: bool     # True when the hidden space was wider than 2 and projected
+    explained: float    # variance share the two axes keep (1.0 when not projected)
     path: object = None
 
 
@@ -127,10 +128,16 @@ def warp_figure(net, X: Array, y: Array, path, *, title: str = "", show_cuts: bo
     d = H.shape[1]
     w, c = output_line(net)
     mean, P2, explained = np.zeros(d), np.eye(d)[:2], 1.0
-    if d > 2:  # project onto the first two principal components of the data's h
+    if d > 2:
+        # View axis 1 along the output's normal w (so the boundary stays exact and straight),
+        # axis 2 along the main principal component of what is left (PCA of the residual).
         mean = H.mean(0)
-        _, s, Vt = np.linalg.svd(H - mean, full_matrices=False)
-        P2, explained = Vt[:2], float((s[:2] ** 2).sum() / (s ** 2).sum())
+        w_hat = w / np.linalg.norm(w)
+        C = H - mean
+        R = C - np.outer(C @ w_hat, w_hat)
+        _, _, Vt = np.linalg.svd(R, full_matrices=False)
+        P2 = np.vstack([w_hat, Vt[0]])
+        explained = float(((C @ P2.T) ** 2).sum() / (C ** 2).sum())
     elif d == 1:
         raise ValueError("the warp figure needs at least 2 hidden units")
     project = lambda A: (A - mean) @ P2.T  # noqa: E731
@@ -151,15 +158,15 @@ def warp_figure(net, X: Array, y: Array, path, *, title: str = "", show_cuts: bo
     right.set_xlim(lo[0], hi[0])
     right.set_ylim(lo[1], hi[1])
     _draw_line(right, w2, c2, color="black", lw=2.5, label="output layer's boundary z⁽ᴸ⁾ = 0")
-    names = ("h₁ (hidden unit 1's output)", "h₂ (hidden unit 2's output)") if d == 2 else ("principal component 1",
-                                                            "principal component 2")
+    names = (("h₁ (hidden unit 1's output)", "h₂ (hidden unit 2's output)") if d == 2 else
+             ("h along w, the output layer's normal", "h along the top principal component of the rest"))
     right.set_xlabel(names[0])
     right.set_ylabel(names[1])
     if d == 2:
         right.set_title("hidden space: the same grid, warped; a straight boundary")
     else:
-        right.set_title(f"hidden space ({d}-D) projected to 2-D by PCA "
-                        f"({explained:.0%} of variance)", fontsize=10.5)
+        right.set_title(f"hidden space ({d}-D) projected to 2-D ({explained:.0%} of its variance)",
+                        fontsize=10.5)
     _legend_below(right)
     if title:
         fig.suptitle(title, fontsize=13)
