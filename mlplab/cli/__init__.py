@@ -3,7 +3,7 @@
 One module per group of commands; importing it registers its commands on :data:`app`.
 """
 
-from . import engine, lab  # noqa: F401  (register the commands)
+from . import engine, lab, tour  # noqa: F401  (register the commands)
 from . import serve  # noqa: F401
 from .app import app, main
 

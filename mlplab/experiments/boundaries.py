@@ -74,7 +74,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                       "2-1 (no hidden layer), two curves": linear_history.loss,
                       "2-4-1 tanh, circles": wide_history.loss},
                      out / "boundaries_loss.png", title="Cross-entropy per epoch (Adam)",
-                     ylabel="cost C (cross-entropy, mean)"),
+                     ylabel="cost C (cross-entropy, mean)", log=False),
          f"Training cost per epoch (Adam, α = 0.05; the hidden networks with an L2 penalty "
          f"λ = {L2_PENALTY} that keeps the weights moderate)."),
     ]
@@ -82,7 +82,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
             ["two curves", "2-2-1 tanh", net.score(Xtr, ytr), net.score(Xte, yte)],
             ["circles", "2-4-1 tanh", wide.score(Xctr, yctr), wide.score(Xcte, ycte)]]
     table = Table("Accuracy", ["data", "network", "train", "test"],
-                  [[d, n, round(a, 4), round(b, 4)] for d, n, a, b in rows])
+                  [[d, n, f"{a:.1%}", f"{b:.1%}"] for d, n, a, b in rows])
     numbers = {
         "epochs": epochs, "l2": L2_PENALTY,
         "two_curves": {"linear": {"train": rows[0][2], "test": rows[0][3]},

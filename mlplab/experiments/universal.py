@@ -80,10 +80,11 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
         x, fits[name], errors[name] = approximate(f, epochs=epochs, seed=seed)
         targets[name] = f(x)
     path = universal_panel(x, targets, fits, errors, out / "universal.png")
-    rows = [[name, w, float(f"{errors[name][w][0]:.3g}"), float(f"{errors[name][w][1]:.3g}")]
-            for name in FUNCTIONS for w in WIDTHS]
-    table = Table("Error on [-1, 1] (401 points) by hidden width",
-                  ["f(x)", "hidden units", "max |error|", "mean |error|"], rows)
+    g = lambda v: float(f"{v:.3g}")  # noqa: E731  (3 significant digits)
+    rows = [[w] + [g(errors[name][w][k]) for name in FUNCTIONS for k in (0, 1)] for w in WIDTHS]
+    table = Table("Error on [-1, 1] (401 points) by hidden width: max |error| / mean |error|",
+                  ["hidden units"] + [f"{name} {k}" for name in FUNCTIONS for k in ("max", "mean")],
+                  rows)
     findings = []
     for name in FUNCTIONS:
         e1, eN = errors[name][WIDTHS[0]], errors[name][WIDTHS[-1]]

@@ -78,10 +78,10 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     z_out = H @ warp.w + warp.c
     table = Table("Who learns XOR", ["model", "training rule", "epochs", "accuracy", "stop reason"],
                   [["perceptron (one layer, sgn)", "perceptron rule", perceptron.n_iter_,
-                    perceptron.score(X, y), perceptron.stop_reason_],
+                    f"{perceptron.score(X, y):.0%}", perceptron.stop_reason_],
                    ["one sigmoid neuron (2-1)", "gd, α = 1", single_history.epochs,
-                    single.score(X, Y), single_history.stop_reason]]
-                  + [[f"2-2-1 sigmoid, seed {s}", "gd, α = 1", h.epochs, acc, h.stop_reason]
+                    f"{single.score(X, Y):.0%}", single_history.stop_reason]]
+                  + [[f"2-2-1 sigmoid, seed {s}", "gd, α = 1", h.epochs, f"{acc:.0%}", h.stop_reason]
                      for s, _, h, acc in runs])
     hidden_table = Table("The four corners in hidden space (seed %d)" % best_seed,
                          ["x", "target y", "h₁", "h₂", "output z", "output a"],

@@ -72,7 +72,8 @@ def plot_decision_boundary(ax, model, X_train: Array, y_train: Array, X_test: Ar
     ax.set_title(title)
     ax.set_aspect("equal", adjustable="box")
     ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04, label="P(class 1)")
-    ax.legend(loc="upper right", framealpha=0.85)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4 if X_test is not None else 2,
+              fontsize=8.5, frameon=False)
     return xx, yy, P
 
 

@@ -69,7 +69,7 @@ def dancing_line_gif(clf, X: Array, y: Array, path, *, max_frames: int = 60, fps
         fig.subplots_adjust(bottom=0.24)
 
     anim = FuncAnimation(fig, draw, frames=frames + [frames[-1]] * 3)  # linger on the end
-    anim.save(str(path), writer=PillowWriter(fps=fps), dpi=72)
+    anim.save(str(path), writer=PillowWriter(fps=fps), dpi=90)
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -124,5 +124,5 @@ def mistakes_plot(runs: dict, path, *, title: str = "Mistakes per epoch"):
     ax.yaxis.set_major_formatter(__import__("matplotlib").ticker.PercentFormatter(1.0))
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", framealpha=0.9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=8.5, frameon=False)
     return save(fig, path)
