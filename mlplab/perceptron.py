@@ -154,7 +154,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.update_epochs_ = np.array(epochs, dtype=np.int64)
         if self.converged_:
             self.stop_reason_ = (f"converged: epoch {epoch} had no mistakes "
-                                 f"({self.n_updates_} updates in all)")
+                                 f"({self.n_updates_} update{'s' * (self.n_updates_ != 1)} in all)")
         else:
             self.stop_reason_ = (f"not converged: still {self.mistakes_[-1]} mistake(s) in epoch "
                                  f"{epoch} = max_iter; the data may not be linearly separable")

@@ -79,5 +79,5 @@ def _labels(sizes: list[int]) -> list[list[str]]:
     sub = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
     out = [[f"x{str(j + 1).translate(sub)}" for j in range(sizes[0])]]
     for l in range(1, len(sizes)):
-        out.append([f"a{str(i + 1).translate(sub)}" if sizes[l] <= 9 else "" for i in range(sizes[l])])
+        out.append([f"a{str(i + 1).translate(sub)}" for i in range(sizes[l])])
     return out
