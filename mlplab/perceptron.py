@@ -120,27 +120,26 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.mistakes_, self.converged_ = [], False
         for epoch in range(1, self.max_iter + 1):
             order = rng.permutation(m) if self.shuffle else np.arange(m)
+            Xo, To = X[order], T[order]
             mistakes, pos = 0, 0
             while pos < m:
                 # Visit the samples one by one; the margins of the next few are computed at
                 # once with the current line, which is exact up to the first mistake.
-                ks = order[pos:pos + _SCAN]
-                wrong = (T[ks] * (X[ks] @ W.T + b) <= 0).any(axis=1)  # sgn(z_i) ≠ t_i
-                if not wrong.any():
-                    pos += len(ks)
+                wrong = To[pos:pos + _SCAN] * (Xo[pos:pos + _SCAN] @ W.T + b) <= 0  # sgn(z_i) ≠ t_i
+                hits = np.flatnonzero(wrong.any(axis=1))
+                if hits.size == 0:
+                    pos += _SCAN
                     continue
-                first = int(wrong.argmax())
-                k = int(ks[first])
+                first = int(hits[0])
+                x, t, units = Xo[pos + first], To[pos + first], wrong[first]
+                samples.append(int(order[pos + first]))
                 pos += first + 1
-                x, t = X[k], T[k]
-                units = t * (W @ x + b) <= 0        # the units that got sample k wrong
                 mistakes += 1
                 W[units] += self.eta0 * np.outer(t[units], x)   # w_i ← w_i + η t_i x
                 if self.fit_intercept:
                     b[units] += self.eta0 * t[units]            # b_i ← b_i + η t_i
                 W_path.append(W.copy())
                 b_path.append(b.copy())
-                samples.append(k)
                 epochs.append(epoch)
             self.mistakes_.append(mistakes)
             if mistakes == 0:
