@@ -57,6 +57,8 @@ def dancing_line_gif(clf, X: Array, y: Array, path, *, max_frames: int = 60, fps
             ax.scatter(*X[k], s=260, facecolors="none", edgecolors=PALETTE[5], linewidths=2.5,
                        zorder=4, label="misclassified: pulls the line")
             where = f"update {u}/{clf.n_updates_}, epoch {clf.update_epochs_[u - 1]}"
+            if u == clf.n_updates_ and clf.converged_:
+                where += ": separated"
         else:
             where = "start: w = 0, no line yet"
         ax.set_xlim(xlim)
