@@ -10,6 +10,7 @@
 
 from . import callbacks, datasets, metrics, regularizers
 from .callbacks import Callback, EarlyStopping, EpochHook, TerminateOnNaN
+from .estimators import MLPClassifier, MLPRegressor
 from .errors import (ConfigError, DataError, DivergenceError, MlplabError, ModelFileError,
                      NotFittedError)
 from .gradcheck import gradcheck
@@ -21,8 +22,8 @@ from .training import History, fit
 
 __version__ = "0.1.0"
 __all__ = [
-    "Network", "Perceptron", "fit", "History", "gradcheck", "trace", "save", "load", "datasets",
-    "callbacks", "metrics", "regularizers",
+    "Network", "Perceptron", "MLPClassifier", "MLPRegressor", "fit", "History", "gradcheck",
+    "trace", "save", "load", "datasets", "callbacks", "metrics", "regularizers",
     "Callback", "EarlyStopping", "EpochHook", "TerminateOnNaN",
     "MlplabError", "ConfigError", "DataError", "ModelFileError", "DivergenceError",
     "NotFittedError", "__version__",

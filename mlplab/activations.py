@@ -51,6 +51,10 @@ class Activation:
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"
 
+    def __reduce__(self):
+        # pickled as its registry name (g' may be a lambda), so networks and estimators pickle
+        return (get_activation, (self.name,))
+
 
 def step(z: Array) -> Array:
     """The lecture's sgn as a 0/1 step: 1 where z > 0, else 0."""

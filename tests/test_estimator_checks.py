@@ -1,0 +1,28 @@
+"""scikit-learn's own estimator test suite, run on mlplab's estimators."""
+
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from mlplab import MLPClassifier, MLPRegressor
+
+# Small, quick instances: scikit-learn's checks fit dozens of times on tiny data.
+# learning_rate_init 0.01 lets 200 Adam epochs fit the checks' blobs.
+ESTIMATORS = [
+    MLPClassifier(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=200, random_state=0),
+    MLPRegressor(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=200, random_state=0),
+]
+
+EXPECTED_FAILED = {}
+
+
+def expected_failed(estimator):
+    return EXPECTED_FAILED.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
