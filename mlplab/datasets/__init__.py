@@ -2,7 +2,8 @@
 
 Every loader returns ``(X, Y)`` with samples as rows. Generators live in
 :mod:`mlplab.datasets.synthetic` (blobs, xor_clusters, moons, circles, spiral, two_curves),
-splits in :mod:`mlplab.datasets.split`.
+splits in :mod:`mlplab.datasets.split`, the course's real data (UCI Mushroom, UCI Heart
+Disease Cleveland) in :mod:`mlplab.datasets.tabular`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .split import train_test_split, train_val_test_split, validation_split
+from .tabular import load_heart_cleveland, load_mushrooms
 from .synthetic import blobs, circles, moons, spiral, two_curves, xor_clusters
 
 _INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
@@ -43,5 +45,5 @@ def load_builtin(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 __all__ = ["truth_table", "xor", "load_builtin", "BUILTIN", "blobs", "xor_clusters", "moons",
-           "circles", "spiral", "two_curves", "train_test_split", "train_val_test_split",
-           "validation_split"]
+           "circles", "spiral", "two_curves", "load_mushrooms", "load_heart_cleveland",
+           "train_test_split", "train_val_test_split", "validation_split"]

@@ -18,6 +18,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -32,6 +33,18 @@ from ._training import BatchL2, GlorotUniform, SklearnStopping
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "sigmoid", "leaky_relu")
 SOLVERS = ("adam", "sgd", "gd")
+
+
+def dense(X):
+    """Sparse input (a one-hot encoder's output) becomes a dense array: the layers use BLAS."""
+    return X.toarray() if sp.issparse(X) else X
+
+
+def validate_Xy(est, X, y, **options):
+    """scikit-learn's validation of ``(X, y)``, sparse X accepted and made dense."""
+    X, y = validate_data(est, X, y, multi_output=True, accept_sparse=True,
+                         dtype=[np.float64, np.float32], **options)
+    return dense(X), y
 
 
 class BaseMLP(BaseEstimator):
@@ -173,13 +186,13 @@ class BaseMLP(BaseEstimator):
         m = len(X)
         bs = m if self.solver == "gd" or self.batch_size == "auto" and m <= 200 else (
             200 if self.batch_size == "auto" else min(self.batch_size, m))
-        stopping = SklearnStopping(self, m, bs, validation, stop=not incremental)
-        callbacks = [BatchL2(self.alpha)] if self.alpha > 0 else []
-        callbacks.append(stopping)
+        penalty = BatchL2(self.alpha) if self.alpha > 0 else None
+        stopping = SklearnStopping(self, m, penalty, validation, stop=not incremental)
+        callbacks = [penalty, stopping] if penalty is not None else [stopping]
         epochs = 1 if incremental else self.max_iter
         history = train(self.net_, X, Y, optimizer=self._opt, max_epochs=epochs, batch_size=bs,
                         epsilon=self.change_tol, shuffle=self.shuffle, callbacks=callbacks)
-        self.n_iter_ += history.epochs
+        self.n_iter_ = history.epochs  # per call, as scikit-learn (t_ keeps counting)
         self.stop_reason_ = history.stop_reason
         if validation is not None and getattr(self, "_best_params", None) is not None:
             for p, best in zip(self.net_.params, self._best_params):
@@ -199,7 +212,8 @@ class BaseMLP(BaseEstimator):
                     setattr(layer, name, None)
 
     def _validate_X(self, X, reset: bool):
-        return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+        return dense(validate_data(self, X, reset=reset, accept_sparse=True,
+                                   dtype=[np.float64, np.float32]))
 
     def _forward(self, X) -> np.ndarray:
         """``a⁽ᴸ⁾`` for the rows of ``X``, without touching the network's caches."""
@@ -211,6 +225,6 @@ class BaseMLP(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.target_tags.multi_output = True
         return tags

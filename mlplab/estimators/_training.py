@@ -42,8 +42,13 @@ class BatchL2(L2):
         super().__init__(alpha)
         self.alpha = float(alpha)
 
+    def on_epoch_begin(self, trainer, epoch):
+        self.penalty_sum = 0.0
+
     def on_batch_begin(self, trainer, Xb, Yb):
         self.lam = self.alpha / len(Xb)
+        # the batch's penalty ½·alpha·Σ‖W‖²/m_batch, weighted by m_batch as the batch loss is
+        self.penalty_sum += 0.5 * self.alpha * squared_weights(trainer.net)
         return None
 
 
@@ -60,24 +65,26 @@ class SklearnStopping(Callback):
     est : the estimator being fitted; its ``loss_curve_``, ``best_loss_``,
         ``validation_scores_``, ``best_validation_score_`` and ``_no_improvement_count`` are
         updated in place, as scikit-learn does.
-    n_samples, batch_size : int
-        To turn the per-epoch mean data cost into scikit-learn's loss (with the penalty).
+    n_samples : int
+    penalty : BatchL2 or None
+        Its per-epoch penalty sum turns the mean data cost into scikit-learn's loss.
     validation : (X_val, y_val) or None
         Held-out data for ``early_stopping`` (scored with ``est.score``).
     stop : bool
         False for ``partial_fit``: record, never stop.
     """
 
-    def __init__(self, est, n_samples: int, batch_size: int, validation=None, stop: bool = True):
+    def __init__(self, est, n_samples: int, penalty: BatchL2 | None = None, validation=None,
+                 stop: bool = True):
         self.est, self.validation, self.allow_stop = est, validation, stop
-        self.n_batches = -(-n_samples // batch_size)
-        self.n_samples = n_samples
+        self.n_samples, self.penalty = n_samples, penalty
 
     def on_epoch_end(self, trainer, epoch, logs):
         est = self.est
         # scikit-learn's epoch loss: the batch-size-weighted mean of C + ½·alpha·Σ‖W‖²/m_batch
-        loss = logs["loss"] + 0.5 * est.alpha * squared_weights(trainer.net) * (
-            self.n_batches / self.n_samples)
+        loss = logs["loss"]
+        if self.penalty is not None:
+            loss += self.penalty.penalty_sum / self.n_samples
         est.loss_ = loss
         est.loss_curve_.append(loss)
         est.t_ += self.n_samples

@@ -7,10 +7,10 @@ from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError
-from ._base import BaseMLP
+from ._base import BaseMLP, validate_Xy
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -116,7 +116,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """Train on ``X`` (n_samples, n_features) and labels ``y`` (n_samples,) or an indicator
         matrix (n_samples, n_labels). Returns self."""
         self._check_params()
-        X, y = validate_data(self, X, y, multi_output=True, dtype=[np.float64, np.float32])
+        X, y = validate_Xy(self, X, y)
         reset = not (self.warm_start and hasattr(self, "classes_"))
         Y = self._validate_y(y, reset=reset)
         validation = None
@@ -142,8 +142,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             self._check_params()
             if self.early_stopping:
                 raise ValueError("partial_fit does not support early_stopping=True")
-        X, y = validate_data(self, X, y, multi_output=True, reset=first,
-                             dtype=[np.float64, np.float32])
+        X, y = validate_Xy(self, X, y, reset=first)
         if first:
             labels = y if type_of_target(y) == "multilabel-indicator" else self.classes_
             self._label_binarizer = LabelBinarizer().fit(labels)

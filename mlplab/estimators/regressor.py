@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import validate_data
 
 from ..errors import ConfigError
-from ._base import BaseMLP
+from ._base import BaseMLP, validate_Xy
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -62,8 +61,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         if self.loss != "squared_error":
             raise ConfigError(f"MLPRegressor: loss must be 'squared_error' (mlplab has no "
                               f"{self.loss!r} loss), got {self.loss!r}")
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, reset=reset,
-                             dtype=[np.float64, np.float32])
+        X, y = validate_Xy(self, X, y, y_numeric=True, reset=reset)
         return X, (y.reshape(-1, 1) if y.ndim == 1 else y)
 
     def fit(self, X, y):

@@ -1,0 +1,148 @@
+"""MLPClassifier / MLPRegressor: scikit-learn's semantics, checked against scikit-learn."""
+
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_multilabel_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from threadpoolctl import threadpool_limits
+
+import mlplab
+from mlplab import MLPClassifier, MLPRegressor
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    # small matrices: one BLAS thread is many times faster on a shared machine
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True)
+
+
+def test_binary_multiclass_attributes(iris):
+    X, y = iris
+    clf = MLPClassifier((8, 5), activation="tanh", learning_rate_init=0.01, max_iter=300,
+                        random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.95
+    assert [c.shape for c in clf.coefs_] == [(4, 8), (8, 5), (5, 3)]  # (n_in, n_out)
+    assert [b.shape for b in clf.intercepts_] == [(8,), (5,), (3,)]
+    np.testing.assert_array_equal(clf.coefs_[0], clf.net_.layers[1].W.T)
+    assert clf.out_activation_ == "softmax" and clf.n_outputs_ == 3 and clf.n_layers_ == 4
+    assert list(clf.classes_) == [0, 1, 2] and clf.n_features_in_ == 4
+    assert len(clf.loss_curve_) == clf.n_iter_ and clf.best_loss_ == min(clf.loss_curve_)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+    # coefs_ are views of the network's W: writing them changes the predictions
+    clf.coefs_[-1][...] = 0
+    clf.intercepts_[-1][...] = [0, 0, 5]
+    assert set(clf.predict(X)) == {2}
+
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    binary = names != "setosa"
+    bin_clf = MLPClassifier((5,), max_iter=200, learning_rate_init=0.01, random_state=0)
+    bin_clf.fit(X, binary)
+    assert bin_clf.out_activation_ == "logistic" and bin_clf.coefs_[-1].shape == (5, 1)
+    assert bin_clf.predict_proba(X).shape == (150, 2) and bin_clf.score(X, binary) > 0.95
+
+
+def test_multilabel_and_multioutput_regression():
+    X, Y = make_multilabel_classification(200, n_features=8, n_classes=4, random_state=0)
+    clf = MLPClassifier((32,), learning_rate_init=0.01, max_iter=300, random_state=0).fit(X, Y)
+    assert clf.predict(X).shape == (200, 4) and clf.out_activation_ == "logistic"
+    assert clf.predict_proba(X).shape == (200, 4) and clf.score(X, Y) > 0.6  # subset accuracy
+    X, Y = make_regression(200, 5, n_targets=2, noise=1.0, random_state=0)
+    reg = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=500,
+                       random_state=0).fit(X, Y / 100)
+    assert reg.predict(X).shape == (200, 2) and reg.score(X, Y / 100) > 0.95
+    assert reg.out_activation_ == "identity"
+    single = clone(reg).fit(X, Y[:, 0] / 100)
+    assert single.predict(X).shape == (200,)
+
+
+def test_one_epoch_matches_sklearn_including_alpha(iris):
+    """Same weights, one full-batch SGD epoch: the same update as scikit-learn, L2 alpha and all."""
+    X, y = iris
+    kw = dict(hidden_layer_sizes=(6,), activation="logistic", solver="sgd", momentum=0.0,
+              alpha=0.5, batch_size=150, learning_rate_init=0.1, shuffle=False, max_iter=1,
+              warm_start=True, random_state=0)
+    sk = SkMLPClassifier(**kw).fit(X, y)
+    ours = MLPClassifier(**kw).fit(X, y)
+    for mine, theirs in zip(ours.coefs_ + ours.intercepts_, sk.coefs_ + sk.intercepts_):
+        mine[...] = theirs
+    sk.fit(X, y)
+    ours.fit(X, y)
+    for mine, theirs in zip(ours.coefs_ + ours.intercepts_, sk.coefs_ + sk.intercepts_):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12)
+    # scikit-learn's loss of that epoch: data loss + ½·alpha·Σ‖W‖²/m (before the update)
+    assert ours.loss_curve_[-1] == pytest.approx(sk.loss_curve_[-1], rel=1e-9)
+
+
+def test_partial_fit_and_warm_start(iris):
+    X, y = iris
+    clf = MLPClassifier((10,), learning_rate_init=0.01, random_state=0)
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    first = clf.loss_curve_[-1]
+    for _ in range(30):
+        clf.partial_fit(X, y)
+    assert len(clf.loss_curve_) == 31 and clf.loss_curve_[-1] < 0.5 * first
+    assert clf._opt.t == 31  # one Adam state carried across the calls (1 batch each)
+
+    warm = MLPClassifier((10,), learning_rate_init=0.01, max_iter=5, warm_start=True,
+                         random_state=0).fit(X, y)
+    W = warm.coefs_[0].copy()
+    warm.fit(X, y)
+    assert len(warm.loss_curve_) == 10 and warm.loss_curve_[5] < warm.loss_curve_[4] + 0.05
+    cold = clone(warm).set_params(warm_start=False).fit(X, y)
+    cold.fit(X, y)
+    assert len(cold.loss_curve_) == 5
+    assert not np.allclose(W, warm.coefs_[0])
+
+
+def test_early_stopping(iris):
+    X, y = iris
+    clf = MLPClassifier((10,), learning_rate_init=0.01, max_iter=500, early_stopping=True,
+                        n_iter_no_change=5, random_state=0).fit(X, y)
+    assert clf.best_loss_ is None and len(clf.validation_scores_) == clf.n_iter_ < 500
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    with pytest.raises(ValueError, match="early_stopping"):
+        clone(clf).partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_pickle_clone_params_and_feature_names(tmp_path, iris):
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sl", "sw", "pl", "pw"])
+    clf = MLPClassifier((7,), activation="sigmoid", solver="gd", learning_rate_init=0.5,
+                        max_iter=50, random_state=1).fit(frame, y)
+    assert list(clf.feature_names_in_) == ["sl", "sw", "pl", "pw"]
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    back = joblib.load(tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(back.predict_proba(frame), clf.predict_proba(frame))
+    params = clf.get_params()
+    assert params["hidden_layer_sizes"] == (7,) and params["solver"] == "gd"
+    assert clone(clf).set_params(alpha=0.1).alpha == 0.1 and not hasattr(clone(clf), "net_")
+    again = clone(clf).fit(frame, y)  # same random_state: bit-identical
+    np.testing.assert_array_equal(again.coefs_[0], clf.coefs_[0])
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(activation="softplus"), "activation"),
+    (dict(solver="lbfgs"), "lbfgs"),
+    (dict(hidden_layer_sizes=(3, 0)), "hidden_layer_sizes"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(loss="hinge"), "loss"),
+])
+def test_bad_parameters_name_themselves(bad, message, iris):
+    X, y = iris
+    with pytest.raises(mlplab.ConfigError, match=message):
+        MLPClassifier(max_iter=2, **bad).fit(X, y)
