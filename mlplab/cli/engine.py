@@ -36,15 +36,24 @@ def load_data(data: str, target: Optional[str]):
 def train(
     data: str = typer.Argument("xor", help="Built-in data set (xor, and, or) or a CSV file."),
     target: Optional[str] = typer.Option(None, help="Target column of the CSV file."),
+    csv: Optional[Path] = typer.Option(None, help="Any CSV table: text columns one-hot "
+                                       "encoded, missing values ('?', empty) imputed, numbers "
+                                       "standardized; needs --target."),
+    hidden: str = typer.Option("16", help="With --csv: hidden layer sizes, e.g. 32,16."),
+    test_size: float = typer.Option(0.2, help="With --csv: fraction held out for the report."),
+    task: str = typer.Option("auto", help="With --csv: auto, classification or regression."),
     layers: str = typer.Option("2,2,1", help="Units per layer, input first, e.g. 2,2,1."),
     activation: str = typer.Option("sigmoid", help="Hidden activation: sigmoid, tanh, relu, "
                                    "leaky_relu, identity."),
     output: Optional[str] = typer.Option(None, help="Output activation (default from the loss)."),
     loss: str = typer.Option("mse", help="mse or cross_entropy."),
-    optimizer: str = typer.Option("gd", help="gd, sgd, momentum, nesterov, adam."),
-    lr: float = typer.Option(1.0, help="Learning rate α in (0, 1]."),
+    optimizer: Optional[str] = typer.Option(None, help="gd, sgd, momentum, nesterov, adam "
+                                            "[default: gd; adam with --csv]."),
+    lr: Optional[float] = typer.Option(None, help="Learning rate α in (0, 1] "
+                                       "[default: 1.0; 0.001 with --csv]."),
     epsilon: float = typer.Option(1e-4, help="Stop when every |ΔW|, |Δb| of an epoch < ε."),
-    max_epochs: int = typer.Option(50_000, help="Stop after this many epochs at most."),
+    max_epochs: Optional[int] = typer.Option(None, help="Stop after this many epochs at most "
+                                             "[default: 50000; 200 with --csv]."),
     batch_size: Optional[int] = typer.Option(None, help="Minibatch size (default: full batch)."),
     init: str = typer.Option("normal", help="normal, normal:SCALE, lecun_normal, xavier_normal, "
                              "xavier_uniform, he_normal, he_uniform."),
@@ -59,6 +68,13 @@ def train(
     from ..network import Network
 
     with user_errors():
+        if csv is not None:
+            from .tabular import train_csv_command
+
+            return train_csv_command(csv, target, hidden, activation, optimizer or "adam",
+                                     lr or 0.001, max_epochs or 200, epsilon, batch_size,
+                                     test_size, task, seed, out)
+        optimizer, lr, max_epochs = optimizer or "gd", lr or 1.0, max_epochs or 50_000
         X, Y, extra = load_data(data, target)
         sizes = parse_ints(layers, "--layers")
         if len(sizes) >= 1 and sizes[0] != X.shape[1]:
@@ -88,13 +104,25 @@ def train(
 @app.command()
 def predict(
     model: Path = typer.Argument(..., help="A model file written by 'mlplab train --out'."),
-    data: str = typer.Argument(..., help="Built-in data set name or CSV file of features."),
+    data: Optional[str] = typer.Argument(None, help="Built-in data set name or CSV file of "
+                                         "numeric features."),
+    csv: Optional[Path] = typer.Option(None, help="A CSV table for a model trained with "
+                                       "'train --csv': encoded as in training; scored when it "
+                                       "holds the target column."),
+    output: Optional[Path] = typer.Option(None, help="With --csv: write the rows and their "
+                                          "predictions to this CSV file."),
 ):
-    """Print the model's output a⁽ᴸ⁾ and prediction for each row of DATA."""
+    """Print the model's output a⁽ᴸ⁾ and prediction for each row of DATA (or --csv FILE)."""
     from ..datasets.csv import read_frame
     from ..io import load
 
     with user_errors():
+        if csv is not None:
+            from .tabular import predict_csv_command
+
+            return predict_csv_command(model, csv, output)
+        if data is None:
+            raise ConfigError("give DATA (a built-in name or numeric CSV) or --csv FILE")
         net = load(model)
         from .. import datasets
 

@@ -148,7 +148,7 @@ class BaseMLP(BaseEstimator):
         activation = "sigmoid" if self.activation == "logistic" else self.activation
         net = Network([n_in, *self._hidden, n_out], activation=activation, output=output,
                       loss=loss, init=init, seed=self._rng.integers(2**32), dtype=dtype)
-        net.init = str(self.init)
+        net.init = "xavier_uniform" if self.init == "auto" else str(self.init)  # a name io.load knows
         return net
 
     def _optimizer(self):
