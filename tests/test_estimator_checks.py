@@ -12,6 +12,9 @@ from mlplab import MLPClassifier, MLPRegressor
 ESTIMATORS = [
     MLPClassifier(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=200, random_state=0),
     MLPRegressor(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=200, random_state=0),
+    # mlplab's own options: the lecture's sigmoid, SGD with momentum, dropout and L1
+    MLPClassifier(hidden_layer_sizes=(16,), activation="sigmoid", solver="sgd",
+                  learning_rate_init=0.2, dropout=0.1, l1=1e-4, max_iter=200, random_state=0),
 ]
 
 EXPECTED_FAILED = {}

@@ -146,3 +146,24 @@ def test_bad_parameters_name_themselves(bad, message, iris):
     X, y = iris
     with pytest.raises(mlplab.ConfigError, match=message):
         MLPClassifier(max_iter=2, **bad).fit(X, y)
+
+
+def test_dropout_and_l1(iris, tmp_path):
+    X, y = iris
+    clf = MLPClassifier((16,), dropout=0.3, learning_rate_init=0.01, max_iter=200,
+                        random_state=0).fit(X, y)
+    kinds = [type(layer).__name__ for layer in clf.net_.layers]
+    assert kinds == ["Input", "Dense", "Dropout", "Dense"] and clf.n_layers_ == 3
+    assert [c.shape for c in clf.coefs_] == [(4, 16), (16, 3)]
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))  # off at predict
+    assert clf.score(X, y) > 0.9
+    joblib.dump(clf, tmp_path / "d.joblib")
+    assert (joblib.load(tmp_path / "d.joblib").predict(X) == clf.predict(X)).all()
+    mlplab.save(clf.net_, tmp_path / "d.safetensors")
+    np.testing.assert_allclose(mlplab.load(tmp_path / "d.safetensors").forward(X),
+                               clf.predict_proba(X))
+
+    dense = MLPClassifier((16,), learning_rate_init=0.01, max_iter=200, random_state=0)
+    sparse = clone(dense).set_params(l1=0.01)
+    small = [np.mean(np.abs(est.fit(X, y).coefs_[0]) < 1e-2) for est in (dense, sparse)]
+    assert small[1] > small[0] + 0.2  # L1 drives many input weights to (nearly) zero

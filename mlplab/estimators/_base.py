@@ -5,7 +5,9 @@ validation with scikit-learn's own utilities, learned attributes end in ``_``) a
 :class:`mlplab.Network` with :func:`mlplab.training.fit`. Parameter names and meanings are
 scikit-learn's where the concept is the same; mlplab adds its own activations ('sigmoid',
 'leaky_relu'), the full-batch solver 'gd' (the lecture's algorithm), ``init`` and
-``change_tol`` (the lecture's ε: stop when every |ΔW|, |Δb| of an epoch is below it).
+``change_tol`` (the lecture's ε: stop when every |ΔW|, |Δb| of an epoch is below it), ``l1``
+(λ of an L1 penalty ``λ·Σ|W|`` on the mean cost) and ``dropout`` (inverted dropout with this
+probability after every hidden layer, off at prediction).
 
 Note on shapes: mlplab's ``W⁽ˡ⁾`` is ``(n_out, n_in)`` as in the lecture; scikit-learn's
 ``coefs_[i]`` is ``(n_in, n_out)``, so ``coefs_[l - 1]`` is ``W⁽ˡ⁾.T`` (a view: writing into it
@@ -25,9 +27,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import ConfigError
-from ..layers import Dense
+from ..layers import Dense, Dropout
 from ..network import Network
 from ..optimizers import Adam, GradientDescent, Momentum
+from ..regularizers import L1
 from ..training import fit as train
 from ._training import BatchL2, GlorotUniform, SklearnStopping
 
@@ -56,7 +59,7 @@ class BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, init="auto",
-                 change_tol=None):
+                 change_tol=None, l1=0.0, dropout=0.0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -81,6 +84,8 @@ class BaseMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.init = init
         self.change_tol = change_tol
+        self.l1 = l1
+        self.dropout = dropout
 
     # ------------------------------------------------------------ fitted views
     @property
@@ -98,7 +103,7 @@ class BaseMLP(BaseEstimator):
     @property
     def n_layers_(self) -> int:
         check_is_fitted(self, "net_")
-        return len(self.net_.sizes)
+        return len(self._dense()) + 1
 
     def _dense(self) -> list[Dense]:
         return [layer for layer in self.net_.layers if isinstance(layer, Dense)]
@@ -128,7 +133,10 @@ class BaseMLP(BaseEstimator):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 bad(name, "an integer ≥ 1")
-        for name in ("alpha", "tol"):
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real) or not (
+                0 <= self.dropout < 1):
+            bad("dropout", "a probability in [0, 1)")
+        for name in ("alpha", "tol", "l1"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 0:
                 bad(name, "a number ≥ 0")
@@ -148,6 +156,11 @@ class BaseMLP(BaseEstimator):
         activation = "sigmoid" if self.activation == "logistic" else self.activation
         net = Network([n_in, *self._hidden, n_out], activation=activation, output=output,
                       loss=loss, init=init, seed=self._rng.integers(2**32), dtype=dtype)
+        if self.dropout > 0:  # inverted dropout after every hidden layer (off at prediction)
+            layers = [net.layers[0]]
+            for layer in net.layers[1:-1]:
+                layers += [layer, Dropout(layer.n_out, self.dropout, seed=net.rng)]
+            net = Network.from_layers(layers + [net.layers[-1]], loss=loss, seed=net.rng)
         net.init = "xavier_uniform" if self.init == "auto" else str(self.init)  # a name io.load knows
         return net
 
@@ -189,6 +202,8 @@ class BaseMLP(BaseEstimator):
         penalty = BatchL2(self.alpha) if self.alpha > 0 else None
         stopping = SklearnStopping(self, m, penalty, validation, stop=not incremental)
         callbacks = [penalty, stopping] if penalty is not None else [stopping]
+        if self.l1 > 0:
+            callbacks.insert(0, L1(self.l1))
         epochs = 1 if incremental else self.max_iter
         history = train(self.net_, X, Y, optimizer=self._opt, max_epochs=epochs, batch_size=bs,
                         epsilon=self.change_tol, shuffle=self.shuffle, callbacks=callbacks)

@@ -59,6 +59,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         ('normal', 'xavier_normal', 'he_normal', ...).
     change_tol : float or None, default=None
         The lecture's ε: also stop when every |ΔW|, |Δb| of an epoch is below it.
+    l1 : float, default=0.0
+        mlplab's L1 penalty: the cost gains ``l1·Σ|W⁽ˡ⁾|`` (gradient ``l1·sign(W)``).
+    dropout : float in [0, 1), default=0.0
+        mlplab's inverted dropout after every hidden layer while training.
     loss : {'log_loss', 'squared_error'}, default='log_loss'
         'squared_error' is the lecture's ½‖a − y‖² with logistic outputs.
 
@@ -77,7 +81,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, init="auto",
-                 change_tol=None, loss="log_loss"):
+                 change_tol=None, l1=0.0, dropout=0.0, loss="log_loss"):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
@@ -86,7 +90,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, init=init,
-            change_tol=change_tol)
+            change_tol=change_tol, l1=l1, dropout=dropout)
         self.loss = loss
 
     def _output_and_loss(self) -> tuple[str, str]:

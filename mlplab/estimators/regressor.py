@@ -23,7 +23,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
     learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start,
     momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2,
-    epsilon, n_iter_no_change, init, change_tol
+    epsilon, n_iter_no_change, init, change_tol, l1, dropout
         As in :class:`mlplab.MLPClassifier`; ``early_stopping`` scores the held-out part
         with R².
 
@@ -41,7 +41,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, init="auto",
-                 change_tol=None):
+                 change_tol=None, l1=0.0, dropout=0.0):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
@@ -50,7 +50,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, init=init,
-            change_tol=change_tol)
+            change_tol=change_tol, l1=l1, dropout=dropout)
         self.loss = loss
 
     def _output_and_loss(self) -> tuple[str, str]:
