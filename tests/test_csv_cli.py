@@ -4,12 +4,20 @@ and one-line errors that name the column or line."""
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
 import mlplab
 from mlplab.cli import app
 from mlplab.datasets import load_heart_cleveland
 from mlplab.preprocessing import TabularEncoder
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    # small matrices: one BLAS thread is many times faster on a shared machine
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 runner = CliRunner()
 

@@ -11,6 +11,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from mlplab import MLPClassifier, MLPRegressor
 from mlplab.datasets import load_heart_cleveland, load_mushrooms
@@ -20,7 +21,7 @@ CODED = ["cp", "restecg", "slope", "thal"]
 
 @pytest.fixture(autouse=True)
 def quiet():
-    with warnings.catch_warnings():
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         yield
 
