@@ -84,3 +84,18 @@ def test_grid_search_and_cross_val_score_with_two_jobs(heart):
     r2 = cross_val_score(MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01,
                                       max_iter=300, random_state=0), Xr, yr, cv=3, n_jobs=2)
     assert r2.min() > 0.9
+
+
+def test_perceptron_in_pipeline_grid_search_and_cross_val_score():
+    """mlplab.Perceptron (the sgn neuron and its learning rule) in the same machinery."""
+    from mlplab import Perceptron
+
+    Xm, ym = load_mushrooms(return_X_y=True, as_frame=True)
+    X, y = Xm.iloc[::8], ym.iloc[::8]  # the one-hot mushroom data is linearly separable
+    pipe = make_pipeline(OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                         Perceptron(max_iter=200, random_state=0))
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    scores = cross_val_score(pipe, X, y, cv=cv, n_jobs=2)
+    assert scores.mean() > 0.95
+    grid = GridSearchCV(pipe, {"perceptron__eta0": [0.1, 1.0]}, cv=cv, n_jobs=2).fit(X, y)
+    assert grid.best_score_ > 0.95 and set(grid.predict(Xm.iloc[1::97])) <= {"e", "p"}
