@@ -51,9 +51,12 @@ class Activation:
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"
 
-    def __reduce__(self):
-        # pickled as its registry name (g' may be a lambda), so networks and estimators pickle
-        return (get_activation, (self.name,))
+    def __reduce_ex__(self, protocol):
+        # a registry entry pickles (and copies) as its name, since g' may be a lambda: networks
+        # and estimators pickle; a custom Activation keeps the default behaviour
+        if ACTIVATIONS.get(self.name) is self:
+            return (get_activation, (self.name,))
+        return super().__reduce_ex__(protocol)
 
 
 def step(z: Array) -> Array:
