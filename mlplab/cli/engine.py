@@ -48,12 +48,12 @@ def train(
     output: Optional[str] = typer.Option(None, help="Output activation (default from the loss)."),
     loss: str = typer.Option("mse", help="mse or cross_entropy."),
     optimizer: Optional[str] = typer.Option(None, help="gd, sgd, momentum, nesterov, adam "
-                                            "[default: gd; adam with --csv]."),
+                                            "(default gd; adam with --csv)."),
     lr: Optional[float] = typer.Option(None, help="Learning rate α in (0, 1] "
-                                       "[default: 1.0; 0.001 with --csv]."),
+                                       "(default 1.0; 0.001 with --csv)."),
     epsilon: float = typer.Option(1e-4, help="Stop when every |ΔW|, |Δb| of an epoch < ε."),
     max_epochs: Optional[int] = typer.Option(None, help="Stop after this many epochs at most "
-                                             "[default: 50000; 200 with --csv]."),
+                                             "(default 50000; 200 with --csv)."),
     batch_size: Optional[int] = typer.Option(None, help="Minibatch size (default: full batch)."),
     init: str = typer.Option("normal", help="normal, normal:SCALE, lecun_normal, xavier_normal, "
                              "xavier_uniform, he_normal, he_uniform."),
