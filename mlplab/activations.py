@@ -11,6 +11,11 @@ gradient descent through it learns nothing: the network refuses to backpropagate
 
 ``softmax`` acts on a whole row; it is only used as an output paired with cross-entropy, whose
 output delta ``a − y`` never needs its Jacobian.
+
+The training hot path (:class:`mlplab.layers.Dense` with preallocated buffers) uses two optional
+in-place forms, same equations without temporaries: ``g_into(z, out)`` writes ``g(z)`` into
+``out``, and ``delta_into(dA, z, a, out)`` writes the fused product ``dA ⊙ g'(z)`` into ``out``.
+Where an activation has none, the layer falls back to ``g`` and ``derivative``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ class Activation:
     derivative : callable, (z, a) -> g'(z), may reuse a = g(z)
     differentiable : bool
         False for ``step``: backpropagation through it raises :class:`ConfigError`.
+    g_into : callable, (z, out) -> out, optional
+        ``g(z)`` written into ``out`` (no temporaries).
+    delta_into : callable, (dA, z, a, out) -> out, optional
+        The fused ``dA ⊙ g'(z)`` written into ``out``.
     """
 
     name: str
@@ -44,6 +53,8 @@ class Activation:
     g_prime: Callable[[Array], Array]
     derivative: Callable[[Array, Array], Array]
     differentiable: bool = True
+    g_into: Callable[[Array, Array], Array] | None = None
+    delta_into: Callable[[Array, Array, Array, Array], Array] | None = None
 
     def __call__(self, z: Array) -> Array:
         return self.g(z)
@@ -116,6 +127,64 @@ def leaky_relu_prime(z: Array) -> Array:
     return np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype)
 
 
+# In-place forms for the training hot path: the same equations, written into `out`.
+def sigmoid_into(z: Array, out: Array) -> Array:
+    # σ(z) = 1 / (1 + e^(−z)); e^(−z) = inf for z ≪ 0 gives σ = 0, as it should
+    with np.errstate(over="ignore"):
+        np.exp(np.negative(z, out=out), out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
+
+
+def sigmoid_delta_into(dA: Array, z: Array, a: Array, out: Array) -> Array:
+    # δ = dA ⊙ σ'(z) = dA ⊙ a(1 − a)
+    np.subtract(1, a, out=out)
+    out *= a
+    out *= dA
+    return out
+
+
+def tanh_delta_into(dA: Array, z: Array, a: Array, out: Array) -> Array:
+    # δ = dA ⊙ (1 − a²)
+    np.multiply(a, a, out=out)
+    np.subtract(1, out, out=out)
+    out *= dA
+    return out
+
+
+_ZEROS: dict[tuple, Array] = {}
+
+
+def relu_into(z: Array, out: Array) -> Array:
+    # max(z, 0) against a zero array of z's shape: NumPy's SIMD loop skips scalar operands
+    # (2 µs instead of 10 µs at 128 × 256); only batch-sized zero arrays are kept
+    if z.size > 1 << 20:
+        return np.maximum(z, 0, out=out)
+    zeros = _ZEROS.get((z.shape, z.dtype))
+    if zeros is None:
+        if len(_ZEROS) > 16:
+            _ZEROS.clear()
+        zeros = _ZEROS[z.shape, z.dtype] = np.zeros(z.shape, z.dtype)
+    return np.maximum(z, zeros, out=out)
+
+
+def relu_delta_into(dA: Array, z: Array, a: Array, out: Array) -> Array:
+    # δ = dA ⊙ [z > 0]
+    return np.multiply(dA, z > 0, out=out)
+
+
+def identity_delta_into(dA: Array, z: Array, a: Array, out: Array) -> Array:
+    np.copyto(out, dA)
+    return out
+
+
+def softmax_into(z: Array, out: Array) -> Array:
+    np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=-1, keepdims=True)
+    return out
+
+
 def softmax(z: Array) -> Array:
     """Row-wise softmax, shifted by the row maximum so exp never overflows."""
     e = np.exp(z - z.max(axis=-1, keepdims=True))
@@ -133,12 +202,18 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in [
         Activation("step", step, step_prime, lambda z, a: step_prime(z), differentiable=False),
-        Activation("identity", identity, identity_prime, lambda z, a: identity_prime(z)),
-        Activation("sigmoid", sigmoid, sigmoid_prime, lambda z, a: a * (1 - a)),
-        Activation("tanh", tanh, tanh_prime, lambda z, a: 1 - a * a),
-        Activation("relu", relu, relu_prime, lambda z, a: relu_prime(z)),
+        Activation("identity", identity, identity_prime, lambda z, a: identity_prime(z),
+                   g_into=lambda z, out: np.copyto(out, z) or out,
+                   delta_into=identity_delta_into),
+        Activation("sigmoid", sigmoid, sigmoid_prime, lambda z, a: a * (1 - a),
+                   g_into=sigmoid_into, delta_into=sigmoid_delta_into),
+        Activation("tanh", tanh, tanh_prime, lambda z, a: 1 - a * a,
+                   g_into=lambda z, out: np.tanh(z, out=out), delta_into=tanh_delta_into),
+        Activation("relu", relu, relu_prime, lambda z, a: relu_prime(z),
+                   g_into=relu_into, delta_into=relu_delta_into),
         Activation("leaky_relu", leaky_relu, leaky_relu_prime, lambda z, a: leaky_relu_prime(z)),
-        Activation("softmax", softmax, _softmax_prime, lambda z, a: _softmax_prime(z)),
+        Activation("softmax", softmax, _softmax_prime, lambda z, a: _softmax_prime(z),
+                   g_into=softmax_into),
     ]
 }
 # Other names users bring from scikit-learn and the lecture.

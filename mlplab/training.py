@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import fastpath
 from .callbacks import Callback
 from .optimizers import get_optimizer
 from .validation import as_float_dtype, check_epsilon, check_positive_int, check_X, check_Y
@@ -126,12 +127,15 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
     opt = get_optimizer(optimizer, learning_rate, **optimizer_options)
     rng = np.random.default_rng(seed) if seed is not None else net.rng
 
+    if fastpath.applies(net, opt, m, bs, callbacks, val):  # tiny networks: one compiled loop
+        return fastpath.fit(net, X, Y, opt.learning_rate, max_epochs, epsilon, History())
     history = History()
     trainer = Trainer(net, history, opt)
     params, grads = net.params, net.grads
     batch_begin = _overriding(callbacks, "on_batch_begin")
     on_gradients = _overriding(callbacks, "on_gradients")
     batch_end = _overriding(callbacks, "on_batch_end")
+    batch_X, batch_Y = {}, {}  # reused batch arrays, by batch size
     for cb in callbacks:
         cb.on_train_begin(trainer)
     start = time.perf_counter()
@@ -147,7 +151,7 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
                 Xb, Yb = (X, Y) if bs == m else (X[i:i + bs], Y[i:i + bs])
             else:
                 idx = order[i:i + bs]
-                Xb, Yb = X[idx], Y[idx]
+                Xb, Yb = _rows(X, idx, batch_X), _rows(Y, idx, batch_Y)
             for cb in batch_begin:
                 Xb, Yb = cb.on_batch_begin(trainer, Xb, Yb) or (Xb, Yb)
             A = net.forward(Xb, training=True)                        # step 2
@@ -185,3 +189,11 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
         cb.on_train_end(trainer)
     net.history = history
     return history
+
+
+def _rows(A: Array, idx: Array, reused: dict[int, Array]) -> Array:
+    """``A[idx]`` gathered into an array reused from batch to batch (overwritten by the next)."""
+    out = reused.get(len(idx))
+    if out is None:
+        out = reused[len(idx)] = np.empty((len(idx), A.shape[1]), A.dtype)
+    return np.take(A, idx, axis=0, out=out, mode="clip")  # idx comes from a permutation

@@ -1,6 +1,13 @@
 """The dense (fully connected) layer: ``z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾``, ``a⁽ˡ⁾ = g(z⁽ˡ⁾)``.
 
 Shapes and the backward contract are described in :mod:`mlplab.layers.base`.
+
+Speed (see ``bench/README.md``): a training forward (``training=True``) writes ``Z``, ``A`` and
+the backward's ``δ`` and ``(W⁽ˡ⁾)ᵀδ⁽ˡ⁾`` into arrays allocated once per batch size, so a
+minibatch epoch allocates nothing per batch; they are overwritten by the next training pass.
+An inference forward (``training=False``) returns fresh arrays the caller may keep. ``W.T``
+is a view (BLAS reads it transposed, no copy); the bias sum ``Σ δ`` is a BLAS product with a
+vector of 1/m; the 1/m of the mean cost is applied to whichever of δ and ∂C/∂W is smaller.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class Dense(Layer):
         self.dW: Array = np.zeros_like(self.W)
         self.db: Array = np.zeros_like(self.b)
         self.A_prev = self.Z = self.A = self.delta = None
+        self._work: dict[int, dict[str, Array]] = {}  # per batch size m: reused arrays
 
     @property
     def params(self) -> list[Array]:
@@ -61,8 +69,16 @@ class Dense(Layer):
 
     def forward(self, A_prev: Array, training: bool = False) -> Array:
         self.A_prev = A_prev
-        self.Z = A_prev @ self.W.T + self.b  # z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
-        self.A = self.g(self.Z)  # a⁽ˡ⁾ = g(z⁽ˡ⁾)
+        if training:
+            w = self._arrays(len(A_prev), np.result_type(A_prev, self.W))
+            Z, A = w["Z"], w["A"]
+            np.matmul(A_prev, self.W.T, out=Z)
+        else:
+            Z = A_prev @ self.W.T
+            A = np.empty_like(Z)
+        Z += self.b  # z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
+        self.Z = Z
+        self.A = self.g.g_into(Z, A) if self.g.g_into else self.g(Z)  # a⁽ˡ⁾ = g(z⁽ˡ⁾)
         return self.A
 
     def backward(self, dA: Array | None = None, need_dA_prev: bool = True,
@@ -72,6 +88,8 @@ class Dense(Layer):
         Either ``dA = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾`` from the layer above, or (output layer) the loss's
         ``delta = δ⁽ᴸ⁾`` directly. Returns ``(W⁽ˡ⁾)ᵀδ⁽ˡ⁾`` as rows, or None.
         """
+        m = len(dA if delta is None else delta)
+        w = self._arrays(m, self.dW.dtype)
         if delta is None:
             if not self.g.differentiable:
                 raise ConfigError(
@@ -79,20 +97,40 @@ class Dense(Layer):
                     "is 0 everywhere, so gradient descent would learn nothing; use 'sigmoid' "
                     "(or train a single layer with mlplab.Perceptron and its learning rule)"
                 )
-            delta = dA * self.g.derivative(self.Z, self.A)  # δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ g'(z⁽ˡ⁾)
-        m = delta.shape[0]
+            if self.g.delta_into:  # δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ g'(z⁽ˡ⁾), fused into one array
+                delta = self.g.delta_into(dA, self.Z, self.A, w["delta"])
+            else:
+                delta = dA * self.g.derivative(self.Z, self.A)
         self.delta = delta
-        np.matmul(delta.T, self.A_prev, out=self.dW)  # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, summed over rows
-        self.dW /= m
-        np.sum(delta, axis=0, out=self.db)  # ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾, summed over rows
-        self.db /= m
-        return delta @ self.W if need_dA_prev else None
+        # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, mean over rows (Δᵀ read transposed by BLAS, no copy)
+        if delta.size <= self.dW.size:
+            np.matmul(np.multiply(delta, 1 / m, out=w["delta/m"]).T, self.A_prev, out=self.dW)
+        else:
+            np.matmul(delta.T, self.A_prev, out=self.dW)
+            self.dW *= 1 / m
+        np.matmul(w["1/m"], delta, out=self.db)  # ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾, mean over rows
+        return np.matmul(delta, self.W, out=w["dA_prev"]) if need_dA_prev else None
+
+    def _arrays(self, m: int, dtype) -> dict[str, Array]:
+        """The work arrays for batches of m rows, allocated on first use (two sizes kept)."""
+        w = self._work.get(m)
+        if w is None or w["Z"].dtype != dtype:
+            if len(self._work) >= 2:
+                self._work.pop(next(iter(self._work)))
+            shape = (m, self.n_out)
+            w = self._work[m] = {
+                "Z": np.empty(shape, dtype), "A": np.empty(shape, dtype),
+                "delta": np.empty(shape, dtype), "delta/m": np.empty(shape, dtype),
+                "1/m": np.full(m, 1 / m, dtype), "dA_prev": np.empty((m, self.n_in), dtype),
+            }
+        return w
 
     def astype(self, dtype: np.dtype) -> None:
         self.W = self.W.astype(dtype)
         self.b = self.b.astype(dtype)
         self.dW = np.zeros_like(self.W)
         self.db = np.zeros_like(self.b)
+        self._work = {}
 
     def __repr__(self) -> str:
         return f"Dense({self.n_in} → {self.n_out}, {self.g.name})"

@@ -1,0 +1,276 @@
+"""One contender on one case, in its own process: ``python bench/contenders.py NAME CASE REPS``.
+
+Prints one JSON line: ``{"times": [seconds per epoch (or per call), ...], ...extra}``.
+Run by ``bench/run.py``; each contender gets a fresh process because PyTorch's OpenMP pool and
+NumPy's OpenBLAS pool busy-wait and slow each other down when they share one (PERF-NOTES).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # this checkout's mlplab, not an installed one
+
+N, SIZES, LR = 60_000, [784, 256, 128, 10], 0.1
+CASES = {  # name: (hidden activation, batch size)
+    "relu-128": ("relu", 128), "relu-32": ("relu", 32), "relu-1024": ("relu", 1024),
+    "sigmoid-128": ("sigmoid", 128),
+}
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+XOR_Y = np.array([[0], [1], [1], [0]], dtype=np.float64)
+XOR_EPOCHS = 10_000
+
+
+def rss_mib(field: str = "VmRSS") -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def data(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, SIZES[0]), dtype=np.float32)  # no float64 temporary
+    labels = rng.integers(0, SIZES[-1], N)
+    return X, labels
+
+
+# ---------------------------------------------------------------- large networks
+def mlplab_epochs(case: str, reps: int) -> dict:
+    import mlplab
+    from mlplab.callbacks import Callback
+
+    rss_start = rss_mib()
+    X, labels = data()
+    Y = np.eye(SIZES[-1], dtype=np.float32)[labels]
+    act, bs = CASES[case]
+    init = "he_normal" if act == "relu" else "xavier_normal"
+    net = mlplab.Network(SIZES, activation=act, loss="cross_entropy", init=init, seed=0)
+    net.fit(X[:4096], Y[:4096], optimizer="sgd", learning_rate=LR, batch_size=bs,
+            max_epochs=1, epsilon=None)  # warm-up: BLAS threads, allocations
+
+    class Clock(Callback):
+        def __init__(self):
+            self.times, self.peak = [], None
+
+        def on_train_begin(self, trainer):
+            try:  # reset the peak-RSS mark: measure the epochs, not the input checks
+                with open("/proc/self/clear_refs", "w") as f:
+                    f.write("5")
+            except OSError:
+                pass
+
+        def on_epoch_begin(self, trainer, epoch):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            self.times.append(time.perf_counter() - self.t0)
+
+        def on_train_end(self, trainer):
+            self.peak = rss_mib("VmHWM")
+
+    clock = Clock()
+    hist = net.fit(X, Y, optimizer="sgd", learning_rate=LR, batch_size=bs, max_epochs=reps,
+                   epsilon=None, callbacks=[clock])
+    assert np.isfinite(hist.loss[-1]), hist.loss
+    assert net.layers[1].W.dtype == np.float32
+    return {"times": clock.times, "data_mib": (X.nbytes + Y.nbytes) / 2**20,
+            "rss_start_mib": rss_start, "peak_epochs_mib": clock.peak,
+            "peak_process_mib": rss_mib("VmHWM") if clock.peak is None else None}
+
+
+def gemm_epochs(case: str, reps: int) -> dict:
+    """The matrix products an epoch needs and nothing else: the lower bound."""
+    act, bs = CASES[case]
+    rng = np.random.default_rng(0)
+    n = SIZES
+    W = [rng.standard_normal((n[l + 1], n[l]), dtype=np.float32) * 0.01 for l in range(3)]
+    full = [(bs, n[l + 1]) for l in range(3)]
+    last = N % bs
+    shapes = [bs] * (N // bs) + ([last] if last else [])
+    bufs = {}
+    for m in set(shapes):
+        A = [rng.standard_normal((m, k), dtype=np.float32) for k in n]  # a⁽⁰⁾ … a⁽³⁾
+        bufs[m] = (A, [np.empty((m, k), np.float32) for k in n[:3]],
+                   [rng.standard_normal((m, k), dtype=np.float32) for k in n[1:]])
+    dW = [np.empty_like(w) for w in W]
+    del full
+
+    def epoch():
+        for m in shapes:
+            A, dA, D = bufs[m]
+            for l in range(3):  # 3 forward GEMMs
+                np.matmul(A[l], W[l].T, out=A[l + 1])
+            for l in (2, 1, 0):  # 3 weight-gradient GEMMs
+                np.matmul(D[l].T, A[l], out=dW[l])
+            for l in (2, 1):  # 2 delta GEMMs
+                np.matmul(D[l], W[l], out=dA[l])
+
+    epoch()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        epoch()
+        times.append(time.perf_counter() - t0)
+    return {"times": times}
+
+
+def torch_epochs(case: str, reps: int) -> dict:
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1)))
+    torch.manual_seed(0)
+    act, bs = CASES[case]
+    G = nn.ReLU if act == "relu" else nn.Sigmoid
+    model = nn.Sequential(nn.Linear(784, 256), G(), nn.Linear(256, 128), G(),
+                          nn.Linear(128, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    lossf = nn.CrossEntropyLoss()
+    X, labels = data()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(labels)
+
+    def epoch(n):
+        perm = torch.randperm(n)
+        total = 0.0
+        for i in range(0, n, bs):
+            idx = perm[i:i + bs]
+            opt.zero_grad(set_to_none=True)
+            loss = lossf(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        return total / n
+
+    epoch(4096)
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        epoch(N)
+        times.append(time.perf_counter() - t0)
+    return {"times": times, "threads": torch.get_num_threads()}
+
+
+def sklearn_epochs(case: str, reps: int) -> dict:
+    import warnings
+
+    from sklearn.neural_network import MLPClassifier
+
+    act, bs = CASES[case]
+    X, labels = data()
+    clf = MLPClassifier(hidden_layer_sizes=tuple(SIZES[1:-1]),
+                        activation="relu" if act == "relu" else "logistic",
+                        solver="sgd", learning_rate_init=LR, momentum=0.0,
+                        nesterovs_momentum=False, alpha=0.0, batch_size=bs, shuffle=True,
+                        random_state=0)
+    classes = np.arange(SIZES[-1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.partial_fit(X[:4096], labels[:4096], classes=classes)  # warm-up; one epoch each
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            clf.partial_fit(X, labels)
+            times.append(time.perf_counter() - t0)
+    return {"times": times, "dtype": str(clf.coefs_[0].dtype)}
+
+
+# ---------------------------------------------------------------- tiny network
+def mlplab_xor(case: str, reps: int, fast: bool = True) -> dict:
+    import mlplab
+    from mlplab import fastpath
+
+    fastpath.ENABLED = fast
+    net = mlplab.Network([2, 2, 1], activation="sigmoid", loss="mse", seed=0)
+    net.fit(XOR_X, XOR_Y, optimizer="gd", learning_rate=0.5, max_epochs=10, epsilon=None)
+    times = []
+    for _ in range(reps):
+        net = mlplab.Network([2, 2, 1], activation="sigmoid", loss="mse", seed=0)
+        t0 = time.perf_counter()
+        net.fit(XOR_X, XOR_Y, optimizer="gd", learning_rate=0.5, max_epochs=XOR_EPOCHS,
+                epsilon=None)
+        times.append((time.perf_counter() - t0) / XOR_EPOCHS)
+    return {"times": times, "loss": net.history.loss[-1]}
+
+
+def torch_xor(case: str, reps: int) -> dict:
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1)))
+    X, Y = torch.tensor(XOR_X, dtype=torch.float32), torch.tensor(XOR_Y, dtype=torch.float32)
+    times = []
+    for r in range(reps + 1):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())
+        opt = torch.optim.SGD(model.parameters(), lr=0.5)
+        epochs = 10 if r == 0 else XOR_EPOCHS
+        t0 = time.perf_counter()
+        for _ in range(epochs):  # the lecture's loop: full batch, record the cost each epoch
+            opt.zero_grad(set_to_none=True)
+            loss = 0.5 * ((model(X) - Y) ** 2).sum(1).mean()
+            loss.backward()
+            opt.step()
+            loss.item()
+        if r:
+            times.append((time.perf_counter() - t0) / epochs)
+    return {"times": times}
+
+
+# ---------------------------------------------------------------- inference
+def mlplab_predict(case: str, reps: int) -> dict:
+    """``predict`` on 60,000 rows against its three forward GEMMs, alternating in one process."""
+    import mlplab
+
+    X, labels = data()
+    net = mlplab.Network(SIZES, activation="relu", loss="cross_entropy", init="he_normal",
+                         seed=0, dtype="float32")
+    Ws = [layer.W for layer in net.layers[1:]]
+    outs = [np.empty((N, w.shape[0]), np.float32) for w in Ws]
+
+    def gemms():
+        A = X
+        for W, out in zip(Ws, outs):
+            A = np.matmul(A, W.T, out=out)
+
+    net.predict(X)
+    gemms()
+    t_pred, t_gemm = [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        net.predict(X)
+        t_pred.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        gemms()
+        t_gemm.append(time.perf_counter() - t0)
+    return {"times": t_pred, "gemm_times": t_gemm}
+
+
+RUNNERS = {
+    ("mlplab", "large"): mlplab_epochs, ("gemm", "large"): gemm_epochs,
+    ("torch", "large"): torch_epochs, ("sklearn", "large"): sklearn_epochs,
+    ("mlplab", "xor"): mlplab_xor, ("mlplab-numpy", "xor"): lambda c, r: mlplab_xor(c, r, False),
+    ("torch", "xor"): torch_xor, ("mlplab", "predict"): mlplab_predict,
+}
+
+
+def blas_info() -> dict:
+    from threadpoolctl import threadpool_info
+
+    return [{k: p.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+            for p in threadpool_info() if p.get("user_api") == "blas"]
+
+
+if __name__ == "__main__":
+    name, case, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    kind = "large" if case in CASES else case
+    result = RUNNERS[name, kind](case, reps)
+    result["blas"] = blas_info()
+    print(json.dumps(result))
