@@ -1,0 +1,204 @@
+"""mlplab against PyTorch, scikit-learn and the GEMM-only bound, side by side.
+
+    python bench/run.py            # every case, 5 rounds (~5–10 minutes on 2 cores)
+    python bench/run.py --quick    # 2 rounds, 2 epochs per process (~2–4 minutes)
+    python bench/run.py --cases relu-128,xor --rounds 3 --json results.json
+
+Each contender runs in its own process (``bench/contenders.py``), one process per contender
+per case per round, the contenders alternating within every round, so that a slow phase of a
+shared machine hits all of them alike. Quoted: the best epoch over all rounds (``best``), the
+median of the per-process bests (``median``), and ratios of the bests; ``paired`` is the median
+over rounds of the ratio within the same round. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CASES = {  # case: contenders (mlplab first)
+    "relu-128": ["mlplab", "gemm", "torch", "sklearn"],
+    "relu-32": ["mlplab", "gemm", "torch"],
+    "relu-1024": ["mlplab", "gemm", "torch"],
+    "sigmoid-128": ["mlplab", "gemm", "torch", "sklearn"],
+    "xor": ["mlplab", "mlplab-numpy", "torch"],
+    "predict": ["mlplab"],
+}
+UNITS = {"xor": ("µs/epoch", 1e6), "predict": ("s/call", 1.0)}
+
+
+def run_one(name: str, case: str, reps: int, env: dict, timeout: float) -> dict:
+    cmd = [sys.executable, os.path.join(HERE, "contenders.py"), name, case, str(reps)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    model = platform.processor()
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        model = next(line.split(":", 1)[1].strip() for line in out.splitlines()
+                     if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        pass
+    versions = {}
+    for mod in ("numpy", "torch", "sklearn", "numba"):
+        if importlib.util.find_spec(mod):
+            versions[mod] = __import__(mod).__version__
+    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
+            **versions}
+
+
+def summarize(results: dict) -> dict:
+    """Per case and contender: best, median of bests, and ratios against mlplab."""
+    table = {}
+    for case, by_name in results.items():
+        rows = {}
+        for name, runs in by_name.items():
+            ok = [r for r in runs if "times" in r]
+            if not ok:
+                rows[name] = {"error": runs[-1].get("error", "no result") if runs else "not run"}
+                continue
+            bests = [min(r["times"]) for r in ok]
+            rows[name] = {"best": min(bests), "median": statistics.median(bests), "runs": ok}
+        ref = rows.get("mlplab", {})
+        for name, row in rows.items():
+            if "best" in row and "best" in ref:
+                row["ratio"] = row["best"] / ref["best"]
+                pairs = [min(a["times"]) / min(b["times"])
+                         for a, b in zip(row["runs"], ref["runs"])]
+                row["paired"] = statistics.median(pairs)
+        table[case] = rows
+    return table
+
+
+def targets(table: dict) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) for every target of issue 7 that this run measured."""
+    out = []
+
+    def get(case, name, key="ratio"):
+        return table.get(case, {}).get(name, {}).get(key)
+
+    def add(label, value, ok, fmt="{:.2f}×"):
+        if value is not None:
+            out.append((label, fmt.format(value), ok(value)))
+
+    add("relu-128: mlplab ≤ 1.10 × GEMM-only", _inv(get("relu-128", "gemm")), lambda v: v <= 1.10)
+    add("relu-128: ≥ 1.5 × faster than PyTorch", get("relu-128", "torch"), lambda v: v >= 1.5)
+    add("relu-128: ≥ 2 × faster than scikit-learn", get("relu-128", "sklearn"), lambda v: v >= 2)
+    add("relu-32: ≥ 1.8 × faster than PyTorch", get("relu-32", "torch"), lambda v: v >= 1.8)
+    add("xor: ≥ 20 × faster than PyTorch", get("xor", "torch"), lambda v: v >= 20)
+    best = get("xor", "mlplab", "best")
+    add("xor: ≤ 9 µs an epoch", None if best is None else best * 1e6, lambda v: v <= 9,
+        "{:.2f} µs")
+    runs = table.get("relu-128", {}).get("mlplab", {}).get("runs", [])
+    growth = [r["peak_epochs_mib"] - r["rss_start_mib"] for r in runs if r.get("peak_epochs_mib")]
+    if growth:
+        data = runs[0]["data_mib"]
+        add(f"memory: peak during epochs − RSS before data ≤ data ({data:.0f} MiB) + 64 MiB",
+            max(growth), lambda v: v <= data + 64, "{:.0f} MiB")
+    pred = table.get("predict", {}).get("mlplab", {}).get("runs", [])
+    if pred:
+        gemm = min(min(r["gemm_times"]) for r in pred)
+        add("predict 60,000 rows ≤ 1.2 × its forward GEMMs",
+            table["predict"]["mlplab"]["best"] / gemm, lambda v: v <= 1.2)
+    return out
+
+
+def _inv(x):
+    return None if x is None else 1 / x
+
+
+def report(table: dict, info: dict, blas, seconds: float, rounds: int) -> str:
+    lines = [f"machine: {info['cpu']}, {info['cores']} cores; python {info['python']}; "
+             + ", ".join(f"{k} {v}" for k, v in info.items()
+                         if k not in ("cpu", "cores", "python")),
+             "BLAS: " + "; ".join(f"{b['internal_api']} {b['version']} ({b['architecture']}, "
+                                  f"{b['num_threads']} threads)" for b in blas or []),
+             f"{rounds} rounds, contenders alternating, each in its own process; "
+             f"ratio = contender's best / mlplab's best (> 1: mlplab faster); "
+             f"paired = median over rounds of the same ratio within a round", ""]
+    head = f"{'case':<12} {'contender':<13} {'best':>10} {'median':>10} {'ratio':>7} {'paired':>7}"
+    lines += [head, "-" * len(head)]
+    for case, rows in table.items():
+        unit, scale = UNITS.get(case, ("s/epoch", 1.0))
+        for name, row in rows.items():
+            if "error" in row:
+                lines.append(f"{case:<12} {name:<13} {'—':>10}  ({row['error']})")
+                continue
+            ratio = f"{row['ratio']:.2f}" if "ratio" in row else ""
+            paired = f"{row['paired']:.2f}" if "paired" in row else ""
+            lines.append(f"{case:<12} {name:<13} {row['best'] * scale:>10.4g} "
+                         f"{row['median'] * scale:>10.4g} {ratio:>7} {paired:>7}  {unit}")
+        if case == "predict" and "runs" in rows.get("mlplab", {}):
+            g = [min(r["gemm_times"]) for r in rows["mlplab"]["runs"]]
+            lines.append(f"{case:<12} {'forward GEMMs':<13} {min(g):>10.4g} "
+                         f"{statistics.median(g):>10.4g} {'':>7} {'':>7}  s/call")
+    lines += ["", "targets (issue 7):"]
+    for label, value, ok in targets(table):
+        lines.append(f"  [{'met' if ok else 'NOT met'}] {label}: {value}")
+    lines.append(f"\ntotal {seconds / 60:.1f} min")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="2 rounds of 2 epochs per process")
+    ap.add_argument("--rounds", type=int, help="rounds (default 5, quick 2)")
+    ap.add_argument("--reps", type=int, help="timed epochs per process (default 3, quick 2)")
+    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ",".join(CASES))
+    ap.add_argument("--threads", type=int, help="BLAS/OpenMP threads (default: all cores)")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds per process")
+    ap.add_argument("--json", help="also write the raw results here")
+    args = ap.parse_args(argv)
+    rounds = args.rounds or (2 if args.quick else 5)
+    reps = args.reps or (2 if args.quick else 3)
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        ap.error(f"unknown case {unknown[0]!r}; choose from {', '.join(CASES)}")
+    env = dict(os.environ)
+    if args.threads:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                    "BENCH_THREADS"):
+            env[var] = str(args.threads)
+    have_torch = importlib.util.find_spec("torch") is not None
+    results = {c: {n: [] for n in CASES[c] if n != "torch" or have_torch} for c in cases}
+    start = time.perf_counter()
+    for r in range(rounds):
+        for case in cases:
+            names = list(results[case])
+            names = names[r % len(names):] + names[:r % len(names)]  # rotate the order
+            for name in names:
+                res = run_one(name, case, reps, env, args.timeout)
+                results[case][name].append(res)
+                shown = (f"{min(res['times']):.4g}" if "times" in res else res["error"])
+                print(f"round {r + 1}/{rounds} {case:<12} {name:<13} {shown}", file=sys.stderr)
+    blas = next((res["blas"] for by in results.values() for runs in by.values()
+                 for res in runs if "blas" in res), None)
+    table = summarize(results)
+    info = machine()
+    print(report(table, info, blas, time.perf_counter() - start, rounds))
+    if not have_torch:
+        print("PyTorch not installed: pip install torch (CPU build) to compare against it")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": info, "blas": blas, "results": results}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
