@@ -1,0 +1,229 @@
+"""The optimized paths give the reference results: the numba loop for tiny networks, the
+reused-buffer NumPy hot path, blocked inference; float32 stays float32; no per-batch copies."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import mlplab
+from mlplab import fastpath
+from mlplab.callbacks import Callback
+from mlplab.gradcheck import gradcheck
+from mlplab.layers import Dense
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+XOR_Y = np.array([0, 1, 1, 0], dtype=float)
+
+
+def _train(fast, sizes, X, Y, monkeypatch, **kw):
+    """Train with the fast path on or off; checks that it was (or was not) taken."""
+    monkeypatch.setattr(fastpath, "ENABLED", fast)
+    calls, real_fit = [], fastpath.fit
+    monkeypatch.setattr(fastpath, "fit", lambda *a: calls.append(1) or real_fit(*a))
+    net = mlplab.Network(sizes, **{"seed": 3, **kw.pop("net", {})})
+    hist = net.fit(X, Y, optimizer="gd", learning_rate=kw.pop("lr", 0.5), **kw)
+    assert len(calls) == fast
+    return net, hist
+
+
+# ------------------------------------------------------------------ tiny networks (numba)
+needs_numba = pytest.mark.skipif(fastpath._load() is None, reason="numba not installed")
+
+
+@needs_numba
+@pytest.mark.parametrize("net_kw, Y_kind", [
+    ({"activation": "sigmoid", "loss": "mse"}, "xor"),                      # the lecture's
+    ({"activation": "tanh", "loss": "mse"}, "xor"),                         # identity output
+    ({"activation": "relu", "loss": "mse", "init": "he_normal"}, "xor"),
+    ({"activation": "tanh", "loss": "cross_entropy"}, "xor"),               # sigmoid + BCE
+    ({"activation": "sigmoid", "loss": "cross_entropy"}, "3 classes"),      # softmax + CCE
+])
+def test_fast_path_equals_the_numpy_loop(net_kw, Y_kind, monkeypatch):
+    X, Y, sizes = XOR_X, XOR_Y, [2, 3, 1]
+    if Y_kind == "3 classes":
+        X = np.random.default_rng(0).normal(size=(12, 2))
+        Y, sizes = np.arange(12) % 3, [2, 4, 3]
+    # Same seed, same equations; only the order of the sums differs (BLAS against scalar
+    # loops), so after 3000 epochs the weights agree to rounding, not bit for bit.
+    fast, h_fast = _train(True, sizes, X, Y, monkeypatch, net=net_kw, max_epochs=3000,
+                          epsilon=None)
+    ref, h_ref = _train(False, sizes, X, Y, monkeypatch, net=net_kw, max_epochs=3000,
+                        epsilon=None)
+    for p, q in zip(fast.params, ref.params):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(h_fast.loss, h_ref.loss, rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(h_fast.max_change, h_ref.max_change, rtol=1e-7, atol=1e-13)
+    assert h_fast.epochs == h_ref.epochs == 3000
+    assert h_fast.loss[-1] < h_fast.loss[0]  # it learned something: the comparison means it
+
+
+@needs_numba
+def test_fast_path_stops_at_epsilon_like_the_reference(monkeypatch):
+    fast, h_fast = _train(True, [2, 2, 1], XOR_X, XOR_Y, monkeypatch, max_epochs=50_000,
+                          epsilon=1e-4)
+    ref, h_ref = _train(False, [2, 2, 1], XOR_X, XOR_Y, monkeypatch, max_epochs=50_000,
+                        epsilon=1e-4)
+    assert h_fast.converged and h_ref.converged
+    assert h_fast.epochs == h_ref.epochs < 50_000
+    assert h_fast.stop_reason == h_ref.stop_reason
+    assert fast.history is h_fast
+    np.testing.assert_allclose(fast.layers[1].W, ref.layers[1].W, rtol=1e-9)
+
+
+@needs_numba
+def test_fast_path_keeps_float32(monkeypatch):
+    X32, Y32 = XOR_X.astype(np.float32), XOR_Y.astype(np.float32)
+    fast, _ = _train(True, [2, 2, 1], X32, Y32, monkeypatch, max_epochs=500, epsilon=None)
+    ref, _ = _train(False, [2, 2, 1], X32, Y32, monkeypatch, max_epochs=500, epsilon=None)
+    for p, q in zip(fast.params, ref.params):
+        assert p.dtype == q.dtype == np.float32
+        np.testing.assert_allclose(p, q, rtol=1e-4, atol=1e-5)
+
+
+def test_fast_path_only_where_it_applies():
+    net = mlplab.Network([2, 2, 1], seed=0)
+    gd = mlplab.optimizers.GradientDescent(0.5)
+    assert not fastpath.applies(net, gd, 4, 2, (), None)  # minibatches
+    assert not fastpath.applies(net, mlplab.optimizers.Adam(0.1), 4, 4, (), None)
+    assert not fastpath.applies(net, gd, 4, 4, [Callback()], None)
+    assert not fastpath.applies(net, gd, 4, 4, (), (XOR_X, XOR_Y))
+    big = mlplab.Network([50, 100, 1], seed=0)
+    assert not fastpath.applies(big, gd, 1000, 1000, (), None)  # BLAS wins there
+
+
+# ------------------------------------------------------------------ the NumPy hot path
+def _lecture_backprop(net, X, Y):
+    """The straightforward implementation: fresh arrays, the equations as written."""
+    A, Zs, As = X, [], [X]
+    for layer in net.layers[1:]:
+        Z = A @ layer.W.T + layer.b
+        A = layer.g.g(Z)
+        Zs.append(Z)
+        As.append(A)
+    out = net.layers[-1]
+    delta = net.loss.output_delta(Zs[-1], As[-1], Y, out.g)
+    grads = []
+    for l in range(net.L, 0, -1):
+        layer = net.layers[l]
+        grads.append((delta.T @ As[l - 1] / len(X), delta.sum(0) / len(X)))
+        if l > 1:
+            prev = net.layers[l - 1]
+            delta = (delta @ layer.W) * prev.g.g_prime(Zs[l - 2])
+    return grads[::-1]
+
+
+@pytest.mark.parametrize("activation, loss", [("relu", "cross_entropy"),
+                                              ("sigmoid", "mse"), ("tanh", "cross_entropy")])
+def test_hot_path_gradients_equal_the_lecture_formulas(activation, loss):
+    rng = np.random.default_rng(1)
+    X, labels = rng.normal(size=(37, 5)), rng.integers(0, 3, 37)
+    net = mlplab.Network([5, 7, 6, 3], activation=activation, loss=loss, init="xavier_normal",
+                         seed=2)
+    Y = np.eye(3)[labels]
+    for rows in (slice(0, 37), slice(0, 16), slice(16, 32)):  # buffers for two batch sizes
+        got = net.gradients(X[rows], Y[rows])
+        for l, (dW, db) in enumerate(_lecture_backprop(net, X[rows], Y[rows]), start=1):
+            np.testing.assert_allclose(got[l][0], dW, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(got[l][1], db, rtol=1e-12, atol=1e-15)
+
+
+def test_minibatch_training_equals_a_plain_numpy_loop():
+    rng = np.random.default_rng(4)
+    X, labels = rng.normal(size=(50, 4)), rng.integers(0, 3, 50)
+    Y = np.eye(3)[labels]
+    net = mlplab.Network([4, 8, 3], activation="relu", loss="cross_entropy", init="he_normal",
+                         seed=5)
+    plain = [[p.copy() for p in layer.params] for layer in net.layers[1:]]
+    net.fit(X, Y, optimizer="sgd", learning_rate=0.1, batch_size=16, shuffle=False,
+            max_epochs=3, epsilon=None)
+    ref = mlplab.Network([4, 8, 3], activation="relu", loss="cross_entropy", seed=0)
+    for layer, (W, b) in zip(ref.layers[1:], plain):
+        layer.W[...], layer.b[...] = W, b
+    for _ in range(3):
+        for i in range(0, 50, 16):
+            for layer, (dW, db) in zip(ref.layers[1:],
+                                       _lecture_backprop(ref, X[i:i + 16], Y[i:i + 16])):
+                layer.W -= 0.1 * dW
+                layer.b -= 0.1 * db
+    for a, b in zip(net.params, ref.params):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_gradcheck_passes_on_the_optimized_path_after_float32_training():
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(20, 3)).astype(np.float32), rng.integers(0, 2, 20)
+    net = mlplab.Network([3, 5, 4, 1], activation="tanh", loss="cross_entropy", seed=7)
+    net.fit(X, Y, optimizer="sgd", learning_rate=0.1, batch_size=8, max_epochs=5)
+    assert net.dtype == np.float32
+    assert gradcheck(net, X, Y).passed
+
+
+def test_float32_stays_float32_end_to_end():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(64, 6)).astype(np.float32)
+    Y = rng.integers(0, 4, 64)
+    net = mlplab.Network([6, 10, 4], activation="sigmoid", loss="cross_entropy", seed=0)
+    seen = []
+
+    class Watch(Callback):
+        def on_gradients(self, trainer):
+            seen.extend(a.dtype for layer in trainer.net.layers[1:]
+                        for a in (layer.Z, layer.A, layer.delta, layer.dW, layer.db))
+
+    net.fit(X, Y, optimizer="sgd", learning_rate=0.5, batch_size=16, max_epochs=2,
+            callbacks=[Watch()])
+    assert seen and set(seen) == {np.dtype(np.float32)}
+    assert all(p.dtype == np.float32 for p in net.params)
+    assert net.predict_proba(X).dtype == np.float32
+
+
+def test_training_reuses_its_arrays_batch_after_batch():
+    rng = np.random.default_rng(9)
+    X, Y = rng.normal(size=(100, 3)), rng.integers(0, 2, 100)
+    net = mlplab.Network([3, 4, 1], activation="tanh", loss="cross_entropy", seed=0)
+    ids = []
+
+    class Ids(Callback):
+        def on_batch_begin(self, trainer, Xb, Yb):
+            ids.append((id(Xb), id(trainer.net.layers[1].Z)))
+
+        def on_batch_end(self, trainer, logs):
+            ids.append((ids.pop()[0], id(trainer.net.layers[1].Z)))
+
+    net.fit(X, Y, optimizer="sgd", learning_rate=0.1, batch_size=10, max_epochs=2,
+            callbacks=[Ids()])
+    assert len(ids) == 20 and len(set(ids)) == 1  # same batch array, same Z, every batch
+
+
+def test_an_epoch_never_copies_the_data_set():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(40_000, 25))  # 8 MB
+    Y = rng.integers(0, 2, 40_000).astype(float)
+    net = mlplab.Network([25, 16, 1], activation="relu", loss="cross_entropy", seed=0)
+    net.fit(X[:100], Y[:100], optimizer="sgd", batch_size=50, max_epochs=1)
+    tracemalloc.start()
+    try:
+        net.fit(X, Y, optimizer="sgd", learning_rate=0.1, batch_size=50, max_epochs=2,
+                epsilon=None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the input checks' float views and the per-epoch permutation (320 kB) only
+    assert peak < X.nbytes / 4, f"peak {peak / 1e6:.1f} MB for {X.nbytes / 1e6:.1f} MB of data"
+
+
+# ------------------------------------------------------------------ inference
+def test_blocked_predict_equals_one_forward_and_returns_fresh_arrays():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(2500, 4))  # > BLOCK_ROWS: three blocks
+    net = mlplab.Network([4, 9, 3], activation="relu", loss="cross_entropy", seed=1)
+    whole = net.forward(X).copy()
+    blocked = net.predict_proba(X)
+    np.testing.assert_allclose(blocked, whole, rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(net.predict(X), whole.argmax(1))
+    first = net.predict_proba(X[:10])
+    kept = first.copy()
+    net.predict_proba(X[10:20])
+    np.testing.assert_array_equal(first, kept)  # inference results are the caller's to keep
+    assert isinstance(net.layers[1], Dense)
