@@ -14,8 +14,9 @@ import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)  # this checkout's mlplab, not an installed one
+# this checkout's mlplab (not an installed one), or MLPLAB_PATH's: an older version to compare
+ROOT = os.environ.get("MLPLAB_PATH") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
 N, SIZES, LR = 60_000, [784, 256, 128, 10], 0.1
 CASES = {  # name: (hidden activation, batch size)
@@ -185,9 +186,13 @@ def sklearn_epochs(case: str, reps: int) -> dict:
 # ---------------------------------------------------------------- tiny network
 def mlplab_xor(case: str, reps: int, fast: bool = True) -> dict:
     import mlplab
-    from mlplab import fastpath
 
-    fastpath.ENABLED = fast
+    try:
+        from mlplab import fastpath
+
+        fastpath.ENABLED = fast
+    except ImportError:  # a version from before the fast path
+        pass
     net = mlplab.Network([2, 2, 1], activation="sigmoid", loss="mse", seed=0)
     net.fit(XOR_X, XOR_Y, optimizer="gd", learning_rate=0.5, max_epochs=10, epsilon=None)
     times = []

@@ -3,6 +3,7 @@
     python bench/run.py            # every case, 5 rounds (~5–10 minutes on 2 cores)
     python bench/run.py --quick    # 2 rounds, 2 epochs per process (~2–4 minutes)
     python bench/run.py --cases relu-128,xor --rounds 3 --json results.json
+    python bench/run.py --baseline /path/to/old/checkout   # adds "baseline": an older mlplab
 
 Each contender runs in its own process (``bench/contenders.py``), one process per contender
 per case per round, the contenders alternating within every round, so that a slow phase of a
@@ -35,7 +36,10 @@ CASES = {  # case: contenders (mlplab first)
 UNITS = {"xor": ("µs/epoch", 1e6), "predict": ("s/call", 1.0)}
 
 
-def run_one(name: str, case: str, reps: int, env: dict, timeout: float) -> dict:
+def run_one(name: str, case: str, reps: int, env: dict, timeout: float,
+            baseline: str | None = None) -> dict:
+    if name == "baseline":  # the same mlplab contender, imported from another checkout
+        name, env = ("mlplab-numpy" if case == "xor" else "mlplab"), {**env, "MLPLAB_PATH": baseline}
     cmd = [sys.executable, os.path.join(HERE, "contenders.py"), name, case, str(reps)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
@@ -163,6 +167,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, help="BLAS/OpenMP threads (default: all cores)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per process")
     ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--baseline", help="root of another mlplab checkout to time as 'baseline'")
     args = ap.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 5)
     reps = args.reps or (2 if args.quick else 3)
@@ -177,13 +182,17 @@ def main(argv=None) -> int:
             env[var] = str(args.threads)
     have_torch = importlib.util.find_spec("torch") is not None
     results = {c: {n: [] for n in CASES[c] if n != "torch" or have_torch} for c in cases}
+    if args.baseline:
+        for c in cases:
+            if c != "predict":
+                results[c]["baseline"] = []
     start = time.perf_counter()
     for r in range(rounds):
         for case in cases:
             names = list(results[case])
             names = names[r % len(names):] + names[:r % len(names)]  # rotate the order
             for name in names:
-                res = run_one(name, case, reps, env, args.timeout)
+                res = run_one(name, case, reps, env, args.timeout, args.baseline)
                 results[case][name].append(res)
                 shown = (f"{min(res['times']):.4g}" if "times" in res else res["error"])
                 print(f"round {r + 1}/{rounds} {case:<12} {name:<13} {shown}", file=sys.stderr)

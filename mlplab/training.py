@@ -9,7 +9,10 @@
 
 With ``optimizer="gd"`` and no ``batch_size`` this is the lecture's algorithm verbatim: one
 full-batch step per epoch. A ``batch_size`` gives minibatches in an order shuffled by a seeded
-generator (indices only: the data is never copied whole).
+generator (indices only: the data is never copied whole); each batch is gathered into an array
+reused from batch to batch, so a callback that keeps ``Xb`` must copy it. Tiny full-batch
+problems run the same loop compiled (:mod:`mlplab.fastpath`) when no callback or validation
+data watches them.
 """
 
 from __future__ import annotations
