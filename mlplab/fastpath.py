@@ -32,8 +32,9 @@ def applies(net, optimizer, m: int, batch_size: int, callbacks, validation) -> b
     from .optimizers import GradientDescent
 
     n_params = sum(p.size for p in net.params)
-    if not (ENABLED and batch_size == m and m * n_params <= MAX_WORK and not callbacks and validation is None
-            and type(optimizer) is GradientDescent and net.loss.name in LOSS_CODES):
+    if not (ENABLED and batch_size == m and m * n_params <= MAX_WORK and not callbacks
+            and validation is None and type(optimizer) is GradientDescent
+            and net.loss.name in LOSS_CODES):
         return False
     layers = net.layers
     if not (isinstance(layers[0], Input)
