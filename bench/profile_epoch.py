@@ -1,8 +1,8 @@
 """Where an mlplab epoch spends its time, by source line (py-spy sampling).
 
     pip install py-spy
-    python bench/profile.py relu-128            # this checkout
-    MLPLAB_PATH=/old/checkout python bench/profile.py relu-128   # another version
+    python bench/profile_epoch.py relu-128            # this checkout
+    MLPLAB_PATH=/old/checkout python bench/profile_epoch.py relu-128   # another version
 
 Runs ``bench/contenders.py mlplab CASE 3`` single-threaded under ``py-spy record`` and prints
 the share of samples taken inside ``fit`` by the innermost mlplab line (a NumPy call's time
