@@ -93,7 +93,6 @@ def gemm_epochs(case: str, reps: int) -> dict:
     rng = np.random.default_rng(0)
     n = SIZES
     W = [rng.standard_normal((n[l + 1], n[l]), dtype=np.float32) * 0.01 for l in range(3)]
-    full = [(bs, n[l + 1]) for l in range(3)]
     last = N % bs
     shapes = [bs] * (N // bs) + ([last] if last else [])
     bufs = {}
@@ -102,7 +101,6 @@ def gemm_epochs(case: str, reps: int) -> dict:
         bufs[m] = (A, [np.empty((m, k), np.float32) for k in n[:3]],
                    [rng.standard_normal((m, k), dtype=np.float32) for k in n[1:]])
     dW = [np.empty_like(w) for w in W]
-    del full
 
     def epoch():
         for m in shapes:

@@ -24,6 +24,7 @@ ENABLED = True  # set False to force the NumPy reference loop (tests, benchmarks
 MAX_WORK = 4096  # m × parameters below which scalar loops beat NumPy calls (even at ~8000)
 ACTIVATION_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "softmax": 4}
 LOSS_CODES = {"mse": 0, "binary_cross_entropy": 1, "categorical_cross_entropy": 2}
+CHUNK_EPOCHS = 100_000
 _kernel = None
 
 
@@ -52,20 +53,23 @@ def fit(net, X, Y, learning_rate: float, max_epochs: int, epsilon: float | None,
     sizes = np.array(net.sizes, dtype=np.int64)
     acts = np.array([0] + [ACTIVATION_CODES[d.g.name] for d in dense], dtype=np.int64)
     theta = np.concatenate([p.ravel() for d in dense for p in (d.W, d.b)])
-    losses = np.empty(max_epochs, dtype=np.float64)
-    changes = np.empty(max_epochs, dtype=np.float64)
-    start = time.perf_counter()
-    epochs, converged = _kernel(theta, sizes, acts, LOSS_CODES[net.loss.name], X, Y,
-                                learning_rate, max_epochs, -1.0 if epsilon is None else epsilon,
-                                losses, changes)
+    chunk = min(max_epochs, CHUNK_EPOCHS)  # histories come back a chunk of epochs at a time
+    losses, changes = np.empty(chunk), np.empty(chunk)
+    eps = -1.0 if epsilon is None else epsilon
+    start, epochs, converged = time.perf_counter(), 0, False
+    while epochs < max_epochs and not converged:
+        ran, converged = _kernel(theta, sizes, acts, LOSS_CODES[net.loss.name], X, Y,
+                                 learning_rate, min(chunk, max_epochs - epochs), eps,
+                                 losses, changes)
+        history.loss += losses[:ran].tolist()
+        history.max_change += changes[:ran].tolist()
+        epochs += ran
     history.time_s = time.perf_counter() - start
     i = 0
     for d in dense:  # unpack θ into every W⁽ˡ⁾, b⁽ˡ⁾ in place
         for p in (d.W, d.b):
-            p.ravel()[:] = theta[i:i + p.size]
+            p[...] = theta[i:i + p.size].reshape(p.shape)
             i += p.size
-    history.loss = losses[:epochs].tolist()
-    history.max_change = changes[:epochs].tolist()
     history.epochs = epochs
     history.converged = bool(converged)
     history.stop_reason = (f"converged: every |ΔW|, |Δb| < ε = {epsilon:g} after {epochs} epochs"

@@ -72,6 +72,19 @@ def test_fast_path_stops_at_epsilon_like_the_reference(monkeypatch):
 
 
 @needs_numba
+def test_fast_path_in_chunks_of_epochs_gives_the_same_run(monkeypatch):
+    one, h_one = _train(True, [2, 2, 1], XOR_X, XOR_Y, monkeypatch, max_epochs=2500,
+                        epsilon=None)
+    monkeypatch.setattr(fastpath, "CHUNK_EPOCHS", 700)  # 4 calls: 700, 700, 700, 400
+    chunked, h_chunked = _train(True, [2, 2, 1], XOR_X, XOR_Y, monkeypatch, max_epochs=2500,
+                                epsilon=None)
+    assert h_chunked.loss == h_one.loss and len(h_one.loss) == h_chunked.epochs == 2500
+    assert h_chunked.max_change == h_one.max_change
+    for p, q in zip(one.params, chunked.params):
+        np.testing.assert_array_equal(p, q)
+
+
+@needs_numba
 def test_fast_path_keeps_float32(monkeypatch):
     X32, Y32 = XOR_X.astype(np.float32), XOR_Y.astype(np.float32)
     fast, _ = _train(True, [2, 2, 1], X32, Y32, monkeypatch, max_epochs=500, epsilon=None)
