@@ -154,7 +154,7 @@ class Network:
         A = X
         for layer in self.layers:
             A = layer.forward(A, training)
-        return A
+        return A.copy() if training else A  # a training pass writes into arrays it reuses
 
     def backward(self, Y: Array) -> None:
         """The δ recursion from the cached forward pass; fills each layer's ``dW``, ``db``."""

@@ -240,3 +240,14 @@ def test_blocked_predict_equals_one_forward_and_returns_fresh_arrays():
     net.predict_proba(X[10:20])
     np.testing.assert_array_equal(first, kept)  # inference results are the caller's to keep
     assert isinstance(net.layers[1], Dense)
+
+
+def test_a_training_forward_returns_an_array_the_next_pass_does_not_overwrite():
+    rng = np.random.default_rng(12)
+    net = mlplab.Network([3, 5, 2], activation="relu", loss="mse", seed=0)
+    X1, X2 = rng.normal(size=(8, 3)), rng.normal(size=(8, 3))
+    a1 = net.forward(X1, training=True)
+    kept = a1.copy()
+    a2 = net.forward(X2, training=True)  # same batch size: the layers reuse their arrays
+    np.testing.assert_array_equal(a1, kept)
+    assert not np.array_equal(a1, a2)
