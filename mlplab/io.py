@@ -29,6 +29,8 @@ FORMAT = "mlplab"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 16 * 2**20  # a header is a few KB; anything huge is not ours
 MAX_LAYER_UNITS = 1_000_000
+MAX_LAYERS = 1000
+MAX_FILE_BYTES = 4 * 2**30  # 4 GiB: far beyond any network this NumPy engine trains
 
 
 def network_config(net) -> dict:
@@ -123,7 +125,7 @@ def _read_header(data: bytes, path) -> dict:
     if len(data) < 8:
         raise ModelFileError(f"{path} is not an mlplab model file: only {len(data)} bytes")
     (n,) = struct.unpack("<Q", data[:8])
-    if n > MAX_HEADER_BYTES or 8 + n > len(data):
+    if n < 2 or n > MAX_HEADER_BYTES or 8 + n > len(data):
         raise ModelFileError(f"{path} is truncated or not a safetensors file "
                              f"(header claims {n} bytes, file has {len(data)})")
     try:
@@ -135,56 +137,83 @@ def _read_header(data: bytes, path) -> dict:
     return header
 
 
-def load(path: str | os.PathLike):
-    """Read a model file written by :func:`save`; returns a :class:`~mlplab.Network`."""
-    from safetensors.numpy import load as st_load
-
-    from .network import Network
-
+def read_model_bytes(path: str | os.PathLike, what: str = "model file") -> bytes:
+    """The bytes of ``path``; a missing or unreadable file is a :class:`ModelFileError`."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ModelFileError(f"{what} {path} is {size} bytes, larger than any mlplab "
+                                 f"{what} may be ({MAX_FILE_BYTES} bytes); it is not ours")
+        return path.read_bytes()
     except FileNotFoundError:
-        raise ModelFileError(f"model file {path} does not exist; train one with "
-                             "'mlplab train --out DIR'") from None
+        raise ModelFileError(f"{what} {path} does not exist; check the path") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{what} {path} is a folder; give the file inside it") from None
     except OSError as exc:
-        raise ModelFileError(f"cannot read model file {path}: {exc.strerror}") from None
-    header = _read_header(data, path)
+        raise ModelFileError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+def check_metadata(header: dict, path, fmt: str = FORMAT, version: int = FORMAT_VERSION) -> dict:
+    """The ``__metadata__`` of an mlplab file, after checking its format name and version."""
     meta = header.get("__metadata__")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is a safetensors file but not an mlplab model "
-                             "(no mlplab metadata)")
-    if meta.get("format_version") != str(FORMAT_VERSION):
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        kind = "an mlplab model" if fmt == FORMAT else f"an {fmt} file"
+        raise ModelFileError(f"{path} is not {kind} (no {fmt!r} format metadata); "
+                             "was it written by mlplab?")
+    if meta.get("format_version") != str(version):
         raise ModelFileError(f"{path} has format version {meta.get('format_version')!r}; this "
-                             f"mlplab reads version {FORMAT_VERSION}: upgrade mlplab")
+                             f"mlplab reads version {version}: upgrade mlplab or re-save the file")
+    return meta
+
+
+def build_network(arch, path, n_bytes: int):
+    """A network from an architecture record, refusing sizes the file cannot hold."""
+    from .network import Network
+
     try:
-        config = json.loads(meta["config"])
-        arch = config["network"]
         sizes = arch["sizes"]
-        if (not isinstance(sizes, list) or len(sizes) < 2 or len(sizes) > 1000
-                or not all(isinstance(n, int) and 0 < n <= MAX_LAYER_UNITS for n in sizes)):
-            raise ModelFileError(f"{path} declares impossible layer sizes {sizes!r}")
+        if (not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_LAYERS
+                or not all(type(n) is int and 0 < n <= MAX_LAYER_UNITS for n in sizes)):
+            raise ModelFileError(f"{path} declares impossible layer sizes {str(sizes)[:80]}")
         if arch.get("dtype") not in ("float32", "float64"):
-            raise ModelFileError(f"{path} declares dtype {arch.get('dtype')!r}; "
+            raise ModelFileError(f"{path} declares dtype {str(arch.get('dtype'))[:40]!r}; "
                                  "expected float32 or float64")
+        # W⁽ˡ⁾ and b⁽ˡ⁾ hold n_l·(n_{l-1} + 1) numbers: check before allocating any of them
+        n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:]))
+        if n_params * np.dtype(arch["dtype"]).itemsize > n_bytes:
+            raise ModelFileError(f"{path} declares {n_params} parameters but holds only "
+                                 f"{n_bytes} bytes: truncated or inconsistent")
         net = Network(sizes, activation=arch["activation"], output=arch["output"],
                       loss=arch["loss"], init=arch.get("init", "normal"), seed=0,
                       dtype=arch["dtype"])
         hidden = arch.get("hidden_activations")
         if hidden is not None:
             if not isinstance(hidden, list) or len(hidden) != net.L - 1:
-                raise ModelFileError(f"{path} declares {hidden!r} as hidden activations for "
-                                     f"{net.L - 1} hidden layers")
+                raise ModelFileError(f"{path} declares {str(hidden)[:80]} as hidden activations "
+                                     f"for {net.L - 1} hidden layers")
             for layer, name in zip(net.layers[1:-1], hidden):
                 layer.g = get_activation(name)
+        return net
     except ModelFileError:
         raise
-    except Exception as exc:  # KeyError, TypeError, JSON errors, ConfigError from the names
-        raise ModelFileError(f"{path} has an invalid architecture record: {exc}") from None
+    except Exception as exc:  # KeyError, TypeError, ConfigError from the names
+        raise ModelFileError(f"{path} has an invalid architecture record: "
+                             f"{type(exc).__name__} {str(exc)[:120]}") from None
+
+
+def load_tensors(data: bytes, path) -> dict:
+    """Every tensor of a safetensors body (raw little-endian bytes; nothing is executed)."""
+    from safetensors.numpy import load as st_load
+
     try:
-        tensors = st_load(data)
+        return st_load(data)
     except Exception as exc:
-        raise ModelFileError(f"{path} has corrupt tensor data: {exc}") from None
+        raise ModelFileError(f"{path} has corrupt tensor data: {str(exc)[:160]}") from None
+
+
+def fill_weights(net, tensors: dict, path) -> set:
+    """Copy ``layers.{l}.W``/``b`` into ``net`` after checking shape, dtype and finiteness."""
     expected = set()
     for l, layer in enumerate(net.layers):
         if not isinstance(layer, Dense):
@@ -203,9 +232,38 @@ def load(path: str | os.PathLike):
             if not np.isfinite(t).all():
                 raise ModelFileError(f"{path}: tensor {key} contains NaN or inf")
             np.copyto(ref, t)
-    unknown = sorted(set(tensors) - expected)
+    return expected
+
+
+def loads(data: bytes, path="<bytes>"):
+    """A :class:`~mlplab.Network` from the bytes of a model file (see :func:`load`)."""
+    header = _read_header(data, path)
+    meta = check_metadata(header, path)
+    try:
+        config = json.loads(meta["config"])
+        if not isinstance(config, dict):
+            raise TypeError("config is not a JSON object")
+    except Exception as exc:
+        raise ModelFileError(f"{path} has an invalid config record: {str(exc)[:120]}") from None
+    net = build_network(config.get("network"), path, len(data))
+    tensors = load_tensors(data, path)
+    unknown = sorted(set(tensors) - fill_weights(net, tensors, path))
     if unknown:
         raise ModelFileError(f"{path} holds unexpected tensor {unknown[0]!r}")
-    net.extra = config.get("extra")
-    net.saved_history = config.get("history")
+    extra = config.get("extra")
+    if extra is not None and not isinstance(extra, dict):
+        raise ModelFileError(f"{path} has an invalid extra record: not a JSON object")
+    net.extra = extra
+    history = config.get("history")
+    net.saved_history = history if isinstance(history, dict) else None
     return net
+
+
+def load(path: str | os.PathLike):
+    """Read a model file written by :func:`save`; returns a :class:`~mlplab.Network`.
+
+    The file is untrusted: anything wrong with it (missing, truncated, bad JSON, unknown
+    format version, impossible or inconsistent shapes, wrong dtype, NaN) is a
+    :class:`ModelFileError`; nothing in it is unpickled or evaluated.
+    """
+    return loads(read_model_bytes(path), Path(path))

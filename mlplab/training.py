@@ -24,6 +24,9 @@ import numpy as np
 
 from . import fastpath
 from .callbacks import Callback
+from .checkpoint import Checkpointer
+from .divergence import DivergenceGuard
+from .errors import ConfigError
 from .optimizers import get_optimizer
 from .validation import as_float_dtype, check_epsilon, check_positive_int, check_X, check_Y
 
@@ -49,6 +52,8 @@ class History:
         Why training stopped.
     converged : bool
         True when it stopped because every change fell below ε.
+    diverged : dict or None
+        ``{"epoch", "batch", "what"}`` when the divergence guard stopped training.
     time_s : float
         Wall time of the loop.
     """
@@ -62,6 +67,7 @@ class History:
     converged: bool = False
     time_s: float = 0.0
     best_epoch: int | None = None
+    diverged: dict | None = None
 
     def __repr__(self) -> str:
         last = f"{self.loss[-1]:.6g}" if self.loss else "—"
@@ -90,7 +96,9 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
         max_epochs: int = 10_000, batch_size: int | None = None,
         epsilon: float | None = 1e-4, shuffle: bool = True,
         seed: int | None = None, callbacks: list[Callback] | tuple = (),
-        validation_data: tuple[Array, Array] | None = None, **optimizer_options) -> History:
+        validation_data: tuple[Array, Array] | None = None, on_divergence: str = "stop",
+        checkpoint=None, checkpoint_every: int = 1, resume: bool = False,
+        **optimizer_options) -> History:
     """Train ``net`` on ``(X, Y)``; returns the :class:`History` (also ``net.history``).
 
     Parameters
@@ -111,6 +119,15 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
         Seeds the shuffling; by default the network's own generator is used.
     callbacks : list of Callback
     validation_data : (X_val, Y_val), optional
+    on_divergence : "stop" | "raise"
+        When the cost, a gradient or a weight becomes NaN/inf, the weights go back to the last
+        finite state and training stops ("stop": ``History.diverged`` and ``stop_reason`` say
+        where) or raises :class:`~mlplab.errors.DivergenceError` ("raise").
+    checkpoint : path, optional
+        Write a crash-safe checkpoint (:mod:`mlplab.checkpoint`) there every
+        ``checkpoint_every`` epochs and at the end.
+    resume : bool
+        Continue from ``checkpoint``: same seed and settings give bit-identical weights.
     **optimizer_options
         ``momentum``, ``nesterov`` (momentum); ``beta_1``, ``beta_2``, ``epsilon`` is ε, so
         Adam's is not exposed here (construct ``mlplab.optimizers.Adam`` for it).
@@ -134,6 +151,16 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
         return fastpath.fit(net, X, Y, opt.learning_rate, max_epochs, epsilon, History())
     history = History()
     trainer = Trainer(net, history, opt)
+    guard = DivergenceGuard(net, on_divergence)
+    saver, first_epoch = None, 1
+    if checkpoint is not None:
+        settings = {"optimizer": getattr(opt, "name", type(opt).__name__),
+                    "learning_rate": opt.learning_rate, "batch_size": bs, "shuffle": shuffle,
+                    "seed": seed, "options": {k: v for k, v in optimizer_options.items()}}
+        saver = Checkpointer(checkpoint, checkpoint_every, settings)
+        first_epoch = saver.start(trainer, rng, resume)
+    elif resume:
+        raise ConfigError("resume=True needs checkpoint=PATH: the file to resume from")
     params, grads = net.params, net.grads
     batch_begin = _overriding(callbacks, "on_batch_begin")
     on_gradients = _overriding(callbacks, "on_gradients")
@@ -142,7 +169,7 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
     for cb in callbacks:
         cb.on_train_begin(trainer)
     start = time.perf_counter()
-    for epoch in range(1, max_epochs + 1):
+    for epoch in range(first_epoch, max_epochs + 1) if not history.stop_reason else ():
         trainer.epoch = epoch
         for cb in callbacks:
             cb.on_epoch_begin(trainer, epoch)
@@ -159,10 +186,12 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
                 Xb, Yb = cb.on_batch_begin(trainer, Xb, Yb) or (Xb, Yb)
             A = net.forward(Xb, training=True)                        # step 2
             batch_loss = net.loss.value(A, Yb, net.layers[-1].Z)
-            loss_sum += batch_loss * len(Xb)
             net.backward(Yb)                                          # steps 3–4
             for cb in on_gradients:
                 cb.on_gradients(trainer)
+            if guard.check(trainer, batch_loss):  # NaN/inf: last finite weights restored
+                break
+            loss_sum += batch_loss * len(Xb)
             opt.step(params, grads)                                   # step 5
             for cb in batch_end:
                 cb.on_batch_end(trainer, {"loss": batch_loss})
@@ -179,14 +208,16 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
         history.epochs = epoch
         for cb in callbacks:
             cb.on_epoch_end(trainer, epoch, logs)
-        if trainer.stop_reason:
-            break
-        if epsilon is not None and change < epsilon:                # step 6
+        if not trainer.stop_reason and epsilon is not None and change < epsilon:   # step 6
             history.converged = True
             trainer.stop(f"converged: every |ΔW|, |Δb| < ε = {epsilon:g} "
                          f"after {epoch} epochs")
+        if saver is not None:
+            saver.epoch_end(trainer, rng, epoch, last=epoch == max_epochs)
+        if trainer.stop_reason:
             break
-    history.stop_reason = trainer.stop_reason or f"reached max_epochs = {max_epochs}"
+    history.stop_reason = (trainer.stop_reason or history.stop_reason
+                           or f"reached max_epochs = {max_epochs}")
     history.time_s = time.perf_counter() - start
     for cb in callbacks:
         cb.on_train_end(trainer)

@@ -131,7 +131,7 @@ def predict(
         else:
             frame = read_frame(data)
             csv_info = (net.extra or {}).get("csv")
-            if csv_info:
+            if isinstance(csv_info, dict) and isinstance(csv_info.get("features"), list):
                 missing = [c for c in csv_info["features"] if c not in frame.columns]
                 if missing:
                     raise DataError(f"{data} lacks column {missing[0]!r} that the model was "
@@ -158,7 +158,8 @@ def show(model: Path = typer.Argument(..., help="A model file.")):
         console.print(net.summary(), highlight=False, markup=False)
         if net.saved_history:
             h = net.saved_history
-            console.print(f"trained {h['epochs']} epochs; {h['stop_reason']}", highlight=False)
+            console.print(f"trained {h.get('epochs')} epochs; {h.get('stop_reason')}",
+                          highlight=False, markup=False)
 
 
 def _net_for_check(model, layers, activation, output, loss, init, seed):

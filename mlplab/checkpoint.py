@@ -1,0 +1,172 @@
+"""Crash-safe training checkpoints: stop anywhere, resume bit for bit.
+
+A checkpoint is one safetensors file, written atomically (temp file in the same folder, fsync,
+rename: :func:`mlplab.io.atomic_write_bytes`), so a crash leaves either the previous
+checkpoint or the new one, never half of one. It holds
+
+- the weights ``layers.{l}.W``, ``layers.{l}.b`` (as in a model file),
+- the optimizer's state arrays ``optimizer.{i}.{name}`` (velocity, Adam's moments) and step t,
+- the shuffle generator's ``bit_generator.state`` (JSON; nothing is pickled),
+- the epoch just finished, the :class:`~mlplab.training.History` so far, and the settings of
+  the run (optimizer, learning rate, batch size, …) so that a resume with different settings
+  is refused rather than silently producing a different model.
+
+Resuming restores all of it and continues with the next epoch; because every random choice
+comes from the restored generator, the resumed run ends with bit-identical weights to an
+uninterrupted one. Callback state (e.g. EarlyStopping's patience counter) is not saved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, ModelFileError
+from .io import (_read_header, atomic_write_bytes, build_network, check_metadata, fill_weights,
+                 load_tensors, network_config, read_model_bytes)
+
+FORMAT = "mlplab-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """What :func:`load_checkpoint` returns: a network with the saved weights, and the rest."""
+
+    net: object
+    epoch: int
+    optimizer_state: dict
+    rng_state: dict
+    history: dict
+    settings: dict
+
+
+def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Generator,
+                    epoch: int, history, settings: dict) -> Path:
+    """Write a checkpoint of the run after ``epoch`` to ``path``, atomically."""
+    from safetensors.numpy import save as st_save
+
+    path = Path(path)
+    tensors = {f"layers.{l}.{name}": np.ascontiguousarray(p)
+               for l, layer in enumerate(net.layers)
+               for name, p in zip(("W", "b"), layer.params)}
+    opt = optimizer.state_dict()
+    keys = []
+    for i, s in enumerate(opt["state"]):
+        keys.append(sorted(s))
+        for k, v in s.items():
+            tensors[f"optimizer.{i}.{k}"] = np.ascontiguousarray(v)
+    state = {"epoch": epoch, "optimizer": {"t": opt["t"], "keys": keys},
+             "rng": rng.bit_generator.state, "history": asdict(history), "settings": settings}
+    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+            "config": json.dumps({"network": network_config(net)}),
+            "state": json.dumps(state)}
+    atomic_write_bytes(path, st_save(tensors, metadata=meta))
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint` (an untrusted file, like a model)."""
+    data = read_model_bytes(path, "checkpoint")
+    header = _read_header(data, path)
+    meta = check_metadata(header, path, FORMAT, FORMAT_VERSION)
+    try:
+        net_record = json.loads(meta["config"])["network"]
+        state = json.loads(meta["state"])
+        epoch, opt, rng_state = state["epoch"], state["optimizer"], state["rng"]
+        history, settings = state["history"], state["settings"]
+        if type(epoch) is not int or epoch < 1 or type(opt["t"]) is not int:
+            raise ValueError(f"bad epoch {epoch!r} or step count")
+        if not all(isinstance(d, dict) for d in (rng_state, history, settings)):
+            raise ValueError("rng, history and settings must be JSON objects")
+        keys = [list(map(str, k)) for k in opt["keys"]]
+    except Exception as exc:
+        raise ModelFileError(f"{path} has an invalid training-state record: "
+                             f"{type(exc).__name__} {str(exc)[:120]}") from None
+    net = build_network(net_record, path, len(data))
+    tensors = load_tensors(data, path)
+    expected = fill_weights(net, tensors, path)
+    params = net.params
+    if keys and len(keys) != len(params):
+        raise ModelFileError(f"{path}: optimizer state covers {len(keys)} arrays, the network "
+                             f"has {len(params)}")
+    opt_state = []
+    for i, (names, p) in enumerate(zip(keys, params)):
+        s = {}
+        for k in names:
+            t = tensors.get(f"optimizer.{i}.{k}")
+            if t is None or t.shape != p.shape or t.dtype != p.dtype:
+                raise ModelFileError(f"{path}: optimizer tensor optimizer.{i}.{k} is missing or "
+                                     f"does not match parameter shape {p.shape}")
+            s[k] = t.copy()
+            expected.add(f"optimizer.{i}.{k}")
+        opt_state.append(s)
+    unknown = sorted(set(tensors) - expected)
+    if unknown:
+        raise ModelFileError(f"{path} holds unexpected tensor {unknown[0]!r}")
+    return Checkpoint(net, epoch, {"t": opt["t"], "state": opt_state}, rng_state, history,
+                      settings)
+
+
+def restore(path, net, optimizer, rng: np.random.Generator, history, settings: dict) -> int:
+    """Load the checkpoint at ``path`` into this run's objects; returns the epoch it ended.
+
+    Refuses (ConfigError) a checkpoint of another architecture or other settings.
+    """
+    ck = load_checkpoint(path)
+    if network_config(ck.net) != network_config(net):
+        raise ConfigError(f"checkpoint {path} is of network {network_config(ck.net)['sizes']}, "
+                          f"not {network_config(net)['sizes']} with the same activations, loss "
+                          "and dtype; resume with the network that wrote it")
+    differ = sorted(k for k in set(settings) | set(ck.settings)
+                    if settings.get(k) != ck.settings.get(k))
+    if differ:
+        k = differ[0]
+        raise ConfigError(f"checkpoint {path} was written with {k}={ck.settings.get(k)!r} but this "
+                          f"run has {k}={settings.get(k)!r}; resume with the same settings")
+    for p, q in zip(net.params, ck.net.params):
+        np.copyto(p, q)
+    optimizer.load_state_dict(ck.optimizer_state)
+    try:
+        rng.bit_generator.state = ck.rng_state
+        for name, value in ck.history.items():
+            if hasattr(history, name):
+                setattr(history, name, value)
+    except Exception as exc:
+        raise ModelFileError(f"{path} has an invalid generator or history record: "
+                             f"{str(exc)[:120]}") from None
+    return ck.epoch
+
+
+class Checkpointer:
+    """The training loop's side of checkpoints: resume at the start, save every N epochs."""
+
+    def __init__(self, path, every: int, settings: dict):
+        from .validation import check_positive_int
+
+        self.path, self.settings = Path(path), settings
+        self.every = check_positive_int(every, "checkpoint_every")
+        if self.path.is_dir():
+            raise ConfigError(f"checkpoint {self.path} is a folder; give a file path such as "
+                              f"{self.path / 'checkpoint.safetensors'}")
+
+    def start(self, trainer, rng, resume: bool) -> int:
+        """The first epoch to run: 1, or the one after the checkpoint when resuming."""
+        if not resume:
+            return 1
+        if not self.path.exists():
+            raise ConfigError(f"cannot resume: no checkpoint at {self.path}; run once without "
+                              "resume (--resume) to create it")
+        return restore(self.path, trainer.net, trainer.optimizer, rng, trainer.history,
+                       self.settings) + 1
+
+    def epoch_end(self, trainer, rng, epoch: int, last: bool) -> None:
+        """Save after every ``every``-th epoch, and after the last one."""
+        if last or trainer.stop_reason or epoch % self.every == 0:
+            trainer.history.stop_reason = trainer.stop_reason or ""
+            save_checkpoint(self.path, trainer.net, trainer.optimizer, rng, epoch,
+                            trainer.history, self.settings)
