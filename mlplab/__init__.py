@@ -10,6 +10,7 @@
 
 from . import callbacks, datasets, metrics, regularizers
 from .callbacks import Callback, EarlyStopping, EpochHook, TerminateOnNaN
+from .checkpoint import load_checkpoint
 from .estimators import MLPClassifier, MLPRegressor
 from .errors import (ConfigError, DataError, DivergenceError, MlplabError, ModelFileError,
                      NotFittedError)
@@ -23,7 +24,8 @@ from .training import History, fit
 __version__ = "0.1.0"
 __all__ = [
     "Network", "Perceptron", "MLPClassifier", "MLPRegressor", "fit", "History", "gradcheck",
-    "trace", "save", "load", "datasets", "callbacks", "metrics", "regularizers",
+    "trace", "save", "load", "load_checkpoint", "datasets", "callbacks", "metrics",
+    "regularizers",
     "Callback", "EarlyStopping", "EpochHook", "TerminateOnNaN",
     "MlplabError", "ConfigError", "DataError", "ModelFileError", "DivergenceError",
     "NotFittedError", "__version__",

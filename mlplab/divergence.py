@@ -48,7 +48,7 @@ class DivergenceGuard:
                               f"got {on_divergence!r}")
         self.on_divergence = on_divergence
         self.params, self.grads = net.params, net.grads
-        self.names = [f"{name}⁽{l}⁾ (layer {l})" for l, layer in enumerate(net.layers, 1)
+        self.names = [f"{name}⁽{l}⁾ (layer {l})" for l, layer in enumerate(net.layers)
                       for name in getattr(layer, "param_names", ("W", "b"))[:len(layer.params)]]
         self.last = [p.copy() for p in self.params]  # the last finite state
 

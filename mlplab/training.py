@@ -175,7 +175,7 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
             cb.on_epoch_begin(trainer, epoch)
         before = [p.copy() for p in params]
         order = rng.permutation(m) if shuffle and bs < m else None
-        loss_sum = 0.0
+        loss_sum, seen = 0.0, 0
         for trainer.batch, i in enumerate(range(0, m, bs)):
             if order is None:
                 Xb, Yb = (X, Y) if bs == m else (X[i:i + bs], Y[i:i + bs])
@@ -191,12 +191,12 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
                 cb.on_gradients(trainer)
             if guard.check(trainer, batch_loss):  # NaN/inf: last finite weights restored
                 break
-            loss_sum += batch_loss * len(Xb)
+            loss_sum, seen = loss_sum + batch_loss * len(Xb), seen + len(Xb)
             opt.step(params, grads)                                   # step 5
             for cb in batch_end:
                 cb.on_batch_end(trainer, {"loss": batch_loss})
         change = max(float(np.max(np.abs(p - b))) for p, b in zip(params, before))
-        logs = {"loss": loss_sum / m, "max_change": change}
+        logs = {"loss": loss_sum / seen if seen else float("nan"), "max_change": change}
         if val is not None:
             logs["val_loss"] = net.loss.value(net.forward(val[0]), val[1], net.layers[-1].Z)
             history.val_loss.append(logs["val_loss"])

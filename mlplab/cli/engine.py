@@ -61,6 +61,12 @@ def train(
     out: Optional[Path] = typer.Option(None, help="Folder to write model.safetensors and "
                                        "history.json into."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
+    checkpoint: Optional[Path] = typer.Option(None, help="Write a crash-safe checkpoint file "
+                                              "there during training."),
+    checkpoint_every: int = typer.Option(1, help="Epochs between checkpoints."),
+    resume: bool = typer.Option(False, help="Continue from --checkpoint (same settings)."),
+    on_divergence: str = typer.Option("stop", help="On NaN/inf: stop (keep the last finite "
+                                      "weights) or raise (exit 2)."),
 ):
     """Train a network (the lecture's 7 steps) and print its W and b."""
     from ..callbacks import ProgressBar
@@ -85,7 +91,9 @@ def train(
         net = Network(sizes, activation=activation, output=output, loss=loss, init=init, seed=seed)
         callbacks = [ProgressBar(max_epochs, console=err_console)] if progress else []
         history = net.fit(X, Y, optimizer=optimizer, learning_rate=lr, epsilon=epsilon,
-                          max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks)
+                          max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
+                          checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                          resume=resume, on_divergence=on_divergence)
         console.print(f"stopped: {history.stop_reason}", highlight=False)
         console.print(f"final loss {history.loss[-1]:.6g} after {history.epochs} epochs "
                       f"({history.time_s:.2f} s)", highlight=False)

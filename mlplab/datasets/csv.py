@@ -25,7 +25,8 @@ def read_frame(path: str | Path):
         raise DataError(f"CSV file {path} does not exist")
     try:
         frame = pd.read_csv(path, na_values=["?"], skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError,
+            ValueError, OverflowError) as exc:
         raise DataError(f"{path} could not be read as CSV: {str(exc).splitlines()[0]}") from None
     if frame.shape[0] == 0:
         raise DataError(f"{path} has a header but no data rows")
@@ -34,22 +35,35 @@ def read_frame(path: str | Path):
 
 def load_csv(path: str | Path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Features X, target Y (one column) and the feature names, from a numeric CSV."""
+    import pandas as pd
+
     frame = read_frame(path)
     if target not in frame.columns:
         raise DataError(f"{path} has no column {target!r}; its columns are: "
                         f"{', '.join(map(str, frame.columns))}")
+    from pandas.api.types import is_numeric_dtype
+
     features = [c for c in frame.columns if c != target]
+    if not features:
+        raise DataError(f"{path} has only the target column {target!r}; it needs at least one "
+                        "feature column")
     X = frame[features]
-    bad = [c for c in features if not np.issubdtype(X[c].dtype, np.number)]
+    bad = [c for c in features if not is_numeric_dtype(X[c].dtype)]
     if bad:
         raise DataError(f"{path}: column {bad[0]!r} is not numeric; encode it as numbers first")
     if X.isna().any().any():
         col = X.columns[X.isna().any()][0]
         raise DataError(f"{path}: column {col!r} has missing values; fill or drop them first")
     y = frame[target]
-    if not np.issubdtype(y.dtype, np.number) or y.isna().any():
+    if isinstance(y, pd.DataFrame):
+        raise DataError(f"{path} has several columns named {target!r}; rename them")
+    if not is_numeric_dtype(y.dtype) or y.isna().any():
         raise DataError(f"{path}: target column {target!r} must be numeric with no missing values")
-    return X.to_numpy(np.float64), y.to_numpy(np.float64).reshape(-1, 1), [str(c) for c in features]
+    X, Y = X.to_numpy(np.float64), y.to_numpy(np.float64).reshape(-1, 1)
+    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
+        raise DataError(f"{path} contains inf or a number too large for float64; "
+                        "remove or clip those values")
+    return X, Y, [str(c) for c in features]
 
 
 # ---------------------------------------------------------------- any CSV: train and predict

@@ -1,0 +1,155 @@
+"""Property-based fuzzing: whatever bytes, corruptions, shapes or values come in, only mlplab
+errors come out (never a KeyError, struct.error, MemoryError, pandas or safetensors error)."""
+
+import json
+import struct
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mlplab
+from mlplab import MlplabError, ModelFileError, Network
+from mlplab.datasets.csv import load_csv
+from mlplab.io import loads
+
+FUZZ = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
+
+
+def _good_model_bytes() -> bytes:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "m.safetensors"
+        mlplab.save(Network([2, 3, 1], seed=0), path, extra={"note": "x"})
+        return path.read_bytes()
+
+
+GOOD = _good_model_bytes()
+N_HEADER = struct.unpack("<Q", GOOD[:8])[0]
+HEADER = json.loads(GOOD[8:8 + N_HEADER])
+
+
+def _pack(header: dict, body: bytes) -> bytes:
+    h = json.dumps(header).encode()
+    return struct.pack("<Q", len(h)) + h + body
+
+
+def _expect_only_model_file_error(data: bytes) -> None:
+    try:
+        net = loads(data, "fuzz.safetensors")
+    except ModelFileError as exc:
+        assert "fuzz.safetensors" in str(exc)
+    else:  # whatever loads must be a usable, finite network
+        assert all(np.isfinite(p).all() for p in net.params)
+        assert net.forward(np.zeros((1, net.n_inputs), net.dtype)).shape == (1, net.n_outputs)
+
+
+def test_the_unmodified_file_loads():
+    assert loads(GOOD).sizes == [2, 3, 1]
+
+
+@FUZZ
+@given(st.binary(max_size=600))
+def test_random_bytes_give_model_file_error(data):
+    _expect_only_model_file_error(data)
+
+
+@FUZZ
+@given(st.binary(max_size=64), st.integers(0, len(GOOD)))
+def test_random_splices_into_a_good_file(patch, at):
+    _expect_only_model_file_error(GOOD[:at] + patch + GOOD[at + len(patch):])
+
+
+@FUZZ
+@given(st.integers(0, len(GOOD) - 1))
+def test_every_truncation(n):
+    with pytest.raises(ModelFileError):
+        loads(GOOD[:n], "fuzz.safetensors")
+
+
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats()
+                       | st.text(max_size=8),
+                       lambda inner: st.lists(inner, max_size=4)
+                       | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                       max_leaves=12)
+
+
+@FUZZ
+@given(st.sampled_from(["sizes", "activation", "output", "loss", "init", "dtype"]), JSONISH)
+def test_structured_corruption_of_the_architecture(key, value):
+    header = json.loads(json.dumps(HEADER))
+    config = json.loads(header["__metadata__"]["config"])
+    config["network"][key] = value
+    header["__metadata__"]["config"] = json.dumps(config)
+    _expect_only_model_file_error(_pack(header, GOOD[8 + N_HEADER:]))
+
+
+@FUZZ
+@given(st.sampled_from(["layers.1.W", "layers.1.b", "layers.2.W", "layers.2.b"]),
+       st.sampled_from(["dtype", "shape", "data_offsets"]), JSONISH)
+def test_structured_corruption_of_the_tensor_table(tensor, field, value):
+    header = json.loads(json.dumps(HEADER))
+    header[tensor][field] = value
+    _expect_only_model_file_error(_pack(header, GOOD[8 + N_HEADER:]))
+
+
+@FUZZ
+@given(JSONISH, st.sampled_from(["format", "format_version", "config", "__metadata__"]))
+def test_structured_corruption_of_the_metadata(value, key):
+    header = json.loads(json.dumps(HEADER))
+    if key == "__metadata__":
+        header[key] = value
+    else:
+        header["__metadata__"][key] = value
+    _expect_only_model_file_error(_pack(header, GOOD[8 + N_HEADER:]))
+
+
+CSV_TEXT = st.text(alphabet=st.sampled_from(list("0123456789.,-+eE naNinf?\"'\n\r\tyx;")),
+                   max_size=200)
+
+
+@FUZZ
+@given(st.one_of(CSV_TEXT.map(str.encode), st.binary(max_size=200)))
+def test_csv_loader_gives_only_data_errors(data):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "fuzz.csv"
+        path.write_bytes(b"x,y\n" + data)
+        try:
+            X, Y, names = load_csv(path, "y")
+        except MlplabError as exc:
+            assert "fuzz.csv" in str(exc)
+        else:
+            assert X.shape[0] == Y.shape[0] >= 1 and X.shape[1] == len(names) >= 1
+            assert np.isfinite(X).all() and np.isfinite(Y).all()
+
+
+VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                   st.integers(-10, 10))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=0, max_size=3), st.lists(st.integers(0, 4), max_size=3),
+       VALUES, VALUES, st.sampled_from(["mse", "cross_entropy"]), st.integers(1, 3))
+def test_fit_and_predict_with_random_shapes_and_values(x_shape, y_shape, x_value, y_value,
+                                                       loss, n_out):
+    net = Network([2, 3, n_out], loss=loss, seed=0)
+    X = np.full(x_shape, x_value)
+    Y = np.full(y_shape, y_value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            history = net.fit(X, Y, max_epochs=3, learning_rate=1.0)
+        except MlplabError:
+            pass
+        else:
+            assert history.epochs >= 1 and all(np.isfinite(p).all() for p in net.params)
+        try:
+            P = net.predict(X)
+        except MlplabError:
+            pass
+        else:
+            assert len(P) == len(X)
