@@ -1,0 +1,158 @@
+"""Crash-safe checkpoints: SIGKILL mid-run, resume, and end bit-identical; saving never leaves
+a broken file where a good one was."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import mlplab
+from mlplab import Network, load, load_checkpoint
+from mlplab.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+
+# The run under test: Adam on minibatches, so the optimizer state (moments, t) and the shuffle
+# generator both matter for the result.
+RUN = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    import mlplab
+
+    def data():
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(96, 2))
+        return X, (X[:, 0] * X[:, 1] > 0).astype(float)
+
+    def train(checkpoint=None, resume=False, callbacks=()):
+        X, Y = data()
+        net = mlplab.Network([2, 8, 1], activation="tanh", seed=3)
+        net.fit(X, Y, optimizer="adam", learning_rate=0.01, batch_size=16, max_epochs=300,
+                epsilon=None, seed=7, checkpoint=checkpoint, checkpoint_every=2,
+                resume=resume, callbacks=list(callbacks))
+        return net
+
+    class Slow(mlplab.Callback):  # gives the test time to kill mid-run; weights unaffected
+        def on_epoch_end(self, trainer, epoch, logs):
+            time.sleep(0.01)
+
+    if __name__ == "__main__":
+        train(sys.argv[1], callbacks=[Slow()])
+""")
+
+
+def _module(tmp_path):
+    script = tmp_path / "run_ck.py"
+    script.write_text(RUN)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import importlib
+
+        import run_ck
+        return importlib.reload(run_ck), script
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+def _env():
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_sigkill_mid_run_then_resume_gives_bit_identical_weights(tmp_path):
+    run, script = _module(tmp_path)
+    ck = tmp_path / "run.ckpt"
+    proc = subprocess.Popen([sys.executable, str(script), str(ck)], cwd=ROOT, env=_env())
+    try:
+        deadline = time.monotonic() + 120
+        epoch = 0
+        while epoch < 20:
+            assert proc.poll() is None, "training ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+            if ck.exists():
+                epoch = load_checkpoint(ck).epoch
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    state = load_checkpoint(ck)  # the file the kill left behind is a whole checkpoint
+    assert 20 <= state.epoch < 300 and state.epoch % 2 == 0
+    assert len(state.history["loss"]) == state.epoch
+
+    resumed = run.train(ck, resume=True)
+    straight = run.train()
+    assert resumed.history.epochs == straight.history.epochs == 300
+    for p, q in zip(resumed.params, straight.params):
+        assert np.array_equal(p, q)  # bit-identical, not merely close
+    assert resumed.history.loss == straight.history.loss
+
+
+def test_resume_after_convergence_does_not_train_further(tmp_path):
+    X, Y = mlplab.datasets.xor()
+    ck = tmp_path / "xor.ckpt"
+    a = Network([2, 2, 1], seed=1)
+    ha = a.fit(X, Y, learning_rate=1.0, epsilon=1e-3, checkpoint=ck, checkpoint_every=500)
+    b = Network([2, 2, 1], seed=1)
+    hb = b.fit(X, Y, learning_rate=1.0, epsilon=1e-3, checkpoint=ck, resume=True)
+    assert ha.converged and hb.converged and hb.epochs == ha.epochs
+    assert all(np.array_equal(p, q) for p, q in zip(a.params, b.params))
+
+
+def test_cli_resume_matches_an_uninterrupted_run(tmp_path):
+    runner = CliRunner()
+    common = ["train", "xor", "--layers", "2,3,1", "--optimizer", "momentum", "--lr", "0.5",
+              "--epsilon", "1e-9", "--no-progress", "--seed", "4"]
+    r = runner.invoke(app, common + ["--max-epochs", "40", "--checkpoint", str(tmp_path / "c"),
+                                     "--checkpoint-every", "7"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, common + ["--max-epochs", "90", "--checkpoint", str(tmp_path / "c"),
+                                     "--resume", "--out", str(tmp_path / "resumed")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, common + ["--max-epochs", "90", "--out", str(tmp_path / "straight")])
+    assert r.exit_code == 0, r.output
+    a, b = load(tmp_path / "resumed/model.safetensors"), load(tmp_path / "straight/model.safetensors")
+    assert all(np.array_equal(p, q) for p, q in zip(a.params, b.params))
+
+
+SAVER = textwrap.dedent("""
+    import sys
+    import mlplab
+    net = mlplab.Network([1000, 2000, 2000, 10], seed=1)  # a 48 MB file: saving takes a while
+    print("saving", flush=True)
+    while True:
+        for p in net.params:
+            p += 1.0
+        mlplab.save(net, sys.argv[1])
+""")
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.5])
+def test_sigkill_while_saving_over_a_model_keeps_a_loadable_file(tmp_path, delay):
+    path = tmp_path / "model.safetensors"
+    old = Network([1000, 2000, 2000, 10], seed=1)
+    mlplab.save(old, path)
+    script = tmp_path / "saver.py"
+    script.write_text(SAVER)
+    proc = subprocess.Popen([sys.executable, str(script), str(path)], cwd=ROOT, env=_env(),
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "saving"
+        time.sleep(delay)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    net = load(path)  # the old file, or one complete newer version: never a torn one
+    shift = net.params[-1][0] - old.params[-1][0]
+    n_saves = round(shift)  # each save adds 1.0 to every weight
+    assert n_saves >= 0 and abs(shift - n_saves) < 1e-9
+    for p, q in zip(net.params, old.params):
+        assert np.allclose(p - q, n_saves)

@@ -1,0 +1,95 @@
+"""The divergence guard: the first NaN/inf stops training, the last finite weights stay."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from mlplab import DivergenceError, Network
+from mlplab.optimizers import GradientDescent
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+# Linear regression on inputs of size ~30: gradient descent with α = 1 multiplies the error by
+# roughly α·λ_max ≈ 1e3 per step, so the weights explode and overflow within a few dozen steps.
+rng = np.random.default_rng(0)
+X = rng.normal(size=(64, 3)) * 30
+Y = X @ np.array([[1.0], [2.0], [3.0]])
+
+
+def linear_net():
+    return Network([3, 4, 1], activation="identity", output="identity", seed=0)
+
+
+def first_nonfinite_step(net, X, Y, learning_rate):
+    """Reference without the guard: (1-based step whose cost/gradients/weights first hold
+    NaN/inf, the weights of the step before)."""
+    opt = GradientDescent(learning_rate)
+    for step in range(1, 10_000):
+        before = [p.copy() for p in net.params]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            A = net.forward(X, training=True)
+            cost = net.loss.value(A, Y, net.layers[-1].Z)
+            net.backward(Y)
+        finite = np.isfinite(cost) and all(np.isfinite(a).all() for a in net.params + net.grads)
+        if not finite:
+            return step, before if not all(np.isfinite(p).all() for p in net.params) else \
+                [p.copy() for p in net.params]
+        opt.step(net.params, net.grads)
+    raise AssertionError("did not diverge")
+
+
+def test_exploding_learning_rate_is_caught_within_one_step():
+    k, last_finite = first_nonfinite_step(linear_net(), X, Y, 1.0)
+    assert k > 2  # it really ran a while before exploding
+    net, opt = linear_net(), GradientDescent(1.0)
+    h = net.fit(X, Y, optimizer=opt, max_epochs=10_000, epsilon=None)
+    # full batch: one step per epoch; the guard trips at the very step that goes non-finite
+    assert h.diverged["epoch"] == k and h.diverged["batch"] == 0
+    assert opt.t == k - 1  # no update was applied with a NaN/inf anywhere
+    assert all(np.isfinite(p).all() for p in net.params)
+    assert all(np.array_equal(p, q) for p, q in zip(net.params, last_finite))
+    assert f"epoch {k}, batch 0" in h.stop_reason and "lower the learning rate" in h.stop_reason
+    assert "layer" in h.stop_reason or "cost" in h.stop_reason
+    assert not h.converged and h.epochs == k
+
+
+def test_raise_option_gives_divergence_error_with_restored_weights():
+    net = linear_net()
+    with pytest.raises(DivergenceError, match=r"diverged at epoch \d+, batch 0.*lower the "
+                                              "learning rate.*clip"):
+        net.fit(X, Y, learning_rate=1.0, max_epochs=10_000, epsilon=None, on_divergence="raise")
+    assert all(np.isfinite(p).all() for p in net.params)
+
+
+def test_huge_init_overflows_on_the_first_step_and_keeps_the_initial_weights():
+    net = Network([3, 4, 1], activation="identity", output="identity", init="normal:1e160",
+                  seed=0)
+    W0 = [p.copy() for p in net.params]
+    h = net.fit(X, Y, learning_rate=0.5, max_epochs=100)
+    assert h.diverged["epoch"] == 1 and h.diverged["batch"] == 0
+    assert "W⁽" in h.diverged["what"] or "cost" in h.diverged["what"]
+    assert all(np.array_equal(p, q) for p, q in zip(net.params, W0))
+
+
+def test_minibatch_divergence_names_the_batch_and_layer():
+    net = linear_net()
+    h = net.fit(X, Y, optimizer="sgd", learning_rate=1.0, batch_size=16, max_epochs=1000,
+                epsilon=None, seed=0)
+    assert h.diverged is not None and 0 <= h.diverged["batch"] < 4
+    assert f"batch {h.diverged['batch']}" in h.stop_reason
+    assert all(np.isfinite(p).all() for p in net.params)
+
+
+def test_a_stable_run_is_untouched_by_the_guard():
+    net = linear_net()
+    h = net.fit(X / 30, Y / 30, learning_rate=0.01, max_epochs=200, epsilon=None)
+    assert h.diverged is None and h.epochs == 200 and h.loss[-1] < h.loss[0]
+
+
+def test_unknown_on_divergence_value_is_a_config_error():
+    from mlplab import ConfigError
+
+    with pytest.raises(ConfigError, match="on_divergence must be one of stop, raise"):
+        linear_net().fit(X, Y, on_divergence="ignore")
