@@ -1,0 +1,247 @@
+"""The bad-input catalogue: every case raises a named mlplab error whose message names the
+problem (and usually the fix). Python API, model and checkpoint files, CSV files, the CLI
+(exit code 2, one line, no traceback) and one real ``python -m mlplab`` process."""
+
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import mlplab
+from mlplab import (ConfigError, DataError, DivergenceError, ModelFileError, Network,
+                    load, load_checkpoint, save)
+from mlplab.cli import app
+from mlplab.datasets.csv import load_csv
+from mlplab.io import loads
+
+ROOT = Path(__file__).resolve().parents[1]
+X, Y = mlplab.datasets.xor()
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+def net(**kw):
+    return Network([2, 2, 1], seed=0, **kw)
+
+
+# ----------------------------------------------------------------- Python API
+API = [
+    (lambda: net().fit(X, Y, on_divergence="ignore"), ConfigError, "on_divergence must be one of"),
+    (lambda: net().fit(X, Y, resume=True), ConfigError, "resume=True needs checkpoint=PATH"),
+    (lambda: net().fit(X, Y, checkpoint="ck", checkpoint_every=0), ConfigError,
+     "checkpoint_every must be an integer ≥ 1"),
+    (lambda: Network([2, 2.5, 1]), ConfigError, "layer size"),
+    (lambda: net().fit(X, Y, optimizer="momentum", momentum=1.5), ConfigError,
+     r"momentum β must be in \[0, 1\)"),
+    (lambda: net().fit(X, Y, optimizer="gd", momentum=0.9), ConfigError,
+     "takes no option 'momentum'"),
+    (lambda: net().fit(X, Y, optimizer="adam", beta_1=1.0), ConfigError, "beta_1 must be in"),
+    (lambda: net().fit(X, Y, learning_rate="0.1"), ConfigError, "learning rate α"),
+    (lambda: net().fit(X, Y, batch_size=True), ConfigError, "batch_size must be an integer"),
+    (lambda: net().fit(X, Y, validation_data=(np.ones((2, 3)), np.ones(2))), DataError,
+     "validation X has 3 features"),
+    (lambda: net().fit(X, np.array(["a", "b", "a", "b"])), DataError, "Y must be numeric"),
+    (lambda: net().fit([[1, 2], [3]], Y[:2]), DataError, "could not be read as an array"),
+    (lambda: net().fit(np.ones((4, 2, 1)), Y), DataError, "must be 2-D.*3-D"),
+    (lambda: net().predict(np.array([[np.nan, 1.0]])), DataError, "X contains NaN or inf"),
+    (lambda: net().predict(np.ones((1, 0))), DataError, "0 features"),
+    (lambda: mlplab.gradcheck(net(), np.ones((2, 5)), np.ones((2, 1))), DataError,
+     "5 features but the network expects 2"),
+    (lambda: mlplab.trace(net(), [1, 0], [1], learning_rate=2), ConfigError, "learning rate α"),
+    (lambda: Network([2, 3], loss="cross_entropy").fit(X, np.array([0, 1, 2, -1])), DataError,
+     "labels must be 0..2"),
+    (lambda: Network([3, 4, 1], activation="identity", output="identity", seed=0).fit(
+        np.full((8, 3), 1e3), np.full(8, 1e6), learning_rate=1.0, on_divergence="raise",
+        max_epochs=1000), DivergenceError, "diverged at epoch .*lower the learning rate"),
+]
+
+
+@pytest.mark.parametrize("call,error,message", API)
+def test_python_api(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+# ----------------------------------------------------------------- model and checkpoint files
+def _model_bytes(**kw) -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        return save(net(**kw), Path(d) / "m.safetensors").read_bytes()
+
+
+def _split(data):
+    n = struct.unpack("<Q", data[:8])[0]
+    return json.loads(data[8:8 + n]), data[8 + n:]
+
+
+def _pack(header, body):
+    h = json.dumps(header).encode()
+    return struct.pack("<Q", len(h)) + h + body
+
+
+def _edit(fn):
+    header, body = _split(_model_bytes())
+    fn(header)
+    return _pack(header, body)
+
+
+def _set_config(header, **changes):
+    config = json.loads(header["__metadata__"]["config"])
+    for key, value in changes.items():
+        if key == "extra":
+            config["extra"] = value
+        else:
+            config["network"][key] = value
+    header["__metadata__"]["config"] = json.dumps(config)
+
+
+def _nan_body():
+    header, body = _split(_model_bytes())
+    start = header["layers.1.b"]["data_offsets"][0]
+    return _pack(header, body[:start] + np.array([np.nan]).tobytes() + body[start + 8:])
+
+
+def _f32_tensors_in_a_float64_record():
+    header, body = _split(_model_bytes(dtype="float32"))
+    _set_config(header, dtype="float64")
+    return _pack(header, body)
+
+
+FILES = [
+    (lambda: b"", "only 0 bytes"),
+    (lambda: struct.pack("<Q", 2**40) + b"{}", "truncated or not a safetensors file"),
+    (lambda: struct.pack("<Q", 5) + b"{oops", "bad JSON"),
+    (lambda: _edit(lambda h: h["__metadata__"].update(format_version="2")),
+     "format version '2'.*upgrade mlplab"),
+    (lambda: _edit(lambda h: h.pop("__metadata__")), "not an mlplab model"),
+    (lambda: _edit(lambda h: _set_config(h, sizes=[100_000, 100_000, 1])),
+     "declares 10000200001 parameters but holds only"),
+    (lambda: _edit(lambda h: _set_config(h, sizes=[2, -3, 1])), "impossible layer sizes"),
+    (lambda: _edit(lambda h: _set_config(h, dtype="complex128")), "declares dtype 'complex128'"),
+    (lambda: _edit(lambda h: _set_config(h, extra=[1, 2])), "invalid extra record"),
+    (lambda: _edit(lambda h: h["__metadata__"].update(config="[1")), "invalid config record"),
+    (_f32_tensors_in_a_float64_record, "dtype float32, expected float64"),
+    (lambda: _edit(lambda h: h["layers.1.W"].update(shape=[3, 2], data_offsets=[0, 48])),
+     "corrupt tensor data|shape"),
+    (_nan_body, "contains NaN or inf"),
+    (lambda: _model_bytes()[:-5], "corrupt tensor data"),
+]
+
+
+@pytest.mark.parametrize("make,message", FILES)
+def test_model_files(make, message):
+    with pytest.raises(ModelFileError, match=message):
+        loads(make(), "bad.safetensors")
+
+
+def test_missing_folder_and_empty_file_paths(tmp_path):
+    with pytest.raises(ModelFileError, match="is a folder"):
+        load(tmp_path)
+    with pytest.raises(ModelFileError, match="folder .* does not exist; create it first"):
+        save(net(), tmp_path / "no" / "m.safetensors")
+    with pytest.raises(ModelFileError, match="not JSON-serializable"):
+        save(net(), tmp_path / "m.safetensors", extra={"f": print})
+
+
+def test_checkpoint_misuse(tmp_path):
+    ck = tmp_path / "run.ckpt"
+    with pytest.raises(ConfigError, match="cannot resume: no checkpoint at"):
+        net().fit(X, Y, checkpoint=ck, resume=True)
+    with pytest.raises(ConfigError, match="is a folder; give a file path"):
+        net().fit(X, Y, checkpoint=tmp_path)
+    net().fit(X, Y, max_epochs=5, checkpoint=ck)
+    with pytest.raises(ConfigError, match="written with learning_rate=0.5 but this run has "
+                                          "learning_rate=0.25"):
+        net().fit(X, Y, learning_rate=0.25, checkpoint=ck, resume=True)
+    with pytest.raises(ConfigError, match=r"checkpoint .* is of network \[2, 2, 1\]"):
+        Network([2, 3, 1]).fit(X, Y, checkpoint=ck, resume=True)
+    with pytest.raises(ModelFileError, match="is not an mlplab model"):
+        load(ck)
+    save(net(), tmp_path / "m.safetensors")
+    with pytest.raises(ModelFileError, match="not an mlplab-checkpoint file"):
+        load_checkpoint(tmp_path / "m.safetensors")
+
+
+# ----------------------------------------------------------------- CSV files
+CSV = [
+    ("a,b,y\n1,2,3\n", "nope", DataError, "has no column 'nope'; its columns are: a, b, y"),
+    ("a,b,y\n1,x,3\n", "y", DataError, "column 'b' is not numeric"),
+    ("a,b,y\n1,,3\n", "y", DataError, "column 'b' has missing values"),
+    ("y\n1\n2\n", "y", DataError, "only the target column 'y'"),
+    ("a,y\n1e999,1\n", "y", DataError, "inf or a number too large"),
+    ("", "y", DataError, "could not be read as CSV"),
+    ("a,y\n", "y", DataError, "has a header but no data rows"),
+    ("a,y\n1,cat\n", "y", DataError, "target column 'y' must be numeric"),
+    ('a,y\n"1,2\n', "y", DataError, "could not be read as CSV"),
+]
+
+
+@pytest.mark.parametrize("text,target,error,message", CSV)
+def test_csv_files(tmp_path, text, target, error, message):
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    with pytest.raises(error, match=message):
+        load_csv(path, target)
+
+
+def test_missing_csv_file(tmp_path):
+    with pytest.raises(DataError, match="CSV file .*absent.csv does not exist"):
+        load_csv(tmp_path / "absent.csv", "y")
+
+
+# ----------------------------------------------------------------- the command line
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "corrupt.safetensors").write_bytes(b"\x00" * 7)
+    (tmp_path / "text.csv").write_text("a,b,y\n1,x,0\n2,y,1\n")
+    (tmp_path / "ok.csv").write_text("a,b,y\n1,2,0\n2,1,1\n")
+    (tmp_path / "big.csv").write_text("a,b,c,y\n" + "".join(
+        f"{i * 1e3},{-i * 1e3},{i % 3 * 1e3},{i * 1e6}\n" for i in range(20)))
+    return tmp_path
+
+
+CLI = [
+    (["show", "{d}/corrupt.safetensors"], "only 7 bytes"),
+    (["predict", "{d}/corrupt.safetensors", "xor"], "not an mlplab model file"),
+    (["gradcheck", "--model", "{d}/absent.safetensors"], "does not exist"),
+    (["train", "{d}/ok.csv"], "name its target column with --target"),
+    (["train", "{d}/text.csv", "--target", "y"], "column 'b' is not numeric"),
+    (["train", "--checkpoint", "{d}/none.ckpt", "--resume"], "cannot resume: no checkpoint"),
+    (["train", "--resume"], "resume=True needs checkpoint=PATH"),
+    (["train", "--checkpoint", "{d}/c.ckpt", "--checkpoint-every", "0"],
+     "checkpoint_every must be an integer ≥ 1"),
+    (["train", "--on-divergence", "ignore"], "on_divergence must be one of stop, raise"),
+    (["train", "--checkpoint", "{d}", "--max-epochs", "3"], "is a folder; give a file path"),
+    (["train", "{d}/big.csv", "--target", "y", "--layers", "3,4,1", "--activation", "identity",
+      "--output", "identity", "--on-divergence", "raise"], "training diverged at epoch"),
+    (["train", "--max-epochs", "0"], "max_epochs must be an integer ≥ 1"),
+]
+
+
+@pytest.mark.parametrize("args,message", CLI)
+def test_cli(files, args, message):
+    result = CliRunner().invoke(app, [a.format(d=files) for a in args] + ["--no-progress"]
+                                if args[0] == "train" else [a.format(d=files) for a in args])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ")
+    assert __import__("re").search(message, lines[-1]), lines[-1]
+    assert "Traceback" not in result.output
+
+
+def test_real_process_on_a_corrupt_model_file(files):
+    proc = subprocess.run([sys.executable, "-m", "mlplab", "show",
+                           str(files / "corrupt.safetensors")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "not an mlplab model file" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_catalogue_is_at_least_forty_cases():
+    assert len(API) + len(FILES) + len(CSV) + len(CLI) + 3 >= 40
