@@ -92,6 +92,8 @@ def _overriding(callbacks, hook: str) -> list:
     return [cb for cb in callbacks if getattr(type(cb), hook) is not getattr(Callback, hook)]
 
 
+# NaN/inf is the divergence guard's to report, in one clear message, not NumPy's warnings
+@np.errstate(over="ignore", invalid="ignore")
 def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
         max_epochs: int = 10_000, batch_size: int | None = None,
         epsilon: float | None = 1e-4, shuffle: bool = True,
