@@ -75,8 +75,8 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor: str = "val_loss", patience: int = 10, min_delta: float = 0.0,
                  restore_best_weights: bool = True):
-        if patience < 1:
-            raise ConfigError(f"patience must be ≥ 1, got {patience!r}")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ConfigError(f"patience must be an integer ≥ 1, got {patience!r}")
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.restore_best_weights = restore_best_weights
         self.mode = "max" if "accuracy" in monitor else "min"

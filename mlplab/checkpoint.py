@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, ModelFileError
-from .io import (_read_header, atomic_write_bytes, build_network, check_metadata, fill_weights,
+from .io import (_as_path, _read_header, atomic_write_bytes, build_network, check_metadata, fill_weights,
                  load_tensors, network_config, read_model_bytes)
 
 FORMAT = "mlplab-checkpoint"
@@ -148,7 +148,7 @@ class Checkpointer:
     def __init__(self, path, every: int, settings: dict):
         from .validation import check_positive_int
 
-        self.path, self.settings = Path(path), settings
+        self.path, self.settings = _as_path(path), settings
         self.every = check_positive_int(every, "checkpoint_every")
         if self.path.is_dir():
             raise ConfigError(f"checkpoint {self.path} is a folder; give a file path such as "

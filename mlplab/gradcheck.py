@@ -15,9 +15,12 @@ ratio. With the default tolerance this means an absolute error below 1e-11 · ma
 from __future__ import annotations
 
 import copy
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
+
+from .errors import ConfigError
 
 Array = np.ndarray
 
@@ -59,6 +62,10 @@ def gradcheck(net, X, Y, h: float = 1e-3, tolerance: float = 1e-6) -> GradcheckR
     tolerance : float
         ``passed`` is True when every relative error is below it.
     """
+    for name, value in (("h", h), ("tolerance", tolerance)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+            raise ConfigError(f"gradcheck's {name} must be a number > 0, got {value!r}; "
+                              "the defaults are h=1e-3, tolerance=1e-6")
     net = copy.deepcopy(net).astype(np.float64)
     X, Y = net._check_XY(X, Y)
     floor = 1e-5 * max(1.0, abs(_cost(net, X, Y)))

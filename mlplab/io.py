@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .activations import get_activation
-from .errors import ModelFileError
+from .errors import ConfigError, ModelFileError
 from .layers import Dense, Input
 
 FORMAT = "mlplab"
@@ -75,7 +75,11 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
     """
     from safetensors.numpy import save as st_save
 
-    path = Path(path)
+    from .network import Network
+
+    if not isinstance(net, Network):
+        raise ConfigError(f"save expects a Network, got {type(net).__name__}")
+    path = _as_path(path)
     tensors = {}
     for l, layer in enumerate(_dense_layers(net), start=1):  # W⁽ˡ⁾, b⁽ˡ⁾ for l = 1 … L
         tensors[f"layers.{l}.W"] = np.ascontiguousarray(layer.W)
@@ -96,20 +100,33 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
     return path
 
 
+def _as_path(path) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"a file path must be a str or os.PathLike, got {type(path).__name__}")
+    return Path(path)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync, then rename over ``path``."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ModelFileError(f"cannot save to {path}: folder {folder} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    if path.is_dir():
+        raise ModelFileError(f"cannot save to {path}: it is a folder; give a file name inside it")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ModelFileError(f"cannot save to {path}: {exc.strerror or exc}; check the "
+                                 "folder's permissions and free space") from None
         raise
     try:  # make the rename itself durable
         dfd = os.open(folder, os.O_RDONLY)
@@ -139,7 +156,7 @@ def _read_header(data: bytes, path) -> dict:
 
 def read_model_bytes(path: str | os.PathLike, what: str = "model file") -> bytes:
     """The bytes of ``path``; a missing or unreadable file is a :class:`ModelFileError`."""
-    path = Path(path)
+    path = _as_path(path)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:

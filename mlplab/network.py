@@ -23,7 +23,7 @@ from .activations import Activation, get_activation
 from .errors import ConfigError
 from .layers import Dense, Input, Layer
 from .losses import Loss, check_pairing, default_output, get_loss
-from .validation import check_positive_int, check_X, check_Y
+from .validation import check_positive_int, check_X, check_Y, make_rng
 
 Array = np.ndarray
 BLOCK_ROWS = 1024  # inference runs in blocks of rows whose layer outputs stay in cache
@@ -79,12 +79,17 @@ class Network:
         if hidden.name == "softmax" and len(sizes) > 2:
             raise ConfigError("softmax is only an output activation; pick another for hidden layers")
         self.activation, self.output, self.init = hidden.name, out.name, init
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.rng = make_rng(seed)
         self.seed = None if isinstance(seed, np.random.Generator) else seed
         self.layers: list[Layer] = [Input(sizes[0])]
-        for l in range(1, len(sizes)):
-            g = out if l == len(sizes) - 1 else hidden
-            self.layers.append(Dense(sizes[l - 1], sizes[l], g, init, self.rng, dtype))
+        try:
+            for l in range(1, len(sizes)):
+                g = out if l == len(sizes) - 1 else hidden
+                self.layers.append(Dense(sizes[l - 1], sizes[l], g, init, self.rng, dtype))
+        except MemoryError:
+            n = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+            raise ConfigError(f"sizes {sizes} need {n} parameters, more than this machine's "
+                              "memory holds; use smaller layers") from None
         self.dtype = dtype
         self.history = None
 
@@ -107,7 +112,7 @@ class Network:
         hidden = [layer.g.name for layer in layers[1:-1] if isinstance(layer, Dense)]
         net.activation = hidden[0] if hidden else layers[-1].g.name
         net.output, net.init = layers[-1].g.name, "custom"
-        net.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        net.rng = make_rng(seed)
         net.seed = None if isinstance(seed, np.random.Generator) else seed
         net.dtype = layers[-1].W.dtype
         net.history = None

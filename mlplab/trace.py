@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layers import Dense
+from .errors import DataError
 from .validation import check_learning_rate
 
 Array = np.ndarray
@@ -74,8 +75,11 @@ def trace(net, x, y, learning_rate: float = 0.5) -> Trace:
     """
     alpha = check_learning_rate(learning_rate)
     net = copy.deepcopy(net).astype(np.float64)
-    X = np.asarray(x, dtype=float).reshape(1, -1)
-    Y = np.asarray(y, dtype=float).reshape(1, -1)
+    try:
+        X = np.asarray(x, dtype=float).reshape(1, -1)
+        Y = np.asarray(y, dtype=float).reshape(1, -1)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"trace needs one numeric sample x and its target y ({exc})") from None
     X, Y = net._check_XY(X, Y)
     net._require_trainable()
     A = net.forward(X)

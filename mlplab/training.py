@@ -28,7 +28,8 @@ from .checkpoint import Checkpointer
 from .divergence import DivergenceGuard
 from .errors import ConfigError
 from .optimizers import get_optimizer
-from .validation import as_float_dtype, check_epsilon, check_positive_int, check_X, check_Y
+from .validation import (as_float_dtype, check_epsilon, check_positive_int, check_X, check_Y,
+                         make_rng)
 
 Array = np.ndarray
 
@@ -138,8 +139,13 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
     X = check_X(X, net.n_inputs)
     net.astype(as_float_dtype(X.dtype))
     Y = check_Y(Y, len(X), net.n_outputs, net.dtype)
+    if not all(isinstance(cb, Callback) for cb in callbacks):
+        raise ConfigError("callbacks must be mlplab.Callback instances (subclass Callback or "
+                          "wrap a function in EpochHook)")
     val = None
     if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ConfigError("validation_data must be a pair (X_val, Y_val)")
         Xv = check_X(validation_data[0], net.n_inputs, "validation X", dtype=net.dtype)
         val = (Xv, check_Y(validation_data[1], len(Xv), net.n_outputs, net.dtype))
     max_epochs = check_positive_int(max_epochs, "max_epochs")
@@ -147,7 +153,7 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
     m = len(X)
     bs = m if batch_size is None else min(check_positive_int(batch_size, "batch_size"), m)
     opt = get_optimizer(optimizer, learning_rate, **optimizer_options)
-    rng = np.random.default_rng(seed) if seed is not None else net.rng
+    rng = make_rng(seed) if seed is not None else net.rng
 
     if fastpath.applies(net, opt, m, bs, callbacks, val):  # tiny networks: one compiled loop
         return fastpath.fit(net, X, Y, opt.learning_rate, max_epochs, epsilon, History())

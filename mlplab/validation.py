@@ -23,6 +23,8 @@ def check_X(X, n_features: int | None = None, name: str = "X", dtype=None) -> Ar
         X = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
         raise DataError(f"{name} could not be read as an array ({exc}); pass a 2-D array") from None
+    if np.iscomplexobj(X):
+        raise DataError(f"{name} is complex; pass real numbers (e.g. X.real or abs(X))")
     if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise DataError(f"{name} must be numeric, got dtype {X.dtype}; encode text columns first "
                         "(mlplab train --csv does this for you)")
@@ -81,6 +83,17 @@ def check_Y(Y, n_samples: int, n_outputs: int, dtype) -> Array:
         row = int(np.nonzero(~np.isfinite(Y))[0][0])
         raise DataError(f"Y contains NaN or inf (row {row}); remove or impute those values")
     return Y
+
+
+def make_rng(seed, name: str = "seed") -> np.random.Generator:
+    """A generator from ``seed``: None, a non-negative int, or a Generator (used as is)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                             or seed < 0):
+        raise ConfigError(f"{name} must be a non-negative integer, None or a "
+                          f"numpy.random.Generator, got {seed!r}")
+    return np.random.default_rng(seed)
 
 
 def check_positive_int(value, name: str, minimum: int = 1) -> int:

@@ -54,6 +54,19 @@ API = [
     (lambda: mlplab.trace(net(), [1, 0], [1], learning_rate=2), ConfigError, "learning rate α"),
     (lambda: Network([2, 3], loss="cross_entropy").fit(X, np.array([0, 1, 2, -1])), DataError,
      "labels must be 0..2"),
+    (lambda: Network([2, 2, 1], seed="a"), ConfigError, "seed must be a non-negative integer"),
+    (lambda: net().fit(X, Y, seed=-1), ConfigError, "seed must be a non-negative integer"),
+    (lambda: mlplab.datasets.moons(seed="x"), ConfigError, "seed must be a non-negative"),
+    (lambda: Network([10**6, 10**6, 10**6]), ConfigError, "more than this machine's memory"),
+    (lambda: mlplab.gradcheck(net(), X, Y, h=0), ConfigError, "gradcheck's h must be a number > 0"),
+    (lambda: mlplab.trace(net(), "ab", [1]), DataError, "one numeric sample"),
+    (lambda: net().fit(X, Y, callbacks=[print]), ConfigError, "mlplab.Callback instances"),
+    (lambda: net().fit(X, Y, validation_data=(X,)), ConfigError, r"pair \(X_val, Y_val\)"),
+    (lambda: net().fit(X, Y, checkpoint=5), ConfigError, "must be a str or os.PathLike"),
+    (lambda: net().fit(X + 1j, Y), DataError, "X is complex"),
+    (lambda: mlplab.EarlyStopping(patience="3"), ConfigError, "patience must be an integer"),
+    (lambda: save("not a network", "m.safetensors"), ConfigError, "save expects a Network"),
+    (lambda: load(3), ConfigError, "must be a str or os.PathLike"),
     (lambda: Network([3, 4, 1], activation="identity", output="identity", seed=0).fit(
         np.full((8, 3), 1e3), np.full(8, 1e6), learning_rate=1.0, on_divergence="raise",
         max_epochs=1000), DivergenceError, "diverged at epoch .*lower the learning rate"),
@@ -144,6 +157,8 @@ def test_missing_folder_and_empty_file_paths(tmp_path):
         load(tmp_path)
     with pytest.raises(ModelFileError, match="folder .* does not exist; create it first"):
         save(net(), tmp_path / "no" / "m.safetensors")
+    with pytest.raises(ModelFileError, match="it is a folder; give a file name"):
+        save(net(), tmp_path)
     with pytest.raises(ModelFileError, match="not JSON-serializable"):
         save(net(), tmp_path / "m.safetensors", extra={"f": print})
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from ..validation import check_positive_int
+from ..validation import check_positive_int, make_rng
 
 Array = np.ndarray
 
@@ -33,7 +33,7 @@ def blobs(n: int = 100, noise: float = 1.0, seed: int | None = 0, centers=None) 
     """
     n = _check(n, noise)
     centers = np.asarray(centers if centers is not None else [(-2.0, -2.0), (2.0, 2.0)], float)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     X, y = [], []
     for k, count in enumerate(_split_counts(n, len(centers))):
         X.append(centers[k] + noise * rng.standard_normal((count, 2)))
@@ -44,7 +44,7 @@ def blobs(n: int = 100, noise: float = 1.0, seed: int | None = 0, centers=None) 
 def xor_clusters(n: int = 200, noise: float = 0.3, seed: int | None = 0) -> tuple[Array, Array]:
     """Four clusters at (±1, ±1): label 1 where exactly one coordinate is positive (XOR)."""
     n = _check(n, noise)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     corners = np.array([(-1, -1), (-1, 1), (1, -1), (1, 1)], float)
     labels = np.array([0, 1, 1, 0])
     idx = np.repeat(np.arange(4), _split_counts(n, 4))
@@ -71,7 +71,7 @@ def circles(n: int = 200, noise: float = 0.1, seed: int | None = 0,
 def spiral(n: int = 200, noise: float = 0.1, seed: int | None = 0, turns: float = 1.5) -> tuple[Array, Array]:
     """Two interleaved spirals, one per class."""
     n = _check(n, noise)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     X, y = [], []
     for k, count in enumerate(_split_counts(n, 2)):
         t = np.sqrt(rng.uniform(0, 1, count)) * turns * 2 * np.pi
@@ -89,7 +89,7 @@ def two_curves(n: int = 200, noise: float = 0.05, seed: int | None = 0) -> tuple
     the curves never cross, yet no straight line separates them.
     """
     n = _check(n, noise)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     X, y = [], []
     for k, count in enumerate(_split_counts(n, 2)):
         x1 = rng.uniform(-1, 1, count)
@@ -100,7 +100,7 @@ def two_curves(n: int = 200, noise: float = 0.05, seed: int | None = 0) -> tuple
 
 
 def _sk_seed(seed):
-    return None if seed is None else int(np.random.default_rng(seed).integers(2**31 - 1))
+    return None if seed is None else int(make_rng(seed).integers(2**31 - 1))
 
 
 GENERATORS = {"blobs": blobs, "xor": xor_clusters, "moons": moons, "circles": circles,
