@@ -128,14 +128,24 @@ def restore(path, net, optimizer, rng: np.random.Generator, history, settings: d
         k = differ[0]
         raise ConfigError(f"checkpoint {path} was written with {k}={ck.settings.get(k)!r} but this "
                           f"run has {k}={settings.get(k)!r}; resume with the same settings")
+    want = [sorted(optimizer.init_state(p)) for p in net.params]
+    got = [sorted(s) for s in ck.optimizer_state["state"]]
+    if got and got != want:
+        raise ModelFileError(f"{path}: optimizer state {got[0]} does not fit optimizer "
+                             f"{type(optimizer).__name__} (needs {want[0]})")
     for p, q in zip(net.params, ck.net.params):
         np.copyto(p, q)
     optimizer.load_state_dict(ck.optimizer_state)
     try:
         rng.bit_generator.state = ck.rng_state
         for name, value in ck.history.items():
+            default = getattr(history, name, None)
+            if isinstance(default, list) and not all(isinstance(v, (int, float)) for v in value):
+                raise TypeError(f"history.{name} must be a list of numbers")
             if hasattr(history, name):
                 setattr(history, name, value)
+        if type(history.epochs) is not int or not isinstance(history.stop_reason, str):
+            raise TypeError("history.epochs must be an int and stop_reason a string")
     except Exception as exc:
         raise ModelFileError(f"{path} has an invalid generator or history record: "
                              f"{str(exc)[:120]}") from None

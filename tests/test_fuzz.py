@@ -153,3 +153,67 @@ def test_fit_and_predict_with_random_shapes_and_values(x_shape, y_shape, x_value
             pass
         else:
             assert len(P) == len(X)
+
+
+def _good_checkpoint_bytes() -> bytes:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "c.ckpt"
+        X, Y = mlplab.datasets.xor()
+        Network([2, 3, 1], seed=0).fit(X, Y, optimizer="adam", learning_rate=0.1, batch_size=2,
+                                       max_epochs=3, checkpoint=path)
+        return path.read_bytes()
+
+
+CKPT = _good_checkpoint_bytes()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=64), st.integers(0, len(CKPT)))
+def test_random_splices_into_a_checkpoint(patch, at):
+    from mlplab import load_checkpoint
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "fuzz.ckpt"
+        path.write_bytes(CKPT[:at] + patch + CKPT[at + len(patch):])
+        try:
+            ck = load_checkpoint(path)
+        except ModelFileError as exc:
+            assert "fuzz.ckpt" in str(exc)
+        else:
+            assert ck.epoch >= 1 and all(np.isfinite(p).all() for p in ck.net.params)
+            X, Y = mlplab.datasets.xor()
+            try:  # resuming from whatever loaded either works or is refused by name
+                Network([2, 3, 1], seed=0).fit(X, Y, optimizer="adam", learning_rate=0.1,
+                                               batch_size=2, max_epochs=5, checkpoint=path,
+                                               resume=True)
+            except MlplabError as exc:
+                assert "fuzz.ckpt" in str(exc)
+
+
+@FUZZ
+@given(st.sampled_from(["epoch", "optimizer", "rng", "history", "settings", "history.loss",
+                        "history.epochs", "optimizer.keys", "optimizer.t", "rng.state"]),
+       JSONISH)
+def test_structured_corruption_of_the_checkpoint_state(key, value):
+    from mlplab import load_checkpoint
+
+    n = struct.unpack("<Q", CKPT[:8])[0]
+    header = json.loads(CKPT[8:8 + n])
+    state = json.loads(header["__metadata__"]["state"])
+    outer, _, inner = key.partition(".")
+    if inner:
+        state[outer][inner] = value
+    else:
+        state[outer] = value
+    header["__metadata__"]["state"] = json.dumps(state)
+    X, Y = mlplab.datasets.xor()
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "fuzz.ckpt"
+        path.write_bytes(_pack(header, CKPT[8 + n:]))
+        try:
+            load_checkpoint(path)
+            Network([2, 3, 1], seed=0).fit(X, Y, optimizer="adam", learning_rate=0.1,
+                                           batch_size=2, max_epochs=5, checkpoint=path,
+                                           resume=True)
+        except MlplabError as exc:
+            assert "fuzz.ckpt" in str(exc)
