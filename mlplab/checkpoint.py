@@ -140,7 +140,8 @@ def restore(path, net, optimizer, rng: np.random.Generator, history, settings: d
         rng.bit_generator.state = ck.rng_state
         for name, value in ck.history.items():
             default = getattr(history, name, None)
-            if isinstance(default, list) and not all(isinstance(v, (int, float)) for v in value):
+            if isinstance(default, list) and not (
+                    isinstance(value, list) and all(isinstance(v, (int, float)) for v in value)):
                 raise TypeError(f"history.{name} must be a list of numbers")
             if hasattr(history, name):
                 setattr(history, name, value)

@@ -1,12 +1,13 @@
 """The divergence guard: stop at the first NaN/inf, keep the last finite weights.
 
-Before every update the training loop asks :meth:`DivergenceGuard.check` whether the batch
-cost, every gradient ``∂C/∂W⁽ˡ⁾, ∂C/∂b⁽ˡ⁾`` and every parameter are finite. The test is one
+After every update the training loop asks :meth:`DivergenceGuard.check` whether the batch
+cost and every parameter are finite. A NaN/inf gradient always reaches the parameters through
+the update, so this one test covers the cost, the gradients and overflowing updates. It is one
 ``sum`` per array (NaN and inf propagate through a sum; a sum that overflows to inf means the
-numbers are near the float limit, which is divergence too), so it costs about as much as one
-update. When all is finite the guard copies the parameters (the last finite state); when not,
-it restores that copy if the parameters themselves went bad, names the epoch, the batch and the
-layer, and either stops training or raises :class:`~mlplab.errors.DivergenceError`.
+numbers are near the float limit, which is divergence too) plus one copy: about the cost of an
+update. When all is finite the guard keeps that copy (the last finite state); when not, it puts
+the copy back, names the epoch, the batch and the layer (slow path: only then does it look at
+each gradient), and either stops training or raises :class:`~mlplab.errors.DivergenceError`.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ REMEDY = ("lower the learning rate (e.g. divide it by 10), scale the inputs, use
           "init, or clip the gradients in an on_gradients callback")
 
 
-def _finite(arrays) -> int | None:
+def _first_nonfinite(arrays) -> int | None:
     """Index of the first array holding NaN/inf, or None when all are finite."""
     for i, a in enumerate(arrays):
-        if not math.isfinite(float(np.sum(a))):
+        if not np.isfinite(a).all():
             return i
     return None
 
@@ -47,27 +48,38 @@ class DivergenceGuard:
             raise ConfigError(f"on_divergence must be one of {', '.join(ON_DIVERGENCE)}, "
                               f"got {on_divergence!r}")
         self.on_divergence = on_divergence
-        self.params, self.grads = net.params, net.grads
+        self.params, self.grads, self.layers = net.params, net.grads, net.layers
         self.names = [f"{name}⁽{l}⁾ (layer {l})" for l, layer in enumerate(net.layers)
                       for name in getattr(layer, "param_names", ("W", "b"))[:len(layer.params)]]
         self.last = [p.copy() for p in self.params]  # the last finite state
 
     def check(self, trainer, loss: float) -> bool:
-        """True (or raise) when training diverged at this batch; False when all is finite."""
-        bad_param = _finite(self.params)
-        bad_grad = _finite(self.grads) if bad_param is None else None
-        if bad_param is None and bad_grad is None and math.isfinite(loss):
+        """After an update: True (or raise) when the batch cost or a weight is NaN/inf.
+
+        A NaN/inf gradient always reaches the weights through the update (``p − α·NaN``,
+        Adam's ``inf/inf``), so checking the weights after the step catches bad gradients too.
+        """
+        total = 0.0
+        for p in self.params:
+            total += np.add.reduce(p, None)
+        if math.isfinite(loss) and math.isfinite(total):
             for last, p in zip(self.last, self.params):
                 np.copyto(last, p)
             return False
-        if bad_param is not None:
-            what = f"the update turned {self.names[bad_param]} into NaN/inf"
-            for last, p in zip(self.last, self.params):
-                np.copyto(p, last)
-        elif bad_grad is not None:
-            what = f"the gradient ∂C/∂{self.names[bad_grad]} became NaN/inf"
+        bad_param = _first_nonfinite(self.params)
+        for last, p in zip(self.last, self.params):  # undo the update
+            np.copyto(p, last)
+        bad_grad = _first_nonfinite(self.grads)
+        what = [f"the cost became {loss}"] if not math.isfinite(loss) else []
+        if bad_grad is not None:
+            what.append(f"the gradient ∂C/∂{self.names[bad_grad]} became NaN/inf")
+        elif bad_param is not None:
+            what.append(f"the update overflowed {self.names[bad_param]}")
         else:
-            what = f"the cost became {loss}"
+            z = [l for l, layer in enumerate(self.layers)
+                 if getattr(layer, "Z", None) is not None and not np.isfinite(layer.Z).all()]
+            what.append(f"z⁽{z[0]}⁾ (layer {z[0]}) overflowed" if z else "")
+        what = " and ".join(w for w in what if w)
         where = f"epoch {trainer.epoch}, batch {trainer.batch}"
         message = (f"training diverged at {where}: {what}; the weights were restored to the "
                    f"last finite state. Remedy: {REMEDY}")

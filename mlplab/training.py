@@ -197,10 +197,10 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
             net.backward(Yb)                                          # steps 3–4
             for cb in on_gradients:
                 cb.on_gradients(trainer)
+            opt.step(params, grads)                                   # step 5
             if guard.check(trainer, batch_loss):  # NaN/inf: last finite weights restored
                 break
             loss_sum, seen = loss_sum + batch_loss * len(Xb), seen + len(Xb)
-            opt.step(params, grads)                                   # step 5
             for cb in batch_end:
                 cb.on_batch_end(trainer, {"loss": batch_loss})
         change = max(float(np.max(np.abs(p - b))) for p, b in zip(params, before))

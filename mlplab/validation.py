@@ -58,6 +58,9 @@ def check_Y(Y, n_samples: int, n_outputs: int, dtype) -> Array:
     Y = np.asarray(Y)
     if Y.dtype == object or not (np.issubdtype(Y.dtype, np.number) or Y.dtype == bool):
         raise DataError(f"Y must be numeric, got dtype {Y.dtype}; encode the labels as numbers")
+    if Y.ndim >= 1 and Y.shape[0] != n_samples:
+        raise DataError(f"X has {n_samples} rows but Y has {Y.shape[0]}; "
+                        "they must have one row per sample")
     if Y.ndim == 1:
         if n_outputs == 1:
             Y = Y.reshape(-1, 1)
