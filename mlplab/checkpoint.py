@@ -6,7 +6,8 @@ checkpoint or the new one, never half of one. It holds
 
 - the weights ``layers.{l}.W``, ``layers.{l}.b`` (as in a model file),
 - the optimizer's state arrays ``optimizer.{i}.{name}`` (velocity, Adam's moments) and step t,
-- the shuffle generator's ``bit_generator.state`` (JSON; nothing is pickled),
+- the states of the shuffle generator and of the network's own generators (dropout masks):
+  ``bit_generator.state`` as JSON (nothing is pickled),
 - the epoch just finished, the :class:`~mlplab.training.History` so far, and the settings of
   the run (optimizer, learning rate, batch size, …) so that a resume with different settings
   is refused rather than silently producing a different model.
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, ModelFileError
-from .io import (_as_path, _read_header, atomic_write_bytes, build_network, check_metadata, fill_weights,
+from .io import (_as_path, _dense_layers, _read_header, atomic_write_bytes, build_network, check_metadata, fill_weights,
                  load_tensors, network_config, read_model_bytes)
 
 FORMAT = "mlplab-checkpoint"
@@ -41,8 +42,16 @@ class Checkpoint:
     epoch: int
     optimizer_state: dict
     rng_state: dict
+    layer_rngs: dict
     history: dict
     settings: dict
+
+
+def _layer_rngs(net) -> dict:
+    """The states of the generators inside the network (dropout masks, the network's own)."""
+    owners = {"net": net, **{str(l): layer for l, layer in enumerate(net.layers)}}
+    return {key: obj.rng.bit_generator.state for key, obj in owners.items()
+            if isinstance(getattr(obj, "rng", None), np.random.Generator)}
 
 
 def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Generator,
@@ -52,8 +61,8 @@ def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Gene
 
     path = Path(path)
     tensors = {f"layers.{l}.{name}": np.ascontiguousarray(p)
-               for l, layer in enumerate(net.layers)
-               for name, p in zip(("W", "b"), layer.params)}
+               for l, layer in enumerate(_dense_layers(net), start=1)
+               for name, p in (("W", layer.W), ("b", layer.b))}
     opt = optimizer.state_dict()
     keys = []
     for i, s in enumerate(opt["state"]):
@@ -61,7 +70,7 @@ def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Gene
         for k, v in s.items():
             tensors[f"optimizer.{i}.{k}"] = np.ascontiguousarray(v)
     state = {"epoch": epoch, "optimizer": {"t": opt["t"], "keys": keys},
-             "rng": rng.bit_generator.state, "history": asdict(history), "settings": settings}
+             "rng": rng.bit_generator.state, "layer_rngs": _layer_rngs(net), "history": asdict(history), "settings": settings}
     meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
             "config": json.dumps({"network": network_config(net)}),
             "state": json.dumps(state)}
@@ -79,9 +88,10 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         state = json.loads(meta["state"])
         epoch, opt, rng_state = state["epoch"], state["optimizer"], state["rng"]
         history, settings = state["history"], state["settings"]
+        layer_rngs = state.get("layer_rngs", {})
         if type(epoch) is not int or epoch < 1 or type(opt["t"]) is not int:
             raise ValueError(f"bad epoch {epoch!r} or step count")
-        if not all(isinstance(d, dict) for d in (rng_state, history, settings)):
+        if not all(isinstance(d, dict) for d in (rng_state, history, settings, layer_rngs)):
             raise ValueError("rng, history and settings must be JSON objects")
         keys = [list(map(str, k)) for k in opt["keys"]]
     except Exception as exc:
@@ -108,8 +118,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     unknown = sorted(set(tensors) - expected)
     if unknown:
         raise ModelFileError(f"{path} holds unexpected tensor {unknown[0]!r}")
-    return Checkpoint(net, epoch, {"t": opt["t"], "state": opt_state}, rng_state, history,
-                      settings)
+    return Checkpoint(net, epoch, {"t": opt["t"], "state": opt_state}, rng_state, layer_rngs,
+                      history, settings)
 
 
 def restore(path, net, optimizer, rng: np.random.Generator, history, settings: dict) -> int:
@@ -137,6 +147,9 @@ def restore(path, net, optimizer, rng: np.random.Generator, history, settings: d
         np.copyto(p, q)
     optimizer.load_state_dict(ck.optimizer_state)
     try:
+        owners = {"net": net, **{str(l): layer for l, layer in enumerate(net.layers)}}
+        for key, state in ck.layer_rngs.items():
+            owners[key].rng.bit_generator.state = state
         rng.bit_generator.state = ck.rng_state
         for name, value in ck.history.items():
             default = getattr(history, name, None)
@@ -167,6 +180,10 @@ class Checkpointer:
 
     def start(self, trainer, rng, resume: bool) -> int:
         """The first epoch to run: 1, or the one after the checkpoint when resuming."""
+        try:
+            _dense_layers(trainer.net)
+        except ModelFileError as exc:
+            raise ConfigError(f"checkpoints hold dense and dropout layers only: {exc}") from None
         if not resume:
             return 1
         if not self.path.exists():

@@ -87,5 +87,6 @@ class DivergenceGuard:
                                     "what": what}
         if self.on_divergence == "raise":
             raise DivergenceError(message)
-        trainer.stop(message)
+        # a callback (e.g. GradientMonitor) may already have said why; keep its words first
+        trainer.stop(f"{trainer.stop_reason}; {message}" if trainer.stop_reason else message)
         return True

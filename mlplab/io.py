@@ -232,9 +232,7 @@ def load_tensors(data: bytes, path) -> dict:
 def fill_weights(net, tensors: dict, path) -> set:
     """Copy ``layers.{l}.W``/``b`` into ``net`` after checking shape, dtype and finiteness."""
     expected = set()
-    for l, layer in enumerate(net.layers):
-        if not isinstance(layer, Dense):
-            continue
+    for l, layer in enumerate(_dense_layers(net), start=1):  # W⁽ˡ⁾, b⁽ˡ⁾ for l = 1 … L
         for name, ref in (("W", layer.W), ("b", layer.b)):
             key = f"layers.{l}.{name}"
             expected.add(key)
