@@ -20,7 +20,7 @@ from .errors import ConfigError, DivergenceError
 
 ON_DIVERGENCE = ("stop", "raise")
 REMEDY = ("lower the learning rate (e.g. divide it by 10), scale the inputs, use a smaller "
-          "init, or clip the gradients in an on_gradients callback")
+          "init, or clip the gradients (callbacks=[mlplab.clipping.ClipByGlobalNorm(1.0)])")
 
 
 def _first_nonfinite(arrays) -> int | None:

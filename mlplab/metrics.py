@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 Array = np.ndarray
 
@@ -62,6 +62,8 @@ def _values(y_true, y_pred) -> tuple[Array, Array]:
 
 def _average(t: Array, p: Array, average: str | None) -> str:
     if average is not None:
+        if average not in ("binary", "micro", "macro", "weighted"):
+            raise ConfigError(f"average must be binary, micro, macro or weighted, got {average!r}")
         return average
     return "binary" if set(np.unique(t)) | set(np.unique(p)) <= {0, 1} else "macro"
 
@@ -105,7 +107,11 @@ def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> Array:
     from sklearn.metrics import confusion_matrix as sk_confusion
 
     t, p = _pair(y_true, y_pred)
-    k = n_classes if n_classes is not None else int(max(t.max(), p.max())) + 1
+    top = int(max(t.max(), p.max()))
+    k = n_classes if n_classes is not None else top + 1
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= top:
+        raise DataError(f"n_classes={n_classes!r} but the labels go up to {top}; pass "
+                        f"n_classes ≥ {top + 1} or leave it out")
     return sk_confusion(t, p, labels=np.arange(k))
 
 

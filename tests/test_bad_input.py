@@ -1,6 +1,7 @@
 """The bad-input catalogue: every case raises a named mlplab error whose message names the
 problem (and usually the fix). Python API, model and checkpoint files, CSV files, the CLI
-(exit code 2, one line, no traceback) and one real ``python -m mlplab`` process."""
+(exit code 2, one line, no traceback), one real ``python -m mlplab`` process, and the
+playground's HTTP API (a 4xx naming the field)."""
 
 import json
 import struct
@@ -259,4 +260,43 @@ def test_real_process_on_a_corrupt_model_file(files):
 
 
 def test_catalogue_is_at_least_forty_cases():
-    assert len(API) + len(FILES) + len(CSV) + len(CLI) + 3 >= 40
+    assert len(API) + len(FILES) + len(CSV) + len(CLI) + len(PLAYGROUND) + 3 >= 40
+
+
+# ----------------------------------------------------------------- the playground's HTTP API
+PLAYGROUND = [
+    ("post", "/api/sessions", {"json": {"hidden": [99]}}, 422, "1 to 8 neurons, got 99"),
+    ("post", "/api/sessions", {"json": {"learning_rate": 5}}, 422, "learning_rate"),
+    ("post", "/api/sessions", {"json": {"dataset": "mnist"}}, 422, "dataset"),
+    ("post", "/api/sessions", {"content": b"{oops", "headers": {"content-type":
+                                                                 "application/json"}},
+     422, "JSON decode error"),
+    ("post", "/api/sessions/nope/step", {}, 404, "expired or never existed"),
+    ("post", "/api/sessions/{sid}/csv", {"content": b"\xff\xfe"}, 400, "must be UTF-8"),
+    ("post", "/api/sessions/{sid}/csv", {"content": b"a,b\n1,2\n"}, 400,
+     "exactly 3 columns"),
+    ("post", "/api/sessions/{sid}/csv", {"content": b"x1,x2,label\n" + b"1,inf,0\n" * 5}, 400,
+     "inf"),
+    ("post", "/api/sessions/{sid}/weight", {"json": {"layer": 9, "i": 0, "j": 0, "value": 1}},
+     422, "layer"),
+]
+
+
+@pytest.fixture(scope="module")
+def playground():
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from mlplab.playground.server import create_app
+
+    with TestClient(create_app()) as client:
+        sid = client.post("/api/sessions", json={}).json()["id"]
+        yield client, sid
+
+
+@pytest.mark.parametrize("method,url,kwargs,status,message", PLAYGROUND)
+def test_playground_api(playground, method, url, kwargs, status, message):
+    client, sid = playground
+    response = getattr(client, method)(url.format(sid=sid), **kwargs)
+    assert response.status_code == status, response.text
+    assert message in response.json()["error"]

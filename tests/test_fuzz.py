@@ -217,3 +217,17 @@ def test_structured_corruption_of_the_checkpoint_state(key, value):
                                            resume=True)
         except MlplabError as exc:
             assert "fuzz.ckpt" in str(exc)
+
+
+@FUZZ
+@given(CSV_TEXT)
+def test_playground_csv_parser_gives_only_data_errors(text):
+    from mlplab.playground.config import PlaygroundConfig
+    from mlplab.playground.data import parse_csv
+
+    try:
+        data = parse_csv("x1,x2,label\n" + text, PlaygroundConfig())
+    except MlplabError:
+        pass
+    else:
+        assert data is not None
