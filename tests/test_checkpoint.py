@@ -134,7 +134,7 @@ SAVER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.2, 0.5])
+@pytest.mark.parametrize("delay", [0.03, 0.1, 0.2, 0.35, 0.5])
 def test_sigkill_while_saving_over_a_model_keeps_a_loadable_file(tmp_path, delay):
     path = tmp_path / "model.safetensors"
     old = Network([1000, 2000, 2000, 10], seed=1)
@@ -156,3 +156,22 @@ def test_sigkill_while_saving_over_a_model_keeps_a_loadable_file(tmp_path, delay
     assert n_saves >= 0 and abs(shift - n_saves) < 1e-9
     for p, q in zip(net.params, old.params):
         assert np.allclose(p - q, n_saves)
+
+
+def test_resume_with_dropout_restores_the_mask_generator(tmp_path):
+    from mlplab.layers.dropout import with_dropout
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 2))
+    Y = (X[:, 0] > X[:, 1]).astype(float)
+
+    def run(max_epochs, **kw):
+        net = with_dropout(Network([2, 8, 1], activation="relu", seed=2), p=0.3, seed=9)
+        net.fit(X, Y, optimizer="momentum", learning_rate=0.1, batch_size=8, seed=4,
+                max_epochs=max_epochs, epsilon=None, **kw)
+        return net
+
+    run(12, checkpoint=tmp_path / "d.ckpt", checkpoint_every=4)
+    resumed = run(25, checkpoint=tmp_path / "d.ckpt", resume=True)
+    straight = run(25)
+    assert all(np.array_equal(p, q) for p, q in zip(resumed.params, straight.params))
