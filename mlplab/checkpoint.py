@@ -174,6 +174,9 @@ class Checkpointer:
 
         self.path, self.settings = _as_path(path), settings
         self.every = check_positive_int(every, "checkpoint_every")
+        if not self.path.parent.is_dir():
+            raise ConfigError(f"checkpoint {self.path}: folder {self.path.parent} does not exist; "
+                              "create it first")
         if self.path.is_dir():
             raise ConfigError(f"checkpoint {self.path} is a folder; give a file path such as "
                               f"{self.path / 'checkpoint.safetensors'}")

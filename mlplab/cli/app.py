@@ -31,6 +31,16 @@ def user_errors():
         raise typer.Exit(2) from None
 
 
+def output_folder(path, option: str = "--out"):
+    """Create the folder ``path`` (and parents); a path that cannot be one is a ConfigError."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{option} {path} cannot be created as a folder "
+                          f"({exc.strerror or exc}); give a writable folder") from None
+    return path
+
+
 def parse_ints(text: str, what: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]

@@ -11,7 +11,8 @@ import numpy as np
 import typer
 
 from ..errors import ConfigError, DataError
-from .app import app, console, err_console, parse_floats, parse_ints, user_errors
+from .app import (app, console, err_console, output_folder, parse_floats, parse_ints,
+                  user_errors)
 
 
 def load_data(data: str, target: Optional[str]):
@@ -101,7 +102,7 @@ def train(
             console.print(f"training accuracy {net.score(X, Y):.1%}", highlight=False)
         console.print(net.summary(), highlight=False, markup=False)
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
+            output_folder(out)
             path = save(net, out / "model.safetensors", extra=extra)
             (out / "history.json").write_text(json.dumps(
                 {"loss": history.loss, "epochs": history.epochs,

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .app import app, console, user_errors
+from .app import app, console, output_folder, user_errors
 
 
 @app.command()
@@ -25,7 +25,7 @@ def lab(
             for key, module in discover().items():
                 console.print(f"{key:<14} {module.TITLE}", highlight=False)
             return
-        result = run_experiment(name, out, quick=quick, seed=seed)
+        result = run_experiment(name, output_folder(out), quick=quick, seed=seed)
         console.print(f"[bold]{result.title}[/bold]  {result.title_zh}")
         for finding in result.findings:
             console.print(f"  • {finding}", highlight=False, markup=False)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .app import app, console, err_console, user_errors
+from .app import app, console, err_console, output_folder, user_errors
 
 
 @app.command()
@@ -35,7 +35,8 @@ def tour(
 
     with user_errors():
         names = [n.strip() for n in only.split(",") if n.strip()] if only else None
-        result = run_tour(out, quick=quick, seed=seed, only=names, progress=progress)
+        result = run_tour(output_folder(out), quick=quick, seed=seed, only=names,
+                          progress=progress)
         console.print(f"{len(result.sections)} sections in {result.seconds:.1f} s", highlight=False)
         console.print(f"report: {result.path.resolve()}", highlight=False, markup=False)
         if result.failed:
