@@ -75,6 +75,9 @@ def train(
     from ..network import Network
 
     with user_errors():
+        if csv is not None and (checkpoint is not None or resume):
+            raise ConfigError("--checkpoint/--resume work with the positional DATA form "
+                              "(e.g. mlplab train FILE.csv --target COL), not with --csv")
         if csv is not None:
             from .tabular import train_csv_command
 
