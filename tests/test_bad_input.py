@@ -236,6 +236,7 @@ CLI = [
     (["train", "{d}/big.csv", "--target", "y", "--layers", "3,4,1", "--activation", "identity",
       "--output", "identity", "--on-divergence", "raise"], "training diverged at epoch"),
     (["train", "--max-epochs", "0"], "max_epochs must be an integer ≥ 1"),
+    (["train", "--lr", "0"], r"learning rate α must be in \(0, 1\]"),
     (["train", "--checkpoint", "{d}/no/such/c.ckpt"], "folder .* does not exist; create it"),
     (["lab", "xor", "--out", "/proc/mlplab-forbidden"], "cannot be created as a folder"),
     (["tour", "--out", "{d}/ok.csv/sub"], "cannot be created as a folder"),

@@ -33,6 +33,11 @@ def load_data(data: str, target: Optional[str]):
     return X, Y, {"csv": {"target": target, "features": names}}
 
 
+def _or(value, default):
+    """The option's value, or its default when not given (0 is a value, checked later)."""
+    return default if value is None else value
+
+
 @app.command()
 def train(
     data: str = typer.Argument("xor", help="Built-in data set (xor, and, or) or a CSV file."),
@@ -81,10 +86,10 @@ def train(
         if csv is not None:
             from .tabular import train_csv_command
 
-            return train_csv_command(csv, target, hidden, activation, optimizer or "adam",
-                                     lr or 0.001, max_epochs or 200, epsilon, batch_size,
+            return train_csv_command(csv, target, hidden, activation, _or(optimizer, "adam"),
+                                     _or(lr, 0.001), _or(max_epochs, 200), epsilon, batch_size,
                                      test_size, task, seed, out)
-        optimizer, lr, max_epochs = optimizer or "gd", lr or 1.0, max_epochs or 50_000
+        optimizer, lr, max_epochs = _or(optimizer, "gd"), _or(lr, 1.0), _or(max_epochs, 50_000)
         X, Y, extra = load_data(data, target)
         sizes = parse_ints(layers, "--layers")
         if len(sizes) >= 1 and sizes[0] != X.shape[1]:
