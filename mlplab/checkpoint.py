@@ -89,7 +89,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         epoch, opt, rng_state = state["epoch"], state["optimizer"], state["rng"]
         history, settings = state["history"], state["settings"]
         layer_rngs = state.get("layer_rngs", {})
-        if type(epoch) is not int or epoch < 1 or type(opt["t"]) is not int:
+        if type(epoch) is not int or epoch < 1 or type(opt["t"]) is not int or opt["t"] < 0:
             raise ValueError(f"bad epoch {epoch!r} or step count")
         if not all(isinstance(d, dict) for d in (rng_state, history, settings, layer_rngs)):
             raise ValueError("rng, history and settings must be JSON objects")

@@ -67,6 +67,12 @@ API = [
     (lambda: net().fit(X + 1j, Y), DataError, "X is complex"),
     (lambda: mlplab.EarlyStopping(patience="3"), ConfigError, "patience must be an integer"),
     (lambda: save("not a network", "m.safetensors"), ConfigError, "save expects a Network"),
+    (lambda: mlplab.MLPClassifier(hidden_layer_sizes=(0,)).fit(X, Y.ravel()), ConfigError,
+     "hidden_layer_sizes must be a sequence of positive ints"),
+    (lambda: mlplab.MLPRegressor(solver="lbfgs").fit(X, Y.ravel()), ConfigError,
+     "'lbfgs' is not implemented"),
+    (lambda: mlplab.MLPClassifier(learning_rate_init=5).fit(X, Y.ravel()), ConfigError,
+     "learning rate α must be in"),
     (lambda: load(3), ConfigError, "must be a str or os.PathLike"),
     (lambda: Network([3, 4, 1], activation="identity", output="identity", seed=0).fit(
         np.full((8, 3), 1e3), np.full(8, 1e6), learning_rate=1.0, on_divergence="raise",
@@ -241,6 +247,17 @@ CLI = [
     (["lab", "xor", "--out", "/proc/mlplab-forbidden"], "cannot be created as a folder"),
     (["tour", "--out", "{d}/ok.csv/sub"], "cannot be created as a folder"),
     (["lab", "nope"], "unknown experiment 'nope'"),
+    (["train", "--csv", "{d}/text.csv"], "name the column to predict with --target"),
+    (["train", "--csv", "{d}/text.csv", "--target", "nope"], "has no column 'nope'"),
+    (["train", "--csv", "{d}/text.csv", "--target", "y", "--task", "clustering"],
+     "task must be auto, classification or regression"),
+    (["train", "--csv", "{d}/text.csv", "--target", "y", "--test-size", "2"],
+     r"test size must be in \(0, 1\)"),
+    (["train", "--csv", "{d}/text.csv", "--target", "y", "--hidden", "0"],
+     "hidden_layer_sizes must be a sequence of positive ints"),
+    (["train", "--csv", "{d}/text.csv", "--target", "y", "--checkpoint", "{d}/c.ckpt"],
+     "not with --csv"),
+    (["predict", "{d}/absent.safetensors", "--csv", "{d}/text.csv"], "does not exist"),
 ]
 
 

@@ -231,3 +231,25 @@ def test_playground_csv_parser_gives_only_data_errors(text):
         pass
     else:
         assert data is not None
+
+
+TABLE_TEXT = st.text(alphabet=st.sampled_from(list("0123456789.,-e naN?abc\"\n")), max_size=160)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TABLE_TEXT)
+def test_any_csv_training_path_gives_only_mlplab_errors(text):
+    """``mlplab train --csv``'s library path (type inference, imputation, one-hot, training)."""
+    from mlplab.datasets.csv import train_csv
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "fuzz.csv"
+        path.write_text("x,c,y\n" + text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                run = train_csv(path, "y", hidden=(3,), max_iter=2)
+            except MlplabError:
+                pass
+            else:
+                assert len(run.predictions) == run.n_test
