@@ -53,6 +53,15 @@ class DivergenceGuard:
                       for name in getattr(layer, "param_names", ("W", "b"))[:len(layer.params)]]
         self.last = [p.copy() for p in self.params]  # the last finite state
 
+    def all_finite(self, losses) -> bool:
+        """True when every loss and every weight is finite (for loops that run unguarded)."""
+        return bool(np.isfinite(losses).all()) and _first_nonfinite(self.params) is None
+
+    def restore(self) -> None:
+        """Put the last finite weights back."""
+        for last, p in zip(self.last, self.params):
+            np.copyto(p, last)
+
     def check(self, trainer, loss: float) -> bool:
         """After an update: True (or raise) when the batch cost or a weight is NaN/inf.
 
@@ -67,8 +76,7 @@ class DivergenceGuard:
                 np.copyto(last, p)
             return False
         bad_param = _first_nonfinite(self.params)
-        for last, p in zip(self.last, self.params):  # undo the update
-            np.copyto(p, last)
+        self.restore()  # undo the update
         bad_grad = _first_nonfinite(self.grads)
         what = [f"the cost became {loss}"] if not math.isfinite(loss) else []
         if bad_grad is not None:

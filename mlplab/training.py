@@ -155,11 +155,16 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
     opt = get_optimizer(optimizer, learning_rate, **optimizer_options)
     rng = make_rng(seed) if seed is not None else net.rng
 
-    if fastpath.applies(net, opt, m, bs, callbacks, val):  # tiny networks: one compiled loop
-        return fastpath.fit(net, X, Y, opt.learning_rate, max_epochs, epsilon, History())
+    if resume and checkpoint is None:
+        raise ConfigError("resume=True needs checkpoint=PATH: the file to resume from")
+    guard = DivergenceGuard(net, on_divergence)  # holds the initial weights until the 1st step
+    if checkpoint is None and fastpath.applies(net, opt, m, bs, callbacks, val):
+        history = fastpath.fit(net, X, Y, opt.learning_rate, max_epochs, epsilon, History())
+        if guard.all_finite(history.loss):  # tiny networks: one compiled loop
+            return history
+        guard.restore()  # NaN/inf: rerun on the reference loop, which stops at that step
     history = History()
     trainer = Trainer(net, history, opt)
-    guard = DivergenceGuard(net, on_divergence)
     saver, first_epoch = None, 1
     if checkpoint is not None:
         settings = {"optimizer": getattr(opt, "name", type(opt).__name__),
@@ -167,8 +172,6 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
                     "seed": seed, "options": {k: v for k, v in optimizer_options.items()}}
         saver = Checkpointer(checkpoint, checkpoint_every, settings)
         first_epoch = saver.start(trainer, rng, resume)
-    elif resume:
-        raise ConfigError("resume=True needs checkpoint=PATH: the file to resume from")
     params, grads = net.params, net.grads
     batch_begin = _overriding(callbacks, "on_batch_begin")
     on_gradients = _overriding(callbacks, "on_gradients")

@@ -91,3 +91,20 @@ def test_unknown_on_divergence_value_is_a_config_error():
 
     with pytest.raises(ConfigError, match="on_divergence must be one of stop, raise"):
         linear_net().fit(X, Y, on_divergence="ignore")
+
+
+def test_the_compiled_fast_path_hands_divergence_to_the_guarded_loop():
+    from mlplab import fastpath
+    from mlplab.optimizers import GradientDescent
+
+    net = linear_net()
+    opt = GradientDescent(1.0)
+    if not fastpath.applies(net, opt, len(X), len(X), (), None):
+        pytest.skip("numba unavailable: the fast path is not taken")
+    k, last_finite = first_nonfinite_step(linear_net(), X, Y, 1.0)
+    h = net.fit(X, Y, optimizer=opt, max_epochs=10_000, epsilon=None)
+    assert h.diverged["epoch"] == k and h.epochs == k
+    assert all(np.array_equal(p, q) for p, q in zip(net.params, last_finite))
+    # a stable tiny run stays on the fast path and never sets `diverged`
+    ok = linear_net().fit(X / 30, Y / 30, learning_rate=0.01, max_epochs=50, epsilon=None)
+    assert ok.diverged is None and np.isfinite(ok.loss).all()
