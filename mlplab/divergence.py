@@ -54,8 +54,12 @@ class DivergenceGuard:
         self.last = [p.copy() for p in self.params]  # the last finite state
 
     def all_finite(self, losses) -> bool:
-        """True when every loss and every weight is finite (for loops that run unguarded)."""
-        return bool(np.isfinite(losses).all()) and _first_nonfinite(self.params) is None
+        """After a loop that ran unguarded: True when the last loss and every weight are finite.
+
+        NaN/inf weights never become finite again under gradient descent, and a NaN/inf cost
+        or gradient reaches the weights, so the end state tells whether anything diverged.
+        """
+        return (not losses or math.isfinite(losses[-1])) and _first_nonfinite(self.params) is None
 
     def restore(self) -> None:
         """Put the last finite weights back."""
