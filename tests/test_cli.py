@@ -20,9 +20,9 @@ def invoke(*args):
 def test_help_lists_every_command():
     result = invoke("--help")
     assert result.exit_code == 0
-    for command in ["train", "predict", "show", "gradcheck", "trace", "lab"]:
+    for command in ["train", "predict", "show", "gradcheck", "trace", "lab", "tour", "serve"]:
         assert command in result.output
-    for command in ["train", "predict", "show", "gradcheck", "trace"]:
+    for command in ["train", "predict", "show", "gradcheck", "trace", "lab", "tour", "serve"]:
         sub = invoke(command, "--help")
         assert sub.exit_code == 0 and "Usage" in sub.output
 
