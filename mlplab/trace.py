@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ConfigError, DataError
 from .layers import Dense
-from .errors import DataError
 from .validation import check_learning_rate
 
 Array = np.ndarray
@@ -63,18 +63,32 @@ def _sup(l: int | str) -> str:
     return "⁽" + str(l).translate(str.maketrans("0123456789L", "⁰¹²³⁴⁵⁶⁷⁸⁹ᴸ")) + "⁾"
 
 
+def _prediction_network(net):
+    """A float64 copy of ``net`` with only its Input and Dense layers, numbered 0 … L."""
+    from .layers import Dropout, Input
+
+    other = [layer for layer in net.layers if not isinstance(layer, (Input, Dense, Dropout))]
+    if other:
+        raise ConfigError(f"trace follows the lecture's dense layers only; this network has "
+                          f"{other[0]!r}: trace a network of Dense (and Dropout) layers")
+    net = copy.deepcopy(net).astype(np.float64)
+    net.layers = [layer for layer in net.layers if not isinstance(layer, Dropout)]
+    return net
+
+
 def trace(net, x, y, learning_rate: float = 0.5) -> Trace:
     """Forward and backward for one sample, and the gradient-descent update.
 
     Parameters
     ----------
-    net : Network (dense layers)
+    net : Network of dense layers (dropout layers, identity at prediction time, are left out:
+        the trace is of the prediction network)
     x : (n_inputs,) array, one sample
     y : (n_outputs,) array or scalar
     learning_rate : float in (0, 1], the α of the update shown
     """
     alpha = check_learning_rate(learning_rate)
-    net = copy.deepcopy(net).astype(np.float64)
+    net = _prediction_network(net)
     try:
         X = np.asarray(x, dtype=float).reshape(1, -1)
         Y = np.asarray(y, dtype=float).reshape(1, -1)

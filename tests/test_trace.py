@@ -51,3 +51,21 @@ def test_trace_validates():
         trace(net, [1, 0], [1], learning_rate=3)
     with pytest.raises(Exception, match="features"):
         trace(net, [1, 0, 1], [1])
+
+
+def test_trace_of_a_dropout_network_is_the_prediction_network():
+    from mlplab.layers import with_dropout
+
+    base = Network([2, 3, 1], seed=0)
+    t = trace(with_dropout(base, p=0.5, seed=0), [1, 0], [1])
+    np.testing.assert_array_equal(t["W⁽²⁾ new"], trace(base, [1, 0], [1])["W⁽²⁾ new"])
+
+
+def test_trace_refuses_layers_outside_the_lecture():
+    from mlplab.layers import BatchNorm, Dense, Input
+
+    rng = np.random.default_rng(0)
+    net = Network.from_layers([Input(2), Dense(2, 3, "identity", "normal", rng),
+                               BatchNorm(3, "sigmoid"), Dense(3, 1, "sigmoid", "normal", rng)])
+    with pytest.raises(ConfigError, match="dense layers only.*BatchNorm"):
+        trace(net, [1, 0], [1])
