@@ -8,8 +8,6 @@ WebSocket and counts the frames for a few seconds. Prints the rate; the issue as
 
 import asyncio
 import json
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,13 +15,15 @@ from pathlib import Path
 import httpx
 import websockets
 
+from mlplab.playground.launch import serving
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = {"dataset": "spiral", "n_points": 500, "hidden": [8] * 6, "activations": ["tanh"] * 6,
           "features": ["x1", "x2"], "batch_size": 10}
 
 
-async def count_frames(port: int, sid: str, seconds: float) -> tuple[int, int, float]:
-    async with websockets.connect(f"ws://127.0.0.1:{port}/api/sessions/{sid}/stream",
+async def count_frames(url: str, sid: str, seconds: float) -> tuple[int, int, float]:
+    async with websockets.connect(f"{url.replace('http', 'ws', 1)}api/sessions/{sid}/stream",
                                   max_size=None) as ws:
         await ws.recv()
         await ws.send(json.dumps({"cmd": "play"}))
@@ -36,25 +36,11 @@ async def count_frames(port: int, sid: str, seconds: float) -> tuple[int, int, f
 
 
 def main(seconds: float = 5.0) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "mlplab", "serve", "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        proc.stdout.readline()
-        for _ in range(100):
-            try:
-                r = httpx.post(f"http://127.0.0.1:{port}/api/sessions", json=CONFIG)
-                break
-            except httpx.ConnectError:
-                time.sleep(0.1)
-        n, epochs, size = asyncio.run(count_frames(port, r.json()["id"], seconds))
+    with serving(cwd=ROOT) as url:
+        r = httpx.post(f"{url}api/sessions", json=CONFIG)
+        n, epochs, size = asyncio.run(count_frames(url, r.json()["id"], seconds))
         print(f"6×8 tanh network, 500 points (250 train), batch 10: {n / seconds:.1f} frames/s "
               f"over {seconds:g} s, {epochs} epochs trained, {size / 1000:.0f} kB per frame")
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 if __name__ == "__main__":

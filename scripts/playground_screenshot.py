@@ -7,14 +7,13 @@ until the test loss is small, traces one point, and saves the screenshot.
 """
 
 import json
-import socket
-import subprocess
 import sys
-import time
 from base64 import urlsafe_b64encode
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+
+from mlplab.playground.launch import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = {"dataset": "spiral", "n_points": 500, "noise": 0.3, "features": ["x1", "x2", "sin(x1)", "sin(x2)"],
@@ -23,21 +22,14 @@ CONFIG = {"dataset": "spiral", "n_points": 500, "noise": 0.3, "features": ["x1",
 
 
 def main(out: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "mlplab", "serve", "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        proc.stdout.readline()
-        time.sleep(1.0)
+    with serving(cwd=ROOT) as url:
         code = urlsafe_b64encode(json.dumps(CONFIG).encode()).decode().rstrip("=")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run"])
             page = browser.new_page(viewport={"width": 1400, "height": 1060})
-            page.goto(f"http://127.0.0.1:{port}/#c={code}")
+            page.goto(f"{url}#c={code}")
             page.wait_for_selector("#n-0-0")
             page.click("#play")
             page.wait_for_function("Number(document.querySelector('#test_loss').textContent) < 0.08",
@@ -51,9 +43,6 @@ def main(out: Path) -> None:
             page.wait_for_selector("#trace table")
             page.screenshot(path=str(out), full_page=False)
             browser.close()
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 if __name__ == "__main__":

@@ -9,16 +9,13 @@ tests skip only when no chromium can be found at all.
 import base64
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import mlplab
+from mlplab.playground.launch import serving
 
 CHROMIUM = os.environ.get("MLPLAB_CHROMIUM") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium"))
@@ -31,32 +28,10 @@ pytestmark = pytest.mark.skipif(not CHROMIUM, reason="chromium not found: apt-ge
                                 "(scripts/test.sh does)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mlplab", "serve", "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        assert url in proc.stdout.readline()  # it prints its URL
-        deadline = time.monotonic() + 30
-        while True:  # wait until it accepts connections
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+    with serving(cwd=ROOT) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
