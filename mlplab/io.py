@@ -56,7 +56,7 @@ def _dense_layers(net) -> list:
     Dropout layers are identity at prediction time, so a network with dropout is saved as its
     prediction network; any other extra layer cannot be saved.
     """
-    from .layers import Dropout, Input
+    from .layers import Dropout
 
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
     odd = [layer for layer in net.layers if not isinstance(layer, (Dense, Dropout, Input))]

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from .activations import get_activation
 from .errors import ConfigError
 from .layers import Dense, Input, Layer
 from .losses import Loss, check_pairing, default_output, get_loss

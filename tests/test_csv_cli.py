@@ -4,7 +4,6 @@ and one-line errors that name the column or line."""
 import numpy as np
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
 import mlplab
@@ -13,11 +12,7 @@ from mlplab.datasets import load_heart_cleveland
 from mlplab.preprocessing import TabularEncoder
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    # small matrices: one BLAS thread is many times faster on a shared machine
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 runner = CliRunner()
 

@@ -6,18 +6,13 @@ import pytest
 
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
-from threadpoolctl import threadpool_limits
 
 from mlplab import MLPClassifier, MLPRegressor
 
 # Small, quick instances: scikit-learn's checks fit dozens of times on tiny data.
 # learning_rate_init 0.01 lets 200 Adam epochs fit the checks' blobs.
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    # small matrices: one BLAS thread is many times faster on a shared machine
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 ESTIMATORS = [
     MLPClassifier(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=200, random_state=0),

@@ -1,17 +1,14 @@
 """mlplab's estimators inside scikit-learn's machinery: Pipeline, ColumnTransformer,
 GridSearchCV and cross_val_score with two worker processes."""
 
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.compose import ColumnTransformer
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
 
 from mlplab import MLPClassifier, MLPRegressor
 from mlplab.datasets import load_heart_cleveland, load_mushrooms
@@ -19,11 +16,7 @@ from mlplab.datasets import load_heart_cleveland, load_mushrooms
 CODED = ["cp", "restecg", "slope", "thal"]
 
 
-@pytest.fixture(autouse=True)
-def quiet():
-    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread", "no_convergence_warnings")
 
 
 @pytest.fixture(scope="module")

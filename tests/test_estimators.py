@@ -1,6 +1,5 @@
 """MLPClassifier / MLPRegressor: scikit-learn's semantics, checked against scikit-learn."""
 
-import warnings
 
 import joblib
 import numpy as np
@@ -8,20 +7,13 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_multilabel_classification, make_regression
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
-from threadpoolctl import threadpool_limits
 
 import mlplab
 from mlplab import MLPClassifier, MLPRegressor
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    # small matrices: one BLAS thread is many times faster on a shared machine
-    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread", "no_convergence_warnings")
 
 
 @pytest.fixture(scope="module")

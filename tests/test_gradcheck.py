@@ -1,7 +1,6 @@
 """Backprop against central finite differences on many random networks (float64)."""
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
