@@ -8,6 +8,8 @@ with code 2. Each type also derives from the matching built-in (``ValueError``, 
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 
 class MlplabError(Exception):
     """Base class of every error mlplab raises on purpose."""
@@ -29,8 +31,8 @@ class DivergenceError(MlplabError, ArithmeticError):
     """Training produced NaN or inf; the weights were restored to the last finite state."""
 
 
-class NotFittedError(MlplabError, AttributeError):
-    """A model was used before it was trained."""
+class NotFittedError(MlplabError, _SklearnNotFittedError):
+    """An estimator was used before it was trained (also scikit-learn's NotFittedError)."""
 
 
 __all__ = [

@@ -27,9 +27,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 
 from .errors import ConfigError, DataError
+from .validation import check_fitted, validate_data
 
 Array = np.ndarray
 _SCAN = 32  # samples whose margins are checked in one vectorized step
@@ -191,7 +192,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     # ----------------------------------------------------------------- use
     def decision_function(self, X) -> Array:
         """z = Wx + b per sample: (m,) for two classes, else (m, n_units)."""
-        check_is_fitted(self)
+        check_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         Z = X @ self.coef_.T + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 and not self._multilabel else Z
@@ -207,7 +208,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def line_at(self, update: int, unit: int = 0) -> tuple[Array, float]:
         """``(w, b)`` of ``unit`` after update number ``update`` (0: the starting zeros)."""
-        check_is_fitted(self)
+        check_fitted(self)
         return self.coef_path_[update, unit].copy(), float(self.intercept_path_[update, unit])
 
     def __sklearn_tags__(self):

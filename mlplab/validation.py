@@ -121,3 +121,30 @@ def check_epsilon(value) -> float | None:
         raise ConfigError(f"epsilon ε must be > 0, got {value!r}; "
                           "use e.g. 1e-6, or None to train for max_epochs")
     return float(value)
+
+
+def check_fitted(estimator, attributes=None) -> None:
+    """scikit-learn's ``check_is_fitted``, raising mlplab's :class:`NotFittedError` (which is
+    also scikit-learn's, so code catching either keeps working)."""
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    from .errors import NotFittedError
+
+    try:
+        check_is_fitted(estimator, attributes)
+    except SklearnNotFittedError as exc:
+        raise NotFittedError(str(exc)) from None
+
+
+def validate_data(estimator, *args, **kwargs):
+    """scikit-learn's ``validate_data`` (its messages and checks), with a bad-data
+    ``ValueError`` raised as mlplab's :class:`DataError` (still a ``ValueError``)."""
+    from sklearn.utils.validation import validate_data as sk_validate_data
+
+    try:
+        return sk_validate_data(estimator, *args, **kwargs)
+    except ValueError as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(str(exc)) from None

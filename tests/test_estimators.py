@@ -159,3 +159,19 @@ def test_dropout_and_l1(iris, tmp_path):
     sparse = clone(dense).set_params(l1=0.01)
     small = [np.mean(np.abs(est.fit(X, y).coefs_[0]) < 1e-2) for est in (dense, sparse)]
     assert small[1] > small[0] + 0.2  # L1 drives many input weights to (nearly) zero
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier(), MLPRegressor(), mlplab.Perceptron()])
+def test_unfitted_use_raises_mlplabs_not_fitted_error(estimator):
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+    with pytest.raises(mlplab.NotFittedError, match="not fitted yet.*fit") as info:
+        estimator.predict([[0.0, 1.0]])
+    assert isinstance(info.value, SklearnNotFittedError)  # scikit-learn code still catches it
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier(), MLPRegressor(), mlplab.Perceptron()])
+def test_bad_data_raises_mlplabs_data_error_with_sklearns_message(estimator):
+    with pytest.raises(mlplab.DataError, match="Input X contains NaN") as info:
+        estimator.fit([[np.nan, 1.0], [1.0, 2.0]], [0, 1])
+    assert isinstance(info.value, ValueError)

@@ -24,7 +24,6 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import ConfigError
 from ..layers import Dense, Dropout
@@ -32,6 +31,7 @@ from ..network import Network
 from ..optimizers import Adam, GradientDescent, Momentum
 from ..regularizers import L1
 from ..training import fit as train
+from ..validation import check_fitted, validate_data
 from ._training import BatchL2, GlorotUniform, SklearnStopping
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "sigmoid", "leaky_relu")
@@ -91,18 +91,18 @@ class BaseMLP(BaseEstimator):
     @property
     def coefs_(self) -> list[np.ndarray]:
         """``coefs_[i]`` of shape ``(n_in, n_out)``: the transpose of mlplab's ``W⁽ⁱ⁺¹⁾``."""
-        check_is_fitted(self, "net_")
+        check_fitted(self, "net_")
         return [layer.W.T for layer in self._dense()]
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
         """``intercepts_[i]`` of shape ``(n_out,)``: mlplab's ``b⁽ⁱ⁺¹⁾``."""
-        check_is_fitted(self, "net_")
+        check_fitted(self, "net_")
         return [layer.b for layer in self._dense()]
 
     @property
     def n_layers_(self) -> int:
-        check_is_fitted(self, "net_")
+        check_fitted(self, "net_")
         return len(self._dense()) + 1
 
     def _dense(self) -> list[Dense]:
@@ -232,7 +232,7 @@ class BaseMLP(BaseEstimator):
 
     def _forward(self, X) -> np.ndarray:
         """``a⁽ᴸ⁾`` for the rows of ``X``, without touching the network's caches."""
-        check_is_fitted(self, "net_")
+        check_fitted(self, "net_")
         A = self._validate_X(X, reset=False).astype(self.net_.dtype, copy=False)
         for layer in self._dense():
             A = layer.g(A @ layer.W.T + layer.b)  # a⁽ˡ⁾ = g(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)

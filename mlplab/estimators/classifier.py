@@ -7,9 +7,9 @@ from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
-from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError
+from ..validation import check_fitted
 from ._base import BaseMLP, validate_Xy
 
 
@@ -175,7 +175,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._label_binarizer.inverse_transform(A, threshold=0.5)
 
     def _multiclass(self) -> bool:
-        check_is_fitted(self, "net_")
+        check_fitted(self, "net_")
         return self._label_binarizer.y_type_ == "multiclass"
 
     def __sklearn_tags__(self):
