@@ -1,13 +1,20 @@
 """The divergence guard: stop at the first NaN/inf, keep the last finite weights.
 
-After every update the training loop asks :meth:`DivergenceGuard.check` whether the batch
-cost and every parameter are finite. A NaN/inf gradient always reaches the parameters through
-the update, so this one test covers the cost, the gradients and overflowing updates. It is one
-``sum`` per array (NaN and inf propagate through a sum; a sum that overflows to inf means the
-numbers are near the float limit, which is divergence too) plus one copy: about the cost of an
-update. When all is finite the guard keeps that copy (the last finite state); when not, it puts
-the copy back, names the epoch, the batch and the layer (slow path: only then does it look at
-each gradient), and either stops training or raises :class:`~mlplab.errors.DivergenceError`.
+It costs nothing per step beyond what training computes anyway, so the fast path keeps it:
+
+- **every step**, the batch cost is checked *before* the update (a float test). NaN/inf
+  weights always show in the next cost: a NaN, or an infinity times 0 or against another
+  infinity, spreads to every output of a dense network. So a non-finite cost stops training
+  before a bad step is applied. If the weights the cost came from are finite (the forward pass
+  overflowed) they stay, as the last finite state; if they are not (the previous update
+  overflowed), the weights from the start of the epoch go back;
+- **every epoch**, the largest change ``max |p − p_before|`` that the ε test computes anyway
+  is NaN/inf exactly when a weight is. This catches the one case the cost can hide (a weight
+  of −inf feeding a ReLU or a sigmoid gives 0, a finite output); the weights from the start of
+  the epoch go back. In full-batch training (one step per epoch) that is the previous step's.
+
+Either way the guard names the epoch, the batch and the layer (only then does it look at each
+array), and stops training or raises :class:`~mlplab.errors.DivergenceError`.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ class DivergenceGuard:
         self.params, self.grads, self.layers = net.params, net.grads, net.layers
         self.names = [f"{name}⁽{l}⁾ (layer {l})" for l, layer in enumerate(net.layers)
                       for name in getattr(layer, "param_names", ("W", "b"))[:len(layer.params)]]
-        self.last = [p.copy() for p in self.params]  # the last finite state
+        self.initial = [p.copy() for p in self.params]
 
     def all_finite(self, losses) -> bool:
         """After a loop that ran unguarded: True when the last loss and every weight are finite.
@@ -61,40 +68,54 @@ class DivergenceGuard:
         """
         return (not losses or math.isfinite(losses[-1])) and _first_nonfinite(self.params) is None
 
-    def restore(self) -> None:
-        """Put the last finite weights back."""
-        for last, p in zip(self.last, self.params):
-            np.copyto(p, last)
+    def restore(self, state=None) -> None:
+        """Put ``state`` (by default the weights at the start of training) back."""
+        for saved, p in zip(self.initial if state is None else state, self.params):
+            np.copyto(p, saved)
 
-    def check(self, trainer, loss: float) -> bool:
-        """After an update: True (or raise) when the batch cost or a weight is NaN/inf.
+    def check_cost(self, trainer, loss: float, epoch_start) -> bool:
+        """Before a step: True (or raise) when its batch cost is NaN/inf; the step is not taken.
 
-        A NaN/inf gradient always reaches the weights through the update (``p − α·NaN``,
-        Adam's ``inf/inf``), so checking the weights after the step catches bad gradients too.
+        ``epoch_start`` holds the weights at the start of the epoch, put back when the current
+        ones are not finite.
         """
-        total = 0.0
-        for p in self.params:
-            total += np.add.reduce(p, None)
-        if math.isfinite(loss) and math.isfinite(total):
-            for last, p in zip(self.last, self.params):
-                np.copyto(last, p)
+        if math.isfinite(loss):
             return False
         bad_param = _first_nonfinite(self.params)
-        self.restore()  # undo the update
-        bad_grad = _first_nonfinite(self.grads)
-        what = [f"the cost became {loss}"] if not math.isfinite(loss) else []
-        if bad_grad is not None:
-            what.append(f"the gradient ∂C/∂{self.names[bad_grad]} became NaN/inf")
-        elif bad_param is not None:
-            what.append(f"the update overflowed {self.names[bad_param]}")
-        else:
+        if bad_param is None:  # the forward pass overflowed from finite weights: keep them
+            what = f"the cost became {loss}"
             z = [l for l, layer in enumerate(self.layers)
                  if getattr(layer, "Z", None) is not None and not np.isfinite(layer.Z).all()]
-            what.append(f"z⁽{z[0]}⁾ (layer {z[0]}) overflowed" if z else "")
-        what = " and ".join(w for w in what if w)
+            if z:
+                what += f" (z⁽{z[0]}⁾, layer {z[0]}, overflowed)"
+            return self._stop(trainer, what, "the weights are the last finite ones, from "
+                                             "before that step")
+        return self._weights_went_bad(trainer, bad_param, epoch_start,
+                                      f"the cost became {loss} and ")
+
+    def check_epoch(self, trainer, change: float, epoch_start) -> bool:
+        """After an epoch: True (or raise) when its largest change, hence a weight, is NaN/inf."""
+        if math.isfinite(change):
+            return False
+        bad_param = _first_nonfinite(self.params)
+        if bad_param is None:  # |p − p_before| overflowed between finite numbers: divergence too
+            bad_param = int(np.argmax([np.max(np.abs(p - s))
+                                       for p, s in zip(self.params, epoch_start)]))
+        return self._weights_went_bad(trainer, bad_param, epoch_start, "")
+
+    def _weights_went_bad(self, trainer, bad_param: int, epoch_start, prefix: str) -> bool:
+        self.restore(epoch_start)
+        bad_grad = _first_nonfinite(self.grads)  # the last gradients, when they were stored
+        if bad_grad is not None:
+            what = f"{prefix}the gradient ∂C/∂{self.names[bad_grad]} became NaN/inf"
+        else:
+            what = f"{prefix}an update overflowed {self.names[bad_param]}"
+        return self._stop(trainer, what, f"the weights were restored to those at the start "
+                                         f"of epoch {trainer.epoch}, the last finite state")
+
+    def _stop(self, trainer, what: str, kept: str) -> bool:
         where = f"epoch {trainer.epoch}, batch {trainer.batch}"
-        message = (f"training diverged at {where}: {what}; the weights were restored to the "
-                   f"last finite state. Remedy: {REMEDY}")
+        message = f"training diverged at {where}: {what}; {kept}. Remedy: {REMEDY}"
         trainer.history.diverged = {"epoch": trainer.epoch, "batch": trainer.batch,
                                     "what": what}
         if self.on_divergence == "raise":

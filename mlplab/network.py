@@ -161,14 +161,19 @@ class Network:
             A = layer.forward(A, training)
         return A.copy() if training else A  # a training pass writes into arrays it reuses
 
-    def backward(self, Y: Array) -> None:
-        """The δ recursion from the cached forward pass; fills each layer's ``dW``, ``db``."""
+    def backward(self, Y: Array, step: float | None = None) -> None:
+        """The δ recursion from the cached forward pass; fills each layer's ``dW``, ``db``.
+
+        ``step = α`` (dense layers only) also takes the gradient-descent step layer by layer,
+        as the δ recursion passes, instead of storing ``dW``, ``db`` (see ``Dense.backward``).
+        """
         out = self.layers[-1]
         delta = self.loss.output_delta(out.Z, out.A, Y, out.g)  # δ⁽ᴸ⁾
-        dA = out.backward(delta=delta, need_dA_prev=self.L > 1)
+        kw = {} if step is None else {"step": step}
+        dA = out.backward(delta=delta, need_dA_prev=self.L > 1, **kw)
         for l in range(self.L - 1, 0, -1):
             # dA = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾; the layer forms δ⁽ˡ⁾ = dA ⊙ g'(z⁽ˡ⁾) and its gradients
-            dA = self.layers[l].backward(dA, need_dA_prev=l > 1)
+            dA = self.layers[l].backward(dA, need_dA_prev=l > 1, **kw)
 
     def cost(self, X: Array, Y: Array) -> float:
         """The mean cost over the samples of ``X`` (validated here)."""

@@ -176,6 +176,11 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
     batch_begin = _overriding(callbacks, "on_batch_begin")
     on_gradients = _overriding(callbacks, "on_gradients")
     batch_end = _overriding(callbacks, "on_batch_end")
+    # plain gradient descent with nobody reading the gradients: each layer's backward applies
+    # W ← W − α ∂C/∂W itself, inside its weight-gradient product (mlplab._blas)
+    step = opt.learning_rate if _fusable(net, opt, on_gradients) else None
+    if step is not None:
+        guard.grads = []  # the layers do not store ∂C/∂W then
     batch_X, batch_Y = {}, {}  # reused batch arrays, by batch size
     for cb in callbacks:
         cb.on_train_begin(trainer)
@@ -197,16 +202,22 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
                 Xb, Yb = cb.on_batch_begin(trainer, Xb, Yb) or (Xb, Yb)
             A = net.forward(Xb, training=True)                        # step 2
             batch_loss = net.loss.value(A, Yb, net.layers[-1].Z)
-            net.backward(Yb)                                          # steps 3–4
-            for cb in on_gradients:
-                cb.on_gradients(trainer)
-            opt.step(params, grads)                                   # step 5
-            if guard.check(trainer, batch_loss):  # NaN/inf: last finite weights restored
+            if guard.check_cost(trainer, batch_loss, before):  # NaN/inf: no step taken
                 break
+            if step is not None:  # steps 3–5 in one pass down the layers
+                net.backward(Yb, step=step)
+                opt.t += 1
+            else:
+                net.backward(Yb)                                      # steps 3–4
+                for cb in on_gradients:
+                    cb.on_gradients(trainer)
+                opt.step(params, grads)                               # step 5
             loss_sum, seen = loss_sum + batch_loss * len(Xb), seen + len(Xb)
             for cb in batch_end:
                 cb.on_batch_end(trainer, {"loss": batch_loss})
         change = max(float(np.max(np.abs(p - b))) for p, b in zip(params, before))
+        if not history.diverged and guard.check_epoch(trainer, change, before):
+            change = float("nan")  # the guard restored the epoch's start: record the NaN
         logs = {"loss": loss_sum / seen if seen else float("nan"), "max_change": change}
         if val is not None:
             logs["val_loss"] = net.loss.value(net.forward(val[0]), val[1], net.layers[-1].Z)
@@ -234,6 +245,16 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
         cb.on_train_end(trainer)
     net.history = history
     return history
+
+
+def _fusable(net, opt, on_gradients) -> bool:
+    """Plain gradient descent on dense layers, with no callback reading or changing ∂C/∂W."""
+    from .layers.dense import Dense
+    from .optimizers import GradientDescent, Optimizer
+
+    return (not on_gradients and isinstance(opt, GradientDescent)
+            and type(opt).update is GradientDescent.update and type(opt).step is Optimizer.step
+            and all(isinstance(layer, Dense) for layer in net.layers[1:]))
 
 
 def _rows(A: Array, idx: Array, reused: dict[int, Array]) -> Array:

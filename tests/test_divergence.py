@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from mlplab import DivergenceError, Network
+from mlplab import Callback, DivergenceError, Network
 from mlplab.optimizers import GradientDescent
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -23,7 +23,8 @@ def linear_net():
 
 def first_nonfinite_step(net, X, Y, learning_rate):
     """Reference without the guard: the first (1-based) step whose cost or updated weights
-    hold NaN/inf, and the weights before that step (the last finite state)."""
+    hold NaN/inf, the weights before that step (the last finite state), and whether it was
+    the cost (then the guard does not take that step)."""
     opt = GradientDescent(learning_rate)
     for step in range(1, 10_000):
         before = [p.copy() for p in net.params]
@@ -34,20 +35,22 @@ def first_nonfinite_step(net, X, Y, learning_rate):
             net.backward(Y)
             opt.step(net.params, net.grads)
         if not (np.isfinite(cost) and all(np.isfinite(p).all() for p in net.params)):
-            return step, before
+            return step, before, not np.isfinite(cost)
     raise AssertionError("did not diverge")
 
 
 def test_exploding_learning_rate_is_caught_within_one_step():
-    k, last_finite = first_nonfinite_step(linear_net(), X, Y, 1.0)
+    k, last_finite, by_cost = first_nonfinite_step(linear_net(), X, Y, 1.0)
     assert k > 2  # it really ran a while before exploding
     net, opt = linear_net(), GradientDescent(1.0)
     h = net.fit(X, Y, optimizer=opt, max_epochs=10_000, epsilon=None)
     # full batch: one step per epoch; the guard trips at the very step that goes non-finite
     assert h.diverged["epoch"] == k and h.diverged["batch"] == 0
-    assert opt.t == k  # it stopped at that step: no later update was tried
+    # it stopped at that step: a step with a NaN/inf cost is not even taken
+    assert opt.t == (k - 1 if by_cost else k)
     assert all(np.isfinite(p).all() for p in net.params)
-    assert all(np.array_equal(p, q) for p, q in zip(net.params, last_finite))
+    for p, q in zip(net.params, last_finite):  # same up to the order of rounding
+        np.testing.assert_allclose(p, q, rtol=1e-9)
     assert f"epoch {k}, batch 0" in h.stop_reason and "lower the learning rate" in h.stop_reason
     assert "layer" in h.stop_reason or "cost" in h.stop_reason
     assert not h.converged and h.epochs == k
@@ -101,10 +104,51 @@ def test_the_compiled_fast_path_hands_divergence_to_the_guarded_loop():
     opt = GradientDescent(1.0)
     if not fastpath.applies(net, opt, len(X), len(X), (), None):
         pytest.skip("numba unavailable: the fast path is not taken")
-    k, last_finite = first_nonfinite_step(linear_net(), X, Y, 1.0)
+    k, last_finite, _ = first_nonfinite_step(linear_net(), X, Y, 1.0)
     h = net.fit(X, Y, optimizer=opt, max_epochs=10_000, epsilon=None)
     assert h.diverged["epoch"] == k and h.epochs == k
-    assert all(np.array_equal(p, q) for p, q in zip(net.params, last_finite))
+    for p, q in zip(net.params, last_finite):  # same up to the order of rounding
+        np.testing.assert_allclose(p, q, rtol=1e-9)
     # a stable tiny run stays on the fast path and never sets `diverged`
     ok = linear_net().fit(X / 30, Y / 30, learning_rate=0.01, max_epochs=50, epsilon=None)
     assert ok.diverged is None and np.isfinite(ok.loss).all()
+
+
+class _Poison(Callback):
+    """After ``batch`` of ``epoch``, writes ``value`` into b⁽¹⁾[0]: an update that overflowed."""
+
+    def __init__(self, epoch, batch, value):
+        self.at, self.value, self.starts = (epoch, batch), value, {}
+
+    def on_epoch_begin(self, trainer, epoch):
+        self.starts[epoch] = [p.copy() for p in trainer.net.params]
+
+    def on_batch_end(self, trainer, logs):
+        if (trainer.epoch, trainer.batch) == self.at:
+            trainer.net.layers[1].b[0] = self.value
+
+
+def relu_net():
+    return Network([3, 4, 1], activation="relu", output="identity", init="he_normal", seed=0)
+
+
+def test_a_nan_weight_stops_the_next_step_and_the_epoch_start_comes_back():
+    poison = _Poison(2, 1, np.nan)
+    net = relu_net()
+    h = net.fit(X / 30, Y / 30, optimizer="sgd", learning_rate=0.01, batch_size=16,
+                max_epochs=5, epsilon=None, callbacks=[poison], seed=0)
+    assert h.diverged == {"epoch": 2, "batch": 2, "what": h.diverged["what"]}
+    assert "b⁽1⁾ (layer 1)" in h.diverged["what"] and "start of epoch 2" in h.stop_reason
+    assert all(np.array_equal(p, q) for p, q in zip(net.params, poison.starts[2]))
+
+
+def test_a_weight_the_cost_cannot_see_is_caught_at_the_end_of_the_epoch():
+    # b⁽¹⁾[0] = −inf: relu(−inf) = 0, so every cost stays finite; the epoch's largest
+    # change |−inf − b| is not, and the weights from the start of that epoch come back
+    poison = _Poison(3, 0, -np.inf)
+    net = relu_net()
+    h = net.fit(X / 30, Y / 30, optimizer="sgd", learning_rate=0.01, batch_size=16,
+                max_epochs=6, epsilon=None, callbacks=[poison], seed=0)
+    assert h.diverged["epoch"] == 3 and h.epochs == 3 and np.isfinite(h.loss).all()
+    assert "b⁽1⁾ (layer 1)" in h.diverged["what"]
+    assert all(np.array_equal(p, q) for p, q in zip(net.params, poison.starts[3]))

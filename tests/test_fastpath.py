@@ -251,3 +251,114 @@ def test_a_training_forward_returns_an_array_the_next_pass_does_not_overwrite():
     a2 = net.forward(X2, training=True)  # same batch size: the layers reuse their arrays
     np.testing.assert_array_equal(a1, kept)
     assert not np.array_equal(a1, a2)
+
+
+# ------------------------------------------------------------------ the step inside the GEMM
+def _count_blas_updates(monkeypatch):
+    from mlplab import _blas
+
+    calls, real = [], _blas.gemm_update
+    monkeypatch.setattr(_blas, "gemm_update", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_the_fused_step_is_a_gradient_step_by_finite_differences(monkeypatch):
+    """``backward(step=α)`` moves W, b by −α times the float64 finite-difference gradient."""
+    from mlplab import _blas
+
+    rng = np.random.default_rng(11)
+    X, Y = rng.normal(size=(9, 4)), np.eye(3)[rng.integers(0, 3, 9)]
+    net = mlplab.Network([4, 6, 5, 3], activation="tanh", loss="cross_entropy", seed=12)
+    eps, alpha = 1e-5, 0.3
+    numeric = []
+    for p in net.params:  # central differences of the mean cost, float64
+        g = np.empty_like(p)
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + eps
+            up = net.loss.value(net.forward(X), Y, net.layers[-1].Z)
+            p[i] = old - eps
+            down = net.loss.value(net.forward(X), Y, net.layers[-1].Z)
+            p[i] = old
+            g[i] = (up - down) / (2 * eps)
+        numeric.append(g)
+    before = [p.copy() for p in net.params]
+    calls = _count_blas_updates(monkeypatch)
+    net.forward(X, training=True)
+    net.backward(Y, step=alpha)
+    assert len(calls) == 3 * _blas.available()  # one folded update per layer, when bound
+    for p, p0, g in zip(net.params, before, numeric):
+        np.testing.assert_allclose(p, p0 - alpha * g, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("activation, dtype, rtol", [("relu", np.float32, 2e-5),
+                                                     ("sigmoid", np.float32, 2e-5),
+                                                     ("tanh", np.float64, 1e-12)])
+def test_fused_sgd_equals_the_two_pass_update(activation, dtype, rtol, monkeypatch):
+    """Same seed, same weights with the step inside the GEMM and with W −= α·dW (NumPy)."""
+    from mlplab import _blas
+
+    rng = np.random.default_rng(13)
+    X = rng.normal(size=(203, 12)).astype(dtype)  # 203 = 6 batches of 32 and one of 11
+    Y = rng.integers(0, 4, 203)
+    runs, fused = [], []
+    for bound in (True, False):
+        monkeypatch.setattr(_blas, "_bound", None if bound else False)
+        fused.append(_blas.available())  # binds (and self-tests) before calls are counted
+        calls = _count_blas_updates(monkeypatch)
+        net = mlplab.Network([12, 16, 8, 4], activation=activation, loss="cross_entropy",
+                             init="xavier_normal", seed=14)
+        h = net.fit(X, Y, optimizer="sgd", learning_rate=0.2, batch_size=32, max_epochs=4,
+                    epsilon=None, seed=15)
+        assert net.dtype == dtype
+        assert len(calls) == 4 * 7 * 3  # every layer of every batch asked for the fused step
+        runs.append((net.params, h.loss))
+    if not fused[0]:
+        pytest.skip("NumPy's BLAS could not be bound: both runs took the NumPy update")
+    for a, b in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=rtol)
+
+
+def test_anyone_reading_the_gradients_gets_the_unfused_path(monkeypatch):
+    rng = np.random.default_rng(16)
+    X, Y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    seen = []
+
+    class Reader(Callback):
+        def on_gradients(self, trainer):
+            seen.append(float(np.abs(trainer.net.layers[1].dW).sum()))
+
+    for optimizer, callbacks in (("sgd", [Reader()]), ("momentum", []), ("adam", [])):
+        calls = _count_blas_updates(monkeypatch)
+        net = mlplab.Network([3, 4, 1], activation="tanh", loss="cross_entropy", seed=0)
+        net.fit(X, Y, optimizer=optimizer, learning_rate=0.1, batch_size=10, max_epochs=2,
+                callbacks=callbacks)
+        assert calls == [], optimizer
+    assert len(seen) == 8 and all(s > 0 for s in seen)  # real gradients every batch
+
+
+def test_blas_update_matches_numpy_and_refuses_what_it_cannot_read():
+    from mlplab import _blas
+
+    if not _blas.available():
+        pytest.skip("NumPy's BLAS could not be bound")
+    rng = np.random.default_rng(17)
+    for dtype in (np.float32, np.float64):
+        big = rng.normal(size=(6, 9)).astype(dtype)
+        D, A = big[:, :4], rng.normal(size=(6, 5)).astype(dtype)  # D: rows 9 apart
+        W, b, v = (rng.normal(size=(4, 5)).astype(dtype), rng.normal(size=4).astype(dtype),
+                   np.full(6, 0.5, dtype))
+        W_ref, b_ref = W - 0.25 * D.T @ A, b - 0.25 * v @ D
+        assert _blas.gemm_update(-0.25, D, A, W) and _blas.gemv_update(-0.25, D, v, b)
+        tol = 1e-5 if dtype == np.float32 else 1e-13
+        np.testing.assert_allclose(W, W_ref, rtol=tol, atol=tol)
+        np.testing.assert_allclose(b, b_ref, rtol=tol, atol=tol)
+    W = rng.normal(size=(4, 5))
+    D, A = rng.normal(size=(6, 4)), rng.normal(size=(6, 5))
+    before = W.copy()
+    assert not _blas.gemm_update(-1.0, D, np.asfortranarray(A), W)  # columns not contiguous
+    assert not _blas.gemm_update(-1.0, D, A.astype(np.float32), W)  # mixed dtypes
+    assert not _blas.gemm_update(-1.0, D, A, np.asfortranarray(W))  # C not row-major
+    assert not _blas.gemm_update(-1.0, D[:0], A[:0], W)  # no rows
+    assert np.array_equal(W, before)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _blas
 from ..activations import Activation, get_activation
 from ..errors import ConfigError
 from ..initializers import get_initializer
@@ -82,11 +83,16 @@ class Dense(Layer):
         return self.A
 
     def backward(self, dA: Array | None = None, need_dA_prev: bool = True,
-                 delta: Array | None = None) -> Array | None:
+                 delta: Array | None = None, step: float | None = None) -> Array | None:
         """Backpropagate through this layer.
 
         Either ``dA = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾`` from the layer above, or (output layer) the loss's
         ``delta = δ⁽ᴸ⁾`` directly. Returns ``(W⁽ˡ⁾)ᵀδ⁽ˡ⁾`` as rows, or None.
+
+        With ``step = α`` the layer also takes the gradient-descent step
+        ``W ← W − α ∂C/∂W``, ``b ← b − α ∂C/∂b`` itself, after computing ``(W⁽ˡ⁾)ᵀδ⁽ˡ⁾`` from the
+        old W. The step is folded into the weight-gradient product (:mod:`mlplab._blas`), so
+        ``dW`` and ``db`` are then *not* written.
         """
         m = len(dA if delta is None else delta)
         w = self._arrays(m, self.dW.dtype)
@@ -102,6 +108,12 @@ class Dense(Layer):
             else:
                 delta = dA * self.g.derivative(self.Z, self.A)
         self.delta = delta
+        dA_prev = np.matmul(delta, self.W, out=w["dA_prev"]) if need_dA_prev else None
+        # W += (−α/m)·δᵀa⁽ˡ⁻¹⁾ and b += (−α)·(1/m, …, 1/m)·δ, each one BLAS call
+        if step is not None and _blas.gemm_update(-step / m, delta, self.A_prev, self.W):
+            if not _blas.gemv_update(-step, delta, w["1/m"], self.b):
+                self.b -= step * (w["1/m"] @ delta)
+            return dA_prev
         # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, mean over rows (Δᵀ read transposed by BLAS, no copy)
         if delta.size <= self.dW.size:
             np.matmul(np.multiply(delta, 1 / m, out=w["delta/m"]).T, self.A_prev, out=self.dW)
@@ -109,7 +121,10 @@ class Dense(Layer):
             np.matmul(delta.T, self.A_prev, out=self.dW)
             self.dW *= 1 / m
         np.matmul(w["1/m"], delta, out=self.db)  # ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾, mean over rows
-        return np.matmul(delta, self.W, out=w["dA_prev"]) if need_dA_prev else None
+        if step is not None:  # no BLAS to fold it into: the same step with NumPy
+            self.W -= step * self.dW
+            self.b -= step * self.db
+        return dA_prev
 
     def _arrays(self, m: int, dtype) -> dict[str, Array]:
         """The work arrays for batches of m rows, allocated on first use (two sizes kept)."""
