@@ -29,7 +29,7 @@ Array = np.ndarray
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _funcs: dict[str, object] = {}  # "s"/"d" + "gemm"/"gemv": ctypes functions, once bound
 _bound: bool | None = None  # None: not tried yet
-_ptrs: dict[int, tuple] = {}  # id(array) -> (weakref, data pointer), for reused arrays
+_plans: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 
 
 def _numpy_blas_path() -> str | None:
@@ -95,25 +95,12 @@ def _self_test() -> bool:
         if not (np.allclose(W, W_ref, rtol=tol, atol=tol) and np.allclose(b, b_ref, rtol=tol,
                                                                           atol=tol)):
             return False
-    _ptrs.clear()
     return True
 
 
 def available() -> bool:
     """True when the BLAS update is bound (binding is tried once, on first use)."""
     return _bind() if _bound is None else _bound
-
-
-def _ptr(a: Array) -> int:
-    """``a.ctypes.data``, remembered for arrays that are used again (the work arrays)."""
-    hit = _ptrs.get(id(a))
-    if hit is not None and hit[0]() is a:
-        return hit[1]
-    p = a.ctypes.data
-    if len(_ptrs) > 256:
-        _ptrs.clear()
-    _ptrs[id(a)] = (weakref.ref(a), p)
-    return p
 
 
 def _rows_ok(a: Array, dtype) -> bool:
@@ -123,42 +110,93 @@ def _rows_ok(a: Array, dtype) -> bool:
             and s[0] % a.itemsize == 0 and s[0] // a.itemsize >= a.shape[1])
 
 
+def _gemm_fits(D: Array, A: Array, C: Array) -> bool:
+    dtype = C.dtype
+    return (dtype.char in "fd" and C.ndim == 2 and C.flags.c_contiguous and C.flags.writeable
+            and _rows_ok(D, dtype) and _rows_ok(A, dtype) and A.shape[0] == D.shape[0]
+            and C.shape == (D.shape[1], A.shape[1]) and C.size > 0 and D.shape[0] > 0)
+
+
+def _gemv_fits(D: Array, v: Array, c: Array) -> bool:
+    dtype = c.dtype
+    return (dtype.char in "fd" and c.ndim == 1 and c.flags.c_contiguous and c.flags.writeable
+            and _rows_ok(D, dtype) and v.dtype == dtype and v.ndim == 1
+            and v.flags.c_contiguous and v.shape[0] == D.shape[0] and c.shape[0] == D.shape[1]
+            and c.size > 0 and D.shape[0] > 0)
+
+
 def gemm_update(alpha: float, D: Array, A: Array, C: Array) -> bool:
     """``C += alpha · Dᵀ A`` in place (D: m × p, A: m × q, C: p × q, C-contiguous).
 
     Returns False, leaving C untouched, when the BLAS is not bound or the arrays do not fit
     (dtype, layout, empty); the caller then computes the same with NumPy.
     """
-    if not (_bound or (_bound is None and _bind())):
+    if not (available() and _gemm_fits(D, A, C)):
         return False
-    dtype = C.dtype
-    if (dtype.char not in "fd" or not C.flags.c_contiguous or not C.flags.writeable
-            or C.ndim != 2 or not _rows_ok(D, dtype) or not _rows_ok(A, dtype)):
-        return False
-    m, p = D.shape
-    q = A.shape[1]
-    if A.shape[0] != m or C.shape != (p, q) or m == 0 or p == 0 or q == 0:
-        return False
-    item = C.itemsize
-    _funcs["sgemm" if dtype.char == "f" else "dgemm"](
-        _ROW_MAJOR, _TRANS, _NO_TRANS, p, q, m, alpha, _ptr(D), D.strides[0] // item,
-        _ptr(A), A.strides[0] // item, 1.0, _ptr(C), q)
+    (m, p), q, item = D.shape, A.shape[1], C.itemsize
+    _funcs["sgemm" if C.dtype.char == "f" else "dgemm"](
+        _ROW_MAJOR, _TRANS, _NO_TRANS, p, q, m, alpha, D.ctypes.data, D.strides[0] // item,
+        A.ctypes.data, A.strides[0] // item, 1.0, C.ctypes.data, q)
     return True
 
 
 def gemv_update(alpha: float, D: Array, v: Array, c: Array) -> bool:
     """``c += alpha · Dᵀ v`` in place (D: m × p, v: m, c: p, both vectors contiguous)."""
-    if not (_bound or (_bound is None and _bind())):
-        return False
-    dtype = c.dtype
-    if (dtype.char not in "fd" or c.ndim != 1 or not c.flags.c_contiguous
-            or not c.flags.writeable or not _rows_ok(D, dtype) or v.dtype != dtype
-            or v.ndim != 1 or not v.flags.c_contiguous):
+    if not (available() and _gemv_fits(D, v, c)):
         return False
     m, p = D.shape
-    if v.shape[0] != m or c.shape[0] != p or m == 0 or p == 0:
+    _funcs["sgemv" if c.dtype.char == "f" else "dgemv"](
+        _ROW_MAJOR, _TRANS, m, p, alpha, D.ctypes.data, D.strides[0] // D.itemsize,
+        v.ctypes.data, 1, 1.0, c.ctypes.data, 1)
+    return True
+
+
+class _Step:
+    """One layer's ``W += aW·Dᵀ A``, ``b += ab·Dᵀ v`` with the ctypes arguments built once."""
+
+    __slots__ = ("arrays", "alphas", "gemm", "gemm_args", "gemv", "gemv_args")
+
+    def __init__(self, arrays, alphas):
+        D, A, W, b, v = arrays
+        self.arrays, self.alphas = arrays, alphas
+        t = "s" if W.dtype.char == "f" else "d"
+        real = ctypes.c_float if t == "s" else ctypes.c_double
+        I, E, P = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
+        (m, p), q, item = D.shape, A.shape[1], W.itemsize
+        self.gemm, self.gemv = _funcs[t + "gemm"], _funcs[t + "gemv"]
+        self.gemm_args = (E(_ROW_MAJOR), E(_TRANS), E(_NO_TRANS), I(p), I(q), I(m),
+                          real(alphas[0]), P(D.ctypes.data), I(D.strides[0] // item),
+                          P(A.ctypes.data), I(A.strides[0] // item), real(1.0),
+                          P(W.ctypes.data), I(q))
+        self.gemv_args = (E(_ROW_MAJOR), E(_TRANS), I(m), I(p), real(alphas[1]),
+                          P(D.ctypes.data), I(D.strides[0] // item), P(v.ctypes.data), I(1),
+                          real(1.0), P(b.ctypes.data), I(1))
+
+
+def sgd_step(owner, alpha_W: float, alpha_b: float, D: Array, A: Array, W: Array, b: Array,
+             v: Array) -> bool:
+    """``W += alpha_W · Dᵀ A`` and ``b += alpha_b · Dᵀ v``: one layer's gradient-descent step.
+
+    ``owner`` (the layer) keeps a prepared call per batch size, reused while it is called with
+    the same arrays (its work arrays, the reused batch array): then a step costs two BLAS calls
+    and no argument checks. Returns False, touching nothing, when :func:`gemm_update` could not.
+    """
+    plans = _plans.get(owner)
+    plan = plans.get(len(D)) if plans is not None else None
+    if plan is not None:
+        a = plan.arrays
+        if (a[0] is D and a[1] is A and a[2] is W and a[3] is b and a[4] is v
+                and plan.alphas == (alpha_W, alpha_b)):
+            plan.gemm(*plan.gemm_args)
+            plan.gemv(*plan.gemv_args)
+            return True
+    if not (available() and _gemm_fits(D, A, W) and _gemv_fits(D, v, b)):
         return False
-    _funcs["sgemv" if dtype.char == "f" else "dgemv"](
-        _ROW_MAJOR, _TRANS, m, p, alpha, _ptr(D), D.strides[0] // D.itemsize, _ptr(v), 1,
-        1.0, _ptr(c), 1)
+    gemm_update(alpha_W, D, A, W)
+    gemv_update(alpha_b, D, v, b)
+    if plans is None:
+        plans = _plans[owner] = {}
+    if len(plans) >= 2:
+        plans.pop(next(iter(plans)))
+    plans[len(D)] = _Step((D, A, W, b, v), (alpha_W, alpha_b))
     return True

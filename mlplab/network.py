@@ -161,6 +161,25 @@ class Network:
             A = layer.forward(A, training)
         return A.copy() if training else A  # a training pass writes into arrays it reuses
 
+    def forward_cost(self, X: Array, Y: Array) -> float:
+        """A training forward pass (``forward(X, training=True)``) and the batch's mean cost.
+
+        What step 2 of :func:`~mlplab.training.fit` needs; with a softmax output and
+        categorical cross-entropy the output and the cost are computed together
+        (:func:`mlplab.losses.softmax_cce_into`).
+        """
+        out = self.layers[-1]
+        together = self.loss.output_and_value
+        if together is None or out.g.name != self.loss.output:
+            A = self.forward(X, training=True)
+            return self.loss.value(A, Y, out.Z)
+        A = X
+        for layer in self.layers[:-1]:
+            A = layer.forward(A, True)
+        Z, A = out.linear(A, True)
+        out.A = A
+        return together(Z, Y, A)
+
     def backward(self, Y: Array, step: float | None = None) -> None:
         """The δ recursion from the cached forward pass; fills each layer's ``dW``, ``db``.
 

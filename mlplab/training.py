@@ -200,8 +200,7 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
                 Xb, Yb = _rows(X, idx, batch_X), _rows(Y, idx, batch_Y)
             for cb in batch_begin:
                 Xb, Yb = cb.on_batch_begin(trainer, Xb, Yb) or (Xb, Yb)
-            A = net.forward(Xb, training=True)                        # step 2
-            batch_loss = net.loss.value(A, Yb, net.layers[-1].Z)
+            batch_loss = net.forward_cost(Xb, Yb)                     # step 2
             if guard.check_cost(trainer, batch_loss, before):  # NaN/inf: no step taken
                 break
             if step is not None:  # steps 3–5 in one pass down the layers

@@ -69,3 +69,24 @@ def test_pairing_rules():
         check_pairing(get_loss("mse"), get_activation("softmax"))
     with pytest.raises(ConfigError, match="unknown loss 'hinge'"):
         get_loss("hinge")
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float64, 3.0), (np.float32, 3.0),
+                                          (np.float32, 200.0), (np.float64, 2000.0)])
+def test_softmax_and_cost_together_equal_the_shifted_formulas(dtype, scale):
+    """Unshifted exp where the logits allow it, the row-max shift where they do not (scale
+    200/2000 overflows exp): the same softmax and cost as softmax_into + cce_value."""
+    from mlplab.activations import softmax_into
+    from mlplab.losses import cce_value, softmax_cce_into
+
+    rng = np.random.default_rng(3)
+    z = (rng.normal(size=(37, 6)) * scale).astype(dtype)
+    y = np.eye(6, dtype=dtype)[rng.integers(0, 6, 37)]
+    y[0] = np.full(6, 1 / 6, dtype)  # a soft target too
+    got = np.empty_like(z)
+    cost = softmax_cce_into(z, y, got)
+    want = softmax_into(z, np.empty_like(z))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=1e-30)
+    assert cost == pytest.approx(cce_value(want, y, z), rel=tol)
+    assert got.dtype == dtype and np.isfinite(cost)

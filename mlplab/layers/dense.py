@@ -69,6 +69,12 @@ class Dense(Layer):
         return [self.dW, self.db]
 
     def forward(self, A_prev: Array, training: bool = False) -> Array:
+        Z, A = self.linear(A_prev, training)
+        self.A = self.g.g_into(Z, A) if self.g.g_into else self.g(Z)  # a⁽ˡ⁾ = g(z⁽ˡ⁾)
+        return self.A
+
+    def linear(self, A_prev: Array, training: bool = False) -> tuple[Array, Array]:
+        """``z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾`` (cached), and the array ``a⁽ˡ⁾`` is to be written into."""
         self.A_prev = A_prev
         if training:
             w = self._arrays(len(A_prev), np.result_type(A_prev, self.W))
@@ -79,8 +85,7 @@ class Dense(Layer):
             A = np.empty_like(Z)
         Z += self.b  # z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
         self.Z = Z
-        self.A = self.g.g_into(Z, A) if self.g.g_into else self.g(Z)  # a⁽ˡ⁾ = g(z⁽ˡ⁾)
-        return self.A
+        return Z, A
 
     def backward(self, dA: Array | None = None, need_dA_prev: bool = True,
                  delta: Array | None = None, step: float | None = None) -> Array | None:
@@ -110,10 +115,12 @@ class Dense(Layer):
         self.delta = delta
         dA_prev = np.matmul(delta, self.W, out=w["dA_prev"]) if need_dA_prev else None
         # W += (−α/m)·δᵀa⁽ˡ⁻¹⁾ and b += (−α)·(1/m, …, 1/m)·δ, each one BLAS call
-        if step is not None and _blas.gemm_update(-step / m, delta, self.A_prev, self.W):
-            if not _blas.gemv_update(-step, delta, w["1/m"], self.b):
-                self.b -= step * (w["1/m"] @ delta)
-            return dA_prev
+        if step is not None:
+            if delta is not w["delta"] and delta.shape == w["delta"].shape:
+                delta = self.delta = np.copyto(w["delta"], delta) or w["delta"]  # reused array
+            if _blas.sgd_step(self, -step / m, -step, delta, self.A_prev, self.W, self.b,
+                              w["1/m"]):
+                return dA_prev
         # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, mean over rows (Δᵀ read transposed by BLAS, no copy)
         if delta.size <= self.dW.size:
             np.matmul(np.multiply(delta, 1 / m, out=w["delta/m"]).T, self.A_prev, out=self.dW)
