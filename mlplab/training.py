@@ -201,15 +201,17 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
             for cb in batch_begin:
                 Xb, Yb = cb.on_batch_begin(trainer, Xb, Yb) or (Xb, Yb)
             batch_loss = net.forward_cost(Xb, Yb)                     # step 2
-            if guard.check_cost(trainer, batch_loss, before):  # NaN/inf: no step taken
-                break
             if step is not None:  # steps 3–5 in one pass down the layers
+                if guard.check_cost(trainer, batch_loss, before):  # NaN/inf: no step taken
+                    break
                 net.backward(Yb, step=step)
                 opt.t += 1
             else:
                 net.backward(Yb)                                      # steps 3–4
-                for cb in on_gradients:
+                for cb in on_gradients:  # they see the gradients even of a NaN/inf cost
                     cb.on_gradients(trainer)
+                if guard.check_cost(trainer, batch_loss, before):
+                    break
                 opt.step(params, grads)                               # step 5
             loss_sum, seen = loss_sum + batch_loss * len(Xb), seen + len(Xb)
             for cb in batch_end:
