@@ -123,9 +123,11 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
     callbacks : list of Callback
     validation_data : (X_val, Y_val), optional
     on_divergence : "stop" | "raise"
-        When the cost, a gradient or a weight becomes NaN/inf, the weights go back to the last
-        finite state and training stops ("stop": ``History.diverged`` and ``stop_reason`` say
-        where) or raises :class:`~mlplab.errors.DivergenceError` ("raise").
+        When a batch cost or (checked once an epoch) a weight becomes NaN/inf, training stops
+        with the last finite weights (:mod:`mlplab.divergence`: the weights of the failing
+        step when they are finite, else those from the start of the epoch) and records where
+        in ``History.diverged`` and ``stop_reason`` ("stop"), or raises
+        :class:`~mlplab.errors.DivergenceError` ("raise").
     checkpoint : path, optional
         Write a crash-safe checkpoint (:mod:`mlplab.checkpoint`) there every
         ``checkpoint_every`` epochs and at the end.
