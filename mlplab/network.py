@@ -186,6 +186,9 @@ class Network:
         ``step = α`` (dense layers only) also takes the gradient-descent step layer by layer,
         as the δ recursion passes, instead of storing ``dW``, ``db`` (see ``Dense.backward``).
         """
+        if step is not None and not all(isinstance(layer, Dense) for layer in self.layers[1:]):
+            raise ConfigError("backward(step=…) takes the step inside dense layers only; this "
+                              "network has other layers: call backward(Y), then an optimizer")
         out = self.layers[-1]
         delta = self.loss.output_delta(out.Z, out.A, Y, out.g)  # δ⁽ᴸ⁾
         kw = {} if step is None else {"step": step}

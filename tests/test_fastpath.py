@@ -1,6 +1,7 @@
 """The optimized paths give the reference results: the numba loop for tiny networks, the
 reused-buffer NumPy hot path, blocked inference; float32 stays float32; no per-batch copies."""
 
+import os
 import tracemalloc
 
 import numpy as np
@@ -362,3 +363,32 @@ def test_blas_update_matches_numpy_and_refuses_what_it_cannot_read():
     assert not _blas.gemm_update(-1.0, D, A, np.asfortranarray(W))  # C not row-major
     assert not _blas.gemm_update(-1.0, D[:0], A[:0], W)  # no rows
     assert np.array_equal(W, before)
+
+
+def test_the_blas_binding_can_be_switched_off_and_the_numpy_step_is_the_same():
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, numpy as np, mlplab; from mlplab import _blas\n"
+            "X = np.random.default_rng(0).normal(size=(64, 5)); y = (X[:, 0] > 0).astype(int)\n"
+            "net = mlplab.Network([5, 6, 2], activation='relu', loss='cross_entropy', seed=1)\n"
+            "net.fit(X, y, optimizer='sgd', learning_rate=0.1, batch_size=16, max_epochs=3)\n"
+            "print(json.dumps([_blas.available(), net.layers[1].W.tolist()]))")
+    runs = {}
+    for env in ("numpy", ""):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env={**os.environ, "MLPLAB_BLAS": env})
+        runs[env] = json.loads(out.stdout)
+    assert runs["numpy"][0] is False  # MLPLAB_BLAS=numpy: never bound
+    np.testing.assert_allclose(runs["numpy"][1], runs[""][1], rtol=1e-12, atol=1e-14)
+
+
+def test_a_step_inside_backward_needs_dense_layers_only():
+    from mlplab.layers import with_dropout
+
+    net = with_dropout(mlplab.Network([3, 4, 2], activation="relu", seed=0), p=0.5, seed=0)
+    X, Y = np.ones((4, 3)), np.eye(2)[[0, 1, 0, 1]]
+    net.forward(X, training=True)
+    with pytest.raises(mlplab.ConfigError, match="dense layers only"):
+        net.backward(Y, step=0.1)
