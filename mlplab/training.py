@@ -180,8 +180,8 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
     batch_end = _overriding(callbacks, "on_batch_end")
     # plain gradient descent with nobody reading the gradients: each layer's backward applies
     # W ← W − α ∂C/∂W itself, inside its weight-gradient product (mlplab._blas)
-    step = opt.learning_rate if _fusable(net, opt, on_gradients) else None
-    if step is not None:
+    fused = _fusable(net, opt, on_gradients)
+    if fused:
         guard.grads = []  # the layers do not store ∂C/∂W then
     batch_X, batch_Y = {}, {}  # reused batch arrays, by batch size
     for cb in callbacks:
@@ -203,10 +203,10 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
             for cb in batch_begin:
                 Xb, Yb = cb.on_batch_begin(trainer, Xb, Yb) or (Xb, Yb)
             batch_loss = net.forward_cost(Xb, Yb)                     # step 2
-            if step is not None:  # steps 3–5 in one pass down the layers
+            if fused:  # steps 3–5 in one pass down the layers
                 if guard.check_cost(trainer, batch_loss, before):  # NaN/inf: no step taken
                     break
-                net.backward(Yb, step=step)
+                net.backward(Yb, step=opt.learning_rate)  # read each step: callbacks schedule α
                 opt.t += 1
             else:
                 net.backward(Yb)                                      # steps 3–4

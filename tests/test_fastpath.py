@@ -392,3 +392,27 @@ def test_a_step_inside_backward_needs_dense_layers_only():
     net.forward(X, training=True)
     with pytest.raises(mlplab.ConfigError, match="dense layers only"):
         net.backward(Y, step=0.1)
+
+
+def test_a_learning_rate_changed_by_a_callback_takes_effect_on_the_fused_path(monkeypatch):
+    rng = np.random.default_rng(18)
+    X, Y = rng.normal(size=(60, 4)), rng.integers(0, 3, 60)
+
+    class Schedule(Callback):  # α = 0.3, 0.15, 0.1, …: what scikit-learn's invscaling does
+        def on_epoch_end(self, trainer, epoch, logs):
+            trainer.optimizer.learning_rate = 0.3 / (epoch + 1)
+
+    class Reader(Callback):  # reads the gradients: the optimizer takes the step instead
+        def on_gradients(self, trainer):
+            pass
+
+    runs = []
+    for extra in ([], [Reader()]):
+        calls = _count_blas_updates(monkeypatch)
+        net = mlplab.Network([4, 5, 3], activation="tanh", loss="cross_entropy", seed=19)
+        net.fit(X, Y, optimizer="sgd", learning_rate=0.3, batch_size=20, max_epochs=5,
+                epsilon=None, callbacks=[Schedule(), *extra], seed=20)
+        assert len(calls) == (0 if extra else 5 * 3 * 2)
+        runs.append(net.params)
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
