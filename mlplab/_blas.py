@@ -200,3 +200,8 @@ def sgd_step(owner, alpha_W: float, alpha_b: float, D: Array, A: Array, W: Array
         plans.pop(next(iter(plans)))
     plans[len(D)] = _Step((D, A, W, b, v), (alpha_W, alpha_b))
     return True
+
+
+def forget(owner) -> None:
+    """Drop ``owner``'s prepared calls (and with them its references to the batch arrays)."""
+    _plans.pop(owner, None)

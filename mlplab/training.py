@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import fastpath
+from . import _blas, fastpath
 from .callbacks import Callback
 from .checkpoint import Checkpointer
 from .divergence import DivergenceGuard
@@ -241,6 +241,9 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
             saver.epoch_end(trainer, rng, epoch, last=epoch == max_epochs)
         if trainer.stop_reason:
             break
+    if fused:  # the prepared BLAS calls hold the last batch (the data itself, full-batch)
+        for layer in net.layers[1:]:
+            _blas.forget(layer)
     history.stop_reason = (trainer.stop_reason or history.stop_reason
                            or f"reached max_epochs = {max_epochs}")
     history.time_s = time.perf_counter() - start

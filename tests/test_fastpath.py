@@ -416,3 +416,26 @@ def test_a_learning_rate_changed_by_a_callback_takes_effect_on_the_fused_path(mo
         runs.append(net.params)
     for a, b in zip(*runs):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_fit_keeps_no_reference_to_the_data_in_its_prepared_blas_calls(monkeypatch):
+    import gc
+    import weakref
+
+    from mlplab import _blas
+
+    monkeypatch.setattr(fastpath, "ENABLED", False)  # the NumPy loop, full batch
+    X = np.random.default_rng(21).normal(size=(50, 3))
+    Y = (X[:, 0] > 0).astype(float)
+    net = mlplab.Network([3, 4, 1], activation="tanh", loss="cross_entropy", seed=0)
+    calls = _count_blas_updates(monkeypatch)
+    net.fit(X, Y, optimizer="gd", learning_rate=0.1, max_epochs=3, epsilon=None)
+    assert len(calls) == 3 * 2  # the fused step ran, with prepared calls holding X
+    assert all(layer not in _blas._plans for layer in net.layers)
+    for layer in net.layers:  # what the estimators do before pickling
+        for name in ("A_prev", "Z", "A", "delta"):
+            setattr(layer, name, None)
+    ref = weakref.ref(X)
+    del X
+    gc.collect()
+    assert ref() is None  # mlplab._blas no longer holds the data set

@@ -116,8 +116,9 @@ class Dense(Layer):
         dA_prev = np.matmul(delta, self.W, out=w["dA_prev"]) if need_dA_prev else None
         # W += (−α/m)·δᵀa⁽ˡ⁻¹⁾ and b += (−α)·(1/m, …, 1/m)·δ, each one BLAS call
         if step is not None:
-            if delta is not w["delta"] and delta.shape == w["delta"].shape:
-                delta = self.delta = np.copyto(w["delta"], delta) or w["delta"]  # reused array
+            if delta is not w["delta"]:  # the output layer's δ: into the reused array, so
+                np.copyto(w["delta"], delta)  # that the prepared BLAS call can be reused too
+                delta = self.delta = w["delta"]
             if _blas.sgd_step(self, -step / m, -step, delta, self.A_prev, self.W, self.b,
                               w["1/m"]):
                 return dA_prev
