@@ -1,12 +1,15 @@
 """MLPClassifier / MLPRegressor: scikit-learn's semantics, checked against scikit-learn."""
 
+import warnings
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_iris, make_multilabel_classification, make_regression
+from sklearn.datasets import (load_iris, make_classification, make_multilabel_classification,
+                              make_regression)
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 
 import mlplab
@@ -175,3 +178,29 @@ def test_bad_data_raises_mlplabs_data_error_with_sklearns_message(estimator):
     with pytest.raises(mlplab.DataError, match="Input X contains NaN") as info:
         estimator.fit([[np.nan, 1.0], [1.0, 2.0]], [0, 1])
     assert isinstance(info.value, ValueError)
+
+
+def test_verbose_prints_the_loss_of_every_epoch_as_scikit_learn_does(capsys):
+    X, y = make_classification(n_samples=80, n_features=5, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=7, random_state=0, verbose=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == clf.n_iter_ == 7
+    for i, (line, loss) in enumerate(zip(lines, clf.loss_curve_), start=1):
+        assert line == f"Iteration {i}, loss = {loss:.8f}"
+    MLPClassifier(hidden_layer_sizes=(6,), max_iter=3, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""  # silent by default
+
+
+def test_a_diverging_regressor_warns_and_keeps_finite_weights():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)) * 30
+    y = X @ np.array([1.0, 2.0, 3.0])
+    reg = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0,
+                       learning_rate_init=1.0, alpha=0.0, max_iter=50, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="MLPRegressor: training diverged at epoch"):
+        reg.fit(X, y)
+    assert all(np.isfinite(w).all() for w in reg.coefs_ + reg.intercepts_)
+    assert np.isfinite(reg.predict(X)).all()

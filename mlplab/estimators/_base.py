@@ -214,7 +214,9 @@ class BaseMLP(BaseEstimator):
                 np.copyto(p, best)  # scikit-learn keeps the weights of the best validation score
             self._best_params = None
         self._clear_caches()
-        if (not incremental and history.epochs == self.max_iter
+        if history.diverged is not None:  # the weights are the last finite ones; say why
+            warnings.warn(f"{type(self).__name__}: {history.stop_reason}", ConvergenceWarning)
+        elif (not incremental and history.epochs == self.max_iter
                 and not history.stop_reason.startswith(("converged", "validation", "training"))):
             warnings.warn(f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached "
                           "and the optimization hasn't converged yet.", ConvergenceWarning)

@@ -104,6 +104,10 @@ class SklearnStopping(Callback):
             else:
                 est._no_improvement_count = 0
             est.best_loss_ = min(est.best_loss_, loss)
+        if est.verbose:  # scikit-learn's progress lines
+            print(f"Iteration {epoch}, loss = {loss:.8f}")
+            if self.validation is not None:
+                print(f"Validation score: {est.validation_scores_[-1]:f}")
         opt = trainer.optimizer
         if est.solver == "sgd" and est.learning_rate == "invscaling":
             opt.learning_rate = est.learning_rate_init / (est.t_ + 1) ** est.power_t
@@ -116,3 +120,5 @@ class SklearnStopping(Callback):
             return
         trainer.stop(f"{what} did not improve by more than tol={est.tol} for "
                      f"{est.n_iter_no_change} consecutive epochs")
+        if est.verbose:
+            print(f"{trainer.stop_reason[0].upper()}{trainer.stop_reason[1:]}. Stopping.")

@@ -44,7 +44,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     tol : float, default=1e-4
         Stop after ``n_iter_no_change`` epochs without an improvement of ``tol``.
     verbose : bool
-        Accepted for compatibility; mlplab's estimators never print.
+        Print the loss after every epoch (and the validation score with ``early_stopping``),
+        as scikit-learn does.
     warm_start : bool, default=False
     momentum : float, default=0.9
     nesterovs_momentum : bool, default=True
