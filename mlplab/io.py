@@ -5,6 +5,12 @@ One file, ``*.safetensors``: tensors ``layers.{l}.W`` and ``layers.{l}.b`` (the 
 ``format_version`` and ``config`` (JSON: the network's constructor arguments, the training
 history summary, and any ``extra`` the caller adds, such as CSV preprocessing).
 
+A network with batch-norm or residual layers (``Network.from_layers``) is recorded as a
+``stack`` instead: a list of layer records (``dense``, ``batchnorm``, ``residual`` holding its
+own list), its tensors named by position, ``stack.{i}.W``, ``stack.{i}.running_var``,
+``stack.{i}.{j}.W`` inside a residual block. Dropout is identity at prediction time and is
+left out, as in the plain format.
+
 Loading never unpickles or evaluates anything: the header is JSON, the tensors are raw bytes,
 and every shape is checked against the declared architecture before a network is built.
 Saving writes a temporary file in the same folder, fsyncs it and renames it over the target,
@@ -23,7 +29,7 @@ import numpy as np
 
 from .activations import get_activation
 from .errors import ConfigError, ModelFileError
-from .layers import Dense, Input
+from .layers import BatchNorm, Dense, Dropout, Input, Residual
 
 FORMAT = "mlplab"
 FORMAT_VERSION = 1
@@ -31,14 +37,20 @@ MAX_HEADER_BYTES = 16 * 2**20  # a header is a few KB; anything huge is not ours
 MAX_LAYER_UNITS = 1_000_000
 MAX_LAYERS = 1000
 MAX_FILE_BYTES = 4 * 2**30  # 4 GiB: far beyond any network this NumPy engine trains
+MAX_NESTING = 8  # residual blocks inside residual blocks
+STACK_TENSORS = {"dense": ("W", "b"), "batchnorm": ("gamma", "beta", "running_mean", "running_var")}
 
 
 def network_config(net) -> dict:
     """The constructor arguments that rebuild ``net``'s architecture (its dense layers).
 
     Hidden layers with different activations (``Network.from_layers``) add
-    ``hidden_activations``: one name per hidden dense layer.
+    ``hidden_activations``: one name per hidden dense layer. Networks with batch-norm or
+    residual layers are recorded as a ``stack`` of layer records (see the module docstring).
     """
+    if not _is_plain(net):
+        return {"stack": _stack_record(net.layers[1:]), "n_inputs": net.n_inputs,
+                "loss": net.loss.name, "dtype": str(net.dtype)}
     dense = _dense_layers(net)
     sizes = [net.n_inputs] + [layer.n_out for layer in dense]
     init = "normal" if net.init == "custom" else str(net.init)  # the saved weights replace it
@@ -67,6 +79,44 @@ def _dense_layers(net) -> list:
     return dense
 
 
+def _is_plain(net) -> bool:
+    return all(isinstance(layer, (Dense, Dropout, Input)) for layer in net.layers)
+
+
+def _kept(layers) -> list:
+    """The layers a model file records: all but dropout (identity at prediction time)."""
+    return [layer for layer in layers if not isinstance(layer, Dropout)]
+
+
+def _stack_record(layers) -> list[dict]:
+    records = []
+    for layer in _kept(layers):
+        if isinstance(layer, Dense):
+            records.append({"kind": "dense", "n_in": layer.n_in, "n_out": layer.n_out,
+                            "activation": layer.g.name})
+        elif isinstance(layer, BatchNorm):
+            records.append({"kind": "batchnorm", "n": layer.n_out, "activation": layer.g.name,
+                            "momentum": layer.momentum, "eps": layer.eps})
+        elif isinstance(layer, Residual):
+            records.append({"kind": "residual", "layers": _stack_record(layer.layers)})
+        else:
+            raise ModelFileError(f"cannot save this network: the model file holds dense, "
+                                 f"batch-norm, residual and dropout layers, not {layer!r}; keep "
+                                 "the Network object in memory (copy.deepcopy) or rebuild it")
+    return records
+
+
+def _stack_arrays(layers, prefix: str = "stack."):
+    """``(name, array)`` for every tensor of a stack, in the order of its record."""
+    for i, layer in enumerate(_kept(layers), start=1):
+        if isinstance(layer, Residual):
+            yield from _stack_arrays(layer.layers, f"{prefix}{i}.")
+        else:
+            kind = "dense" if isinstance(layer, Dense) else "batchnorm"
+            for name in STACK_TENSORS[kind]:
+                yield f"{prefix}{i}.{name}", getattr(layer, name)
+
+
 def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
     """Write ``net`` to ``path`` (conventionally ``*.safetensors``), atomically.
 
@@ -81,9 +131,13 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
         raise ConfigError(f"save expects a Network, got {type(net).__name__}")
     path = _as_path(path)
     tensors = {}
-    for l, layer in enumerate(_dense_layers(net), start=1):  # W⁽ˡ⁾, b⁽ˡ⁾ for l = 1 … L
-        tensors[f"layers.{l}.W"] = np.ascontiguousarray(layer.W)
-        tensors[f"layers.{l}.b"] = np.ascontiguousarray(layer.b)
+    if _is_plain(net):
+        for l, layer in enumerate(_dense_layers(net), start=1):  # W⁽ˡ⁾, b⁽ˡ⁾ for l = 1 … L
+            tensors[f"layers.{l}.W"] = np.ascontiguousarray(layer.W)
+            tensors[f"layers.{l}.b"] = np.ascontiguousarray(layer.b)
+    else:
+        _stack_record(net.layers[1:])  # refuses layers the file cannot hold, naming them
+        tensors = {name: np.ascontiguousarray(a) for name, a in _stack_arrays(net.layers[1:])}
     history = None
     if net.history is not None:
         history = {"epochs": net.history.epochs, "stop_reason": net.history.stop_reason,
@@ -188,6 +242,8 @@ def build_network(arch, path, n_bytes: int):
     """A network from an architecture record, refusing sizes the file cannot hold."""
     from .network import Network
 
+    if isinstance(arch, dict) and "stack" in arch:
+        return _build_stack(arch, path, n_bytes)
     try:
         sizes = arch["sizes"]
         if (not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_LAYERS
@@ -219,6 +275,72 @@ def build_network(arch, path, n_bytes: int):
                              f"{type(exc).__name__} {str(exc)[:120]}") from None
 
 
+def _count_stack(records, path, depth: int = 0) -> tuple[int, int]:
+    """(layers, numbers) a stack record declares, refusing malformed records before any
+    array is allocated."""
+    if depth > MAX_NESTING or not isinstance(records, list) or not records:
+        raise ModelFileError(f"{path} declares a malformed layer stack (empty, not a list, or "
+                             f"nested deeper than {MAX_NESTING})")
+    layers = numbers = 0
+    for rec in records:
+        kind = rec.get("kind") if isinstance(rec, dict) else None
+        if kind == "residual":
+            n_layers, n_numbers = _count_stack(rec.get("layers"), path, depth + 1)
+            layers, numbers = layers + n_layers, numbers + n_numbers
+            continue
+        sizes = ([rec.get("n_in"), rec.get("n_out")] if kind == "dense"
+                 else [rec.get("n")] if kind == "batchnorm" else None)
+        if sizes is None or not all(type(n) is int and 0 < n <= MAX_LAYER_UNITS for n in sizes):
+            raise ModelFileError(f"{path} declares an impossible layer {str(rec)[:80]}")
+        layers += 1
+        numbers += sizes[1] * (sizes[0] + 1) if kind == "dense" else 4 * sizes[0]
+    if layers > MAX_LAYERS:
+        raise ModelFileError(f"{path} declares more than {MAX_LAYERS} layers")
+    return layers, numbers
+
+
+def _stack_layers(records, width: int, dtype) -> list:
+    """Layers from a (counted, hence well-formed) stack record, checking each one's width."""
+    layers = []
+    for rec in records:
+        if rec["kind"] == "residual":
+            layer = Residual(_stack_layers(rec["layers"], width, dtype))
+        elif rec["kind"] == "dense":
+            if rec["n_in"] != width:
+                raise ConfigError(f"a dense layer of {rec['n_in']} inputs receives {width}")
+            layer = Dense(rec["n_in"], rec["n_out"], rec["activation"],
+                          rng=np.random.default_rng(0), dtype=dtype)  # weights: from the file
+        else:
+            if rec["n"] != width:
+                raise ConfigError(f"a batch-norm layer of {rec['n']} units receives {width}")
+            layer = BatchNorm(rec["n"], rec["activation"], rec.get("momentum", 0.9),
+                              rec.get("eps", 1e-5), dtype=dtype)
+        layers.append(layer)
+        width = layer.n_out
+    return layers
+
+
+def _build_stack(arch, path, n_bytes: int):
+    from .network import Network
+
+    n_inputs, dtype = arch.get("n_inputs"), arch.get("dtype")
+    if type(n_inputs) is not int or not 0 < n_inputs <= MAX_LAYER_UNITS:
+        raise ModelFileError(f"{path} declares {str(n_inputs)[:40]} inputs")
+    if dtype not in ("float32", "float64"):
+        raise ModelFileError(f"{path} declares dtype {str(dtype)[:40]!r}; expected float32 or "
+                             "float64")
+    _, numbers = _count_stack(arch["stack"], path)
+    if numbers * np.dtype(dtype).itemsize > n_bytes:
+        raise ModelFileError(f"{path} declares {numbers} numbers but holds only {n_bytes} "
+                             "bytes: truncated or inconsistent")
+    try:
+        layers = _stack_layers(arch["stack"], n_inputs, np.dtype(dtype))
+        return Network.from_layers([Input(n_inputs)] + layers, loss=arch["loss"], seed=0)
+    except Exception as exc:  # ConfigError, KeyError, TypeError from the records
+        raise ModelFileError(f"{path} has an invalid layer stack: {type(exc).__name__} "
+                             f"{str(exc)[:120]}") from None
+
+
 def load_tensors(data: bytes, path) -> dict:
     """Every tensor of a safetensors body (raw little-endian bytes; nothing is executed)."""
     from safetensors.numpy import load as st_load
@@ -230,23 +352,30 @@ def load_tensors(data: bytes, path) -> dict:
 
 
 def fill_weights(net, tensors: dict, path) -> set:
-    """Copy ``layers.{l}.W``/``b`` into ``net`` after checking shape, dtype and finiteness."""
+    """Copy ``layers.{l}.W``/``b`` (or a stack's tensors) into ``net`` after checking shape,
+    dtype and finiteness."""
     expected = set()
-    for l, layer in enumerate(_dense_layers(net), start=1):  # W⁽ˡ⁾, b⁽ˡ⁾ for l = 1 … L
-        for name, ref in (("W", layer.W), ("b", layer.b)):
-            key = f"layers.{l}.{name}"
-            expected.add(key)
-            t = tensors.get(key)
-            if t is None:
-                raise ModelFileError(f"{path} lacks tensor {key}")
-            if t.shape != ref.shape:
-                raise ModelFileError(f"{path}: tensor {key} has shape {t.shape}, the architecture "
-                                     f"needs {ref.shape}")
-            if t.dtype != net.dtype:
-                raise ModelFileError(f"{path}: tensor {key} has dtype {t.dtype}, expected {net.dtype}")
-            if not np.isfinite(t).all():
-                raise ModelFileError(f"{path}: tensor {key} contains NaN or inf")
-            np.copyto(ref, t)
+    if _is_plain(net):
+        named = [(f"layers.{l}.{name}", ref)  # W⁽ˡ⁾, b⁽ˡ⁾ for l = 1 … L
+                 for l, layer in enumerate(_dense_layers(net), start=1)
+                 for name, ref in (("W", layer.W), ("b", layer.b))]
+    else:
+        named = list(_stack_arrays(net.layers[1:]))
+    for key, ref in named:
+        expected.add(key)
+        t = tensors.get(key)
+        if t is None:
+            raise ModelFileError(f"{path} lacks tensor {key}")
+        if t.shape != ref.shape:
+            raise ModelFileError(f"{path}: tensor {key} has shape {t.shape}, the architecture "
+                                 f"needs {ref.shape}")
+        if t.dtype != net.dtype:
+            raise ModelFileError(f"{path}: tensor {key} has dtype {t.dtype}, expected {net.dtype}")
+        if not np.isfinite(t).all():
+            raise ModelFileError(f"{path}: tensor {key} contains NaN or inf")
+        if key.endswith("running_var") and (t < 0).any():
+            raise ModelFileError(f"{path}: tensor {key} holds a negative variance")
+        np.copyto(ref, t)
     return expected
 
 

@@ -85,10 +85,22 @@ def test_bad_arguments_are_named():
         BatchNorm(0)
 
 
-def test_saving_a_batchnorm_network_is_refused_with_a_reason(tmp_path):
-    from mlplab import ModelFileError, save
+def test_a_batchnorm_network_saves_and_a_custom_layer_is_refused_with_a_reason(tmp_path):
+    from mlplab import ModelFileError, load, save
+    from mlplab.layers import Layer
 
     net, _ = bn_net(0)
-    with pytest.raises(ModelFileError, match="cannot save this network.*BatchNorm"):
-        save(net, tmp_path / "bn.safetensors")
-    assert not (tmp_path / "bn.safetensors").exists()
+    X = np.random.default_rng(2).normal(size=(10, 4))
+    back = load(save(net, tmp_path / "bn.safetensors"))
+    np.testing.assert_array_equal(back.predict_proba(X), net.predict_proba(X))
+
+    class Scale(Layer):  # a layer of the user's own: the file format cannot rebuild it
+        n_in = n_out = 5
+
+        def forward(self, A_prev, training=False):
+            return 2 * A_prev
+
+    net.layers.insert(2, Scale())
+    with pytest.raises(ModelFileError, match="cannot save this network.*Scale"):
+        save(net, tmp_path / "custom.safetensors")
+    assert not (tmp_path / "custom.safetensors").exists()

@@ -106,3 +106,67 @@ def test_missing_file_and_missing_folder(tmp_path):
         load(tmp_path / "nope.safetensors")
     with pytest.raises(ModelFileError, match="folder .* does not exist"):
         save(Network([2, 1]), tmp_path / "no" / "m.safetensors")
+
+
+# ------------------------------------------------------------------ batch norm and residual
+def _stack_net(dtype="float64"):
+    from mlplab.layers import BatchNorm, Dense, Input, Residual
+
+    rng = np.random.default_rng(0)
+    layers = [Input(4), Dense(4, 6, "identity", rng=rng, dtype=dtype), BatchNorm(6, "tanh",
+              momentum=0.8, dtype=dtype),
+              Residual([Dense(6, 6, "identity", rng=rng, dtype=dtype),
+                        BatchNorm(6, "relu", dtype=dtype),
+                        Residual([Dense(6, 6, "sigmoid", rng=rng, dtype=dtype)])]),
+              Dense(6, 3, "softmax", rng=rng, dtype=dtype)]
+    net = Network.from_layers(layers, loss="cross_entropy", seed=0)
+    X = rng.normal(size=(60, 4)).astype(dtype)
+    y = rng.integers(0, 3, 60)
+    net.fit(X, y, optimizer="adam", learning_rate=0.01, batch_size=16, max_epochs=5)
+    return net, X
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_batchnorm_and_residual_networks_round_trip(tmp_path, dtype):
+    net, X = _stack_net(dtype)
+    path = save(net, tmp_path / "bn.safetensors")
+    back = load(path)
+    assert repr(back.layers) == repr(net.layers) and back.dtype == net.dtype
+    for a, b in zip(net.params, back.params):
+        assert np.array_equal(a, b)
+    bn, bn_back = net.layers[2], back.layers[2]
+    assert bn_back.momentum == 0.8 and np.array_equal(bn.running_var, bn_back.running_var)
+    assert not np.allclose(bn.running_mean, 0)  # trained statistics, not the defaults
+    np.testing.assert_array_equal(back.predict_proba(X), net.predict_proba(X))
+    raw = path.read_bytes()
+    header = json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])
+    assert "stack.3.3.1.W" in header  # the Dense inside the residual inside the residual
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda s: s[1].update(n=7), "receives 6"),
+    (lambda s: s[2]["layers"].append({"kind": "dense", "n_in": 6, "n_out": 2,
+                                      "activation": "tanh"}), "keep the width"),
+    (lambda s: s[1].update(kind="lstm"), "impossible layer"),
+    (lambda s: s[1].update(momentum="x"), "invalid layer stack"),
+    (lambda s: s.clear(), "malformed layer stack"),
+    (lambda s: s[0].update(n_out=10**9), "impossible layer|numbers but holds only"),
+])
+def test_bad_layer_stacks_raise_model_file_error(tmp_path, change, message):
+    net, _ = _stack_net()
+    save(net, tmp_path / "bn.safetensors")
+
+    def mutate(header, body):
+        config = json.loads(header["__metadata__"]["config"])
+        change(config["network"]["stack"])
+        header["__metadata__"]["config"] = json.dumps(config)
+        return header, body
+
+    raw = (tmp_path / "bn.safetensors").read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header, body = mutate(json.loads(raw[8:8 + n]), raw[8 + n:])
+    hb = json.dumps(header).encode()
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(struct.pack("<Q", len(hb)) + hb + body)
+    with pytest.raises(ModelFileError, match=message):
+        load(bad)
