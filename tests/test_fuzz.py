@@ -88,6 +88,52 @@ def test_structured_corruption_of_the_architecture(key, value):
     _expect_only_model_file_error(_pack(header, GOOD[8 + N_HEADER:]))
 
 
+def _good_stack_bytes() -> bytes:
+    from mlplab.layers import BatchNorm, Dense, Input, Residual
+
+    rng = np.random.default_rng(0)
+    net = Network.from_layers([Input(2), Dense(2, 3, "identity", rng=rng), BatchNorm(3, "tanh"),
+                               Residual([Dense(3, 3, "relu", rng=rng)]),
+                               Dense(3, 1, "sigmoid", rng=rng)], loss="mse", seed=0)
+    with tempfile.TemporaryDirectory() as d:
+        return mlplab.save(net, Path(d) / "s.safetensors").read_bytes()
+
+
+STACK = _good_stack_bytes()
+N_STACK = struct.unpack("<Q", STACK[:8])[0]
+STACK_HEADER = json.loads(STACK[8:8 + N_STACK])
+
+
+@FUZZ
+@given(st.sampled_from([(), (0,), (1,), (2,), (2, "layers", 0), (3,)]),
+       st.sampled_from(["kind", "n", "n_in", "n_out", "activation", "momentum", "eps", "layers",
+                        None]), JSONISH)
+def test_structured_corruption_of_a_layer_stack(where, key, value):
+    header = json.loads(json.dumps(STACK_HEADER))
+    config = json.loads(header["__metadata__"]["config"])
+    target = config["network"]["stack"]
+    for step in where:
+        target = target[step]
+    if key is None or not isinstance(target, dict):  # replace the whole record or list
+        if where:
+            parent = config["network"]["stack"]
+            for step in where[:-1]:
+                parent = parent[step]
+            parent[where[-1]] = value
+        else:
+            config["network"]["stack"] = value
+    else:
+        target[key] = value
+    header["__metadata__"]["config"] = json.dumps(config)
+    _expect_only_model_file_error(_pack(header, STACK[8 + N_STACK:]))
+
+
+@FUZZ
+@given(st.binary(max_size=64), st.integers(0, len(STACK)))
+def test_random_splices_into_a_stack_file(patch, at):
+    _expect_only_model_file_error(STACK[:at] + patch + STACK[at + len(patch):])
+
+
 @FUZZ
 @given(st.sampled_from(["layers.1.W", "layers.1.b", "layers.2.W", "layers.2.b"]),
        st.sampled_from(["dtype", "shape", "data_offsets"]), JSONISH)
