@@ -185,8 +185,12 @@ class Checkpointer:
         """The first epoch to run: 1, or the one after the checkpoint when resuming."""
         try:
             _dense_layers(trainer.net)
-        except ModelFileError as exc:
-            raise ConfigError(f"checkpoints hold dense and dropout layers only: {exc}") from None
+        except ModelFileError:
+            odd = next(layer for layer in trainer.net.layers[1:]
+                       if type(layer).__name__ not in ("Dense", "Dropout"))
+            raise ConfigError(f"checkpoints hold networks of dense and dropout layers only, not "
+                              f"{odd!r}; train without checkpoint=, and save the trained network "
+                              "with mlplab.save") from None
         if not resume:
             return 1
         if not self.path.exists():

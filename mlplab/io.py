@@ -63,19 +63,17 @@ def network_config(net) -> dict:
 
 
 def _dense_layers(net) -> list:
-    """The dense layers, after checking that the file format can rebuild the network.
+    """The dense layers of a network of dense and dropout layers (the plain format).
 
     Dropout layers are identity at prediction time, so a network with dropout is saved as its
-    prediction network; any other extra layer cannot be saved.
+    prediction network; other layers need the stack format (checkpoints do not have it).
     """
     from .layers import Dropout
 
     dense = [layer for layer in net.layers if isinstance(layer, Dense)]
     odd = [layer for layer in net.layers if not isinstance(layer, (Dense, Dropout, Input))]
     if odd:
-        raise ModelFileError(f"cannot save this network: the model file holds dense (and dropout) "
-                             f"layers, not {odd[0]}; keep the Network object in memory "
-                             "(copy.deepcopy) or rebuild it from its layers")
+        raise ModelFileError(f"this record holds dense and dropout layers only, not {odd[0]}")
     return dense
 
 

@@ -175,3 +175,16 @@ def test_resume_with_dropout_restores_the_mask_generator(tmp_path):
     resumed = run(25, checkpoint=tmp_path / "d.ckpt", resume=True)
     straight = run(25)
     assert all(np.array_equal(p, q) for p, q in zip(resumed.params, straight.params))
+
+
+def test_a_batchnorm_network_is_refused_a_checkpoint_with_the_way_out(tmp_path):
+    from mlplab import ConfigError
+    from mlplab.layers import BatchNorm, Dense, Input
+
+    rng = np.random.default_rng(0)
+    net = Network.from_layers([Input(2), Dense(2, 3, "identity", rng=rng), BatchNorm(3, "tanh"),
+                               Dense(3, 1, "sigmoid", rng=rng)], loss="mse", seed=0)
+    with pytest.raises(ConfigError, match=r"dense and dropout layers only, not BatchNorm.*"
+                                          r"mlplab\.save"):
+        net.fit(np.zeros((4, 2)), np.zeros(4), checkpoint=tmp_path / "ck.safetensors")
+    assert not (tmp_path / "ck.safetensors").exists()
