@@ -4,7 +4,8 @@ A checkpoint is one safetensors file, written atomically (temp file in the same 
 rename: :func:`mlplab.io.atomic_write_bytes`), so a crash leaves either the previous
 checkpoint or the new one, never half of one. It holds
 
-- the weights ``layers.{l}.W``, ``layers.{l}.b`` (as in a model file),
+- the weights ``layers.{l}.W``, ``layers.{l}.b``, or a layer stack's tensors with the
+  batch-norm running statistics (as in a model file, :mod:`mlplab.io`),
 - the optimizer's state arrays ``optimizer.{i}.{name}`` (velocity, Adam's moments) and step t,
 - the states of the shuffle generator and of the network's own generators (dropout masks):
   ``bit_generator.state`` as JSON (nothing is pickled),
@@ -27,8 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, ModelFileError
-from .io import (_as_path, _dense_layers, _read_header, atomic_write_bytes, build_network, check_metadata, fill_weights,
-                 load_tensors, network_config, read_model_bytes)
+from .io import (_as_path, _read_header, atomic_write_bytes, build_network, check_metadata,
+                 describe, fill_weights, load_tensors, network_config, read_model_bytes,
+                 state_arrays)
 
 FORMAT = "mlplab-checkpoint"
 FORMAT_VERSION = 1
@@ -60,9 +62,7 @@ def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Gene
     from safetensors.numpy import save as st_save
 
     path = Path(path)
-    tensors = {f"layers.{l}.{name}": np.ascontiguousarray(p)
-               for l, layer in enumerate(_dense_layers(net), start=1)
-               for name, p in (("W", layer.W), ("b", layer.b))}
+    tensors = {name: np.ascontiguousarray(a) for name, a in state_arrays(net)}
     opt = optimizer.state_dict()
     keys = []
     for i, s in enumerate(opt["state"]):
@@ -129,8 +129,8 @@ def restore(path, net, optimizer, rng: np.random.Generator, history, settings: d
     """
     ck = load_checkpoint(path)
     if network_config(ck.net) != network_config(net):
-        raise ConfigError(f"checkpoint {path} is of network {network_config(ck.net)['sizes']}, "
-                          f"not {network_config(net)['sizes']} with the same activations, loss "
+        raise ConfigError(f"checkpoint {path} is of network {describe(network_config(ck.net))}, "
+                          f"not {describe(network_config(net))} with the same activations, loss "
                           "and dtype; resume with the network that wrote it")
     differ = sorted(k for k in set(settings) | set(ck.settings)
                     if settings.get(k) != ck.settings.get(k))
@@ -143,8 +143,8 @@ def restore(path, net, optimizer, rng: np.random.Generator, history, settings: d
     if got and got != want:
         raise ModelFileError(f"{path}: optimizer state {got[0]} does not fit optimizer "
                              f"{type(optimizer).__name__} (needs {want[0]})")
-    for p, q in zip(net.params, ck.net.params):
-        np.copyto(p, q)
+    for (_, p), (_, q) in zip(state_arrays(net), state_arrays(ck.net)):
+        np.copyto(p, q)  # weights, and batch norm's running statistics
     optimizer.load_state_dict(ck.optimizer_state)
     try:
         owners = {"net": net, **{str(l): layer for l, layer in enumerate(net.layers)}}
@@ -184,13 +184,9 @@ class Checkpointer:
     def start(self, trainer, rng, resume: bool) -> int:
         """The first epoch to run: 1, or the one after the checkpoint when resuming."""
         try:
-            _dense_layers(trainer.net)
-        except ModelFileError:
-            odd = next(layer for layer in trainer.net.layers[1:]
-                       if type(layer).__name__ not in ("Dense", "Dropout"))
-            raise ConfigError(f"checkpoints hold networks of dense and dropout layers only, not "
-                              f"{odd!r}; train without checkpoint=, and save the trained network "
-                              "with mlplab.save") from None
+            state_arrays(trainer.net)
+        except ModelFileError as exc:
+            raise ConfigError(f"{exc} (checkpoint {self.path})") from None
         if not resume:
             return 1
         if not self.path.exists():

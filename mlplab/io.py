@@ -115,6 +115,30 @@ def _stack_arrays(layers, prefix: str = "stack."):
                 yield f"{prefix}{i}.{name}", getattr(layer, name)
 
 
+def state_arrays(net) -> list[tuple[str, np.ndarray]]:
+    """Every array a file holds for ``net``, by tensor name: ``layers.{l}.W``/``b`` for a
+    network of dense (and dropout) layers, else the stack's names (batch-norm running
+    statistics included). Raises ModelFileError, naming it, for a layer no file can hold."""
+    if _is_plain(net):
+        return [(f"layers.{l}.{name}", ref)  # W⁽ˡ⁾, b⁽ˡ⁾ for l = 1 … L
+                for l, layer in enumerate(_dense_layers(net), start=1)
+                for name, ref in (("W", layer.W), ("b", layer.b))]
+    _stack_record(net.layers[1:])  # refuses layers the file cannot hold, naming them
+    return list(_stack_arrays(net.layers[1:]))
+
+
+def describe(config: dict) -> str:
+    """A short name for a network record, for messages: its sizes or its layer stack."""
+    if "sizes" in config:
+        return str(config["sizes"])
+    return f"[{config.get('n_inputs')}: {_describe_stack(config['stack'])}]"
+
+
+def _describe_stack(records) -> str:
+    return ", ".join(f"residual[{_describe_stack(r['layers'])}]" if r["kind"] == "residual"
+                     else f"{r['kind']} {r.get('n_out', r.get('n'))}" for r in records)
+
+
 def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
     """Write ``net`` to ``path`` (conventionally ``*.safetensors``), atomically.
 
@@ -128,14 +152,7 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
     if not isinstance(net, Network):
         raise ConfigError(f"save expects a Network, got {type(net).__name__}")
     path = _as_path(path)
-    tensors = {}
-    if _is_plain(net):
-        for l, layer in enumerate(_dense_layers(net), start=1):  # W⁽ˡ⁾, b⁽ˡ⁾ for l = 1 … L
-            tensors[f"layers.{l}.W"] = np.ascontiguousarray(layer.W)
-            tensors[f"layers.{l}.b"] = np.ascontiguousarray(layer.b)
-    else:
-        _stack_record(net.layers[1:])  # refuses layers the file cannot hold, naming them
-        tensors = {name: np.ascontiguousarray(a) for name, a in _stack_arrays(net.layers[1:])}
+    tensors = {name: np.ascontiguousarray(a) for name, a in state_arrays(net)}
     history = None
     if net.history is not None:
         history = {"epochs": net.history.epochs, "stop_reason": net.history.stop_reason,
@@ -353,13 +370,7 @@ def fill_weights(net, tensors: dict, path) -> set:
     """Copy ``layers.{l}.W``/``b`` (or a stack's tensors) into ``net`` after checking shape,
     dtype and finiteness."""
     expected = set()
-    if _is_plain(net):
-        named = [(f"layers.{l}.{name}", ref)  # W⁽ˡ⁾, b⁽ˡ⁾ for l = 1 … L
-                 for l, layer in enumerate(_dense_layers(net), start=1)
-                 for name, ref in (("W", layer.W), ("b", layer.b))]
-    else:
-        named = list(_stack_arrays(net.layers[1:]))
-    for key, ref in named:
+    for key, ref in state_arrays(net):
         expected.add(key)
         t = tensors.get(key)
         if t is None:

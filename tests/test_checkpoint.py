@@ -177,14 +177,49 @@ def test_resume_with_dropout_restores_the_mask_generator(tmp_path):
     assert all(np.array_equal(p, q) for p, q in zip(resumed.params, straight.params))
 
 
-def test_a_batchnorm_network_is_refused_a_checkpoint_with_the_way_out(tmp_path):
+def test_batchnorm_and_residual_networks_resume_bit_for_bit(tmp_path):
+    from mlplab.layers import BatchNorm, Dense, Input, Residual
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(48, 3))
+    y = rng.integers(0, 3, 48)
+
+    def run(max_epochs, **kw):
+        r = np.random.default_rng(6)
+        net = Network.from_layers(
+            [Input(3), Dense(3, 5, "identity", rng=r), BatchNorm(5, "tanh"),
+             Residual([Dense(5, 5, "identity", rng=r), BatchNorm(5, "relu")]),
+             Dense(5, 3, "softmax", rng=r)], loss="cross_entropy", seed=7)
+        net.fit(X, y, optimizer="adam", learning_rate=0.01, batch_size=12, seed=8,
+                max_epochs=max_epochs, epsilon=None, **kw)
+        return net
+
+    run(5, checkpoint=tmp_path / "bn.ckpt", checkpoint_every=2)
+    resumed = run(11, checkpoint=tmp_path / "bn.ckpt", resume=True)
+    straight = run(11)
+    assert all(np.array_equal(p, q) for p, q in zip(resumed.params, straight.params))
+    for a, b in ((resumed.layers[2], straight.layers[2]),
+                 (resumed.layers[3].layers[1], straight.layers[3].layers[1])):
+        assert np.array_equal(a.running_mean, b.running_mean)
+        assert np.array_equal(a.running_var, b.running_var)
+    with pytest.raises(mlplab.ConfigError, match=r"is of network \[3: dense 5, batchnorm 5"):
+        Network([3, 5, 3], loss="cross_entropy").fit(
+            X, y, checkpoint=tmp_path / "bn.ckpt", resume=True)
+
+
+def test_a_network_with_a_custom_layer_is_refused_a_checkpoint(tmp_path):
     from mlplab import ConfigError
-    from mlplab.layers import BatchNorm, Dense, Input
+    from mlplab.layers import Dense, Input, Layer
+
+    class Twice(Layer):
+        n_in = n_out = 3
+
+        def forward(self, A_prev, training=False):
+            return 2 * A_prev
 
     rng = np.random.default_rng(0)
-    net = Network.from_layers([Input(2), Dense(2, 3, "identity", rng=rng), BatchNorm(3, "tanh"),
+    net = Network.from_layers([Input(2), Dense(2, 3, "identity", rng=rng), Twice(),
                                Dense(3, 1, "sigmoid", rng=rng)], loss="mse", seed=0)
-    with pytest.raises(ConfigError, match=r"dense and dropout layers only, not BatchNorm.*"
-                                          r"mlplab\.save"):
+    with pytest.raises(ConfigError, match=r"not .*Twice.*checkpoint"):
         net.fit(np.zeros((4, 2)), np.zeros(4), checkpoint=tmp_path / "ck.safetensors")
     assert not (tmp_path / "ck.safetensors").exists()
