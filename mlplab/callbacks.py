@@ -14,6 +14,11 @@ A callback overrides any of these hooks (all do nothing by default):
 epoch) and ``stop(reason)``; epoch ``logs`` hold ``loss``, ``max_change``, and
 ``val_loss``/``val_accuracy`` when there is validation data. Per-batch hooks cost a Python call
 per batch only for callbacks that override them.
+
+A callback whose decisions depend on earlier epochs (EarlyStopping's patience counter and best
+weights) also defines ``state_dict()`` and ``load_state_dict(state)``, so that a checkpoint
+keeps it and a resumed run decides as the uninterrupted one would (:mod:`mlplab.checkpoint`).
+The state holds numbers, strings, None, NumPy arrays and lists of arrays: nothing pickled.
 """
 
 from __future__ import annotations
@@ -43,6 +48,14 @@ class Callback:
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None: ...
 
     def on_train_end(self, trainer) -> None: ...
+
+    def state_dict(self) -> dict | None:
+        """What a checkpoint keeps of this callback; None (the default): nothing."""
+        return None
+
+    def load_state_dict(self, trainer, state: dict) -> None:
+        """Take back what :meth:`state_dict` returned (called after ``on_train_begin``); raise
+        on a state that does not fit ``trainer.net``."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -105,6 +118,25 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             trainer.stop(f"early stopping: {self.monitor} did not improve for {self.patience} "
                          f"epochs (best {self.best:.6g} at epoch {self.best_epoch})")
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+                "best_params": self.best_params}
+
+    def load_state_dict(self, trainer, state: dict) -> None:
+        best, best_params = state["best"], state["best_params"]
+        params = trainer.net.params
+        if not (best is None or isinstance(best, float)):
+            raise TypeError(f"best must be a number, got {best!r}")
+        if type(state["best_epoch"]) is not int or type(state["wait"]) is not int:
+            raise TypeError("best_epoch and wait must be integers")
+        if best_params is not None and not (
+                isinstance(best_params, list) and len(best_params) == len(params)
+                and all(isinstance(a, np.ndarray) and a.shape == p.shape and a.dtype == p.dtype
+                        and np.isfinite(a).all() for a, p in zip(best_params, params))):
+            raise ValueError("best_params do not fit the network's parameters")
+        self.best, self.best_epoch, self.wait = best, state["best_epoch"], state["wait"]
+        self.best_params = best_params
 
     def on_train_end(self, trainer):
         if self.restore_best_weights and self.best_params is not None:

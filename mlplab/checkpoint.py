@@ -15,14 +15,16 @@ checkpoint or the new one, never half of one. It holds
 
 Resuming restores all of it and continues with the next epoch; because every random choice
 comes from the restored generator, the resumed run ends with bit-identical weights to an
-uninterrupted one. Callback state (e.g. EarlyStopping's patience counter) is not saved.
+uninterrupted one. Callbacks that define ``state_dict`` (EarlyStopping: its patience counter
+and best weights) are saved too, by position, and restored into the same callbacks of the
+resumed run (``callbacks.{i}.{name}.{j}`` tensors, the rest JSON).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,7 @@ class Checkpoint:
     layer_rngs: dict
     history: dict
     settings: dict
+    callbacks: list = field(default_factory=list)  # [(position, class name, state)]
 
 
 def _layer_rngs(net) -> dict:
@@ -56,8 +59,28 @@ def _layer_rngs(net) -> dict:
             if isinstance(getattr(obj, "rng", None), np.random.Generator)}
 
 
+def _callback_records(callbacks, tensors: dict) -> list[dict]:
+    """The saved state of every callback that has one; its arrays go into ``tensors``."""
+    records = []
+    for i, cb in enumerate(callbacks):
+        state = cb.state_dict()
+        if state is None:
+            continue
+        values, arrays = {}, {}
+        for k, v in state.items():
+            if isinstance(v, list) and all(isinstance(a, np.ndarray) for a in v) and v:
+                arrays[k] = len(v)
+                for j, a in enumerate(v):
+                    tensors[f"callbacks.{i}.{k}.{j}"] = np.ascontiguousarray(a)
+            else:
+                values[k] = float(v) if isinstance(v, np.floating) else v
+        records.append({"index": i, "class": type(cb).__name__, "values": values,
+                        "arrays": arrays})
+    return records
+
+
 def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Generator,
-                    epoch: int, history, settings: dict) -> Path:
+                    epoch: int, history, settings: dict, callbacks=()) -> Path:
     """Write a checkpoint of the run after ``epoch`` to ``path``, atomically."""
     from safetensors.numpy import save as st_save
 
@@ -70,7 +93,9 @@ def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Gene
         for k, v in s.items():
             tensors[f"optimizer.{i}.{k}"] = np.ascontiguousarray(v)
     state = {"epoch": epoch, "optimizer": {"t": opt["t"], "keys": keys},
-             "rng": rng.bit_generator.state, "layer_rngs": _layer_rngs(net), "history": asdict(history), "settings": settings}
+             "rng": rng.bit_generator.state, "layer_rngs": _layer_rngs(net),
+             "history": asdict(history), "settings": settings,
+             "callbacks": _callback_records(callbacks, tensors)}
     meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
             "config": json.dumps({"network": network_config(net)}),
             "state": json.dumps(state)}
@@ -94,6 +119,14 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         if not all(isinstance(d, dict) for d in (rng_state, history, settings, layer_rngs)):
             raise ValueError("rng, history and settings must be JSON objects")
         keys = [list(map(str, k)) for k in opt["keys"]]
+        cb_records = state.get("callbacks", [])
+        if not isinstance(cb_records, list) or not all(
+                isinstance(r, dict) and type(r.get("index")) is int and r["index"] >= 0
+                and isinstance(r.get("class"), str) and isinstance(r.get("values"), dict)
+                and isinstance(r.get("arrays"), dict)
+                and all(type(n) is int and 0 < n <= 10_000 for n in r["arrays"].values())
+                for r in cb_records):
+            raise ValueError("callbacks must be a list of callback records")
     except Exception as exc:
         raise ModelFileError(f"{path} has an invalid training-state record: "
                              f"{type(exc).__name__} {str(exc)[:120]}") from None
@@ -115,19 +148,32 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             s[k] = t.copy()
             expected.add(f"optimizer.{i}.{k}")
         opt_state.append(s)
+    callbacks = []
+    for r in cb_records:
+        cb_state = dict(r["values"])
+        for k, n in r["arrays"].items():
+            names = [f"callbacks.{r['index']}.{k}.{j}" for j in range(n)]
+            missing = [name for name in names if name not in tensors]
+            if missing:
+                raise ModelFileError(f"{path} lacks tensor {missing[0]}")
+            cb_state[k] = [tensors[name].copy() for name in names]
+            expected.update(names)
+        callbacks.append((r["index"], r["class"], cb_state))
     unknown = sorted(set(tensors) - expected)
     if unknown:
         raise ModelFileError(f"{path} holds unexpected tensor {unknown[0]!r}")
     return Checkpoint(net, epoch, {"t": opt["t"], "state": opt_state}, rng_state, layer_rngs,
-                      history, settings)
+                      history, settings, callbacks)
 
 
-def restore(path, net, optimizer, rng: np.random.Generator, history, settings: dict) -> int:
-    """Load the checkpoint at ``path`` into this run's objects; returns the epoch it ended.
+def restore(path, net, optimizer, rng: np.random.Generator, history, settings: dict,
+            ck: Checkpoint | None = None) -> int:
+    """Load the checkpoint at ``path`` (or the already loaded ``ck``) into this run's objects;
+    returns the epoch it ended.
 
     Refuses (ConfigError) a checkpoint of another architecture or other settings.
     """
-    ck = load_checkpoint(path)
+    ck = load_checkpoint(path) if ck is None else ck
     if network_config(ck.net) != network_config(net):
         raise ConfigError(f"checkpoint {path} is of network {describe(network_config(ck.net))}, "
                           f"not {describe(network_config(net))} with the same activations, loss "
@@ -169,10 +215,11 @@ def restore(path, net, optimizer, rng: np.random.Generator, history, settings: d
 class Checkpointer:
     """The training loop's side of checkpoints: resume at the start, save every N epochs."""
 
-    def __init__(self, path, every: int, settings: dict):
+    def __init__(self, path, every: int, settings: dict, callbacks=()):
         from .validation import check_positive_int
 
-        self.path, self.settings = _as_path(path), settings
+        self.path, self.settings, self.callbacks = _as_path(path), settings, list(callbacks)
+        self.loaded: Checkpoint | None = None
         self.every = check_positive_int(every, "checkpoint_every")
         if not self.path.parent.is_dir():
             raise ConfigError(f"checkpoint {self.path}: folder {self.path.parent} does not exist; "
@@ -192,12 +239,30 @@ class Checkpointer:
         if not self.path.exists():
             raise ConfigError(f"cannot resume: no checkpoint at {self.path}; run once without "
                               "resume (--resume) to create it")
+        self.loaded = load_checkpoint(self.path)
         return restore(self.path, trainer.net, trainer.optimizer, rng, trainer.history,
-                       self.settings) + 1
+                       self.settings, self.loaded) + 1
+
+    def restore_callbacks(self, trainer) -> None:
+        """After ``on_train_begin``: give the resumed callbacks their saved state."""
+        if self.loaded is None:
+            return
+        for i, name, state in self.loaded.callbacks:
+            cb = self.callbacks[i] if i < len(self.callbacks) else None
+            if type(cb).__name__ != name:
+                raise ConfigError(f"checkpoint {self.path} was written with callback {name} at "
+                                  f"position {i} of callbacks, this run has "
+                                  f"{type(cb).__name__ if cb is not None else 'none'}; resume "
+                                  "with the same callbacks")
+            try:
+                cb.load_state_dict(trainer, state)
+            except Exception as exc:
+                raise ModelFileError(f"{self.path} has an invalid {name} state: "
+                                     f"{type(exc).__name__} {str(exc)[:120]}") from None
 
     def epoch_end(self, trainer, rng, epoch: int, last: bool) -> None:
         """Save after every ``every``-th epoch, and after the last one."""
         if last or trainer.stop_reason or epoch % self.every == 0:
             trainer.history.stop_reason = trainer.stop_reason or ""
             save_checkpoint(self.path, trainer.net, trainer.optimizer, rng, epoch,
-                            trainer.history, self.settings)
+                            trainer.history, self.settings, self.callbacks)

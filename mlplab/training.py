@@ -172,7 +172,7 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
         settings = {"optimizer": getattr(opt, "name", type(opt).__name__),
                     "learning_rate": opt.learning_rate, "batch_size": bs, "shuffle": shuffle,
                     "seed": seed, "options": {k: v for k, v in optimizer_options.items()}}
-        saver = Checkpointer(checkpoint, checkpoint_every, settings)
+        saver = Checkpointer(checkpoint, checkpoint_every, settings, callbacks)
         first_epoch = saver.start(trainer, rng, resume)
     params, grads = net.params, net.grads
     batch_begin = _overriding(callbacks, "on_batch_begin")
@@ -186,6 +186,8 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
     batch_X, batch_Y = {}, {}  # reused batch arrays, by batch size
     for cb in callbacks:
         cb.on_train_begin(trainer)
+    if saver is not None:
+        saver.restore_callbacks(trainer)  # EarlyStopping's counter and best weights
     start = time.perf_counter()
     for epoch in range(first_epoch, max_epochs + 1) if not history.stop_reason else ():
         trainer.epoch = epoch

@@ -223,3 +223,34 @@ def test_a_network_with_a_custom_layer_is_refused_a_checkpoint(tmp_path):
     with pytest.raises(ConfigError, match=r"not .*Twice.*checkpoint"):
         net.fit(np.zeros((4, 2)), np.zeros(4), checkpoint=tmp_path / "ck.safetensors")
     assert not (tmp_path / "ck.safetensors").exists()
+
+
+def test_early_stopping_resumes_with_its_counter_and_best_weights(tmp_path):
+    from mlplab import EarlyStopping
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 2))
+    Y = (X[:, 0] + 0.8 * rng.normal(size=40) > 0).astype(float)  # noisy: validation turns
+    val = (rng.normal(size=(30, 2)), rng.integers(0, 2, 30).astype(float))
+
+    def run(max_epochs, **kw):
+        net = Network([2, 16, 1], activation="tanh", loss="cross_entropy", seed=1)
+        stop = EarlyStopping(patience=6)
+        h = net.fit(X, Y, optimizer="adam", learning_rate=0.05, batch_size=8, seed=2,
+                    max_epochs=max_epochs, epsilon=None, validation_data=val,
+                    callbacks=[stop], **kw)
+        return net, h, stop
+
+    straight, h, stop = run(200)
+    assert h.stop_reason.startswith("early stopping") and 3 < stop.best_epoch < h.epochs - 3
+    cut = stop.best_epoch + 2  # after the best epoch, before the patience runs out
+    run(cut, checkpoint=tmp_path / "es.ckpt", checkpoint_every=1)
+    state = load_checkpoint(tmp_path / "es.ckpt").callbacks
+    assert state[0][:2] == (0, "EarlyStopping") and state[0][2]["wait"] == 2
+    resumed, h2, stop2 = run(200, checkpoint=tmp_path / "es.ckpt", resume=True)
+    assert (h2.epochs, h2.best_epoch, h2.stop_reason) == (h.epochs, h.best_epoch, h.stop_reason)
+    assert all(np.array_equal(p, q) for p, q in zip(resumed.params, straight.params))
+    with pytest.raises(mlplab.ConfigError, match="callback EarlyStopping at position 0"):
+        Network([2, 16, 1], activation="tanh", loss="cross_entropy", seed=1).fit(
+            X, Y, optimizer="adam", learning_rate=0.05, batch_size=8, seed=2, max_epochs=200,
+            epsilon=None, validation_data=val, checkpoint=tmp_path / "es.ckpt", resume=True)

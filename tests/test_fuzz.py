@@ -267,6 +267,43 @@ def test_structured_corruption_of_the_checkpoint_state(key, value):
             _resume(path)
 
 
+def _early_stopping_run(path: Path, resume: bool) -> None:
+    X, Y = mlplab.datasets.xor()
+    Network([2, 3, 1], seed=0).fit(X, Y, optimizer="adam", learning_rate=0.1, batch_size=2,
+                                   max_epochs=5 if resume else 3, checkpoint=path,
+                                   resume=resume,
+                                   callbacks=[mlplab.EarlyStopping("loss", patience=50)])
+
+
+with tempfile.TemporaryDirectory() as _d:
+    _early_stopping_run(Path(_d) / "e.ckpt", resume=False)
+    CKPT_ES = (Path(_d) / "e.ckpt").read_bytes()
+
+
+@FUZZ
+@given(st.sampled_from(["index", "class", "values", "arrays", "values.best", "values.wait",
+                        "values.best_epoch", "values.best_params", "arrays.best_params"]),
+       JSONISH)
+def test_structured_corruption_of_a_callback_state(key, value):
+    n = struct.unpack("<Q", CKPT_ES[:8])[0]
+    header = json.loads(CKPT_ES[8:8 + n])
+    state = json.loads(header["__metadata__"]["state"])
+    record = state["callbacks"][0]
+    outer, _, inner = key.partition(".")
+    if inner:
+        record[outer][inner] = value
+    else:
+        record[outer] = value
+    header["__metadata__"]["state"] = json.dumps(state)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "fuzz.ckpt"
+        path.write_bytes(_pack(header, CKPT_ES[8 + n:]))
+        try:
+            _early_stopping_run(path, resume=True)
+        except MlplabError as exc:
+            assert "fuzz.ckpt" in str(exc) or "callback" in str(exc)
+
+
 @FUZZ
 @given(CSV_TEXT)
 def test_playground_csv_parser_gives_only_data_errors(text):
