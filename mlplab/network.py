@@ -36,8 +36,9 @@ class Network:
     ----------
     sizes : sequence of int
         Units per layer, input first: ``[2, 2, 1]`` is the lecture's XOR network.
-    activation : str
-        g of the hidden layers: step, identity, sigmoid (or logistic), tanh, relu, leaky_relu.
+    activation : str or list of str
+        g of the hidden layers: step, identity, sigmoid (or logistic), tanh, relu, leaky_relu;
+        or one name per hidden layer, e.g. ``["tanh", "relu"]`` for ``[2, 8, 8, 1]``.
     output : str, optional
         g of the output layer. Default: sigmoid for binary cross-entropy, softmax for
         categorical cross-entropy; for MSE the hidden activation if it is the sigmoid (the
@@ -73,10 +74,18 @@ class Network:
             raise ConfigError(f"dtype must be float32 or float64, got {dtype}")
         self.sizes = sizes
         self.loss: Loss = get_loss(loss, sizes[-1])
-        hidden = get_activation(activation)
+        if isinstance(activation, (list, tuple)):
+            if len(activation) != len(sizes) - 2:
+                raise ConfigError(f"activation lists one g per hidden layer: sizes {sizes} have "
+                                  f"{len(sizes) - 2}, got {len(activation)} names")
+            hiddens = [get_activation(a) for a in activation]
+        else:
+            hiddens = [get_activation(activation)] * (len(sizes) - 2)
+        hidden = hiddens[0] if hiddens else get_activation(
+            "sigmoid" if isinstance(activation, (list, tuple)) else activation)
         out = get_activation(output) if output is not None else default_output(self.loss, hidden)
         check_pairing(self.loss, out)
-        if hidden.name == "softmax" and len(sizes) > 2:
+        if any(h.name == "softmax" for h in hiddens):
             raise ConfigError("softmax is only an output activation; pick another for hidden layers")
         self.activation, self.output, self.init = hidden.name, out.name, init
         self.rng = make_rng(seed)
@@ -84,7 +93,7 @@ class Network:
         self.layers: list[Layer] = [Input(sizes[0])]
         try:
             for l in range(1, len(sizes)):
-                g = out if l == len(sizes) - 1 else hidden
+                g = out if l == len(sizes) - 1 else hiddens[l - 1]
                 self.layers.append(Dense(sizes[l - 1], sizes[l], g, init, self.rng, dtype))
         except MemoryError:
             n = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
@@ -265,7 +274,9 @@ class Network:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"Network({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
+        hidden = [layer.g.name for layer in self.layers[1:-1] if isinstance(layer, Dense)]
+        activation = hidden if len(set(hidden)) > 1 else self.activation
+        return (f"Network({self.sizes}, activation={activation!r}, output={self.output!r}, "
                 f"loss={self.loss.name!r})")
 
     # ----------------------------------------------------------------- helpers

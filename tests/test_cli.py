@@ -108,3 +108,14 @@ def test_real_process_exit_code_and_no_traceback():
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("error: learning rate")
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_train_takes_one_activation_per_hidden_layer(tmp_path):
+    result = invoke("train", "--layers", "2,4,3,1", "--activation", "tanh,relu", "--max-epochs",
+                    "50", "--out", tmp_path, "--no-progress")
+    assert result.exit_code == 0, result.output
+    net = load(tmp_path / "model.safetensors")  # MSE after non-sigmoid layers: identity out
+    assert [layer.g.name for layer in net.layers[1:]] == ["tanh", "relu", "identity"]
+    bad = invoke("train", "--layers", "2,4,3,1", "--activation", "tanh,relu,relu")
+    assert bad.exit_code == 2 and "one g per hidden layer" in bad.output
+    assert "Traceback" not in bad.output

@@ -128,3 +128,18 @@ def test_same_seed_same_weights_different_seed_different():
     for la, lb, lc in zip(a.layers[1:], b.layers[1:], c.layers[1:]):
         assert np.array_equal(la.W, lb.W) and np.array_equal(la.b, lb.b)
         assert not np.array_equal(la.W, lc.W)
+
+
+def test_one_activation_per_hidden_layer(tmp_path):
+    net = Network([2, 5, 4, 1], activation=["tanh", "relu"], loss="cross_entropy", seed=0)
+    assert [layer.g.name for layer in net.layers[1:]] == ["tanh", "relu", "sigmoid"]
+    assert "activation=['tanh', 'relu']" in repr(net)
+    X, y = mlplab.datasets.moons(60, seed=1)
+    net.fit(X, y, optimizer="adam", learning_rate=0.05, batch_size=10, max_epochs=5)
+    back = mlplab.load(mlplab.save(net, tmp_path / "m.safetensors"))
+    assert [layer.g.name for layer in back.layers[1:]] == ["tanh", "relu", "sigmoid"]
+    np.testing.assert_array_equal(back.predict_proba(X), net.predict_proba(X))
+    with pytest.raises(ConfigError, match="one g per hidden layer: sizes .* have 2, got 1"):
+        Network([2, 5, 4, 1], activation=["tanh"])
+    with pytest.raises(ConfigError, match="softmax is only an output"):
+        Network([2, 5, 4, 3], activation=["tanh", "softmax"], loss="cross_entropy")

@@ -50,7 +50,8 @@ def train(
     task: str = typer.Option("auto", help="With --csv: auto, classification or regression."),
     layers: str = typer.Option("2,2,1", help="Units per layer, input first, e.g. 2,2,1."),
     activation: str = typer.Option("sigmoid", help="Hidden activation: sigmoid, tanh, relu, "
-                                   "leaky_relu, identity."),
+                                   "leaky_relu, identity; or one per hidden layer, e.g. "
+                                   "tanh,relu."),
     output: Optional[str] = typer.Option(None, help="Output activation (default from the loss)."),
     loss: str = typer.Option("mse", help="mse or cross_entropy."),
     optimizer: Optional[str] = typer.Option(None, help="gd, sgd, momentum, nesterov, adam "
@@ -97,7 +98,8 @@ def train(
                             f"{X.shape[1]} features; use --layers {X.shape[1]},...")
         if out is not None and out.exists() and not out.is_dir():
             raise ConfigError(f"--out {out} is a file; give a folder")
-        net = Network(sizes, activation=activation, output=output, loss=loss, init=init, seed=seed)
+        hidden_g = activation.split(",") if "," in activation else activation
+        net = Network(sizes, activation=hidden_g, output=output, loss=loss, init=init, seed=seed)
         callbacks = [ProgressBar(max_epochs, console=err_console)] if progress else []
         history = net.fit(X, Y, optimizer=optimizer, learning_rate=lr, epsilon=epsilon,
                           max_epochs=max_epochs, batch_size=batch_size, callbacks=callbacks,
