@@ -240,6 +240,25 @@ def test_random_splices_into_a_checkpoint(patch, at):
             _resume(path)
 
 
+def _set(record: dict, key: str, value) -> None:
+    """``record[key] = value``, one level down for a dotted key (``"history.loss"``)."""
+    outer, _, inner = key.partition(".")
+    if inner:
+        record[outer][inner] = value
+    else:
+        record[outer] = value
+
+
+def _with_state(ckpt: bytes, edit) -> bytes:
+    """The checkpoint ``ckpt`` with its JSON training state changed in place by ``edit``."""
+    n = struct.unpack("<Q", ckpt[:8])[0]
+    header = json.loads(ckpt[8:8 + n])
+    state = json.loads(header["__metadata__"]["state"])
+    edit(state)
+    header["__metadata__"]["state"] = json.dumps(state)
+    return _pack(header, ckpt[8 + n:])
+
+
 @FUZZ
 @given(st.sampled_from(["epoch", "optimizer", "rng", "history", "settings", "history.loss",
                         "history.epochs", "optimizer.keys", "optimizer.t", "rng.state"]),
@@ -247,18 +266,9 @@ def test_random_splices_into_a_checkpoint(patch, at):
 def test_structured_corruption_of_the_checkpoint_state(key, value):
     from mlplab import load_checkpoint
 
-    n = struct.unpack("<Q", CKPT[:8])[0]
-    header = json.loads(CKPT[8:8 + n])
-    state = json.loads(header["__metadata__"]["state"])
-    outer, _, inner = key.partition(".")
-    if inner:
-        state[outer][inner] = value
-    else:
-        state[outer] = value
-    header["__metadata__"]["state"] = json.dumps(state)
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "fuzz.ckpt"
-        path.write_bytes(_pack(header, CKPT[8 + n:]))
+        path.write_bytes(_with_state(CKPT, lambda state: _set(state, key, value)))
         try:
             load_checkpoint(path)
         except MlplabError as exc:
@@ -285,19 +295,10 @@ with tempfile.TemporaryDirectory() as _d:
                         "values.best_epoch", "values.best_params", "arrays.best_params"]),
        JSONISH)
 def test_structured_corruption_of_a_callback_state(key, value):
-    n = struct.unpack("<Q", CKPT_ES[:8])[0]
-    header = json.loads(CKPT_ES[8:8 + n])
-    state = json.loads(header["__metadata__"]["state"])
-    record = state["callbacks"][0]
-    outer, _, inner = key.partition(".")
-    if inner:
-        record[outer][inner] = value
-    else:
-        record[outer] = value
-    header["__metadata__"]["state"] = json.dumps(state)
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "fuzz.ckpt"
-        path.write_bytes(_pack(header, CKPT_ES[8 + n:]))
+        path.write_bytes(_with_state(CKPT_ES, lambda state: _set(state["callbacks"][0], key,
+                                                                  value)))
         try:
             _early_stopping_run(path, resume=True)
         except MlplabError as exc:
