@@ -16,9 +16,10 @@ epoch) and ``stop(reason)``; epoch ``logs`` hold ``loss``, ``max_change``, and
 per batch only for callbacks that override them.
 
 A callback whose decisions depend on earlier epochs (EarlyStopping's patience counter and best
-weights) also defines ``state_dict()`` and ``load_state_dict(state)``, so that a checkpoint
-keeps it and a resumed run decides as the uninterrupted one would (:mod:`mlplab.checkpoint`).
-The state holds numbers, strings, None, NumPy arrays and lists of arrays: nothing pickled.
+weights) also defines ``state_dict()`` and ``load_state_dict(trainer, state)``, so that a
+checkpoint keeps it and a resumed run decides as the uninterrupted one would
+(:mod:`mlplab.checkpoint`).
+The state holds numbers, strings, None and lists of NumPy arrays: nothing is pickled.
 """
 
 from __future__ import annotations

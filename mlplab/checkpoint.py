@@ -96,9 +96,14 @@ def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Gene
              "rng": rng.bit_generator.state, "layer_rngs": _layer_rngs(net),
              "history": asdict(history), "settings": settings,
              "callbacks": _callback_records(callbacks, tensors)}
-    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
-            "config": json.dumps({"network": network_config(net)}),
-            "state": json.dumps(state)}
+    try:
+        meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+                "config": json.dumps({"network": network_config(net)}),
+                "state": json.dumps(state)}
+    except (TypeError, ValueError) as exc:  # a callback's state_dict returned something odd
+        raise ConfigError(f"cannot write checkpoint {path}: its state is not JSON ({exc}); a "
+                          "callback's state_dict may hold numbers, strings, None, and lists "
+                          "of NumPy arrays") from None
     atomic_write_bytes(path, st_save(tensors, metadata=meta))
     return path
 

@@ -254,3 +254,14 @@ def test_early_stopping_resumes_with_its_counter_and_best_weights(tmp_path):
         Network([2, 16, 1], activation="tanh", loss="cross_entropy", seed=1).fit(
             X, Y, optimizer="adam", learning_rate=0.05, batch_size=8, seed=2, max_epochs=200,
             epsilon=None, validation_data=val, checkpoint=tmp_path / "es.ckpt", resume=True)
+
+
+def test_a_callback_state_that_is_not_json_is_refused_with_a_reason(tmp_path):
+    class Odd(mlplab.Callback):
+        def state_dict(self):
+            return {"when": object()}
+
+    with pytest.raises(mlplab.ConfigError, match="state is not JSON.*state_dict"):
+        Network([2, 3, 1], seed=0).fit(np.zeros((4, 2)), np.zeros(4), max_epochs=2,
+                                       checkpoint=tmp_path / "o.ckpt", callbacks=[Odd()])
+    assert not (tmp_path / "o.ckpt").exists()
