@@ -156,6 +156,16 @@ class _Step:
 
     __slots__ = ("arrays", "alphas", "gemm", "gemm_args", "gemv", "gemv_args")
 
+    def rebind_input(self, A: Array) -> bool:
+        """Point the call at another ``a⁽ˡ⁻¹⁾`` of the same layout (the next slice of the data
+        when batches are not shuffled); False when the layout differs."""
+        old = self.arrays[1]
+        if A.shape != old.shape or A.strides != old.strides or A.dtype != old.dtype:
+            return False
+        self.gemm_args[9] = ctypes.c_void_p(A.ctypes.data)
+        self.arrays = (self.arrays[0], A, *self.arrays[2:])
+        return True
+
     def __init__(self, arrays, alphas):
         D, A, W, b, v = arrays
         self.arrays, self.alphas = arrays, alphas
@@ -164,10 +174,10 @@ class _Step:
         I, E, P = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
         (m, p), q, item = D.shape, A.shape[1], W.itemsize
         self.gemm, self.gemv = _funcs[t + "gemm"], _funcs[t + "gemv"]
-        self.gemm_args = (E(_ROW_MAJOR), E(_TRANS), E(_NO_TRANS), I(p), I(q), I(m),
+        self.gemm_args = [E(_ROW_MAJOR), E(_TRANS), E(_NO_TRANS), I(p), I(q), I(m),
                           real(alphas[0]), P(D.ctypes.data), I(D.strides[0] // item),
                           P(A.ctypes.data), I(A.strides[0] // item), real(1.0),
-                          P(W.ctypes.data), I(q))
+                          P(W.ctypes.data), I(q)]
         self.gemv_args = (E(_ROW_MAJOR), E(_TRANS), I(m), I(p), real(alphas[1]),
                           P(D.ctypes.data), I(D.strides[0] // item), P(v.ctypes.data), I(1),
                           real(1.0), P(b.ctypes.data), I(1))
@@ -185,8 +195,8 @@ def sgd_step(owner, alpha_W: float, alpha_b: float, D: Array, A: Array, W: Array
     plan = plans.get(len(D)) if plans is not None else None
     if plan is not None:
         a = plan.arrays
-        if (a[0] is D and a[1] is A and a[2] is W and a[3] is b and a[4] is v
-                and plan.alphas == (alpha_W, alpha_b)):
+        if (a[0] is D and a[2] is W and a[3] is b and a[4] is v
+                and plan.alphas == (alpha_W, alpha_b) and (a[1] is A or plan.rebind_input(A))):
             plan.gemm(*plan.gemm_args)
             plan.gemv(*plan.gemv_args)
             return True
