@@ -152,23 +152,19 @@ def gemv_update(alpha: float, D: Array, v: Array, c: Array) -> bool:
 
 
 class _Step:
-    """One layer's ``W += aW·Dᵀ A``, ``b += ab·Dᵀ v`` with the ctypes arguments built once."""
+    """One layer's ``W += aW·Dᵀ A``, ``b += ab·Dᵀ v`` with the ctypes arguments built once.
 
-    __slots__ = ("arrays", "alphas", "gemm", "gemm_args", "gemv", "gemv_args")
+    It keeps the layer's own arrays (D, W, b, v) but only a weak reference to the input A (a
+    batch, or the caller's data set itself), so that it never keeps the data alive; a call
+    is made only after A is confirmed to be the same array, or re-pointed to a new one.
+    """
 
-    def rebind_input(self, A: Array) -> bool:
-        """Point the call at another ``a⁽ˡ⁻¹⁾`` of the same layout (the next slice of the data
-        when batches are not shuffled); False when the layout differs."""
-        old = self.arrays[1]
-        if A.shape != old.shape or A.strides != old.strides or A.dtype != old.dtype:
-            return False
-        self.gemm_args[9] = ctypes.c_void_p(A.ctypes.data)
-        self.arrays = (self.arrays[0], A, *self.arrays[2:])
-        return True
+    __slots__ = ("arrays", "input", "layout", "alphas", "gemm", "gemm_args", "gemv",
+                 "gemv_args")
 
-    def __init__(self, arrays, alphas):
-        D, A, W, b, v = arrays
-        self.arrays, self.alphas = arrays, alphas
+    def __init__(self, D: Array, A: Array, W: Array, b: Array, v: Array, alphas):
+        self.arrays, self.alphas = (D, W, b, v), alphas
+        self.input, self.layout = weakref.ref(A), (A.shape, A.strides, A.dtype)
         t = "s" if W.dtype.char == "f" else "d"
         real = ctypes.c_float if t == "s" else ctypes.c_double
         I, E, P = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
@@ -181,6 +177,17 @@ class _Step:
         self.gemv_args = (E(_ROW_MAJOR), E(_TRANS), I(m), I(p), real(alphas[1]),
                           P(D.ctypes.data), I(D.strides[0] // item), P(v.ctypes.data), I(1),
                           real(1.0), P(b.ctypes.data), I(1))
+
+    def points_at(self, A: Array) -> bool:
+        """True when the call reads A: the same array, or re-pointed to this one (the next
+        slice of the data when batches are not shuffled) if its layout is the same."""
+        if self.input() is A:
+            return True
+        if (A.shape, A.strides, A.dtype) != self.layout:
+            return False
+        self.gemm_args[9] = ctypes.c_void_p(A.ctypes.data)
+        self.input = weakref.ref(A)
+        return True
 
 
 def sgd_step(owner, alpha_W: float, alpha_b: float, D: Array, A: Array, W: Array, b: Array,
@@ -195,8 +202,8 @@ def sgd_step(owner, alpha_W: float, alpha_b: float, D: Array, A: Array, W: Array
     plan = plans.get(len(D)) if plans is not None else None
     if plan is not None:
         a = plan.arrays
-        if (a[0] is D and a[2] is W and a[3] is b and a[4] is v
-                and plan.alphas == (alpha_W, alpha_b) and (a[1] is A or plan.rebind_input(A))):
+        if (a[0] is D and a[1] is W and a[2] is b and a[3] is v
+                and plan.alphas == (alpha_W, alpha_b) and plan.points_at(A)):
             plan.gemm(*plan.gemm_args)
             plan.gemv(*plan.gemv_args)
             return True
@@ -208,10 +215,6 @@ def sgd_step(owner, alpha_W: float, alpha_b: float, D: Array, A: Array, W: Array
         plans = _plans[owner] = {}
     if len(plans) >= 2:
         plans.pop(next(iter(plans)))
-    plans[len(D)] = _Step((D, A, W, b, v), (alpha_W, alpha_b))
+    plans[len(D)] = _Step(D, A, W, b, v, (alpha_W, alpha_b))
     return True
 
-
-def forget(owner) -> None:
-    """Drop ``owner``'s prepared calls (and with them its references to the batch arrays)."""
-    _plans.pop(owner, None)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _blas, fastpath
+from . import fastpath
 from .callbacks import Callback
 from .checkpoint import Checkpointer
 from .divergence import DivergenceGuard
@@ -159,7 +159,7 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
 
     if resume and checkpoint is None:
         raise ConfigError("resume=True needs checkpoint=PATH: the file to resume from")
-    guard = DivergenceGuard(net, on_divergence)  # holds the initial weights until the 1st step
+    guard = DivergenceGuard(net, on_divergence)  # keeps the initial weights for the fast path
     if checkpoint is None and fastpath.applies(net, opt, m, bs, callbacks, val):
         history = fastpath.fit(net, X, Y, opt.learning_rate, max_epochs, epsilon, History())
         if guard.all_finite(history.loss):  # tiny networks: one compiled loop
@@ -243,9 +243,6 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
             saver.epoch_end(trainer, rng, epoch, last=epoch == max_epochs)
         if trainer.stop_reason:
             break
-    if fused:  # the prepared BLAS calls hold the last batch (the data itself, full-batch)
-        for layer in net.layers[1:]:
-            _blas.forget(layer)
     history.stop_reason = (trainer.stop_reason or history.stop_reason
                            or f"reached max_epochs = {max_epochs}")
     history.time_s = time.perf_counter() - start
