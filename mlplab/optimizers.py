@@ -3,6 +3,11 @@
 ``params`` and ``grads`` are aligned lists (``[W⁽¹⁾, b⁽¹⁾, …]`` and their gradients);
 ``step`` applies the rule to each pair, keeping per-parameter state (velocity, moments) by
 position. ``state_dict``/``load_state_dict`` save and restore that state (for checkpoints).
+
+Every rule runs in place: its intermediate products go into work arrays kept per parameter
+shape (:meth:`Optimizer.scratch`, never saved), in the same order of operations as the
+formulas in the docstrings, so the numbers are those of the plain NumPy expressions without
+their temporaries (an Adam step on a 256 × 784 float32 W allocated 8 arrays of its size).
 """
 
 from __future__ import annotations
@@ -26,6 +31,17 @@ class Optimizer:
         self.learning_rate = check_learning_rate(learning_rate)
         self.t = 0  # steps taken
         self.state: list[dict[str, Array]] = []
+        self._scratch: dict[tuple, list[Array]] = {}
+
+    def scratch(self, p: Array, k: int) -> list[Array]:
+        """``k`` work arrays shaped like ``p`` (overwritten by every update; not state)."""
+        key = (p.shape, p.dtype.str)
+        arrays = self._scratch.get(key)
+        if arrays is None or len(arrays) < k:
+            if len(self._scratch) > 32:
+                self._scratch.clear()
+            arrays = self._scratch[key] = [np.empty_like(p) for _ in range(k)]
+        return arrays
 
     def step(self, params: list[Array], grads: list[Array]) -> None:
         if not self.state:
@@ -60,7 +76,8 @@ class GradientDescent(Optimizer):
     name = "gd"
 
     def update(self, p, g, state):
-        p -= self.learning_rate * g
+        (step,) = self.scratch(p, 1)
+        p -= np.multiply(g, self.learning_rate, out=step)  # α·g
 
 
 class Momentum(Optimizer):
@@ -84,10 +101,14 @@ class Momentum(Optimizer):
 
     def update(self, p, g, state):
         v = state["v"]
+        ag, look = self.scratch(p, 2)
+        np.multiply(g, self.learning_rate, out=ag)  # α·g
         v *= self.momentum
-        v -= self.learning_rate * g
+        v -= ag
         if self.nesterov:
-            p += self.momentum * v - self.learning_rate * g
+            np.multiply(v, self.momentum, out=look)  # β·v − α·g
+            look -= ag
+            p += look
         else:
             p += v
 
@@ -117,15 +138,22 @@ class Adam(Optimizer):
 
     def update(self, p, g, state):
         m, v = state["m"], state["v"]
+        a, b = self.scratch(p, 2)
         m *= self.beta_1
-        m += (1 - self.beta_1) * g
+        m += np.multiply(g, 1 - self.beta_1, out=a)
         v *= self.beta_2
-        v += (1 - self.beta_2) * (g * g)
+        np.multiply(g, g, out=a)
+        v += np.multiply(a, 1 - self.beta_2, out=a)  # (1 − β₂)·g²
         # m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ), folded into scalars (as PyTorch does). Python
         # floats keep float32 parameters float32 under NumPy 2's promotion rules.
         step = float(self.learning_rate / (1 - self.beta_1**self.t))
         root_c2 = float(np.sqrt(1 - self.beta_2**self.t))
-        p -= step * m / (np.sqrt(v) / root_c2 + self.eps)
+        np.sqrt(v, out=a)
+        a /= root_c2
+        a += self.eps  # √v̂ + ε
+        np.multiply(m, step, out=b)
+        b /= a
+        p -= b
 
 
 OPTIMIZERS = {"gd": GradientDescent, "sgd": GradientDescent, "momentum": Momentum,

@@ -81,3 +81,47 @@ def test_unknown_optimizer_and_options():
     with pytest.raises(ConfigError, match="momentum β must be in"):
         get_optimizer("momentum", 0.1, momentum=1.5)
     assert get_optimizer("nesterov", 0.1).nesterov
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_in_place_rules_give_the_plain_formulas_bit_for_bit(dtype):
+    """The rules write into work arrays instead of temporaries, in the same order of
+    operations: the numbers must be exactly those of the textbook NumPy expressions."""
+    rng = np.random.default_rng(0)
+    shapes = [(5, 4), (5,)]
+    grads = [[rng.normal(size=s).astype(dtype) for s in shapes] for _ in range(4)]
+
+    def plain(rule):
+        p = [np.ones(s, dtype) for s in shapes]
+        state = [{"v": np.zeros(s, dtype), "m": np.zeros(s, dtype)} for s in shapes]
+        for t, gs in enumerate(grads, start=1):
+            for q, g, st in zip(p, gs, state):
+                rule(q, g, st, t)
+        return p
+
+    def gd(p, g, st, t):
+        p -= 0.1 * g
+
+    def momentum(nesterov):
+        def rule(p, g, st, t):
+            st["v"] *= 0.9
+            st["v"] -= 0.1 * g
+            p += 0.9 * st["v"] - 0.1 * g if nesterov else st["v"]
+        return rule
+
+    def adam(p, g, st, t):
+        st["m"] *= 0.9
+        st["m"] += (1 - 0.9) * g
+        st["v"] *= 0.999
+        st["v"] += (1 - 0.999) * (g * g)
+        step = float(0.1 / (1 - 0.9**t))
+        root_c2 = float(np.sqrt(1 - 0.999**t))
+        p -= step * st["m"] / (np.sqrt(st["v"]) / root_c2 + 1e-8)
+
+    for opt, rule in ((GradientDescent(0.1), gd), (Momentum(0.1, 0.9), momentum(False)),
+                      (Momentum(0.1, 0.9, nesterov=True), momentum(True)), (Adam(0.1), adam)):
+        params = [np.ones(s, dtype) for s in shapes]
+        for gs in grads:
+            opt.step(params, gs)
+        for got, want in zip(params, plain(rule)):
+            assert got.dtype == dtype and np.array_equal(got, want), type(opt).__name__
