@@ -431,7 +431,8 @@ def test_fit_keeps_no_reference_to_the_data_in_its_prepared_blas_calls(monkeypat
     calls = _count_blas_updates(monkeypatch)
     net.fit(X, Y, optimizer="gd", learning_rate=0.1, max_epochs=3, epsilon=None)
     assert len(calls) == 3 * 2  # the fused step ran, its prepared calls reading X
-    assert any(layer in _blas._plans for layer in net.layers)  # kept for the next fit
+    if _blas.available():  # the prepared calls are kept for the next fit
+        assert any(layer in _blas._plans for layer in net.layers)
     for layer in net.layers:  # what the estimators do before pickling
         for name in ("A_prev", "Z", "A", "delta"):
             setattr(layer, name, None)
