@@ -97,7 +97,8 @@ class Dense(Layer):
         With ``step = α`` the layer also takes the gradient-descent step
         ``W ← W − α ∂C/∂W``, ``b ← b − α ∂C/∂b`` itself, after computing ``(W⁽ˡ⁾)ᵀδ⁽ˡ⁾`` from the
         old W. The step is folded into the weight-gradient product (:mod:`mlplab._blas`), so
-        ``dW`` and ``db`` are then *not* written.
+        ``dW`` and ``db`` are then *not* written (they are where NumPy's BLAS cannot be bound,
+        and the step follows them).
         """
         m = len(dA if delta is None else delta)
         w = self._arrays(m, self.dW.dtype)
