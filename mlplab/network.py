@@ -195,9 +195,18 @@ class Network:
         ``step = α`` (dense layers only) also takes the gradient-descent step layer by layer,
         as the δ recursion passes, instead of storing ``dW``, ``db`` (see ``Dense.backward``).
         """
-        if step is not None and not all(isinstance(layer, Dense) for layer in self.layers[1:]):
+        if step is not None and not self.dense_only:
             raise ConfigError("backward(step=…) takes the step inside dense layers only; this "
                               "network has other layers: call backward(Y), then an optimizer")
+        self._backprop(Y, step)
+
+    @property
+    def dense_only(self) -> bool:
+        """True when every layer after the input is Dense (what ``backward(step=…)`` needs)."""
+        return all(isinstance(layer, Dense) for layer in self.layers[1:])
+
+    def _backprop(self, Y: Array, step: float | None) -> None:
+        """:meth:`backward` without its check (``fit`` checks ``dense_only`` once per run)."""
         out = self.layers[-1]
         delta = self.loss.output_delta(out.Z, out.A, Y, out.g)  # δ⁽ᴸ⁾
         kw = {} if step is None else {"step": step}

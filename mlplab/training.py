@@ -208,7 +208,7 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
             if fused:  # steps 3–5 in one pass down the layers
                 if guard.check_cost(trainer, batch_loss, before):  # NaN/inf: no step taken
                     break
-                net.backward(Yb, step=opt.learning_rate)  # read each step: callbacks schedule α
+                net._backprop(Yb, opt.learning_rate)  # α read each step: callbacks schedule it
                 opt.t += 1
             else:
                 net.backward(Yb)                                      # steps 3–4
@@ -254,12 +254,11 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
 
 def _fusable(net, opt, on_gradients) -> bool:
     """Plain gradient descent on dense layers, with no callback reading or changing ∂C/∂W."""
-    from .layers.dense import Dense
     from .optimizers import GradientDescent, Optimizer
 
     return (not on_gradients and isinstance(opt, GradientDescent)
             and type(opt).update is GradientDescent.update and type(opt).step is Optimizer.step
-            and all(isinstance(layer, Dense) for layer in net.layers[1:]))
+            and net.dense_only)
 
 
 def _rows(A: Array, idx: Array, reused: dict[int, Array]) -> Array:
