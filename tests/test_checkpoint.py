@@ -158,6 +158,16 @@ def test_sigkill_while_saving_over_a_model_keeps_a_loadable_file(tmp_path, delay
         assert np.allclose(p - q, n_saves)
 
 
+def _resumed_equals_straight(run, path, cut: int, total: int, every: int):
+    """``run(epochs, **fit_kw)`` stopped after ``cut`` epochs with checkpoints, then resumed to
+    ``total``, ends with the weights of one uninterrupted run of ``total`` epochs."""
+    run(cut, checkpoint=path, checkpoint_every=every)
+    resumed = run(total, checkpoint=path, resume=True)
+    straight = run(total)
+    assert all(np.array_equal(p, q) for p, q in zip(resumed.params, straight.params))
+    return resumed, straight
+
+
 def test_resume_with_dropout_restores_the_mask_generator(tmp_path):
     from mlplab.layers.dropout import with_dropout
 
@@ -171,10 +181,7 @@ def test_resume_with_dropout_restores_the_mask_generator(tmp_path):
                 max_epochs=max_epochs, epsilon=None, **kw)
         return net
 
-    run(12, checkpoint=tmp_path / "d.ckpt", checkpoint_every=4)
-    resumed = run(25, checkpoint=tmp_path / "d.ckpt", resume=True)
-    straight = run(25)
-    assert all(np.array_equal(p, q) for p, q in zip(resumed.params, straight.params))
+    _resumed_equals_straight(run, tmp_path / "d.ckpt", cut=12, total=25, every=4)
 
 
 def test_batchnorm_and_residual_networks_resume_bit_for_bit(tmp_path):
@@ -194,10 +201,8 @@ def test_batchnorm_and_residual_networks_resume_bit_for_bit(tmp_path):
                 max_epochs=max_epochs, epsilon=None, **kw)
         return net
 
-    run(5, checkpoint=tmp_path / "bn.ckpt", checkpoint_every=2)
-    resumed = run(11, checkpoint=tmp_path / "bn.ckpt", resume=True)
-    straight = run(11)
-    assert all(np.array_equal(p, q) for p, q in zip(resumed.params, straight.params))
+    resumed, straight = _resumed_equals_straight(run, tmp_path / "bn.ckpt", cut=5, total=11,
+                                                 every=2)
     for a, b in ((resumed.layers[2], straight.layers[2]),
                  (resumed.layers[3].layers[1], straight.layers[3].layers[1])):
         assert np.array_equal(a.running_mean, b.running_mean)
