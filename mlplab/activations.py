@@ -178,10 +178,34 @@ def identity_delta_into(dA: Array, z: Array, a: Array, out: Array) -> Array:
     return out
 
 
+# |z| below which exp(z) and a sum of up to 10⁶ of them stay normal numbers in each dtype
+EXP_SAFE = {np.dtype(np.float32): 70.0, np.dtype(np.float64): 690.0}
+_ONES: dict[tuple, Array] = {}
+
+
+def ones(n: int, dtype) -> Array:
+    """A kept vector of n ones: ``A @ ones(...)`` sums the rows of A by BLAS (short rows are
+    slow to reduce with ``sum(axis=1)``)."""
+    v = _ONES.get((n, dtype))
+    if v is None:
+        if len(_ONES) > 16:
+            _ONES.clear()
+        v = _ONES[n, dtype] = np.ones(n, dtype)
+    return v
+
+
 def softmax_into(z: Array, out: Array) -> Array:
-    np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
-    np.exp(out, out=out)
-    out /= out.sum(axis=-1, keepdims=True)
+    # softmax is invariant to a shift of each row: the usual shift by the row maximum only
+    # keeps exp in range, so it is skipped when every |z| is small enough (two whole-array
+    # reductions are cheaper than row maxima of short rows); out may be z itself
+    limit = EXP_SAFE.get(z.dtype)
+    if limit is None or z.ndim != 2 or not (z.max() < limit and z.min() > -limit):
+        np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
+        np.exp(out, out=out)
+        out /= out.sum(axis=-1, keepdims=True)
+        return out
+    np.exp(z, out=out)
+    out /= (out @ ones(z.shape[1], z.dtype))[:, None]  # Σⱼ exp(zⱼ) per row
     return out
 
 

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from .activations import EXP_SAFE, Activation, get_activation, ones, softmax_into
 from .errors import ConfigError
 
 Array = np.ndarray
@@ -87,11 +87,6 @@ def cce_value(a: Array, y: Array, z: Array | None = None) -> float:
     return float(-np.sum(y * np.log(np.clip(a, eps, 1))) / len(a))
 
 
-# |z| below which exp(z) and a sum of up to 10⁶ of them stay normal numbers in each dtype
-_EXP_SAFE = {np.dtype(np.float32): 70.0, np.dtype(np.float64): 690.0}
-_ONES: dict[tuple, Array] = {}
-
-
 def softmax_cce_into(z: Array, y: Array, out: Array) -> float:
     """``out = softmax(z)`` row by row, and the mean categorical cross-entropy, together.
 
@@ -103,17 +98,12 @@ def softmax_cce_into(z: Array, y: Array, out: Array) -> float:
     otherwise the shifted formulas of :func:`mlplab.activations.softmax_into` and
     :func:`cce_value` run.
     """
-    limit = _EXP_SAFE.get(z.dtype)
+    limit = EXP_SAFE.get(z.dtype)
     if limit is None or z.ndim != 2 or not (z.max() < limit and z.min() > -limit):
-        from .activations import softmax_into
-
-        softmax_into(z, out)
+        softmax_into(z, out)  # shifted by the row maxima
         return cce_value(out, y, z)
-    ones = _ONES.get((z.shape[1], z.dtype))
-    if ones is None:
-        ones = _ONES[z.shape[1], z.dtype] = np.ones(z.shape[1], z.dtype)
     np.exp(z, out=out)
-    s = out @ ones  # Σⱼ exp(zⱼ) per row
+    s = out @ ones(z.shape[1], z.dtype)  # Σⱼ exp(zⱼ) per row
     cost = (float(np.log(s).sum()) - float(np.vdot(y, z))) / len(z)
     out /= s[:, None]
     return cost

@@ -23,7 +23,7 @@ from .activations import get_activation
 from .errors import ConfigError
 from .layers import Dense, Input, Layer
 from .losses import Loss, check_pairing, default_output, get_loss
-from .validation import check_positive_int, check_X, check_Y, make_rng
+from .validation import check_finite, check_positive_int, check_X, check_Y, make_rng
 
 Array = np.ndarray
 BLOCK_ROWS = 1024  # inference runs in blocks of rows whose layer outputs stay in cache
@@ -295,12 +295,36 @@ class Network:
         Row by row the same numbers as one ``forward(X)``; blocks keep each ``z⁽ˡ⁾``, ``a⁽ˡ⁾``
         in cache (predict on 60,000 rows ≈ the time of its matrix products, bench/README.md).
         """
-        X = check_X(X, self.n_inputs, dtype=self.dtype)
+        X = check_X(X, self.n_inputs, dtype=self.dtype, finite=False)
+        blocked = len(X) > BLOCK_ROWS and self.dense_only
+        # NaN/inf in X: blocked dense inference finds them in each block's z⁽¹⁾ instead of
+        # reading all of X once more (a NaN or ±inf times any weight is NaN or ±inf, and stays
+        # so in a sum), where every input feeds some neuron (no all-zero column of W⁽¹⁾)
+        screen = blocked and bool(np.any(self.layers[1].W != 0, axis=0).all())
+        if not screen:
+            check_finite(X)
         if len(X) <= BLOCK_ROWS:
             return self.forward(X)
         A = np.empty((len(X), self.n_outputs), self.dtype)
+        if not blocked:
+            for i in range(0, len(X), BLOCK_ROWS):
+                A[i:i + BLOCK_ROWS] = self.forward(X[i:i + BLOCK_ROWS])
+            return A
+
+        def check_z(z: Array) -> None:
+            nonlocal screen
+            if not np.isfinite(z.sum()):
+                check_finite(X)  # raises for NaN/inf in X; else large values overflowed z
+                screen = False
+
+        # each block's z⁽ˡ⁾ = a⁽ˡ⁾ goes into one array per layer, reused by the next block
+        # (fresh 1 MB arrays per block cost page faults), the output into A itself
+        hidden = [np.empty((BLOCK_ROWS, layer.n_out), self.dtype) for layer in self.layers[1:-1]]
         for i in range(0, len(X), BLOCK_ROWS):
-            A[i:i + BLOCK_ROWS] = self.forward(X[i:i + BLOCK_ROWS])
+            a = X[i:i + BLOCK_ROWS]
+            for l, layer in enumerate(self.layers[1:], start=1):
+                out = A[i:i + len(a)] if l == self.L else hidden[l - 1][:len(a)]
+                a = layer.infer_into(a, out, check_z if l == 1 and screen else None)
         return A
 
     def _check_XY(self, X, Y) -> tuple[Array, Array]:

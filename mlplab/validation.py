@@ -17,8 +17,10 @@ def as_float_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
 
 
-def check_X(X, n_features: int | None = None, name: str = "X", dtype=None) -> Array:
-    """A 2-D finite float array with samples as rows."""
+def check_X(X, n_features: int | None = None, name: str = "X", dtype=None,
+            finite: bool = True) -> Array:
+    """A 2-D finite float array with samples as rows (``finite=False``: the caller checks
+    for NaN/inf itself, with :func:`check_finite`)."""
     try:
         X = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
@@ -38,15 +40,21 @@ def check_X(X, n_features: int | None = None, name: str = "X", dtype=None) -> Ar
     if X.shape[1] == 0:
         raise DataError(f"{name} has 0 features; pass at least one column")
     X = X.astype(as_float_dtype(X.dtype) if dtype is None else dtype, copy=False)
+    if finite:
+        check_finite(X, name)
+    if n_features is not None and X.shape[1] != n_features:
+        raise DataError(f"{name} has {X.shape[1]} features but the network expects "
+                        f"{n_features}; pass data with {n_features} columns")
+    return X
+
+
+def check_finite(X: Array, name: str = "X") -> None:
+    """Raise a DataError naming the first row of X that holds NaN or inf."""
     if not np.isfinite(X).all():
         rows = np.unique(np.nonzero(~np.isfinite(X))[0])
         raise DataError(f"{name} contains NaN or inf (row {int(rows[0])}"
                         f"{f' and {len(rows) - 1} more' if len(rows) > 1 else ''}); "
                         "remove or impute those values")
-    if n_features is not None and X.shape[1] != n_features:
-        raise DataError(f"{name} has {X.shape[1]} features but the network expects "
-                        f"{n_features}; pass data with {n_features} columns")
-    return X
 
 
 def check_Y(Y, n_samples: int, n_outputs: int, dtype) -> Array:

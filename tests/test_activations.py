@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from mlplab.activations import ACTIVATIONS, get_activation, sigmoid
+from mlplab.activations import ACTIVATIONS, get_activation, sigmoid, softmax, softmax_into
 from mlplab.errors import ConfigError
 
 DIFFERENTIABLE = [n for n, a in ACTIVATIONS.items() if a.differentiable and n != "softmax"]
@@ -66,6 +66,23 @@ def test_softmax_rows_sum_to_one_and_survive_large_logits():
     np.testing.assert_allclose(a[0], [0.5, 0.5, 0.0])
     with pytest.raises(ConfigError, match="cross_entropy"):
         g.g_prime(z)
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float64, 3.0), (np.float32, 3.0),
+                                          (np.float32, 200.0), (np.float64, 2000.0)])
+@pytest.mark.parametrize("in_place", [False, True])
+def test_softmax_into_equals_the_shifted_softmax(dtype, scale, in_place):
+    """Unshifted exp and BLAS row sums where every |z| allows (scale 3), the row-max shift
+    where exp would overflow (scale 200 in float32, 2000 in float64); out may be z."""
+    rng = np.random.default_rng(4)
+    z = (rng.normal(size=(40, 7)) * scale).astype(dtype)
+    want = softmax(z.astype(np.float64))
+    out = z if in_place else np.empty_like(z)
+    got = softmax_into(z, out)
+    assert got is out and got.dtype == dtype
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=1e-30 if scale < 100 else 1e-37)
+    np.testing.assert_allclose(got.sum(axis=1), 1, rtol=tol)
 
 
 def test_aliases_and_unknown_names():

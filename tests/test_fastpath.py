@@ -10,6 +10,7 @@ import pytest
 import mlplab
 from mlplab import fastpath
 from mlplab.callbacks import Callback
+from mlplab.errors import DataError
 from mlplab.gradcheck import gradcheck
 from mlplab.layers import Dense
 
@@ -241,6 +242,45 @@ def test_blocked_predict_equals_one_forward_and_returns_fresh_arrays():
     net.predict_proba(X[10:20])
     np.testing.assert_array_equal(first, kept)  # inference results are the caller's to keep
     assert isinstance(net.layers[1], Dense)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_blocked_predict_finds_nan_or_inf_in_any_block_and_names_the_row(bad):
+    rng = np.random.default_rng(13)
+    X = rng.normal(size=(3000, 4)).astype(np.float32)
+    net = mlplab.Network([4, 6, 3], activation="relu", loss="cross_entropy", seed=2,
+                         dtype="float32")
+    net.layers[1].W[:] = np.abs(net.layers[1].W)  # −inf makes every z⁽¹⁾ −inf, ReLU then 0
+    X[2500, 1] = bad
+    X[2900, 3] = bad
+    with pytest.raises(DataError, match=r"X contains NaN or inf \(row 2500 and 1 more\)"):
+        net.predict(X)
+    with pytest.raises(DataError, match="row 2500"):
+        net.predict_proba(X)
+
+
+def test_blocked_predict_checks_all_of_x_when_an_input_feeds_no_neuron():
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(3000, 4))
+    net = mlplab.Network([4, 6, 3], activation="relu", loss="cross_entropy", seed=2)
+    net.layers[1].W[:, 2] = 0  # NaN · 0 might be skipped by a BLAS: z⁽¹⁾ cannot be trusted
+    X[1800, 2] = np.nan
+    with pytest.raises(DataError, match=r"row 1800\)"):
+        net.predict(X)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_blocked_predict_of_values_that_overflow_z_is_no_error():
+    rng = np.random.default_rng(15)
+    X = rng.normal(size=(3000, 4)).astype(np.float32)
+    X[10] = 3e38  # finite, but z⁽¹⁾ overflows to ±inf: X is then checked, and passes
+    net = mlplab.Network([4, 6, 3], activation="tanh", loss="cross_entropy", seed=2,
+                         dtype="float32")
+    P = net.predict_proba(X)
+    np.testing.assert_allclose(P[11:], net.forward(X[11:]), rtol=1e-6)
+    X[2000, 0] = np.nan  # after the overflow in block 1, a NaN in block 2 is still found
+    with pytest.raises(DataError, match="row 2000"):
+        net.predict(X)
 
 
 def test_a_training_forward_returns_an_array_the_next_pass_does_not_overwrite():

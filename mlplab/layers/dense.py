@@ -87,6 +87,19 @@ class Dense(Layer):
         self.Z = Z
         return Z, A
 
+    def infer_into(self, A_prev: Array, out: Array, check_z=None) -> Array:
+        """``a⁽ˡ⁾ = g(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)`` written into ``out`` (z computed in place there); the
+        same numbers as ``forward(A_prev)``, nothing cached (blocked inference).
+        ``check_z(z)`` is called on z before g."""
+        np.matmul(A_prev, self.W.T, out=out)
+        out += self.b
+        if check_z is not None:
+            check_z(out)
+        if self.g.g_into:
+            return self.g.g_into(out, out)
+        out[...] = self.g(out)
+        return out
+
     def backward(self, dA: Array | None = None, need_dA_prev: bool = True,
                  delta: Array | None = None, step: float | None = None) -> Array | None:
         """Backpropagate through this layer.
