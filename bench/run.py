@@ -122,6 +122,12 @@ def targets(table: dict) -> list[tuple[str, str, bool]]:
     return out
 
 
+def openblas_env() -> str:
+    """The OPENBLAS_* variables the contenders ran with: they can change OpenBLAS's kernels."""
+    return " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
+                    if k.startswith("OPENBLAS_")) or "no OPENBLAS_* variable set"
+
+
 def _inv(x):
     return None if x is None else 1 / x
 
@@ -131,7 +137,8 @@ def report(table: dict, info: dict, blas, seconds: float, rounds: int) -> str:
              + ", ".join(f"{k} {v}" for k, v in info.items()
                          if k not in ("cpu", "cores", "python")),
              "BLAS: " + "; ".join(f"{b['internal_api']} {b['version']} ({b['architecture']}, "
-                                  f"{b['num_threads']} threads)" for b in blas or []),
+                                  f"{b['num_threads']} threads)" for b in blas or [])
+             + "; " + openblas_env(),
              f"{rounds} rounds, contenders alternating, each in its own process; "
              f"ratio = contender's best / mlplab's best (> 1: mlplab faster); "
              f"paired = median over rounds of the same ratio within a round", ""]
@@ -201,6 +208,10 @@ def main(argv=None) -> int:
     table = summarize(results)
     info = machine()
     print(report(table, info, blas, time.perf_counter() - start, rounds))
+    if "OPENBLAS_CORETYPE" in os.environ:
+        print(f"OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} forces OpenBLAS's kernels; "
+              "for the ones it picks itself: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "
+              "python bench/run.py")
     if not have_torch:
         print("PyTorch not installed: pip install torch (CPU build) to compare against it")
     if args.json:
