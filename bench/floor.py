@@ -47,6 +47,8 @@ class Ladder:
     """The bare loops of rungs 1–4 on one set of arrays (batch size m)."""
 
     def __init__(self, X, Y, m: int, seed: int = 0):
+        if not _blas.available():
+            raise RuntimeError("the ladder needs NumPy's BLAS bound (see main)")
         rng = np.random.default_rng(seed)
         self.X, self.Y, self.m, self.rng = X, Y, m, rng
         n = SIZES
