@@ -199,7 +199,7 @@ def softmax_into(z: Array, out: Array) -> Array:
     # keeps exp in range, so it is skipped when every |z| is small enough (two whole-array
     # reductions are cheaper than row maxima of short rows); out may be z itself
     limit = EXP_SAFE.get(z.dtype)
-    if limit is None or z.ndim != 2 or not (z.max() < limit and z.min() > -limit):
+    if limit is None or z.ndim != 2 or not z.size or not (z.max() < limit and z.min() > -limit):
         np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
         np.exp(out, out=out)
         out /= out.sum(axis=-1, keepdims=True)
