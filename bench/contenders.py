@@ -44,18 +44,11 @@ def data(seed: int = 0):
 
 
 # ---------------------------------------------------------------- large networks
-def mlplab_epochs(case: str, reps: int) -> dict:
-    import mlplab
+def epoch_clock():
+    """A callback timing each epoch of ``fit`` (``.times``) and the peak RSS of the run
+    (``.peak``, MiB). mlplab is imported here, not by this module: other contenders' processes
+    never load it."""
     from mlplab.callbacks import Callback
-
-    rss_start = rss_mib()
-    X, labels = data()
-    Y = np.eye(SIZES[-1], dtype=np.float32)[labels]
-    act, bs = CASES[case]
-    init = "he_normal" if act == "relu" else "xavier_normal"
-    net = mlplab.Network(SIZES, activation=act, loss="cross_entropy", init=init, seed=0)
-    net.fit(X[:4096], Y[:4096], optimizer="sgd", learning_rate=LR, batch_size=bs,
-            max_epochs=1, epsilon=None)  # warm-up: BLAS threads, allocations
 
     class Clock(Callback):
         def __init__(self):
@@ -77,7 +70,22 @@ def mlplab_epochs(case: str, reps: int) -> dict:
         def on_train_end(self, trainer):
             self.peak = rss_mib("VmHWM")
 
-    clock = Clock()
+    return Clock()
+
+
+def mlplab_epochs(case: str, reps: int) -> dict:
+    import mlplab
+
+    rss_start = rss_mib()
+    X, labels = data()
+    Y = np.eye(SIZES[-1], dtype=np.float32)[labels]
+    act, bs = CASES[case]
+    init = "he_normal" if act == "relu" else "xavier_normal"
+    net = mlplab.Network(SIZES, activation=act, loss="cross_entropy", init=init, seed=0)
+    net.fit(X[:4096], Y[:4096], optimizer="sgd", learning_rate=LR, batch_size=bs,
+            max_epochs=1, epsilon=None)  # warm-up: BLAS threads, allocations
+
+    clock = epoch_clock()
     hist = net.fit(X, Y, optimizer="sgd", learning_rate=LR, batch_size=bs, max_epochs=reps,
                    epsilon=None, callbacks=[clock])
     assert np.isfinite(hist.loss[-1]), hist.loss
