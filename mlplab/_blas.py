@@ -112,9 +112,21 @@ def _rows_ok(a: Array, dtype) -> bool:
 
 def _gemm_fits(D: Array, A: Array, C: Array) -> bool:
     dtype = C.dtype
-    return (dtype.char in "fd" and C.ndim == 2 and C.flags.c_contiguous and C.flags.writeable
+    return (dtype.char in "fd" and C.ndim == 2 and C.flags.writeable
+            and (C.flags.c_contiguous or C.flags.f_contiguous)
             and _rows_ok(D, dtype) and _rows_ok(A, dtype) and A.shape[0] == D.shape[0]
             and C.shape == (D.shape[1], A.shape[1]) and C.size > 0 and D.shape[0] > 0)
+
+
+def _gemm_call(alpha: float, D: Array, A: Array, C: Array) -> tuple[list, int]:
+    """The row-major ``gemm`` arguments for ``C += alpha · Dᵀ A``, and the position of A's
+    pointer in them. A Fortran-ordered C (how :class:`~mlplab.layers.Dense` keeps W) is the
+    C-contiguous ``Cᵀ``, updated as ``Cᵀ += alpha · Aᵀ D``."""
+    (m, p), q, item = D.shape, A.shape[1], C.itemsize
+    d, a = (D.ctypes.data, D.strides[0] // item), (A.ctypes.data, A.strides[0] // item)
+    if C.flags.c_contiguous:
+        return [_ROW_MAJOR, _TRANS, _NO_TRANS, p, q, m, alpha, *d, *a, 1.0, C.ctypes.data, q], 9
+    return [_ROW_MAJOR, _TRANS, _NO_TRANS, q, p, m, alpha, *a, *d, 1.0, C.ctypes.data, p], 7
 
 
 def _gemv_fits(D: Array, v: Array, c: Array) -> bool:
@@ -126,17 +138,14 @@ def _gemv_fits(D: Array, v: Array, c: Array) -> bool:
 
 
 def gemm_update(alpha: float, D: Array, A: Array, C: Array) -> bool:
-    """``C += alpha · Dᵀ A`` in place (D: m × p, A: m × q, C: p × q, C-contiguous).
+    """``C += alpha · Dᵀ A`` in place (D: m × p, A: m × q, C: p × q, C- or F-contiguous).
 
     Returns False, leaving C untouched, when the BLAS is not bound or the arrays do not fit
     (dtype, layout, empty); the caller then computes the same with NumPy.
     """
     if not (available() and _gemm_fits(D, A, C)):
         return False
-    (m, p), q, item = D.shape, A.shape[1], C.itemsize
-    _funcs["sgemm" if C.dtype.char == "f" else "dgemm"](
-        _ROW_MAJOR, _TRANS, _NO_TRANS, p, q, m, alpha, D.ctypes.data, D.strides[0] // item,
-        A.ctypes.data, A.strides[0] // item, 1.0, C.ctypes.data, q)
+    _funcs["sgemm" if C.dtype.char == "f" else "dgemm"](*_gemm_call(alpha, D, A, C)[0])
     return True
 
 
@@ -159,7 +168,7 @@ class _Step:
     is made only after A is confirmed to be the same array, or re-pointed to a new one.
     """
 
-    __slots__ = ("arrays", "input", "layout", "alphas", "gemm", "gemm_args", "gemv",
+    __slots__ = ("arrays", "input", "layout", "alphas", "gemm", "gemm_args", "at", "gemv",
                  "gemv_args")
 
     def __init__(self, D: Array, A: Array, W: Array, b: Array, v: Array, alphas):
@@ -168,15 +177,14 @@ class _Step:
         t = "s" if W.dtype.char == "f" else "d"
         real = ctypes.c_float if t == "s" else ctypes.c_double
         I, E, P = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
-        (m, p), q, item = D.shape, A.shape[1], W.itemsize
+        m, p = D.shape
         self.gemm, self.gemv = _funcs[t + "gemm"], _funcs[t + "gemv"]
-        self.gemm_args = [E(_ROW_MAJOR), E(_TRANS), E(_NO_TRANS), I(p), I(q), I(m),
-                          real(alphas[0]), P(D.ctypes.data), I(D.strides[0] // item),
-                          P(A.ctypes.data), I(A.strides[0] // item), real(1.0),
-                          P(W.ctypes.data), I(q)]
+        args, self.at = _gemm_call(alphas[0], D, A, W)  # A's pointer: args[at]
+        self.gemm_args = [f(x) for f, x in zip((E, E, E, I, I, I, real, P, I, P, I, real, P, I),
+                                               args)]
         self.gemv_args = (E(_ROW_MAJOR), E(_TRANS), I(m), I(p), real(alphas[1]),
-                          P(D.ctypes.data), I(D.strides[0] // item), P(v.ctypes.data), I(1),
-                          real(1.0), P(b.ctypes.data), I(1))
+                          P(D.ctypes.data), I(D.strides[0] // W.itemsize), P(v.ctypes.data),
+                          I(1), real(1.0), P(b.ctypes.data), I(1))
 
     def points_at(self, A: Array) -> bool:
         """True when the call reads A: the same array, or re-pointed to this one (the next
@@ -185,7 +193,7 @@ class _Step:
             return True
         if (A.shape, A.strides, A.dtype) != self.layout:
             return False
-        self.gemm_args[9] = ctypes.c_void_p(A.ctypes.data)
+        self.gemm_args[self.at] = ctypes.c_void_p(A.ctypes.data)
         self.input = weakref.ref(A)
         return True
 

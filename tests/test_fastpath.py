@@ -361,6 +361,29 @@ def test_fused_sgd_equals_the_two_pass_update(activation, dtype, rtol, monkeypat
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=rtol)
 
 
+def test_w_is_kept_in_fortran_order_and_any_layout_a_user_assigns_trains_the_same():
+    """Dense keeps W column-major (``W.T`` is what BLAS multiplies fastest); a W assigned in
+    C order (or strided) must give the same fit, through the fused step or NumPy's."""
+    rng = np.random.default_rng(22)
+    X, Y = rng.normal(size=(70, 6)).astype(np.float32), rng.integers(0, 3, 70)
+    fits = []
+    for layout in ("F", "C", "strided"):
+        net = mlplab.Network([6, 9, 3], activation="relu", loss="cross_entropy", seed=23,
+                             dtype=np.float32)
+        for layer in net.layers[1:]:
+            assert layer.W.flags.f_contiguous and layer.W.T.flags.c_contiguous
+            if layout == "C":
+                layer.W = np.ascontiguousarray(layer.W)
+            elif layout == "strided":
+                layer.W = np.repeat(layer.W, 2, axis=1)[:, ::2]
+        net.fit(X, Y, optimizer="sgd", learning_rate=0.1, batch_size=16, max_epochs=3,
+                epsilon=None, seed=24)
+        fits.append([p.copy() for p in net.params])
+    for other in fits[1:]:
+        for a, b in zip(fits[0], other):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
 def test_anyone_reading_the_gradients_gets_the_unfused_path(monkeypatch):
     rng = np.random.default_rng(16)
     X, Y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
@@ -379,7 +402,9 @@ def test_anyone_reading_the_gradients_gets_the_unfused_path(monkeypatch):
     assert len(seen) == 8 and all(s > 0 for s in seen)  # real gradients every batch
 
 
-def test_blas_update_matches_numpy_and_refuses_what_it_cannot_read():
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_blas_update_matches_numpy_and_refuses_what_it_cannot_read(order):
+    """Both layouts of C: row-major, and Fortran order (how Dense keeps W: Cᵀ is updated)."""
     from mlplab import _blas
 
     if not _blas.available():
@@ -388,19 +413,22 @@ def test_blas_update_matches_numpy_and_refuses_what_it_cannot_read():
     for dtype in (np.float32, np.float64):
         big = rng.normal(size=(6, 9)).astype(dtype)
         D, A = big[:, :4], rng.normal(size=(6, 5)).astype(dtype)  # D: rows 9 apart
-        W, b, v = (rng.normal(size=(4, 5)).astype(dtype), rng.normal(size=4).astype(dtype),
-                   np.full(6, 0.5, dtype))
+        W = np.array(rng.normal(size=(4, 5)), dtype=dtype, order=order)
+        b, v = rng.normal(size=4).astype(dtype), np.full(6, 0.5, dtype)
         W_ref, b_ref = W - 0.25 * D.T @ A, b - 0.25 * v @ D
         assert _blas.gemm_update(-0.25, D, A, W) and _blas.gemv_update(-0.25, D, v, b)
+        assert W.flags[f"{order}_CONTIGUOUS"]
         tol = 1e-5 if dtype == np.float32 else 1e-13
         np.testing.assert_allclose(W, W_ref, rtol=tol, atol=tol)
         np.testing.assert_allclose(b, b_ref, rtol=tol, atol=tol)
-    W = rng.normal(size=(4, 5))
+    W = np.array(rng.normal(size=(4, 5)), order=order)
     D, A = rng.normal(size=(6, 4)), rng.normal(size=(6, 5))
     before = W.copy()
     assert not _blas.gemm_update(-1.0, D, np.asfortranarray(A), W)  # columns not contiguous
     assert not _blas.gemm_update(-1.0, D, A.astype(np.float32), W)  # mixed dtypes
-    assert not _blas.gemm_update(-1.0, D, A, np.asfortranarray(W))  # C not row-major
+    strided = np.zeros((4, 10))[:, ::2]
+    assert not _blas.gemm_update(-1.0, D, A, strided)  # C neither row- nor column-major
+    assert not strided.any()
     assert not _blas.gemm_update(-1.0, D[:0], A[:0], W)  # no rows
     assert np.array_equal(W, before)
 
