@@ -95,12 +95,18 @@ def mlplab_epochs(case: str, reps: int) -> dict:
             "peak_process_mib": rss_mib("VmHWM") if clock.peak is None else None}
 
 
-def gemm_epochs(case: str, reps: int) -> dict:
-    """The matrix products an epoch needs and nothing else: the lower bound."""
+def gemm_epochs(case: str, reps: int, order: str = "F") -> dict:
+    """The matrix products an epoch needs and nothing else: the lower bound.
+
+    ``order="F"``: W⁽ˡ⁾ laid out as mlplab's Dense keeps it (column-major, so ``A @ W.T`` is
+    an untransposed product for BLAS), the bound for mlplab's own products. ``order="C"``:
+    W row-major as most code (and PyTorch's Linear) keeps it, for reference.
+    """
     act, bs = CASES[case]
     rng = np.random.default_rng(0)
     n = SIZES
-    W = [rng.standard_normal((n[l + 1], n[l]), dtype=np.float32) * 0.01 for l in range(3)]
+    W = [np.array(rng.standard_normal((n[l + 1], n[l]), dtype=np.float32) * 0.01, order=order)
+         for l in range(3)]
     last = N % bs
     shapes = [bs] * (N // bs) + ([last] if last else [])
     bufs = {}
@@ -266,6 +272,7 @@ def mlplab_predict(case: str, reps: int) -> dict:
 
 RUNNERS = {
     ("mlplab", "large"): mlplab_epochs, ("gemm", "large"): gemm_epochs,
+    ("gemm-Wrows", "large"): lambda c, r: gemm_epochs(c, r, order="C"),
     ("torch", "large"): torch_epochs, ("sklearn", "large"): sklearn_epochs,
     ("mlplab", "xor"): mlplab_xor, ("mlplab-numpy", "xor"): lambda c, r: mlplab_xor(c, r, False),
     ("torch", "xor"): torch_xor, ("mlplab", "predict"): mlplab_predict,

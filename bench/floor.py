@@ -52,8 +52,8 @@ class Ladder:
         rng = np.random.default_rng(seed)
         self.X, self.Y, self.m, self.rng = X, Y, m, rng
         n = SIZES
-        self.W0 = [(rng.standard_normal((n[l + 1], n[l]), dtype=np.float32)
-                    * np.float32(np.sqrt(2 / n[l]))) for l in range(3)]
+        self.W0 = [np.asfortranarray(rng.standard_normal((n[l + 1], n[l]), dtype=np.float32)
+                                     * np.float32(np.sqrt(2 / n[l]))) for l in range(3)]
         self.Xb, self.Yb = np.empty((m, n[0]), np.float32), np.empty((m, n[-1]), np.float32)
         self.Xb[:], self.Yb[:] = X[:m], Y[:m]
         self.A = [self.Xb] + [np.zeros((m, k), np.float32) for k in n[1:]]  # a⁽⁰⁾ … a⁽³⁾
@@ -67,7 +67,7 @@ class Ladder:
 
     def reset(self, lr: float):
         """Fresh weights, and the prepared BLAS calls of the step for them."""
-        self.W = [w.copy() for w in self.W0]
+        self.W = [w.copy(order="K") for w in self.W0]  # column-major, as mlplab's Dense
         self.b = [np.zeros(w.shape[0], np.float32) for w in self.W]
         self.steps = [_blas._Step(self.D[l], self.A[l], self.W[l], self.b[l], self.v,
                                   (-lr / self.m, -lr)) for l in range(3)]

@@ -26,7 +26,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = {  # case: contenders (mlplab first)
-    "relu-128": ["mlplab", "gemm", "torch", "sklearn"],
+    "relu-128": ["mlplab", "gemm", "gemm-Wrows", "torch", "sklearn"],
     "relu-32": ["mlplab", "gemm", "torch"],
     "relu-1024": ["mlplab", "gemm", "torch"],
     "sigmoid-128": ["mlplab", "gemm", "torch", "sklearn"],
