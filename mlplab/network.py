@@ -23,6 +23,7 @@ from .activations import get_activation
 from .errors import ConfigError
 from .layers import Dense, Input, Layer
 from .losses import Loss, check_pairing, default_output, get_loss
+from .parameters import FlatParameters
 from .validation import check_finite, check_positive_int, check_X, check_Y, make_rng
 
 Array = np.ndarray
@@ -101,6 +102,7 @@ class Network:
                               "memory holds; use smaller layers") from None
         self.dtype = dtype
         self.history = None
+        self._flatten()
 
     @classmethod
     def from_layers(cls, layers: Sequence[Layer], loss: str = "mse",
@@ -125,6 +127,7 @@ class Network:
         net.seed = None if isinstance(seed, np.random.Generator) else seed
         net.dtype = layers[-1].W.dtype
         net.history = None
+        net._flatten()
         return net
 
     # ----------------------------------------------------------------- structure
@@ -157,7 +160,28 @@ class Network:
             for layer in self.layers:
                 layer.astype(dtype)
             self.dtype = dtype
+            self._flatten()
         return self
+
+    # ------------------------------------------------- one buffer for the parameters
+    def _flatten(self) -> None:
+        """Put a dense stack's W, b, dW, db into one flat buffer each (:mod:`mlplab.parameters`)."""
+        self._flat = FlatParameters.of(self.layers[1:])
+
+    def flat_parameters(self) -> FlatParameters | None:
+        """The flat buffers of the parameters and gradients, while every layer still holds its
+        views into them (None otherwise: an assigned ``W``, layers other than Dense)."""
+        flat = getattr(self, "_flat", None)
+        return flat if flat is not None and flat.valid(self.layers[1:]) else None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_flat", None)  # views do not survive pickling or deepcopy: rebuilt below
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._flatten()
 
     # ----------------------------------------------------------------- the passes
     def forward(self, X: Array, training: bool = False) -> Array:

@@ -33,6 +33,8 @@ class Optimizer:
         self.state: list[dict[str, Array]] = []
         self._scratch: dict[tuple, list[Array]] = {}
         self._loaded = False  # state from load_state_dict, not yet laid out like the params
+        self._flat_state: dict[str, Array] = {}  # the state as flat buffers (flat steps)
+        self._flat_of: Array | None = None  # the parameter buffer that state belongs to
 
     def scratch(self, p: Array, k: int) -> list[Array]:
         """``k`` work arrays shaped like ``p`` (overwritten by every update; not state)."""
@@ -44,7 +46,13 @@ class Optimizer:
             arrays = self._scratch[key] = [np.empty_like(p) for _ in range(k)]
         return arrays
 
-    def step(self, params: list[Array], grads: list[Array]) -> None:
+    def step(self, params: list[Array], grads: list[Array], flat=None) -> None:
+        """Apply the rule to every (parameter, gradient) pair; with ``flat`` (the network's
+        :class:`~mlplab.parameters.FlatParameters`, of which ``params`` are the views) a
+        built-in elementwise rule runs once over the whole buffer, with the same numbers."""
+        if flat is not None and type(self).update in _ELEMENTWISE:
+            self._flat_step(params, flat)
+            return
         if not self.state:
             self.state = [self.init_state(p) for p in params]
         elif self._loaded:  # a file's arrays are row-major; Dense's W is column-major
@@ -54,6 +62,19 @@ class Optimizer:
         self.t += 1
         for p, g, s in zip(params, grads, self.state):
             self.update(p, g, s)
+
+    def _flat_step(self, params: list[Array], flat) -> None:
+        if self._flat_of is not flat.p:  # first flat step on these buffers: the state moves
+            old = self.state or [self.init_state(p) for p in params]  # into flat buffers too
+            self._flat_state = {k: np.zeros_like(flat.p) for k in self.init_state(flat.p)}
+            views = {k: flat.like(buf, params) for k, buf in self._flat_state.items()}
+            for i, s in enumerate(old):
+                for k, v in s.items():
+                    views[k][i][...] = v
+            self.state = [{k: views[k][i] for k in views} for i in range(len(params))]
+            self._flat_of, self._loaded = flat.p, False
+        self.t += 1
+        self.update(flat.p, flat.g, self._flat_state)
 
     def init_state(self, p: Array) -> dict[str, Array]:
         return {}
@@ -67,7 +88,7 @@ class Optimizer:
     def load_state_dict(self, d: dict) -> None:
         self.t = int(d["t"])
         self.state = [{k: np.array(v) for k, v in s.items()} for s in d["state"]]
-        self._loaded = True
+        self._loaded, self._flat_of = True, None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate})"
@@ -172,6 +193,8 @@ class Adam(Optimizer):
         p -= b
 
 
+# rules that treat every element alike, so that one call over all parameters equals one per array
+_ELEMENTWISE = {GradientDescent.update, Momentum.update, Adam.update}
 OPTIMIZERS = {"gd": GradientDescent, "sgd": GradientDescent, "momentum": Momentum,
               "nesterov": Momentum, "adam": Adam}
 

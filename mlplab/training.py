@@ -27,7 +27,7 @@ from .callbacks import Callback
 from .checkpoint import Checkpointer
 from .divergence import DivergenceGuard
 from .errors import ConfigError
-from .optimizers import get_optimizer
+from .optimizers import Optimizer, get_optimizer
 from .validation import (as_float_dtype, check_epsilon, check_positive_int, check_X, check_Y,
                          make_rng)
 
@@ -181,6 +181,13 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
         saver = Checkpointer(checkpoint, checkpoint_every, settings, callbacks)
         first_epoch = saver.start(trainer, rng, resume)
     params, grads = net.params, net.grads
+    # dense stacks keep W, b, dW, db in one buffer each: the update rule and the epoch's
+    # bookkeeping run once over it instead of once per array (mlplab.parameters)
+    flat = net.flat_parameters()
+    if flat is not None:
+        start_of_epoch = np.empty_like(flat.p)
+        epoch_start = flat.like(start_of_epoch, params)
+    step_kw = {"flat": flat} if flat is not None and type(opt).step is Optimizer.step else {}
     batch_begin = _overriding(callbacks, "on_batch_begin")
     on_gradients = _overriding(callbacks, "on_gradients")
     batch_end = _overriding(callbacks, "on_batch_end")
@@ -199,7 +206,11 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
         trainer.epoch = epoch
         for cb in callbacks:
             cb.on_epoch_begin(trainer, epoch)
-        before = [p.copy() for p in params]
+        if flat is not None:
+            np.copyto(start_of_epoch, flat.p)
+            before = epoch_start
+        else:
+            before = [p.copy() for p in params]
         order = rng.permutation(m) if shuffle and bs < m else None
         loss_sum, seen = 0.0, 0
         for trainer.batch, i in enumerate(range(0, m, bs)):
@@ -222,11 +233,14 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
                     cb.on_gradients(trainer)
                 if guard.check_cost(trainer, batch_loss, before):
                     break
-                opt.step(params, grads)                               # step 5
+                opt.step(params, grads, **step_kw)                    # step 5
             loss_sum, seen = loss_sum + batch_loss * len(Xb), seen + len(Xb)
             for cb in batch_end:
                 cb.on_batch_end(trainer, {"loss": batch_loss})
-        change = max(float(np.max(np.abs(p - b))) for p, b in zip(params, before))
+        if flat is not None:
+            change = float(np.max(np.abs(flat.p - start_of_epoch)))
+        else:
+            change = max(float(np.max(np.abs(p - b))) for p, b in zip(params, before))
         if not history.diverged and guard.check_epoch(trainer, change, before):
             change = float("nan")  # the guard restored the epoch's start: record the NaN
         logs = {"loss": loss_sum / seen if seen else float("nan"), "max_change": change}
@@ -260,7 +274,7 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
 
 def _fusable(net, opt, on_gradients) -> bool:
     """Plain gradient descent on dense layers, with no callback reading or changing ∂C/∂W."""
-    from .optimizers import GradientDescent, Optimizer
+    from .optimizers import GradientDescent
 
     return (not on_gradients and isinstance(opt, GradientDescent)
             and type(opt).update is GradientDescent.update and type(opt).step is Optimizer.step
