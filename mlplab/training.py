@@ -27,7 +27,7 @@ from .callbacks import Callback
 from .checkpoint import Checkpointer
 from .divergence import DivergenceGuard
 from .errors import ConfigError
-from .optimizers import Optimizer, get_optimizer
+from .optimizers import GradientDescent, Optimizer, get_optimizer
 from .validation import (as_float_dtype, check_epsilon, check_positive_int, check_X, check_Y,
                          make_rng)
 
@@ -240,7 +240,7 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
         if flat is not None:
             change = float(np.max(np.abs(flat.p - start_of_epoch)))
         else:
-            change = max(float(np.max(np.abs(p - b))) for p, b in zip(params, before))
+            change = float(np.max([np.max(np.abs(p - b)) for p, b in zip(params, before)]))
         if not history.diverged and guard.check_epoch(trainer, change, before):
             change = float("nan")  # the guard restored the epoch's start: record the NaN
         logs = {"loss": loss_sum / seen if seen else float("nan"), "max_change": change}
@@ -274,8 +274,6 @@ def fit(net, X, Y, *, optimizer: str = "gd", learning_rate: float = 0.5,
 
 def _fusable(net, opt, on_gradients) -> bool:
     """Plain gradient descent on dense layers, with no callback reading or changing ∂C/∂W."""
-    from .optimizers import GradientDescent
-
     return (not on_gradients and isinstance(opt, GradientDescent)
             and type(opt).update is GradientDescent.update and type(opt).step is Optimizer.step
             and net.dense_only)

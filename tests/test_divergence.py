@@ -152,3 +152,29 @@ def test_a_weight_the_cost_cannot_see_is_caught_at_the_end_of_the_epoch():
     assert h.diverged["epoch"] == 3 and h.epochs == 3 and np.isfinite(h.loss).all()
     assert "b⁽1⁾ (layer 1)" in h.diverged["what"]
     assert all(np.array_equal(p, q) for p, q in zip(net.params, poison.starts[3]))
+
+
+class _PoisonLast(Callback):
+    """NaN into the last parameter (the output bias) after the last step of an epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, trainer, logs):
+        if trainer.epoch == self.epoch and trainer.batch == len(X) // 16 - 1:
+            trainer.net.layers[-1].b[0] = np.nan
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_a_nan_in_the_last_parameter_is_not_a_convergence(flat):
+    # after the epoch's last step no cost sees the NaN before the ε test: the epoch's largest
+    # change must be NaN (Python's max() over per-array maxima skipped a NaN that came last)
+    net = relu_net()
+    if not flat:  # an assigned W: the per-array path
+        net.layers[1].W = net.layers[1].W.copy(order="C")
+    assert (net.flat_parameters() is not None) == flat
+    h = net.fit(X / 30, Y / 30, optimizer="adam", learning_rate=0.01, batch_size=16,
+                max_epochs=6, epsilon=1e3, callbacks=[_PoisonLast(1)], seed=0)
+    assert not h.converged and h.diverged["epoch"] == 1
+    assert "b⁽2⁾ (layer 2)" in h.diverged["what"]
+    assert all(np.isfinite(p).all() for p in net.params)
