@@ -1,8 +1,8 @@
 """One buffer for all of a dense network's parameters, and one for its gradients.
 
 A network of dense layers holds ``W⁽¹⁾, b⁽¹⁾, …, W⁽ᴸ⁾, b⁽ᴸ⁾`` and their gradients as *views*
-into two flat arrays, laid out layer by layer (each piece starting on a 64-byte boundary;
-the few elements between pieces stay 0). Every layer keeps its own ``W`` (Fortran order, see
+into two flat arrays, laid out layer by layer (each piece starting a multiple of 16 elements
+into the buffer; the few elements between pieces stay 0). Every layer keeps its own ``W`` (Fortran order, see
 :mod:`mlplab.layers.dense`), ``b``, ``dW``, ``db``; nothing reads differently. What changes is
 that an elementwise update rule (gradient descent, momentum, Adam) can run once over the whole
 buffer instead of once per array: on the lecture's small networks each NumPy call costs a
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 Array = np.ndarray
-ALIGN = 16  # elements: 64 bytes in float32
+ALIGN = 16  # pieces start a multiple of 16 elements apart (64 bytes in float32)
 
 
 def _aligned(n: int) -> int:
