@@ -46,7 +46,8 @@ class FlatParameters:
 
     @classmethod
     def of(cls, layers: list) -> "FlatParameters | None":
-        """Flat storage for ``layers`` (after the Input) when all are Dense of one dtype."""
+        """Flat storage for ``layers`` (after the Input) when all are exactly Dense (a subclass
+        may hold arrays of its own) of one dtype."""
         from .layers import Dense
 
         if not layers or not all(type(layer) is Dense for layer in layers):
