@@ -200,7 +200,7 @@ def mlplab_xor(case: str, reps: int, fast: bool = True) -> dict:
     import mlplab
 
     try:
-        from mlplab import fastpath
+        from mlplab.accel import tiny as fastpath
 
         fastpath.ENABLED = fast
     except ImportError:  # a version from before the fast path

@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import contenders  # noqa: E402  (also puts this checkout's mlplab first on sys.path)
 
-from mlplab import _blas  # noqa: E402
+from mlplab.accel import blas as _blas  # noqa: E402
 from mlplab.activations import relu_delta_into, relu_into  # noqa: E402
 from mlplab.losses import softmax_cce_into  # noqa: E402
 

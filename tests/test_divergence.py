@@ -97,7 +97,7 @@ def test_unknown_on_divergence_value_is_a_config_error():
 
 
 def test_the_compiled_fast_path_hands_divergence_to_the_guarded_loop():
-    from mlplab import fastpath
+    from mlplab.accel import tiny as fastpath
     from mlplab.optimizers import GradientDescent
 
     net = linear_net()

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import mlplab
-from mlplab import fastpath
+from mlplab.accel import tiny as fastpath
 from mlplab.callbacks import Callback
 from mlplab.errors import DataError
-from mlplab.gradcheck import gradcheck
+from mlplab import gradcheck
 from mlplab.layers import Dense
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
@@ -296,7 +296,7 @@ def test_a_training_forward_returns_an_array_the_next_pass_does_not_overwrite():
 
 # ------------------------------------------------------------------ the step inside the GEMM
 def _count_blas_updates(monkeypatch):
-    from mlplab import _blas
+    from mlplab.accel import blas as _blas
 
     calls, real = [], _blas.sgd_step
     monkeypatch.setattr(_blas, "sgd_step", lambda *a: calls.append(1) or real(*a))
@@ -305,7 +305,7 @@ def _count_blas_updates(monkeypatch):
 
 def test_the_fused_step_is_a_gradient_step_by_finite_differences(monkeypatch):
     """``backward(step=α)`` moves W, b by −α times the float64 finite-difference gradient."""
-    from mlplab import _blas
+    from mlplab.accel import blas as _blas
 
     rng = np.random.default_rng(11)
     X, Y = rng.normal(size=(9, 4)), np.eye(3)[rng.integers(0, 3, 9)]
@@ -337,7 +337,7 @@ def test_the_fused_step_is_a_gradient_step_by_finite_differences(monkeypatch):
                                                      ("tanh", np.float64, 1e-12)])
 def test_fused_sgd_equals_the_two_pass_update(activation, dtype, rtol, monkeypatch):
     """Same seed, same weights with the step inside the GEMM and with W −= α·dW (NumPy)."""
-    from mlplab import _blas
+    from mlplab.accel import blas as _blas
 
     rng = np.random.default_rng(13)
     X = rng.normal(size=(203, 12)).astype(dtype)  # 203 = 6 batches of 32 and one of 11
@@ -405,7 +405,7 @@ def test_anyone_reading_the_gradients_gets_the_unfused_path(monkeypatch):
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_blas_update_matches_numpy_and_refuses_what_it_cannot_read(order):
     """Both layouts of C: row-major, and Fortran order (how Dense keeps W: Cᵀ is updated)."""
-    from mlplab import _blas
+    from mlplab.accel import blas as _blas
 
     if not _blas.available():
         pytest.skip("NumPy's BLAS could not be bound")
@@ -438,7 +438,7 @@ def test_the_blas_binding_can_be_switched_off_and_the_numpy_step_is_the_same():
     import subprocess
     import sys
 
-    code = ("import json, numpy as np, mlplab; from mlplab import _blas\n"
+    code = ("import json, numpy as np, mlplab; from mlplab.accel import blas as _blas\n"
             "X = np.random.default_rng(0).normal(size=(64, 5)); y = (X[:, 0] > 0).astype(int)\n"
             "net = mlplab.Network([5, 6, 2], activation='relu', loss='cross_entropy', seed=1)\n"
             "net.fit(X, y, optimizer='sgd', learning_rate=0.1, batch_size=16, max_epochs=3)\n"
@@ -490,7 +490,7 @@ def test_fit_keeps_no_reference_to_the_data_in_its_prepared_blas_calls(monkeypat
     import gc
     import weakref
 
-    from mlplab import _blas
+    from mlplab.accel import blas as _blas
 
     monkeypatch.setattr(fastpath, "ENABLED", False)  # the NumPy loop, full batch
     X = np.random.default_rng(21).normal(size=(50, 3))

@@ -8,7 +8,7 @@ import pytest
 
 import mlplab
 from mlplab.optimizers import Optimizer
-from mlplab.parameters import ALIGN
+from mlplab.accel.flat import ALIGN
 
 
 def _net(dtype="float64", seed=0):

@@ -145,8 +145,8 @@ def train_csv(path: str | Path, target: str, *, hidden=(16,), task: str = "auto"
     """
     from sklearn.model_selection import train_test_split
 
-    from ..estimators import MLPClassifier, MLPRegressor
-    from ..preprocessing import TabularEncoder, TargetEncoder
+    from ..sklearn import MLPClassifier, MLPRegressor
+    from .preprocessing import TabularEncoder, TargetEncoder
 
     frame = read_frame(path)
     _check_frame(frame, path)
@@ -179,7 +179,7 @@ def train_csv(path: str | Path, target: str, *, hidden=(16,), task: str = "auto"
 
 
 def _plain_label(v):
-    from ..preprocessing import _plain
+    from .preprocessing import _plain
 
     return _plain(v)
 
@@ -190,8 +190,8 @@ def predict_csv(net, path: str | Path) -> CsvRun:
     The stored encoding is applied as is (unseen categories encode as zeros); when the CSV
     also holds the target column, the run is scored.
     """
-    from ..preprocessing import TabularEncoder, TargetEncoder
-    from ..validation import check_X
+    from .preprocessing import TabularEncoder, TargetEncoder
+    from ..core.validation import check_X
 
     info = (getattr(net, "extra", None) or {}).get("tabular")
     if not info:

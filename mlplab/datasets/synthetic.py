@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from ..validation import check_positive_int, make_rng
+from ..core.validation import check_positive_int, make_rng
 
 Array = np.ndarray
 

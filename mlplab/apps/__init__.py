@@ -1,0 +1,1 @@
+"""Applications over the library: the command line and the playground (thin layers)."""

@@ -1,0 +1,45 @@
+"""``mlplab tour``: every lecture experiment, one HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .app import app, console, err_console, output_folder, user_errors
+
+
+@app.command()
+def tour(
+    out: Path = typer.Option(Path("mlplab-tour"), help="Folder for index.html and the figures."),
+    quick: bool = typer.Option(False, help="Smaller, faster runs (a preview)."),
+    seed: int = typer.Option(0, help="Seed of every random choice."),
+    only: Optional[str] = typer.Option(None, help="Comma-separated experiments to run, e.g. "
+                                       "xor,universal (default: all)."),
+):
+    """Run every lecture experiment and write one self-contained report, DIR/index.html."""
+    from ...lab.tour import run_tour
+
+    def progress(name, i, n, section):
+        if section is None:
+            err_console.print(f"[{i}/{n}] {name} …", highlight=False, markup=False)
+        elif section.error:
+            err_console.print(f"      {name} FAILED after {section.seconds:.1f} s: "
+                              f"{section.error.strip().splitlines()[-1]}", highlight=False,
+                              markup=False)
+        else:
+            err_console.print(f"      {section.title_zh} · {section.title}: "
+                              f"{len(section.result.figures)} figure(s), {section.seconds:.1f} s",
+                              highlight=False, markup=False)
+
+    with user_errors():
+        names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+        result = run_tour(output_folder(out), quick=quick, seed=seed, only=names,
+                          progress=progress)
+        console.print(f"{len(result.sections)} sections in {result.seconds:.1f} s", highlight=False)
+        console.print(f"report: {result.path.resolve()}", highlight=False, markup=False)
+        if result.failed:
+            err_console.print(f"{len(result.failed)} section(s) failed: "
+                              f"{', '.join(s.name for s in result.failed)}", highlight=False)
+            raise typer.Exit(1)

@@ -1,0 +1,97 @@
+"""Finite differences against backpropagation.
+
+For every parameter θ, the five-point central difference
+``(−C(θ + 2h) + 8C(θ + h) − 8C(θ − h) + C(θ − 2h)) / 12h`` (float64; truncation error O(h⁴),
+so a large h keeps rounding noise small) against the backprop gradient. For each array (W⁽ˡ⁾, b⁽ˡ⁾) the relative error is
+``‖g_bp − g_fd‖ / (‖g_bp‖ + ‖g_fd‖)`` (0 when both vanish), reported per layer as the larger of
+the two. Norms rather than entries: a gradient entry that is exactly 0 in backprop (a dead ReLU)
+is ~1e-13 of rounding noise in finite differences, which no entrywise ratio survives; and the
+denominator has a floor of ``1e-5 · max(1, C)``: gradients smaller than that (a saturated
+sigmoid layer has norms of 1e-8, a dead ReLU layer exactly 0) are compared in absolute terms,
+since the finite differences' rounding noise (~1e-13 · C at h = 1e-3) would dominate any
+ratio. With the default tolerance this means an absolute error below 1e-11 · max(1, C) passes.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError
+
+Array = np.ndarray
+
+
+@dataclass
+class GradcheckResult:
+    """Max relative error per layer index (``{l: error}``), and the overall verdict."""
+
+    errors: dict[int, float]
+    tolerance: float
+
+    @property
+    def max_error(self) -> float:
+        return max(self.errors.values(), default=0.0)
+
+    @property
+    def passed(self) -> bool:
+        return self.max_error < self.tolerance
+
+    def __str__(self) -> str:
+        lines = [f"layer {l}: max relative error {e:.2e}" for l, e in self.errors.items()]
+        verdict = "PASS" if self.passed else "FAIL"
+        lines.append(f"{verdict}: max {self.max_error:.2e} (tolerance {self.tolerance:g})")
+        return "\n".join(lines)
+
+
+def gradcheck(net, X, Y, h: float = 1e-3, tolerance: float = 1e-6) -> GradcheckResult:
+    """Compare ``net``'s backprop gradients with central finite differences, in float64.
+
+    The network is copied and cast to float64; the original is not touched.
+
+    Parameters
+    ----------
+    net : Network
+    X : (m, n_inputs) array
+    Y : (m, n_outputs) array or (m,) labels
+    h : float
+        Finite-difference step.
+    tolerance : float
+        ``passed`` is True when every relative error is below it.
+    """
+    for name, value in (("h", h), ("tolerance", tolerance)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+            raise ConfigError(f"gradcheck's {name} must be a number > 0, got {value!r}; "
+                              "the defaults are h=1e-3, tolerance=1e-6")
+    net = copy.deepcopy(net).astype(np.float64)
+    X, Y = net._check_XY(X, Y)
+    floor = 1e-5 * max(1.0, abs(_cost(net, X, Y)))
+    net.forward(X, training=True)
+    net.backward(Y)
+    errors: dict[int, float] = {}
+    for l, layer in enumerate(net.layers):
+        worst = 0.0
+        for p, g in zip(layer.params, layer.grads):
+            g = g.copy()
+            numeric = np.empty_like(p)
+            for i in np.ndindex(p.shape):
+                old = p[i]
+                c = []
+                for step in (2 * h, h, -h, -2 * h):
+                    p[i] = old + step
+                    c.append(_cost(net, X, Y))
+                p[i] = old
+                numeric[i] = (-c[0] + 8 * c[1] - 8 * c[2] + c[3]) / (12 * h)
+            denom = max(np.linalg.norm(g) + np.linalg.norm(numeric), floor)
+            worst = max(worst, float(np.linalg.norm(g - numeric) / denom))
+        if layer.params:
+            errors[l] = worst
+    return GradcheckResult(errors, tolerance)
+
+
+def _cost(net, X: Array, Y: Array) -> float:
+    A = net.forward(X, training=True)
+    return net.loss.value(A, Y, net.layers[-1].Z)

@@ -1,0 +1,151 @@
+"""Inverted dropout: while training, each unit's activation is zeroed with probability ``p``.
+
+Forward, for a batch ``A`` of shape ``(m, n)``::
+
+    mask = (u ≥ p) / (1 − p),   u ~ U[0, 1) per entry       (training)
+    a_out = a ⊙ mask
+    a_out = a                                               (eval / predict)
+
+The division by ``1 − p`` ("inverted" dropout) keeps the expected activation unchanged, so
+prediction needs no rescaling: dropout is simply off. Backward: ``∂C/∂a = ∂C/∂a_out ⊙ mask``.
+
+Why it regularizes: no unit can rely on one particular other unit being present, so the
+network cannot build the fragile co-adapted features that memorize noise; training is like
+averaging an ensemble of 2ⁿ thinned networks (Srivastava et al., 2014).
+
+For a gradient check the mask must stay fixed while the parameters are perturbed:
+:meth:`Dropout.freeze` keeps the current mask (:func:`frozen_masks` does it for a network).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+
+import numpy as np
+
+from ...errors import ConfigError
+from ..validation import check_positive_int, check_X
+from .base import Layer
+
+Array = np.ndarray
+
+
+class Dropout(Layer):
+    """Inverted dropout over ``n`` units.
+
+    Parameters
+    ----------
+    n : int
+        Width of the activation it passes through (the layer below's ``n_out``).
+    p : float in [0, 1)
+        Probability of dropping a unit while training.
+    seed : int or numpy.random.Generator, optional
+        Seeds the masks: the same seed gives the same masks, batch by batch.
+
+    Attributes
+    ----------
+    mask : (m, n) array or None
+        The last training mask, already scaled by ``1 / (1 − p)``.
+    frozen : bool
+        When True, training forwards reuse ``mask`` instead of drawing a new one.
+    """
+
+    trainable = False
+
+    def __init__(self, n: int, p: float = 0.5, seed: int | np.random.Generator | None = None):
+        self.n_out = check_positive_int(n, "Dropout width n")
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+            raise ConfigError(f"dropout probability p must be in [0, 1), got {p!r} "
+                              "(p = 0.5 drops half of the units while training)")
+        self.p = float(p)
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.mask: Array | None = None
+        self.frozen = False
+
+    def forward(self, A_prev: Array, training: bool = False) -> Array:
+        if not training or self.p == 0.0:
+            if not self.frozen:
+                self.mask = None  # so that a backward after it is the identity too
+            return A_prev  # eval / predict: dropout is off (inverted dropout needs no rescale)
+        if not (self.frozen and self.mask is not None and self.mask.shape == A_prev.shape):
+            keep = self.rng.random(A_prev.shape) >= self.p
+            self.mask = keep.astype(A_prev.dtype) / A_prev.dtype.type(1 - self.p)
+        return A_prev * self.mask  # a ⊙ mask
+
+    def backward(self, dA: Array, need_dA_prev: bool = True) -> Array | None:
+        if self.mask is None:  # the forward pass was in eval mode: identity
+            return dA
+        return dA * self.mask  # ∂C/∂a = ∂C/∂a_out ⊙ mask
+
+    def freeze(self) -> None:
+        """Keep the current mask for every training forward (for gradient checks)."""
+        self.frozen = True
+
+    def unfreeze(self) -> None:
+        self.frozen = False
+
+    def astype(self, dtype: np.dtype) -> None:
+        if self.mask is not None:
+            self.mask = self.mask.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.n_out}, p={self.p:g})"
+
+
+@contextlib.contextmanager
+def frozen_masks(net, X: Array | None = None):
+    """Freeze every :class:`Dropout` mask of ``net`` inside the ``with`` block.
+
+    With ``X`` given, one training forward on it first draws the masks to keep, so that
+    ``mlplab.gradcheck(net, X, Y)`` inside the block sees one fixed, differentiable network.
+    """
+    layers = [layer for layer in net.layers if isinstance(layer, Dropout)]
+    if X is not None:
+        for layer in layers:
+            layer.mask = None
+        net.forward(check_X(X, net.n_inputs, dtype=net.dtype), training=True)
+    for layer in layers:
+        layer.freeze()
+    try:
+        yield net
+    finally:
+        for layer in layers:
+            layer.unfreeze()
+
+
+def with_dropout(net, p: float = 0.5, seed: int | np.random.Generator | None = None,
+                 input_p: float = 0.0):
+    """A network with a :class:`Dropout` layer after every hidden layer of ``net``.
+
+    The dense layers are shared with ``net`` (not copied): train the returned network.
+    Note that the dropout layers shift the layer indices (``net.layers[l]`` is no longer
+    ``W⁽ˡ⁾``); the dense layers keep their order.
+
+    Parameters
+    ----------
+    net : Network
+        Built as usual, e.g. ``Network([2, 64, 64, 1], activation="relu", loss="cross_entropy")``.
+    p : float in [0, 1)
+        Drop probability of the hidden units.
+    seed : int or Generator, optional
+        Seeds the masks (one generator shared by the dropout layers).
+    input_p : float in [0, 1)
+        Drop probability of the inputs (0: no input dropout).
+
+    Examples
+    --------
+    >>> from mlplab import Network
+    >>> net = with_dropout(Network([2, 8, 1], activation="relu", loss="cross_entropy"), p=0.3)
+    >>> net.layers
+    [Input(2), Dense(2 → 8, relu), Dropout(8, p=0.3), Dense(8 → 1, sigmoid)]
+    """
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    dense = [layer for layer in net.layers[1:] if not isinstance(layer, Dropout)]
+    layers = [net.layers[0]]
+    if input_p:
+        layers.append(Dropout(net.n_inputs, input_p, rng))
+    for layer in dense[:-1]:
+        layers += [layer, Dropout(layer.n_out, p, rng)]
+    layers.append(dense[-1])
+    return type(net).from_layers(layers, loss=net.loss.name, seed=net.rng)

@@ -1,0 +1,170 @@
+"""Callbacks: everything that watches training without living in the loop.
+
+A callback overrides any of these hooks (all do nothing by default):
+
+- ``on_train_begin(trainer)`` / ``on_train_end(trainer)``;
+- ``on_epoch_begin(trainer, epoch)`` / ``on_epoch_end(trainer, epoch, logs)``;
+- ``on_batch_begin(trainer, Xb, Yb)``: may return a replacement ``(Xb, Yb)`` (data
+  augmentation); return None to keep the batch;
+- ``on_gradients(trainer)``: after backpropagation, before the update; may change the
+  gradients in place (``trainer.net.grads``): clipping, L1/L2 penalties, monitoring;
+- ``on_batch_end(trainer, logs)``: after the update (constraints such as max-norm).
+
+``trainer`` exposes ``net``, ``history``, ``optimizer``, ``epoch``, ``batch`` (index within the
+epoch) and ``stop(reason)``; epoch ``logs`` hold ``loss``, ``max_change``, and
+``val_loss``/``val_accuracy`` when there is validation data. Per-batch hooks cost a Python call
+per batch only for callbacks that override them.
+
+A callback whose decisions depend on earlier epochs (EarlyStopping's patience counter and best
+weights) also defines ``state_dict()`` and ``load_state_dict(trainer, state)``, so that a
+checkpoint keeps it and a resumed run decides as the uninterrupted one would
+(:mod:`mlplab.checkpoint`).
+The state holds numbers, strings, None and lists of NumPy arrays: nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from ..errors import ConfigError
+
+
+class Callback:
+    """Base class; every hook does nothing."""
+
+    def on_train_begin(self, trainer) -> None: ...
+
+    def on_epoch_begin(self, trainer, epoch: int) -> None: ...
+
+    def on_batch_begin(self, trainer, Xb, Yb):
+        return None
+
+    def on_gradients(self, trainer) -> None: ...
+
+    def on_batch_end(self, trainer, logs: dict) -> None: ...
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None: ...
+
+    def on_train_end(self, trainer) -> None: ...
+
+    def state_dict(self) -> dict | None:
+        """What a checkpoint keeps of this callback; None (the default): nothing."""
+        return None
+
+    def load_state_dict(self, trainer, state: dict) -> None:
+        """Take back what :meth:`state_dict` returned (called after ``on_train_begin``); raise
+        on a state that does not fit ``trainer.net``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class EpochHook(Callback):
+    """Calls ``fn(epoch, logs)`` after every epoch (Keras's LambdaCallback)."""
+
+    def __init__(self, fn: Callable[[int, dict], None]):
+        self.fn = fn
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.fn(epoch, logs)
+
+
+class TerminateOnNaN(Callback):
+    """Stops training when the loss becomes NaN or infinite."""
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if not math.isfinite(logs["loss"]):
+            trainer.stop(f"loss became {logs['loss']} at epoch {epoch}; "
+                         "lower the learning rate")
+
+
+class EarlyStopping(Callback):
+    """Stops when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best_weights`` the network ends with the weights of its best epoch.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 10, min_delta: float = 0.0,
+                 restore_best_weights: bool = True):
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ConfigError(f"patience must be an integer ≥ 1, got {patience!r}")
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.restore_best_weights = restore_best_weights
+        self.mode = "max" if "accuracy" in monitor else "min"
+
+    def on_train_begin(self, trainer):
+        self.best, self.best_epoch, self.wait, self.best_params = None, 0, 0, None
+
+    def _improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if self.monitor not in logs:
+            raise ConfigError(f"EarlyStopping monitors {self.monitor!r} but training logs only "
+                              f"{sorted(logs)}; pass validation_data or monitor='loss'")
+        value = logs[self.monitor]
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_params = [p.copy() for p in trainer.net.params]
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            trainer.stop(f"early stopping: {self.monitor} did not improve for {self.patience} "
+                         f"epochs (best {self.best:.6g} at epoch {self.best_epoch})")
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+                "best_params": self.best_params}
+
+    def load_state_dict(self, trainer, state: dict) -> None:
+        best, best_params = state["best"], state["best_params"]
+        params = trainer.net.params
+        if not (best is None or isinstance(best, float)):
+            raise TypeError(f"best must be a number, got {best!r}")
+        if type(state["best_epoch"]) is not int or type(state["wait"]) is not int:
+            raise TypeError("best_epoch and wait must be integers")
+        if best_params is not None and not (
+                isinstance(best_params, list) and len(best_params) == len(params)
+                and all(isinstance(a, np.ndarray) and a.shape == p.shape and a.dtype == p.dtype
+                        and np.isfinite(a).all() for a, p in zip(best_params, params))):
+            raise ValueError("best_params do not fit the network's parameters")
+        self.best, self.best_epoch, self.wait = best, state["best_epoch"], state["wait"]
+        self.best_params = best_params
+
+    def on_train_end(self, trainer):
+        if self.restore_best_weights and self.best_params is not None:
+            for p, best in zip(trainer.net.params, self.best_params):
+                np.copyto(p, best)
+            trainer.history.best_epoch = self.best_epoch
+
+
+class ProgressBar(Callback):
+    """A rich progress bar showing the epoch and the loss (used by the CLI)."""
+
+    def __init__(self, max_epochs: int, console=None):
+        self.max_epochs, self.console = max_epochs, console
+
+    def on_train_begin(self, trainer):
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn)
+
+        self.progress = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
+                                 TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
+                                 console=self.console, transient=False)
+        self.task = self.progress.add_task("train", total=self.max_epochs, loss="—")
+        self.progress.start()
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.progress.update(self.task, completed=epoch, loss=f"{logs['loss']:.6f}")
+
+    def on_train_end(self, trainer):
+        self.progress.update(self.task, total=trainer.history.epochs)
+        self.progress.stop()

@@ -1,0 +1,125 @@
+"""The divergence guard: stop at the first NaN/inf, keep the last finite weights.
+
+It costs nothing per step beyond what training computes anyway, so the fast path keeps it:
+
+- **every step**, the batch cost is checked *before* the update (a float test). NaN/inf
+  weights always show in the next cost: a NaN, or an infinity times 0 or against another
+  infinity, spreads to every output of a dense network. So a non-finite cost stops training
+  before a bad step is applied. If the weights the cost came from are finite (the forward pass
+  overflowed) they stay, as the last finite state; if they are not (the previous update
+  overflowed), the weights from the start of the epoch go back;
+- **every epoch**, the largest change ``max |p − p_before|`` that the ε test computes anyway
+  is NaN/inf exactly when a weight is. This catches the one case the cost can hide (a weight
+  of −inf feeding a ReLU or a sigmoid gives 0, a finite output); the weights from the start of
+  the epoch go back. In full-batch training (one step per epoch) that is the previous step's.
+
+Either way the guard names the epoch, the batch and the layer (only then does it look at each
+array), and stops training or raises :class:`~mlplab.errors.DivergenceError`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ConfigError, DivergenceError
+
+ON_DIVERGENCE = ("stop", "raise")
+REMEDY = ("lower the learning rate (e.g. divide it by 10), scale the inputs, use a smaller "
+          "init, or clip the gradients (callbacks=[mlplab.clipping.ClipByGlobalNorm(1.0)])")
+
+
+def _first_nonfinite(arrays) -> int | None:
+    """Index of the first array holding NaN/inf, or None when all are finite."""
+    for i, a in enumerate(arrays):
+        if not np.isfinite(a).all():
+            return i
+    return None
+
+
+class DivergenceGuard:
+    """Watches one training run; see the module docstring.
+
+    Parameters
+    ----------
+    net : Network
+    on_divergence : "stop" | "raise"
+        "stop" ends training and records why in ``History.stop_reason`` and
+        ``History.diverged``; "raise" raises :class:`DivergenceError` (the weights are restored
+        first either way).
+    """
+
+    def __init__(self, net, on_divergence: str = "stop"):
+        if on_divergence not in ON_DIVERGENCE:
+            raise ConfigError(f"on_divergence must be one of {', '.join(ON_DIVERGENCE)}, "
+                              f"got {on_divergence!r}")
+        self.on_divergence = on_divergence
+        self.params, self.grads, self.layers = net.params, net.grads, net.layers
+        self.names = [f"{name}⁽{l}⁾ (layer {l})" for l, layer in enumerate(net.layers)
+                      for name in getattr(layer, "param_names", ("W", "b"))[:len(layer.params)]]
+        self.initial = [p.copy() for p in self.params]
+
+    def all_finite(self, losses) -> bool:
+        """After a loop that ran unguarded: True when the last loss and every weight are finite.
+
+        NaN/inf weights never become finite again under gradient descent, and a NaN/inf cost
+        or gradient reaches the weights, so the end state tells whether anything diverged.
+        """
+        return (not losses or math.isfinite(losses[-1])) and _first_nonfinite(self.params) is None
+
+    def restore(self, state=None) -> None:
+        """Put ``state`` (by default the weights at the start of training) back."""
+        for saved, p in zip(self.initial if state is None else state, self.params):
+            np.copyto(p, saved)
+
+    def check_cost(self, trainer, loss: float, epoch_start) -> bool:
+        """Before a step: True (or raise) when its batch cost is NaN/inf; the step is not taken.
+
+        ``epoch_start`` holds the weights at the start of the epoch, put back when the current
+        ones are not finite.
+        """
+        if math.isfinite(loss):
+            return False
+        bad_param = _first_nonfinite(self.params)
+        if bad_param is None:  # the forward pass overflowed from finite weights: keep them
+            what = f"the cost became {loss}"
+            z = [l for l, layer in enumerate(self.layers)
+                 if getattr(layer, "Z", None) is not None and not np.isfinite(layer.Z).all()]
+            if z:
+                what += f" (z⁽{z[0]}⁾, layer {z[0]}, overflowed)"
+            return self._stop(trainer, what, "the weights are the last finite ones, from "
+                                             "before that step")
+        return self._weights_went_bad(trainer, bad_param, epoch_start,
+                                      f"the cost became {loss} and ")
+
+    def check_epoch(self, trainer, change: float, epoch_start) -> bool:
+        """After an epoch: True (or raise) when its largest change, hence a weight, is NaN/inf."""
+        if math.isfinite(change):
+            return False
+        bad_param = _first_nonfinite(self.params)
+        if bad_param is None:  # |p − p_before| overflowed between finite numbers: divergence too
+            bad_param = int(np.argmax([np.max(np.abs(p - s))
+                                       for p, s in zip(self.params, epoch_start)]))
+        return self._weights_went_bad(trainer, bad_param, epoch_start, "")
+
+    def _weights_went_bad(self, trainer, bad_param: int, epoch_start, prefix: str) -> bool:
+        self.restore(epoch_start)
+        bad_grad = _first_nonfinite(self.grads)  # the last gradients, when they were stored
+        if bad_grad is not None:
+            what = f"{prefix}the gradient ∂C/∂{self.names[bad_grad]} became NaN/inf"
+        else:
+            what = f"{prefix}an update overflowed {self.names[bad_param]}"
+        return self._stop(trainer, what, f"the weights were restored to those at the start "
+                                         f"of epoch {trainer.epoch}, the last finite state")
+
+    def _stop(self, trainer, what: str, kept: str) -> bool:
+        where = f"epoch {trainer.epoch}, batch {trainer.batch}"
+        message = f"training diverged at {where}: {what}; {kept}. Remedy: {REMEDY}"
+        trainer.history.diverged = {"epoch": trainer.epoch, "batch": trainer.batch,
+                                    "what": what}
+        if self.on_divergence == "raise":
+            raise DivergenceError(message)
+        # a callback (e.g. GradientMonitor) may already have said why; keep its words first
+        trainer.stop(f"{trainer.stop_reason}; {message}" if trainer.stop_reason else message)
+        return True
