@@ -67,7 +67,7 @@ def test_train_then_predict_applies_the_saved_encoding(mixed, tmp_path):
     tab = net.extra["tabular"]
     assert tab["target"]["classes"] == ["no", "yes"] and tab["metrics"]["accuracy"] > 0.8
 
-    new = write(tmp_path / "new.csv", "colour,x,label\npurple,1.5,yes\nred,?,no\nred,2.0,no\n")
+    new = write(tmp_path / "new.csv", "colour,x,label\npurple,1.5,yes\nred,?,no\nred,1.0,no\n")
     pred_file = tmp_path / "pred.csv"
     result = invoke("predict", out / "model.safetensors", "--csv", new, "--output", pred_file)
     assert result.exit_code == 0, result.output

@@ -91,7 +91,7 @@ def test_partial_fit_and_warm_start(iris):
     for _ in range(30):
         clf.partial_fit(X, y)
     assert len(clf.loss_curve_) == 31 and clf.loss_curve_[-1] < 0.5 * first
-    assert clf._opt.t == 31  # one Adam state carried across the calls (1 batch each)
+    assert clf._optimizer.t == 31  # one Adam state carried across the calls (1 batch each)
 
     warm = MLPClassifier((10,), learning_rate_init=0.01, max_iter=5, warm_start=True,
                          random_state=0).fit(X, y)
@@ -132,7 +132,9 @@ def test_pickle_clone_params_and_feature_names(tmp_path, iris):
 
 @pytest.mark.parametrize("bad, message", [
     (dict(activation="softplus"), "activation"),
-    (dict(solver="lbfgs"), "lbfgs"),
+    (dict(solver="newton"), "solver"),
+    (dict(solver="lbfgs", dropout=0.2), "dropout"),
+    (dict(n_iter_no_change=0), "n_iter_no_change"),
     (dict(hidden_layer_sizes=(3, 0)), "hidden_layer_sizes"),
     (dict(batch_size=0), "batch_size"),
     (dict(loss="hinge"), "loss"),
@@ -194,13 +196,30 @@ def test_verbose_prints_the_loss_of_every_epoch_as_scikit_learn_does(capsys):
     assert capsys.readouterr().out == ""  # silent by default
 
 
-def test_a_diverging_regressor_warns_and_keeps_finite_weights():
+def test_a_diverging_regressor_raises_sklearns_error_and_keeps_finite_weights():
+    # mlplab's guard stops at the first NaN/inf and keeps the last finite weights; then, as
+    # scikit-learn, fit raises its ValueError (which names mlplab's diagnosis and remedy)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 3)) * 30
     y = X @ np.array([1.0, 2.0, 3.0])
     reg = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0,
                        learning_rate_init=1.0, alpha=0.0, max_iter=50, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="MLPRegressor: training diverged at epoch"):
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights.*"
+                                         "training diverged at epoch") as info:
         reg.fit(X, y)
+    assert isinstance(info.value, mlplab.DivergenceError)
+    assert all(np.isfinite(w).all() for w in reg.coefs_ + reg.intercepts_)
+    assert np.isfinite(reg.predict(X)).all()
+    assert np.isnan(reg.loss_curve_[-1])  # the diverged epoch's loss, as scikit-learn's
+
+
+def test_a_diverging_fit_with_early_stopping_keeps_the_best_weights():
+    X, y = load_iris(return_X_y=True)
+    reg = MLPRegressor(hidden_layer_sizes=(20,), activation="identity", solver="sgd",
+                       learning_rate_init=1.0, max_iter=20, early_stopping=True, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged.*best validation score are kept"):
+        reg.fit(X, y)
+    assert np.isnan(reg.validation_scores_[-1])  # as scikit-learn records it
+    assert reg.best_validation_score_ == reg.validation_scores_[0]  # then it only got worse
     assert all(np.isfinite(w).all() for w in reg.coefs_ + reg.intercepts_)
     assert np.isfinite(reg.predict(X)).all()
