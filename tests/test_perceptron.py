@@ -9,14 +9,25 @@ from mlplab import ConfigError, DataError, Perceptron
 from mlplab.datasets import blobs, truth_table, xor_clusters
 
 
-@parametrize_with_checks([Perceptron()])
+# Sample weights scale η, one visit per sample; repeated samples are visited (and may be
+# mistakes) again, so the rule is not the same on weights and repetitions. scikit-learn marks
+# these two checks as expected failures for its own Perceptron, for the same reason.
+SAMPLE_WEIGHT_REASON = "a weight scales one update; a repeated sample is visited again"
+EXPECTED_FAILED = {"check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_REASON,
+                   "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_REASON}
+
+
+# the lecture's rule runs to max_iter on the checks' random labels: 100 epochs keep it quick
+@parametrize_with_checks([Perceptron(), Perceptron(tol="error_free", max_iter=100),
+                          Perceptron(penalty="elasticnet")],
+                         expected_failed_checks=lambda estimator: EXPECTED_FAILED)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
 def test_converges_on_blobs_and_separates_them():
     X, y = blobs(200, noise=1.0, seed=0)
-    clf = Perceptron(random_state=0).fit(X, y)
+    clf = Perceptron(tol="error_free", random_state=0).fit(X, y)
     assert clf.converged_ and clf.mistakes_[-1] == 0
     assert clf.score(X, y) == 1.0
     assert clf.n_iter_ < 1000 and "converged" in clf.stop_reason_
@@ -42,7 +53,7 @@ def test_each_update_moves_the_line_towards_the_misclassified_sample():
 
 def test_xor_never_converges_and_best_line_gets_at_most_three_of_four():
     X, Y = truth_table("xor")
-    clf = Perceptron(max_iter=50, shuffle=False).fit(X, Y.ravel())
+    clf = Perceptron(max_iter=50, shuffle=False, tol="error_free").fit(X, Y.ravel())
     assert not clf.converged_ and clf.n_iter_ == 50
     assert "max_iter" in clf.stop_reason_ and "not converged" in clf.stop_reason_
     assert all(m > 0 for m in clf.mistakes_)
@@ -65,7 +76,7 @@ def test_several_output_units_for_a_vector_target():
     # two independent outputs from the same two inputs: AND and OR
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
     Y = np.array([[0, 0], [0, 1], [0, 1], [1, 1]])
-    clf = Perceptron(random_state=0).fit(X, Y)
+    clf = Perceptron(tol="error_free", random_state=0).fit(X, Y)
     assert clf.coef_.shape == (2, 2) and clf.converged_
     np.testing.assert_array_equal(clf.predict(X), Y)
 

@@ -46,14 +46,15 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     max_iter = 30 if quick else 100
     # 1. separable: two Gaussian blobs
     Xb, yb = separable_blobs(100, seed)  # cheap either way; fewer points barely dance
-    blob = Perceptron(eta0=1.0, max_iter=1000, random_state=seed).fit(Xb, yb)
+    # tol="error_free": the lecture's rule, stop after the first epoch without a mistake
+    blob = Perceptron(eta0=1.0, max_iter=1000, tol="error_free", random_state=seed).fit(Xb, yb)
     # 2. XOR, the 4-point truth table and the 4-cluster version
     Xx, Yx = truth_table("xor")
     yx = Yx.ravel().astype(int)
-    xor = Perceptron(max_iter=max_iter, random_state=seed).fit(Xx, yx)
+    xor = Perceptron(max_iter=max_iter, tol="error_free", random_state=seed).fit(Xx, yx)
     xor_acc = _accuracies(xor, Xx, yx)
     Xc, yc = xor_clusters(100 if quick else 200, seed=seed)
-    clusters = Perceptron(max_iter=max_iter, random_state=seed).fit(Xc, yc)
+    clusters = Perceptron(max_iter=max_iter, tol="error_free", random_state=seed).fit(Xc, yc)
     clusters_acc = _accuracies(clusters, Xc, yc)
 
     figures = [

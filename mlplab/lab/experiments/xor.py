@@ -32,7 +32,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     y = Y.ravel().astype(int)
     max_epochs = 50_000
     # 1. one computing layer: the perceptron rule, and a sigmoid neuron under gradient descent
-    perceptron = Perceptron(max_iter=100, random_state=seed).fit(X, y)
+    perceptron = Perceptron(max_iter=100, tol="error_free", random_state=seed).fit(X, y)  # the lecture's rule
     single = Network([2, 1], activation="sigmoid", loss="mse", init="normal", seed=seed)
     single_history = single.fit(X, Y, max_epochs=max_epochs, **LECTURE)
     # 2. the 2-2-1 network from several seeds: most solve XOR, some stick in a local minimum
