@@ -33,22 +33,19 @@ from sklearn.utils import check_random_state
 from ..core.layers import Dense, Dropout
 from ..core.network import Network
 from ..core.optimizers import Adam, GradientDescent, Momentum
-from ..errors import ConfigError, DataError, DivergenceError
+from ..errors import ConfigError, DataError
 from ..train.loop import fit as train
 from ..train.regularizers import L1
 from ._lbfgs import fit_lbfgs, loss_and_gradient
 from ._losses import SklearnLoss
-from ._training import SklearnBatches, SklearnGlorot, SklearnStopping
-from ._validation import check_fitted, validate_data
+from ._training import (SklearnBatches, SklearnGlorot, SklearnStopping, batch_size,
+                        validation_split)
+from ._validation import NonFiniteWeightsError, check_fitted, validate_data
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "sigmoid", "leaky_relu")
 SOLVERS = ("lbfgs", "sgd", "adam", "gd")
 NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
               "values and need to be preprocessed.")
-
-
-class NonFiniteWeightsError(DivergenceError, ValueError):
-    """Training diverged (scikit-learn's ``ValueError``); the last finite weights were kept."""
 
 
 def dense(X):
@@ -306,10 +303,10 @@ class BaseMLP(BaseEstimator):
             self._optimizer = self._new_optimizer()
         validation = None
         if self.early_stopping:
-            X, Y, sample_weight, validation = self._validation_split(X, Y, sample_weight, rs)
+            X, Y, sample_weight, validation = validation_split(self, X, Y, sample_weight, rs)
         Y = Y.astype(X.dtype)
         m = len(X)
-        batches = SklearnBatches(X, Y, sample_weight, self._batch_size(m), self.shuffle, rs,
+        batches = SklearnBatches(X, Y, sample_weight, batch_size(self, m), self.shuffle, rs,
                                  self._loss, self.alpha,
                                  self.epsilon if self.solver == "adam" else None)
         stopping = SklearnStopping(self, m, batches, validation, stop=not incremental)
@@ -329,32 +326,6 @@ class BaseMLP(BaseEstimator):
                 and not stopping.stopped):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                           "and the optimization hasn't converged yet.", ConvergenceWarning)
-
-    def _batch_size(self, m: int) -> int:
-        if self.solver == "gd":
-            return m
-        if self.batch_size == "auto":
-            return min(200, m)
-        if self.batch_size > m:
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                          "going to be clipped")
-        return min(self.batch_size, m)
-
-    def _validation_split(self, X, Y, sample_weight, rs):
-        """scikit-learn's held-out part for early stopping (stratified for one output)."""
-        from sklearn.base import is_classifier
-        from sklearn.model_selection import train_test_split
-
-        stratify = Y if is_classifier(self) and Y.shape[1] == 1 else None
-        arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
-        parts = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction,
-                                 stratify=stratify)
-        X, Xv, Y, Yv = parts[:4]
-        sw, swv = parts[4:] if sample_weight is not None else (None, None)
-        if len(Xv) < 2:
-            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
-                             "or the size of your dataset.")
-        return X, Y, sw, (Xv, self._targets_of(Yv), swv)
 
     def _diverged(self, reason: str, recoverable: bool) -> None:
         """scikit-learn raises when training ends with non-finite weights; mlplab has stopped

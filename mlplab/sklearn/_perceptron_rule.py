@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from ._validation import NonFiniteWeightsError
+
 Array = np.ndarray
 SCAN = 32  # visits whose margins are computed in one vectorized step
 
@@ -171,8 +173,9 @@ def train_group(p: Problem, g: Group, s: Settings, val_score=None) -> None:
         else:
             objective, updated = _epoch_every_visit(p, g, T, F, rows, s, state, epoch)
         if not (np.isfinite(g.W).all() and np.isfinite(g.b).all()):
-            raise ValueError(f"Floating-point under-/overflow occurred at epoch #{epoch}. "
-                             "Scaling input data with StandardScaler or MinMaxScaler might help.")
+            raise NonFiniteWeightsError(
+                f"Floating-point under-/overflow occurred at epoch #{epoch}. Scaling input "
+                "data with StandardScaler or MinMaxScaler might help.")
         g.n_iter[g.active] = epoch
         score = None if val_score is None else val_score(g.W, g.b, g.units)
         _stop_units(g, objective / n_train, score, updated, s, epoch)

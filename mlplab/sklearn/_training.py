@@ -24,6 +24,8 @@ each epoch's order.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..core.layers import Dense
@@ -191,3 +193,32 @@ class SklearnStopping(Callback):
         if score > est.best_validation_score_:
             est.best_validation_score_ = score
             est._best_params = [p.copy() for p in trainer.net.params]
+
+
+def batch_size(est, m: int) -> int:
+    """The batch size scikit-learn uses for ``m`` samples ('gd': mlplab's full batch)."""
+    if est.solver == "gd":
+        return m
+    if est.batch_size == "auto":
+        return min(200, m)
+    if est.batch_size > m:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                      "going to be clipped")
+    return min(est.batch_size, m)
+
+
+def validation_split(est, X, Y, sample_weight, rs):
+    """scikit-learn's held-out part for early stopping (stratified for one output)."""
+    from sklearn.base import is_classifier
+    from sklearn.model_selection import train_test_split
+
+    stratify = Y if is_classifier(est) and Y.shape[1] == 1 else None
+    arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+    parts = train_test_split(*arrays, random_state=rs, test_size=est.validation_fraction,
+                             stratify=stratify)
+    X, Xv, Y, Yv = parts[:4]
+    sw, swv = parts[4:] if sample_weight is not None else (None, None)
+    if len(Xv) < 2:
+        raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                         "or the size of your dataset.")
+    return X, Y, sw, (Xv, est._targets_of(Yv), swv)

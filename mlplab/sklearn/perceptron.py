@@ -31,16 +31,16 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
 from ..errors import ConfigError, DataError
-from ._perceptron_rule import Group, LectureOrder, Problem, Settings, SklearnOrder, train_group
+from ._perceptron_path import lines_path, updates
+from ._perceptron_rule import Problem, Settings, train_group
+from ._perceptron_setup import groups_as_sklearn, update_factors, validation_score
 from ._validation import check_fitted, validate_data
 
 Array = np.ndarray
-MAX_INT = np.iinfo(np.int32).max
 PENALTIES = (None, "l2", "l1", "elasticnet")
 DENSE_LIMIT = 2**22  # sparse X up to this many entries trains as a dense copy (32 MB)
 
@@ -222,86 +222,27 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                             max_iter, self.tol, self.n_iter_no_change, self.verbose)
         if sp.issparse(X) and self.penalty is None and X.shape[0] * X.shape[1] <= DENSE_LIMIT:
             X = X.toarray()  # the same sums (a zero adds nothing), without sparse overheads
-        problem = Problem(X, T, self._update_factors(y, T, sw), np.ones(m, bool), sw)
-        groups = self._groups(problem, y, W, b, lecture)
+        problem = Problem(X, T, update_factors(self, y, T, sw), np.ones(m, bool), sw)
+        groups = groups_as_sklearn(self, problem, y, W, b)
+        score = validation_score(problem) if self.early_stopping else None
         for g in groups:
-            score = self._validation_scores(problem) if self.early_stopping else None
             train_group(problem, g, settings, score)
             W[g.units], b[g.units] = g.W, g.b
         self.coef_, self.intercept_ = W, b
         self.n_iter_ = int(max(g.n_iter.max() for g in groups))
         self.t_ += self.n_iter_ * m
         self.converged_ = all(g.clean.all() for g in groups)
-        self._record_path(X, W0, b0, groups, settings.bias_decay)
+        self._record(X, W0, b0, groups, settings.bias_decay)
         self.stop_reason_ = self._stop_reason(lecture, max_iter)
 
-    def _groups(self, p: Problem, y, W, b, lecture: bool) -> list[Group]:
-        """Units that share a visiting order, with scikit-learn's random draws in its order."""
-        m, k = p.T.shape
-        if lecture:
-            order = LectureOrder(m, check_random_state(self.random_state), self.shuffle)
-            return [Group(np.arange(k), W.copy(), b.copy(), order)]
-        if k == 1:  # scikit-learn's binary fit: the dataset's seed, the split, the shuffle's
-            rs = check_random_state(self.random_state)
-            rs.randint(1, MAX_INT)
-            self._split(p, p.T[:, 0])
-            return [Group(np.arange(1), W.copy(), b.copy(),
-                          SklearnOrder(m, rs.randint(MAX_INT), self.shuffle))]
-        self._split(p, y)  # one-vs-rest: the split first, then one seed per unit
-        seeds = check_random_state(self.random_state).randint(MAX_INT, size=k)
-        shuffles = []
-        for seed in seeds:
-            rs = np.random.RandomState(seed)
-            rs.randint(1, MAX_INT)
-            shuffles.append(rs.randint(MAX_INT))
-        if not self.shuffle:  # one order for all: train them together
-            return [Group(np.arange(k), W.copy(), b.copy(), SklearnOrder(m, 0, False))]
-        return [Group(np.array([i]), W[[i]].copy(), b[[i]].copy(),
-                      SklearnOrder(m, seed, True)) for i, seed in enumerate(shuffles)]
-
-    def _split(self, p: Problem, y) -> None:
-        """scikit-learn's early-stopping split: ``p.train`` loses a stratified part."""
-        if not self.early_stopping:
-            return
-        from sklearn.model_selection import StratifiedShuffleSplit
-
-        cv = StratifiedShuffleSplit(test_size=self.validation_fraction,
-                                    random_state=self.random_state)
-        train, val = next(cv.split(np.zeros((len(y), 1)), y))
-        if not np.any(p.F[val] > 0):
-            raise ValueError("The sample weights for validation set are all zero, consider "
-                             "using a different random state.")
-        if len(train) == 0 or len(val) == 0:
-            raise ValueError(f"Splitting {len(y)} samples with validation_fraction="
-                             f"{self.validation_fraction!r} left an empty set; change "
-                             "validation_fraction, add samples, or set early_stopping=False")
-        p.train[val] = False
-
-    @staticmethod
-    def _validation_scores(p: Problem):
-        """Each unit's weighted accuracy (sgn(z) against t) on the held-out rows."""
-        val = ~p.train
-        Xv, Tv, weights = p.X[val], p.T[val], p.weight[val]
-
-        def score(W, b, units):
-            pred = np.where(Xv @ W.T + b > 0, 1.0, -1.0)
-            return np.average(pred == Tv[:, units], axis=0, weights=weights)
-
-        return score
-
-    def _update_factors(self, y, T, sw) -> Array:
-        """η's factor per (sample, unit): its class weight times its sample weight."""
-        from sklearn.utils.class_weight import compute_class_weight
-
-        if self._multilabel:
-            if self.class_weight is not None:
-                raise ConfigError("class_weight applies to class labels, not to a multilabel "
-                                  "(2-D 0/1) target; leave it None")
-            return np.repeat(sw[:, None], T.shape[1], axis=1)
-        cw = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-        if T.shape[1] == 1:  # binary: the positive class is classes_[1]
-            return (np.where(T[:, 0] > 0, cw[1], cw[0]) * sw)[:, None]
-        return np.where(T > 0, cw[None, :], 1.0) * sw[:, None]
+    def _record(self, X, W0: Array, b0: Array, groups, decay: float) -> None:
+        """The update-by-update record (:mod:`._perceptron_path`)."""
+        epochs, rows, S = updates(groups, len(W0))
+        self.n_updates_ = len(rows)
+        self.update_samples_, self.update_epochs_ = rows, epochs
+        self.mistakes_ = np.bincount(epochs, minlength=self.n_iter_ + 1)[1:].tolist()
+        self.coef_path_, self.intercept_path_ = (None, None) if self.penalty is not None else \
+            lines_path(X, rows, S, W0, b0, decay if self.fit_intercept else 0.0)
 
     @staticmethod
     def _start(init, shape, dtype, name: str) -> Array:
@@ -312,23 +253,6 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         if init.shape != shape:
             raise DataError(f"{name} must have shape {shape}, got {init.shape}")
         return init.copy()
-
-    def _record_path(self, X, W0: Array, b0: Array, groups: list[Group], decay: float) -> None:
-        """The update-by-update record: one entry per visit that moved a line (units trained
-        together share their visits; units trained apart merge by epoch, place and sample).
-        The path of the lines only without a penalty: with one, every visit moves them."""
-        epochs, rows, S = _updates(groups, len(W0))
-        self.n_updates_ = len(rows)
-        self.update_samples_, self.update_epochs_ = rows, epochs
-        self.mistakes_ = np.bincount(epochs, minlength=self.n_iter_ + 1)[1:].tolist()
-        if self.penalty is not None:
-            self.coef_path_ = self.intercept_path_ = None
-            return
-        # W after update j = W0 + Σ_{i≤j} (η c t)_i x_i: the training's own additions, in order
-        Xr = X[rows].toarray() if sp.issparse(X) else X[rows]
-        dW = np.concatenate([W0[None], S[:, :, None] * Xr[:, None, :]])
-        db = np.concatenate([b0[None], S * (decay if self.fit_intercept else 0.0)])
-        self.coef_path_, self.intercept_path_ = np.cumsum(dW, axis=0), np.cumsum(db, axis=0)
 
     def _stop_reason(self, lecture: bool, max_iter: int) -> str:
         n = self.n_updates_
@@ -349,25 +273,28 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         def bad(name, rule):
             raise ConfigError(f"Perceptron: {name} must be {rule}, got {getattr(self, name)!r}")
 
-        def number(name, low, high=np.inf, low_open=False):
+        def number(name, low, high=np.inf, open_ends=""):
             v = getattr(self, name)
             if (isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v)
-                    or v < low or v > high or (low_open and v == low)):
-                bad(name, f"a number in {'(' if low_open else '['}{low}, {high}"
-                          f"{')' if high == np.inf else ']'}")
+                    or not low <= v <= high or ("low" in open_ends and v == low)
+                    or ("high" in open_ends and v == high)):
+                bad(name, f"a number in {'(' if 'low' in open_ends else '['}{low}, {high}"
+                          f"{')' if 'high' in open_ends or high == np.inf else ']'}")
 
         if self.penalty not in PENALTIES:
             bad("penalty", "None, 'l2', 'l1' or 'elasticnet'")
         number("alpha", 0)
         number("l1_ratio", 0, 1)
-        number("eta0", 0, low_open=True)
-        number("validation_fraction", 0, 1, low_open=True)
+        number("eta0", 0, open_ends="low")
+        number("validation_fraction", 0, 1, open_ends="low high")
         for name in ("max_iter", "n_iter_no_change"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 bad(name, "an integer ≥ 1")
-        if self.tol is not None and self.tol != "error_free":
-            number("tol", 0)
+        tol = self.tol
+        if not (tol is None or tol == "error_free" or (
+                isinstance(tol, numbers.Real) and not isinstance(tol, bool) and tol >= 0)):
+            bad("tol", "None, 'error_free' (the lecture's rule) or a number ≥ 0")
         if self.tol == "error_free" and self.early_stopping:
             bad("early_stopping", "False with tol='error_free' (the lecture's rule stops on "
                                   "the training data)")
@@ -459,26 +386,3 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         tags.target_tags.single_output = True
         return tags
 
-
-def _updates(groups: list[Group], k: int) -> tuple[Array, Array, Array]:
-    """Every visit that moved a line, in training order: its epoch, its sample, and
-    ``S[j, i]`` = unit i's step η·c·t at it (0 for the units it did not move)."""
-    dtype = groups[0].W.dtype
-    keys, steps = [np.zeros((0, 3), np.int64)], [np.zeros((0, k), dtype)]
-    for g in groups:
-        if g.events:
-            epoch, pos, row, moved, step = zip(*g.events)
-            local = np.zeros((len(epoch), len(g.units)), dtype)
-            local[np.array(moved)] = np.concatenate(step)
-            S = np.zeros((len(epoch), k), dtype)
-            S[:, g.units] = local
-            keys.append(np.column_stack([epoch, pos, row]))
-            steps.append(S)
-    keys, S = np.concatenate(keys), np.concatenate(steps)
-    order = np.lexsort(keys.T[::-1])
-    keys, S = keys[order], S[order]
-    new = np.ones(len(keys), bool)  # units trained apart visit one sample at one place: merge
-    new[1:] = (keys[1:] != keys[:-1]).any(axis=1)
-    starts = np.flatnonzero(new)
-    S = np.add.reduceat(S, starts, axis=0) if len(starts) else S
-    return keys[starts, 0], keys[starts, 2], S

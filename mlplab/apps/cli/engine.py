@@ -54,8 +54,8 @@ def train(
                                    "tanh,relu."),
     output: Optional[str] = typer.Option(None, help="Output activation (default from the loss)."),
     loss: str = typer.Option("mse", help="mse or cross_entropy."),
-    optimizer: Optional[str] = typer.Option(None, help="gd, sgd, momentum, nesterov, adam "
-                                            "(default gd; adam with --csv)."),
+    optimizer: Optional[str] = typer.Option(None, help="gd, sgd, momentum, nesterov, adam; "
+                                            "lbfgs with --csv (default gd; adam with --csv)."),
     lr: Optional[float] = typer.Option(None, help="Learning rate α in (0, 1] "
                                        "(default 1.0; 0.001 with --csv)."),
     epsilon: float = typer.Option(1e-4, help="Stop when every |ΔW|, |Δb| of an epoch < ε."),
@@ -90,6 +90,10 @@ def train(
             return train_csv_command(csv, target, hidden, activation, _or(optimizer, "adam"),
                                      _or(lr, 0.001), _or(max_epochs, 200), epsilon, batch_size,
                                      test_size, task, seed, out)
+        if optimizer == "lbfgs":
+            raise ConfigError("--optimizer lbfgs trains the --csv estimators (scikit-learn's "
+                              "solver); for this network choose gd, sgd, momentum, nesterov "
+                              "or adam, or use --csv FILE --target COLUMN")
         optimizer, lr, max_epochs = _or(optimizer, "gd"), _or(lr, 1.0), _or(max_epochs, 50_000)
         X, Y, extra = load_data(data, target)
         sizes = parse_ints(layers, "--layers")

@@ -12,7 +12,8 @@ from .app import console, parse_ints
 # the CLI's optimizer names → the estimators' solver arguments
 SOLVERS = {"gd": {"solver": "gd"}, "sgd": {"solver": "sgd", "momentum": 0.0},
            "momentum": {"solver": "sgd", "nesterovs_momentum": False},
-           "nesterov": {"solver": "sgd", "nesterovs_momentum": True}, "adam": {"solver": "adam"}}
+           "nesterov": {"solver": "sgd", "nesterovs_momentum": True}, "adam": {"solver": "adam"},
+           "lbfgs": {"solver": "lbfgs"}}  # SciPy's L-BFGS-B, full batch: lr and batch size unused
 
 
 def train_csv_command(csv: Path, target: str | None, hidden: str, activation: str,
@@ -42,7 +43,8 @@ def train_csv_command(csv: Path, target: str | None, hidden: str, activation: st
                   f"and {kinds.count('categorical')} categorical columns → "
                   f"{len(run.encoder.feature_names)} inputs; target {target!r}: {run.target.task}",
                   highlight=False)
-    console.print(f"network {run.net.sizes}, {est.n_iter_} epochs: {est.stop_reason_}"
+    steps = "L-BFGS iterations" if est.solver == "lbfgs" else "epochs"
+    console.print(f"network {run.net.sizes}, {est.n_iter_} {steps}: {est.stop_reason_}"
                   + (" (not converged)" if caught else ""), highlight=False)
     console.print(f"held-out {run.n_test} rows ({test_size:.0%}):", highlight=False)
     console.print(run.report, highlight=False, markup=False)
