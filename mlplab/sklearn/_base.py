@@ -238,6 +238,8 @@ class BaseMLP(BaseEstimator):
         extra); kept across warm starts and partial_fit calls unless ``fresh``."""
         if fresh or not hasattr(self, "t_"):
             self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
+        if self.early_stopping and getattr(self, "_best_params", None) is None:
+            self._best_params = [p.copy() for p in self.net_.params]  # a warm start turning it on
         if self.solver == "lbfgs" or not (fresh or not hasattr(self, "best_loss_")):
             return
         es = self.early_stopping
@@ -289,12 +291,14 @@ class BaseMLP(BaseEstimator):
         self._take_assigned()
         self._start_bookkeeping(fresh)
         self.net_.astype(X.dtype)
-        with self._training_loss():
-            if self.solver == "lbfgs":
-                fit_lbfgs(self, X, Y.astype(X.dtype), sample_weight)
-            else:
-                self._fit_stochastic(X, Y, sample_weight, incremental, rs)
-        self._clear_caches()
+        try:
+            with self._training_loss():
+                if self.solver == "lbfgs":
+                    fit_lbfgs(self, X, Y.astype(X.dtype), sample_weight)
+                else:
+                    self._fit_stochastic(X, Y, sample_weight, incremental, rs)
+        finally:  # a diverged fit raises, and its estimator is pickled small all the same
+            self._clear_caches()
         return self
 
     def _fit_stochastic(self, X, Y, sample_weight, incremental: bool, rs) -> None:

@@ -27,10 +27,12 @@ several independent outputs) gives one independent unit per column.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
@@ -173,10 +175,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             intercept_init = self.intercept_ if intercept_init is None else intercept_init
         self.t_ = 1.0
         self._train(X, y, T, coef_init, intercept_init, sample_weight, self.max_iter)
-        if (self.tol not in (None, "error_free") and self.n_iter_ == self.max_iter):
-            from sklearn.exceptions import ConvergenceWarning
-            import warnings
-
+        if self.tol not in (None, "error_free") and self.n_iter_ == self.max_iter:
             warnings.warn("Maximum number of iteration reached before convergence. Consider "
                           "increasing max_iter to improve the fit.", ConvergenceWarning)
         return self
