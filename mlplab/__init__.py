@@ -92,6 +92,10 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
     sys.meta_path.insert(0, _AliasFinder())
 
+# the layers above the core plug into it (mlplab.core.plugins): the training loop, checkpoints,
+# accelerators. Each imports NumPy and little else.
+from . import accel, io, train  # noqa: E402,F401
+
 
 def __getattr__(name: str):
     if name in _EXPORTS:
