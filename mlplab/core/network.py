@@ -25,7 +25,7 @@ from .activations import get_activation
 from .layers import Dense, Input, Layer
 from .losses import Loss, check_pairing, default_output, get_loss
 from .validation import check_positive_int, check_X, check_Y, make_rng
-from .xp import Place, is_array_api_obj, place, to_numpy
+from .xp import Place, float_dtype, is_array_api_obj, place, to_numpy
 
 Array = object
 
@@ -120,7 +120,7 @@ class Network:
             raise ConfigError("softmax is only an output activation; pick another for hidden layers")
         self.output, self.init = layers[-1].g.name, init
         self.rng, self.seed = rng, None if isinstance(seed, np.random.Generator) else seed
-        self.dtype = np.dtype(str(layers[-1].W.dtype).replace("torch.", ""))
+        self.dtype = float_dtype(layers[-1].W)
         self.history, self.extra = None, None
         self.place: Place = place(layers[-1].W)
         if device is not None:

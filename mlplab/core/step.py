@@ -41,7 +41,7 @@ class Step:
     def batch(self, rows) -> tuple[Array, Array]:
         """Step 1: the minibatch of ``rows`` (a slice, or indices from a shuffled order)."""
         if isinstance(rows, slice):
-            return self.X[rows], self.Y[rows]
+            return self.X[rows, ...], self.Y[rows, ...]
         where = self.net.place
         idx = where.asarray(rows)
         return where.xp.take(self.X, idx, axis=0), where.xp.take(self.Y, idx, axis=0)

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 
 Array = object  # an array of any array-API library
 
-__all__ = ["namespace", "Place", "place", "to_numpy", "is_array_api_obj"]
+__all__ = ["namespace", "Place", "place", "to_numpy", "float_dtype", "is_array_api_obj"]
 
 
 def namespace(*arrays):
@@ -159,6 +159,14 @@ def _name_of(a) -> str:
     return type(a).__module__.split(".")[0]
 
 
+def float_dtype(a) -> np.dtype:
+    """The NumPy float dtype that ``a``'s dtype corresponds to: float32 for float32 data,
+    float64 for everything else (mlplab's rule: follow the data)."""
+    if isinstance(a, np.ndarray):
+        return np.dtype(np.float32) if a.dtype == np.float32 else np.dtype(np.float64)
+    return np.dtype(np.float32) if a.dtype == namespace(a).float32 else np.dtype(np.float64)
+
+
 def to_numpy(a) -> np.ndarray:
     """A NumPy array with the values of ``a`` (copied from a GPU when it lives there)."""
     if isinstance(a, np.ndarray) or not is_array_api_obj(a):
@@ -167,4 +175,7 @@ def to_numpy(a) -> np.ndarray:
         return a.detach().cpu().numpy()
     if hasattr(a, "get"):  # CuPy
         return a.get()
-    return np.asarray(a)
+    try:
+        return np.asarray(a)
+    except (TypeError, ValueError, RuntimeError):  # array_api_strict refuses __array__
+        return np.from_dlpack(a)

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from ..core import plugins
 from ..core.optimizers import get_optimizer
 from ..core.step import Step
-from ..core.validation import (as_float_dtype, check_epsilon, check_positive_int, check_X,
-                               check_Y, make_rng)
-from ..core.xp import to_numpy
+from ..core.validation import check_epsilon, check_positive_int, check_X, check_Y, make_rng
+from ..core.xp import float_dtype, to_numpy
 from ..errors import ConfigError
 from .callbacks import Callback, CallbackList
 from .divergence import DivergenceGuard
@@ -120,7 +119,7 @@ def prepare(net, X, Y, *, optimizer="gd", learning_rate: float = 0.5, max_epochs
     """Check every option of ``fit`` and build the :class:`Run`."""
     net.require_trainable()
     X = check_X(X, net.input_shape, where=net.place)
-    net.astype(as_float_dtype(_numpy_dtype(X)))
+    net.astype(float_dtype(X))
     Y = check_Y(Y, X.shape[0], net.layers[-1].out_shape, net.dtype, net.place)
     if not all(isinstance(cb, Callback) for cb in callbacks):
         raise ConfigError("callbacks must be mlplab.Callback instances (subclass Callback or "
@@ -161,9 +160,3 @@ def _checkpointer(checkpoint, every: int, settings: dict, callbacks):
     if plugins.CHECKPOINTER is None:  # pragma: no cover - mlplab/__init__ imports mlplab.io
         raise ConfigError("checkpoints need mlplab.io; import mlplab first")
     return plugins.CHECKPOINTER(checkpoint, every, settings, callbacks)
-
-
-def _numpy_dtype(X):
-    import numpy as np
-
-    return np.dtype(str(X.dtype).replace("torch.", ""))
