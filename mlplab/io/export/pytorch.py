@@ -241,16 +241,18 @@ def from_torch(module, loss: str | None = None, seed=None) -> Network:
     if not isinstance(module, torch.nn.Sequential) or not len(module):
         raise ConfigError(f"from_torch expects a non-empty torch.nn.Sequential, got "
                           f"{type(module).__name__}")
-    first = next((m for m in module.modules() if hasattr(m, "weight")), None)
-    if first is None or type(first).__name__ != "Linear":
-        raise ConfigError("from_torch: the first layer with weights must be an nn.Linear")
+    first = next((m for m in module.modules() if type(m).__name__ in ("Linear", "BatchNorm1d")),
+                 None)
+    if first is None:
+        raise ConfigError("from_torch: the module has no nn.Linear; mlplab's output layer is one")
+    n_inputs = getattr(first, "in_features", None) or first.num_features
     dtype = first.weight.dtype
     if dtype not in (torch.float32, torch.float64):
         raise ConfigError(f"from_torch: weights must be float32 or float64, got {dtype}")
     dtype = np.float64 if dtype == torch.float64 else np.float32
-    layers = _layers(list(module), first.in_features, dtype)
+    layers = _layers(list(module), n_inputs, dtype)
     if not isinstance(layers[-1], Dense):
         raise ConfigError("from_torch: the last layer must be an nn.Linear (with its activation)")
     if loss is None:
         loss = "cross_entropy" if layers[-1].g.name == "softmax" else "mse"
-    return Network.from_layers([Input(first.in_features)] + layers, loss=loss, seed=seed)
+    return Network.from_layers([Input(n_inputs)] + layers, loss=loss, seed=seed)
