@@ -24,6 +24,7 @@ that dies mid-sweep loses nothing: the scheduler reruns its fits on the other wo
 from __future__ import annotations
 
 import math
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import Callable
 
@@ -34,6 +35,7 @@ from sklearn.model_selection import (GridSearchCV, ParameterGrid, ParameterSampl
 from ..errors import ConfigError
 from .dask_cluster import ClusterInfo, dask_client
 
+LOST_DATA_RETRIES = 3
 TIMING = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
 
 
@@ -73,12 +75,26 @@ class _Grouped:
         candidates = list(self._candidates())
         group = self._group or len(candidates)
         for start in range(0, len(candidates), group):
-            results = evaluate_candidates(candidates[start:start + group])
+            results = self._evaluate(evaluate_candidates, candidates[start:start + group])
             if self._progress is not None:
                 best = int(np.argmin(results["rank_test_score"]))
                 self._progress(SweepProgress(
                     len(results["params"]) * self._n_folds, len(candidates) * self._n_folds,
                     float(results["mean_test_score"][best]), results["params"][best]))
+
+    @staticmethod
+    def _evaluate(evaluate_candidates, candidates: list) -> dict:
+        # The scheduler reruns the fits of a worker that died. But joblib scatters each fold's
+        # train/test indices (and scikit-learn's search object) to *one* worker; when that
+        # worker dies, the fits needing them are cancelled, and joblib raises. Submitting the
+        # group again scatters them anew to the workers alive (the group's results are kept
+        # only once it completes, so nothing is counted twice).
+        for attempt in range(LOST_DATA_RETRIES):
+            try:
+                return evaluate_candidates(candidates)
+            except CancelledError:
+                if attempt == LOST_DATA_RETRIES - 1:
+                    raise
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: object's is the live __dict__
