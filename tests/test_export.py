@@ -256,33 +256,35 @@ def test_missing_extras_name_what_to_install(monkeypatch, tmp_path):
             assert f"pip install 'mlplab[{extra}]'" in result.output
 
 
-class Scale(Layer):
-    """A layer kind mlplab does not have: a = 2·a_prev (a new kind's converter is one
-    registered function, as docs/sweeps-and-export.md shows)."""
+class Flatten(Layer):
+    """A layer kind mlplab does not have yet: (m, 2, 3) images → (m, 6) rows. A new kind's
+    converter is one registered function, as docs/sweeps-and-export.md shows."""
 
-    def __init__(self, n):
-        self.n_in = self.n_out = n
+    n_out = 6
 
     def forward(self, A_prev, training=False):
-        return 2 * A_prev
+        return A_prev.reshape(len(A_prev), -1)
 
 
 def test_a_new_layer_kind_adds_one_converter():
-    net = Network.from_layers([Input(3), Scale(3), Dense(3, 2, "sigmoid",
-                                                         rng=np.random.default_rng(0))])
-    with pytest.raises(ConfigError, match="cannot export a Scale layer to ONNX: no converter"):
+    net = Network.from_layers([Input(6), Flatten(), Dense(6, 2, "softmax",
+                                                          rng=np.random.default_rng(0))],
+                              loss="cross_entropy")
+    net.layers[0].input_shape = (2, 3)  # the graph's input is (N, 2, 3)
+    with pytest.raises(ConfigError, match="cannot export a Flatten layer to ONNX: no converter"):
         to_onnx(net)
 
-    @register_layer(Scale)
-    def scale(graph, layer, a_prev):
-        return graph.node("Mul", [a_prev, graph.constant("two", 2.0)])
+    @register_layer(Flatten)
+    def flatten(graph, layer, a_prev):
+        return graph.node("Flatten", [a_prev], axis=1)
 
     try:
-        X = np.random.default_rng(1).normal(size=(10, 3))
-        np.testing.assert_allclose(run_onnx(to_onnx(net), X)["output"], net.forward(X),
-                                   atol=1e-6)
+        X = np.random.default_rng(1).normal(size=(10, 2, 3))
+        got = run_onnx(to_onnx(net), X)
+        np.testing.assert_allclose(got["output"], net.forward(X), atol=1e-6)
+        np.testing.assert_array_equal(got["label"], net.predict(X.reshape(10, 6)))
     finally:
-        del LAYER_CONVERTERS[Scale]
+        del LAYER_CONVERTERS[Flatten]
 
 
 # ---------------------------------------------------------------------------- PyTorch

@@ -13,8 +13,9 @@ holding its output ``a⁽ˡ⁾``::
 The registry is looked up along the layer's class hierarchy, so a subclass reuses its parent's
 converter unless it registers its own. Adding a layer kind (convolution, pooling, recurrence)
 is one such function beside the layer; an unregistered kind is refused with a message naming
-it. The tensors are rows of samples, ``(m, n)``, as everywhere in mlplab; a layer whose input
-is not ``(m, n)`` declares it with an ``input_shape`` attribute on the network's Input layer.
+it. The tensors hold one sample per row, ``(m, n)``, as everywhere in mlplab; a network whose
+input is not a row of features (an image) gives its Input layer an ``input_shape`` (say
+``(3, 32, 32)``), which becomes the graph input's shape after the batch dimension.
 """
 
 from __future__ import annotations

@@ -192,8 +192,10 @@ def to_onnx(model, path: str | os.PathLike | None = None, *, opset: int = MIN_OP
         a = graph.layer(layer, a)
     outputs = _head_outputs(graph, head, net, a)
     float_type = helper.np_dtype_to_tensor_dtype(graph.dtype)
+    # a row of features, or what the Input layer declares (an image's (C, H, W), say)
+    shape = ["N", *getattr(net.layers[0], "input_shape", (net.n_inputs,))]
     proto = helper.make_graph(
-        graph.nodes, name, [helper.make_tensor_value_info("X", float_type, ["N", net.n_inputs])],
+        graph.nodes, name, [helper.make_tensor_value_info("X", float_type, shape)],
         [helper.make_tensor_value_info(*out) for out in outputs], graph.initializers)
     opsets = [helper.make_opsetid("", opset)]
     result = helper.make_model(proto, opset_imports=opsets, producer_name="mlplab",
