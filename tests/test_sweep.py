@@ -80,6 +80,21 @@ def test_serial_sweep_reports_progress_and_ranks(serial):
     assert search.best_score_ > 0.8  # the grid holds models that learn this problem
 
 
+@pytest.mark.parametrize("n_iter", [None, 3])
+def test_groups_give_scikit_learns_own_results(data, n_iter):
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    X, y = data[0][:200], data[1][:200]
+    est = estimator().set_params(max_iter=5, random_state=0)
+    ours = quiet_sweep(est, GRID, X, y, cv=2, n_iter=n_iter, seed=7, n_jobs=1)
+    theirs = (GridSearchCV(est, GRID, cv=2) if n_iter is None else
+              RandomizedSearchCV(est, GRID, n_iter=n_iter, cv=2, random_state=7))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert_same_results(ours, theirs.fit(X, y))
+    assert len(ours.cv_results_["params"]) == (4 if n_iter is None else 3)
+
+
 def test_embedded_cluster_matches_serial_scatters_data_once_and_stops(
         data, serial, monkeypatch):
     X, y = data

@@ -18,7 +18,9 @@ adds three things around it:
 A fit is a pure function of its parameters, fold and seed, so a sweep on any cluster gives
 the ``cv_results_`` of the serial run (``n_jobs=1``), apart from the timing columns. A worker
 that dies mid-sweep loses nothing: the scheduler reruns its fits on the other workers (up to
-``distributed.scheduler.allowed-failures`` deaths per fit), and the data is on every worker.
+``distributed.scheduler.allowed-failures`` deaths per fit), ``X`` and ``y`` are on every
+worker, and a group whose fits lost other inputs with the worker is submitted again
+(:meth:`_Grouped._evaluate`).
 """
 
 from __future__ import annotations

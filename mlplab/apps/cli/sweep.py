@@ -75,7 +75,8 @@ def _show_cluster(info) -> None:
                       f"dashboard: {dashboard}", highlight=False, markup=False)
 
 
-def _table(result, top: int) -> str:
+def _table(result, top: int):
+    """The ``top`` candidates, best first, as a rich Table."""
     from rich.table import Table
 
     from ...sklearn.sweep import ranked
