@@ -101,11 +101,17 @@ class CsvRun:
                             "metrics": self.metrics}}
 
 
-def _check_frame(frame, path) -> None:
+def _read_table(path, target: str):
+    """The CSV as a frame, checked to be a table holding the ``target`` column."""
+    frame = read_frame(path)
     if frame.shape[1] < 2:
         raise DataError(f"{path} does not look like a CSV table: its first line has "
                         f"{frame.shape[1]} column; expected a header of comma-separated names "
                         "and at least two columns (features and a target)")
+    if target not in frame.columns:
+        raise DataError(f"{path} has no column {target!r}; its columns are: "
+                        f"{', '.join(map(str, frame.columns))}")
+    return frame
 
 
 def _score(target, truth, labels_or_values) -> tuple[str, dict]:
@@ -148,11 +154,7 @@ def train_csv(path: str | Path, target: str, *, hidden=(16,), task: str = "auto"
     from ..sklearn import MLPClassifier, MLPRegressor
     from .preprocessing import TabularEncoder, TargetEncoder
 
-    frame = read_frame(path)
-    _check_frame(frame, path)
-    if target not in frame.columns:
-        raise DataError(f"{path} has no column {target!r}; its columns are: "
-                        f"{', '.join(map(str, frame.columns))}")
+    frame = _read_table(path, target)
     if not 0 < test_size < 1:
         raise DataError(f"test size must be in (0, 1), got {test_size!r}")
     y_enc = TargetEncoder(target, task).fit(frame[target], source=str(path))
@@ -176,6 +178,23 @@ def train_csv(path: str | Path, target: str, *, hidden=(16,), task: str = "auto"
     report, metrics = _score(y_enc, truth, pred)
     return CsvRun(est.net_, encoder, y_enc, pred, report, metrics, est, len(X_train),
                   len(X_test))
+
+
+def encode_csv(path: str | Path, target: str, task: str = "auto"):
+    """Every row of a CSV encoded as :func:`train_csv` encodes its training rows.
+
+    Returns ``(X, y, encoder, target_encoder)``: the encoded ``(m, n)`` features, the target
+    (labels, or standardized numbers for regression) and the two fitted encoders. The
+    encoder is fitted on all rows (a sweep's folds then share its means and categories).
+    """
+    from .preprocessing import TabularEncoder, TargetEncoder
+
+    frame = _read_table(path, target)
+    y_enc = TargetEncoder(target, task).fit(frame[target], source=str(path))
+    features = frame.drop(columns=target)
+    encoder = TabularEncoder().fit(features, source=str(path))
+    return (encoder.transform(features, source=str(path)), y_enc.transform(frame[target]),
+            encoder, y_enc)
 
 
 def _plain_label(v):

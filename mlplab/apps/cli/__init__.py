@@ -4,7 +4,7 @@ One module per group of commands; importing it registers its commands on :data:`
 """
 
 from . import engine, lab, tour  # noqa: F401  (register the commands)
-from . import serve  # noqa: F401
+from . import export, serve, sweep  # noqa: F401
 from .app import app, main
 
 __all__ = ["app", "main"]
