@@ -59,7 +59,7 @@ class DenseStep(Step):
         X, Y = run.X, run.Y
         if run.batch_size < run.m:  # batches are gathered (or sliced) by rows: rows must be
             X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)  # contiguous; one copy
-        super().__init__(net, run.optimizer, X, Y, on_gradients,
+        super().__init__(net, run.optimizer, X, Y, run.batch_size, on_gradients,
                          run.guard.cost_checker(run.trainer))
         self.dense = net.layers[1:]
         self.fused = on_gradients is None and type(run.optimizer) is GradientDescent
@@ -69,16 +69,21 @@ class DenseStep(Step):
         self._work: dict[tuple, dict[str, Array]] = {}  # (layer index, batch size): arrays
         self._batch: dict[int, tuple[Array, Array]] = {}  # batch size: reused gathers
 
-    def batch(self, rows) -> tuple[Array, Array]:
-        if isinstance(rows, slice):
-            return self.X[rows], self.Y[rows]
-        out = self._batch.get(len(rows))
-        if out is None:
-            out = self._batch[len(rows)] = (np.empty((len(rows), self.X.shape[1]), self.X.dtype),
-                                            np.empty((len(rows), self.Y.shape[1]), self.Y.dtype))
-        # mode="clip" skips the bounds check: rows come from a permutation
-        return (np.take(self.X, rows, axis=0, out=out[0], mode="clip"),
-                np.take(self.Y, rows, axis=0, out=out[1], mode="clip"))
+    def batches(self, order=None):
+        """Slices of X, or rows gathered into arrays reused batch after batch."""
+        if order is None:
+            yield from super().batches()
+            return
+        for i in range(0, len(order), self.batch_size):
+            rows = order[i:i + self.batch_size]
+            out = self._batch.get(len(rows))
+            if out is None:
+                out = self._batch[len(rows)] = (
+                    np.empty((len(rows), self.X.shape[1]), self.X.dtype),
+                    np.empty((len(rows), self.Y.shape[1]), self.Y.dtype))
+            # mode="clip" skips the bounds check: rows come from a permutation
+            yield (np.take(self.X, rows, axis=0, out=out[0], mode="clip"),
+                   np.take(self.Y, rows, axis=0, out=out[1], mode="clip"))
 
     def __call__(self, Xb: Array, Yb: Array):
         cost = self.forward_cost(Xb, Yb)  # step 2
@@ -87,12 +92,13 @@ class DenseStep(Step):
                 return None
             self.backward(Yb, step=self.optimizer.learning_rate)  # α read each step: callbacks
             self.optimizer.t += 1  # may schedule it
-            return cost
-        self.backward(Yb)  # steps 3–4
-        self.on_gradients()
-        if self.diverged(cost):
-            return None
-        self.update(self.net.params, self.net.grads)  # step 5
+        else:
+            self.backward(Yb)  # steps 3–4
+            self.on_gradients()
+            if self.diverged(cost):
+                return None
+            self.update(self.net.params, self.net.grads)  # step 5
+        self.count(cost, len(Xb))
         return cost
 
     # ------------------------------------------------------------------ the passes

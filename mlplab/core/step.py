@@ -32,19 +32,25 @@ class Step:
 
     name = "core"
 
-    def __init__(self, net, optimizer, X, Y, on_gradients: Callable[[], None] | None = None,
+    def __init__(self, net, optimizer, X, Y, batch_size: int | None = None,
+                 on_gradients: Callable[[], None] | None = None,
                  diverged: Callable[[Array], bool] | None = None):
         self.net, self.optimizer, self.X, self.Y = net, optimizer, X, Y
+        self.batch_size = X.shape[0] if batch_size is None else batch_size
         self.on_gradients = on_gradients or (lambda: None)
         self.diverged = diverged or (lambda cost: False)
+        self.cost_sum, self.seen = 0.0, 0  # the epoch's costs so far, weighted by batch size
 
-    def batch(self, rows) -> tuple[Array, Array]:
-        """Step 1: the minibatch of ``rows`` (a slice, or indices from a shuffled order)."""
-        if isinstance(rows, slice):
-            return self.X[rows, ...], self.Y[rows, ...]
-        where = self.net.place
-        idx = where.asarray(rows)
-        return where.xp.take(self.X, idx, axis=0), where.xp.take(self.Y, idx, axis=0)
+    def batches(self, order=None):
+        """Step 1: the epoch's minibatches ``(Xb, Yb)``, in the rows' order or in ``order`` (a
+        shuffled permutation of the row indices, a NumPy array)."""
+        m, bs, where = self.X.shape[0], self.batch_size, self.net.place
+        for i in range(0, m, bs):
+            if order is None:
+                yield self.X[i:i + bs, ...], self.Y[i:i + bs, ...]
+            else:
+                idx = where.asarray(order[i:i + bs])
+                yield where.xp.take(self.X, idx, axis=0), where.xp.take(self.Y, idx, axis=0)
 
     def __call__(self, Xb: Array, Yb: Array) -> Array | None:
         net = self.net
@@ -55,7 +61,18 @@ class Step:
         if self.diverged(cost):  # NaN/inf: no step is taken
             return None
         self.optimizer.step(net.params, net.grads)  # step 5: W ← W − α ∂C/∂W (or its variants)
+        self.count(cost, Xb.shape[0])
         return cost
+
+    def count(self, cost, m: int) -> None:
+        """Add a batch's mean cost to the epoch's total."""
+        self.cost_sum, self.seen = self.cost_sum + cost * m, self.seen + m
+
+    def epoch_cost(self) -> float:
+        """The epoch's mean cost over the batches stepped (NaN for none); starts a new epoch."""
+        mean = float(self.cost_sum) / self.seen if self.seen else math.nan
+        self.cost_sum, self.seen = 0.0, 0
+        return mean
 
     def snapshot(self) -> list[Array]:
         """A copy of every parameter (the weights at the start of an epoch)."""

@@ -71,18 +71,16 @@ def fit(net, X, Y, **options) -> History:
         trainer.epoch = epoch
         callbacks.on_epoch_begin(trainer, epoch)
         before = run.guard.epoch_start = step.snapshot()  # W, b at the start of the epoch
-        loss_sum, seen = 0.0, 0
-        for trainer.batch, rows in enumerate(run.minibatches()):  # step 1
-            Xb, Yb = callbacks.on_batch_begin(trainer, *step.batch(rows))
+        for trainer.batch, (Xb, Yb) in enumerate(step.batches(run.order())):  # step 1
+            Xb, Yb = callbacks.on_batch_begin(trainer, Xb, Yb)
             cost = step(Xb, Yb)  # steps 2–5
             if cost is None:  # the divergence guard stopped training
                 break
-            loss_sum, seen = loss_sum + cost * Xb.shape[0], seen + Xb.shape[0]
             callbacks.on_batch_end(trainer, {"loss": cost})
         change = step.largest_change(before)  # step 6: the largest |ΔW|, |Δb|
         if not history.diverged and run.guard.check_epoch(trainer, change, before):
             change = math.nan  # the guard put the epoch's start back: record the NaN
-        logs = run.epoch_logs(loss_sum, seen, change)
+        logs = run.epoch_logs(step.epoch_cost(), change)
         history.epochs = epoch
         callbacks.on_epoch_end(trainer, epoch, logs)
         run.converged(epoch, change)  # step 6: every change below ε

@@ -5,7 +5,6 @@ checkpoint; and the per-epoch pieces the loop calls (the batch order, the epoch'
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -52,17 +51,13 @@ class Run:
             step = accelerator.step(self)
             if step is not None:
                 return step
-        return Step(self.net, self.optimizer, self.X, self.Y,
+        return Step(self.net, self.optimizer, self.X, self.Y, self.batch_size,
                     on_gradients=self.callbacks.on_gradients_caller(self.trainer),
                     diverged=self.guard.cost_checker(self.trainer))
 
-    def minibatches(self):
-        """Step 1: the rows of each batch of one epoch (slices, or a shuffled order's pieces)."""
-        m, bs = self.m, self.batch_size
-        if bs < m and self.shuffle:
-            order = self.rng.permutation(m)
-            return (order[i:i + bs] for i in range(0, m, bs))
-        return (slice(i, i + bs) for i in range(0, m, bs))
+    def order(self):
+        """Step 1: this epoch's order of the rows, a seeded permutation (None: as they are)."""
+        return self.rng.permutation(self.m) if self.batch_size < self.m and self.shuffle else None
 
     def begin(self, step: Step) -> int:
         """Resume from the checkpoint if asked, start the callbacks; the first epoch to run."""
@@ -77,10 +72,10 @@ class Run:
             return self.max_epochs + 1
         return first
 
-    def epoch_logs(self, loss_sum, seen: int, change: float) -> dict:
+    def epoch_logs(self, loss: float, change: float) -> dict:
         """The epoch's record: its mean cost, its largest change, the validation scores."""
         net, history = self.net, self.history
-        logs = {"loss": float(loss_sum) / seen if seen else math.nan, "max_change": change}
+        logs = {"loss": loss, "max_change": change}
         if self.validation is not None:
             Xv, Yv = self.validation
             logs["val_loss"] = float(net.loss.value(net.forward(Xv), Yv, net.layers[-1].Z))
