@@ -17,12 +17,15 @@ What is here, for NumPy on the CPU:
   blocked inference; elementwise kernels in :mod:`~mlplab.accel.kernels`;
 - :mod:`~mlplab.accel.tiny`: the lecture's tiny full-batch networks in one numba-compiled loop
   (with the ``fast`` extra).
+
+For PyTorch tensors (a GPU, or the CPU): :mod:`~mlplab.accel.torch_step`, dense stacks in few
+kernels a step, the cost kept on the device, and on CUDA each step one graph launch.
 """
 
 from __future__ import annotations
 
 from ..core import plugins
-from . import dense, tiny
+from . import dense, tiny, torch_step
 
 
 class NumpyCPU:
@@ -43,5 +46,24 @@ class NumpyCPU:
         return "NumpyCPU()"
 
 
-if not any(isinstance(a, NumpyCPU) for a in plugins.ACCELERATORS):
-    plugins.ACCELERATORS.append(NumpyCPU())
+class Torch:
+    """The accelerator for PyTorch tensors, on a GPU or the CPU (:mod:`~mlplab.accel.torch_step`)."""
+
+    name = "torch"
+
+    def predict(self, net, X):
+        return None  # the core's forward is a handful of kernels already
+
+    def step(self, run):
+        return torch_step.TorchStep(run) if torch_step.applies(run) else None
+
+    def fit_unwatched(self, run) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "Torch()"
+
+
+for _accelerator in (NumpyCPU(), Torch()):
+    if not any(type(a) is type(_accelerator) for a in plugins.ACCELERATORS):
+        plugins.ACCELERATORS.append(_accelerator)

@@ -31,6 +31,7 @@ class Step:
     """
 
     name = "core"
+    checks_every_step = True  # calls diverged(cost) before every update
 
     def __init__(self, net, optimizer, X, Y, batch_size: int | None = None,
                  on_gradients: Callable[[], None] | None = None,

@@ -93,11 +93,19 @@ class DivergenceGuard:
                                              "before that step")
         return self._weights_went_bad(trainer, bad_param, f"the cost became {loss} and ")
 
-    def check_epoch(self, trainer, change: float, epoch_start) -> bool:
-        """After an epoch: True (or raise) when its largest change, hence a weight, is NaN/inf."""
-        if math.isfinite(change):
-            return False
+    def check_epoch(self, trainer, change: float, epoch_start, cost: float | None = None) -> bool:
+        """After an epoch: True (or raise) when its largest change, hence a weight, is NaN/inf,
+        or when its cost is (a step that reads the cost once an epoch, on a GPU, is checked
+        here only: the epoch's start comes back)."""
         self.epoch_start = epoch_start
+        if math.isfinite(change) and (cost is None or not math.isnan(cost) and math.isfinite(cost)
+                                      or self.step is None or self.step.checks_every_step):
+            return False
+        if math.isfinite(change):  # finite weights, a NaN/inf cost: the forward pass overflowed
+            self.step.restore(epoch_start)
+            return self._stop(trainer, f"the cost became {cost} during the epoch (checked once an "
+                                       "epoch on this device)", "the weights were restored to "
+                                       f"those at the start of epoch {trainer.epoch}")
         params = self.net.params
         bad_param = _first_nonfinite(params)
         if bad_param is None:  # |p − p_before| overflowed between finite numbers: divergence too

@@ -64,10 +64,11 @@ def fit(net, X, Y, **options) -> History:
     for accelerator in plugins.accelerators(run.accelerate):  # tiny networks nobody watches:
         if accelerator.fit_unwatched(run):  # every epoch in one compiled call
             return history
+    first_epoch = run.begin()  # resumed from a checkpoint, if asked; callbacks started
     step = run.step()  # steps 2–5 for one batch: the core's, or an accelerator's
     history.backend = step.name
     started = time.perf_counter()
-    for epoch in range(run.begin(step), run.max_epochs + 1):
+    for epoch in range(first_epoch, run.max_epochs + 1):
         trainer.epoch = epoch
         callbacks.on_epoch_begin(trainer, epoch)
         before = run.guard.epoch_start = step.snapshot()  # W, b at the start of the epoch
@@ -78,9 +79,10 @@ def fit(net, X, Y, **options) -> History:
                 break
             callbacks.on_batch_end(trainer, {"loss": cost})
         change = step.largest_change(before)  # step 6: the largest |ΔW|, |Δb|
-        if not history.diverged and run.guard.check_epoch(trainer, change, before):
+        cost = step.epoch_cost()
+        if not history.diverged and run.guard.check_epoch(trainer, change, before, cost):
             change = math.nan  # the guard put the epoch's start back: record the NaN
-        logs = run.epoch_logs(step.epoch_cost(), change)
+        logs = run.epoch_logs(cost, change)
         history.epochs = epoch
         callbacks.on_epoch_end(trainer, epoch, logs)
         run.converged(epoch, change)  # step 6: every change below ε

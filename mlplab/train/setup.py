@@ -47,21 +47,24 @@ class Run:
 
     def step(self) -> Step:
         """The step that computes: an accelerator's when one applies, else the core's."""
+        step = None
         for accelerator in plugins.accelerators(self.accelerate):
             step = accelerator.step(self)
             if step is not None:
-                return step
-        return Step(self.net, self.optimizer, self.X, self.Y, self.batch_size,
-                    on_gradients=self.callbacks.on_gradients_caller(self.trainer),
-                    diverged=self.guard.cost_checker(self.trainer))
+                break
+        else:
+            step = Step(self.net, self.optimizer, self.X, self.Y, self.batch_size,
+                        on_gradients=self.callbacks.on_gradients_caller(self.trainer),
+                        diverged=self.guard.cost_checker(self.trainer))
+        self.guard.step = step  # it restores weights through the step
+        return step
 
     def order(self):
         """Step 1: this epoch's order of the rows, a seeded permutation (None: as they are)."""
         return self.rng.permutation(self.m) if self.batch_size < self.m and self.shuffle else None
 
-    def begin(self, step: Step) -> int:
+    def begin(self) -> int:
         """Resume from the checkpoint if asked, start the callbacks; the first epoch to run."""
-        self.guard.step = step
         first = 1
         if self.checkpointer is not None:
             first = self.checkpointer.start(self.trainer, self.rng, self.resume)
