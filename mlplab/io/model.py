@@ -175,6 +175,20 @@ def _as_path(path) -> Path:
     return Path(path)
 
 
+def _new_file_mode() -> int:
+    """0o666 less the process's umask: the mode ``open(path, "w")`` gives a new file."""
+    try:  # Linux shows the umask without changing it (no race with other threads)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync, then rename over ``path``."""
     folder = path.parent if str(path.parent) else Path(".")
@@ -185,6 +199,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        os.fchmod(fd, _new_file_mode())  # mkstemp makes 0600; a saved file is shared as open() would
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
