@@ -370,7 +370,7 @@ WARNINGS = [  # input that is fixed up, with one line saying how; the command go
 ]
 
 
-@pytest.mark.parametrize("make,name,message", WARNINGS)
+@pytest.mark.parametrize("make,name,message", WARNINGS, ids=[w[1] for w in WARNINGS])
 def test_cli_warnings(tmp_path, make, name, message):
     make(tmp_path)
     result = CliRunner().invoke(app, ["train", str(tmp_path / name), "--target", "y",
@@ -392,7 +392,8 @@ PREPARED = [  # the library behind train FILE.csv: DataError naming the problem
 ]
 
 
-@pytest.mark.parametrize("text,options,message", PREPARED)
+@pytest.mark.parametrize("text,options,message", PREPARED,
+                         ids=["only-ids", "1500-classes", "test-size-0", "max-categories-0"])
 @pytest.mark.filterwarnings("ignore::mlplab.preprocessing.ColumnWarning")
 def test_prepared_csv(tmp_path, text, options, message):
     from mlplab.datasets.csv_model import prepare_csv

@@ -148,6 +148,30 @@ def test_predict_and_show_a_truth_table_model(tmp_path):
     assert "9 parameters" in shown.output and "trained " in shown.output
 
 
+@pytest.mark.parametrize("args,message", [
+    (["train", "--lr", "2"], "learning rate α must be in (0, 1]"),
+    (["train", "--epsilon", "0"], "--epsilon must be > 0, got 0"),
+    (["train", "--activation", "swish"], "unknown activation 'swish'"),
+    (["train", "--optimizer", "lbfgs"], "unknown optimizer 'lbfgs'"),
+    (["train", "--loss", "hinge"], "unknown loss 'hinge'"),
+    (["train", "--layers", "3,2,1"], "--layers starts with 3 inputs"),
+    (["train", "--layers", "2,x,1"], "comma-separated integers"),
+    (["train", "--activation", "step"], "derivative is 0"),
+    (["train", "nodata"], "unknown data set 'nodata'"),
+    (["train", "missing.csv", "--target", "y"], "does not exist"),
+    (["show", "nope.safetensors"], "does not exist"),
+    (["trace", "--x", "1,0,1"], "3 features but the network expects 2"),
+    (["predict", "nope.safetensors", "xor"], "does not exist"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") and message in lines[-1]
+    assert "Traceback" not in result.output
+    assert "or None" not in result.output  # the Python API's fix, not the command line's
+
+
 def test_real_process_exit_code_and_no_traceback():
     proc = mlplab_process("train", "--lr", "5")
     assert proc.returncode == 2

@@ -301,7 +301,7 @@ def test_long_lines_and_cells_are_refused(tmp_path):
      "target column 'y' holds 1e+308 on line 2, beyond ±1e+150"),
     ("a,y\n1e308,1\n2,0\n3,1\n4,0\n", "auto", "column 'a' holds 1e+308 on line 2"),
     ("a,y\n1,1e200\n2,3\n3,1e200\n4,3\n", "regression", "target column 'y' holds 1e+200"),
-])
+], ids=["target-1e308", "feature-1e308", "regression-1e200"])
 def test_huge_numbers_are_refused(tmp_path, text, task, expected):
     result = invoke("train", write(tmp_path / "big.csv", text), "--target", "y", "--task", task)
     assert result.exit_code == 2 and expected in errors(result)[0]
