@@ -14,6 +14,7 @@ import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 import typer.core
@@ -191,11 +192,10 @@ def check_output(path: Path | None, option: str, kind: str = "file") -> Path | N
         raise ConfigError(f"{option} {path} is {node_kind(st.st_mode)}, not a regular file; "
                           "give a file path")
     folder = path.parent
-    if _stat(folder, option) is None:
-        existing = _existing_folder(folder, option, path)  # a file on the way is named
+    existing = _existing_folder(folder, option, path)  # a file on the way is named
+    if existing != folder:
         raise ConfigError(f"{option} {path}: folder {folder} does not exist (the nearest "
                           f"existing one is {existing}); create it first")
-    _existing_folder(folder, option, path)
     _probe_writable(folder, option, path)
     return path
 
@@ -210,7 +210,7 @@ def output_folder(path: Path, option: str = "--out") -> Path:
     return path
 
 
-def rescue_save(net, extra: dict | None, failure: Exception) -> None:
+def rescue_save(net, extra: dict | None, failure: Exception) -> NoReturn:
     """Saving the trained model failed after training: save it where it can be, say where.
 
     Tries the current folder, then the system's temporary folder; always raises a
@@ -229,6 +229,25 @@ def rescue_save(net, extra: dict | None, failure: Exception) -> None:
                              f"{path.resolve()} instead") from None
     raise ModelFileError(f"{one_line(failure)}; the trained model could not be saved "
                          "anywhere else either (current and temporary folders)") from None
+
+
+# ---------------------------------------------------------------- shared options
+def csv_option():
+    """``--csv FILE``, the other spelling of a CSV file given as DATA."""
+    return typer.Option(None, help="A CSV file: the same as giving it as DATA.")
+
+
+def encoding_option():
+    """``--encoding``, for the commands that read a CSV file."""
+    return typer.Option(None, help="CSV: its text encoding, e.g. latin-1 (default: UTF-8, "
+                        "else Latin-1 with a warning).")
+
+
+def data_source(data: str | None, csv: Path | None) -> str | None:
+    """DATA or ``--csv FILE``, given once (both may name the same file)."""
+    if csv is not None and data is not None and Path(data) != Path(csv):
+        raise ConfigError(f"give the data once: DATA {data} and --csv {csv} differ")
+    return str(csv) if csv is not None else data
 
 
 # ---------------------------------------------------------------- option values
@@ -253,4 +272,5 @@ def main() -> None:
 
 
 __all__ = ["app", "command", "console", "err_console", "user_errors", "check_output",
-           "output_folder", "rescue_save", "parse_ints", "parse_floats", "main"]
+           "output_folder", "rescue_save", "csv_option", "encoding_option", "data_source",
+           "parse_ints", "parse_floats", "main"]

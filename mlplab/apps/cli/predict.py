@@ -17,7 +17,8 @@ from typing import Optional
 import typer
 
 from ...errors import ConfigError, DataError
-from .app import check_output, command, console, user_errors
+from .app import (check_output, command, console, csv_option, data_source, encoding_option,
+                  user_errors)
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:
@@ -131,11 +132,10 @@ def _predict_plain(net, source, encoding, output) -> None:
 def predict(
     model: Path = typer.Argument(..., help="A model file written by 'mlplab train --out'."),
     data: Optional[str] = typer.Argument(None, help="xor, and, or, or a CSV file."),
-    csv: Optional[Path] = typer.Option(None, help="A CSV file: the same as giving it as DATA."),
+    csv: Optional[Path] = csv_option(),
     output: Optional[Path] = typer.Option(None, help="Write the table of predictions, every "
                                           "row, to this CSV file."),
-    encoding: Optional[str] = typer.Option(None, help="The CSV's text encoding, e.g. latin-1 "
-                                           "(default: UTF-8, else Latin-1 with a warning)."),
+    encoding: Optional[str] = encoding_option(),
     rows: int = typer.Option(20, help="Rows to print (--output writes all)."),
 ):
     """Predict with a saved model: labels and class probabilities, or a⁽ᴸ⁾.
@@ -148,9 +148,7 @@ def predict(
     from ...io.model import load
 
     with user_errors():
-        if csv is not None and data is not None and Path(data) != csv:
-            raise ConfigError(f"give the data once: DATA {data} and --csv {csv} differ")
-        source = str(csv) if csv is not None else data
+        source = data_source(data, csv)
         if source is None:
             raise ConfigError("give DATA (xor, and, or, or a CSV file) or --csv FILE")
         if rows < 0:

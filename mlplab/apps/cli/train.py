@@ -19,8 +19,8 @@ from typing import Optional
 import typer
 
 from ...errors import ConfigError, MlplabError
-from .app import (check_output, command, console, err_console, output_folder, parse_ints,
-                  rescue_save, user_errors)
+from .app import (check_output, command, console, csv_option, data_source, encoding_option,
+                  err_console, output_folder, parse_ints, rescue_save, user_errors)
 
 # the lecture's defaults: truth tables train as in the lecture notes
 LECTURE = {"layers": "2,2,1", "activation": "sigmoid", "optimizer": "gd", "lr": 1.0,
@@ -33,10 +33,7 @@ def _csv_path(data: Optional[str], csv: Optional[Path]) -> Optional[Path]:
     """The CSV file to train on, or None for a truth table."""
     from ...datasets import BUILTIN
 
-    if csv is not None:
-        if data is not None and Path(data) != csv:
-            raise ConfigError(f"give the data once: DATA {data} and --csv {csv} differ")
-        return csv
+    data = data_source(data, csv)
     if data is None or data.lower() in BUILTIN:
         return None
     if not data.lower().endswith((".csv", ".data", ".txt")) and not Path(data).exists():
@@ -81,11 +78,9 @@ def _csv_table(path: Path, sizes, hidden, o: dict):
     if o["target"] is None:
         raise ConfigError(f"{path} is a CSV file: name the column to predict with --target "
                           "COLUMN")
-    data = prepare_csv(path, o["target"], task=o["task"] or "auto",
-                       test_size=0.2 if o["test_size"] is None else o["test_size"],
+    data = prepare_csv(path, o["target"], task=o["task"], test_size=o["test_size"],
                        seed=o["seed"], encoding=o["encoding"],
-                       max_categories=100 if o["max_categories"] is None
-                       else o["max_categories"])
+                       max_categories=o["max_categories"])
     net = data.network(hidden=hidden or DEFAULTS["hidden"], sizes=sizes,
                        activation=_activation(o["activation"]), output=o["output"],
                        loss=o["loss"], init=o["init"], seed=o["seed"])
@@ -101,10 +96,12 @@ def _csv_table(path: Path, sizes, hidden, o: dict):
 def _defaults(o: dict, csv: bool) -> dict:
     """Fill the options not given with the lecture's defaults or those for a table."""
     from ...datasets.csv_model import DEFAULTS
+    from ...datasets.preprocessing import MAX_CATEGORIES
 
     table = {"activation": DEFAULTS["activation"], "optimizer": DEFAULTS["optimizer"],
              "lr": DEFAULTS["learning_rate"], "max_epochs": DEFAULTS["max_epochs"],
-             "batch_size": DEFAULTS["batch_size"], "init": DEFAULTS["init"]}
+             "batch_size": DEFAULTS["batch_size"], "init": DEFAULTS["init"],
+             "test_size": 0.2, "task": "auto", "max_categories": MAX_CATEGORIES}
     for key, value in (table if csv else LECTURE).items():
         if o.get(key) is None:
             o[key] = value
@@ -134,7 +131,7 @@ def _check(o: dict, csv: bool, data: Optional[str]) -> None:
 def train(
     data: Optional[str] = typer.Argument(None, help="xor, and, or (the lecture's truth "
                                          "tables; default xor) or a CSV file."),
-    csv: Optional[Path] = typer.Option(None, help="A CSV file: the same as giving it as DATA."),
+    csv: Optional[Path] = csv_option(),
     target: Optional[str] = typer.Option(None, help="CSV: the column to predict."),
     layers: Optional[str] = typer.Option(None, help="Units per layer, input first, e.g. 2,2,1 "
                                          "(the default for truth tables)."),
@@ -155,7 +152,7 @@ def train(
     max_epochs: Optional[int] = typer.Option(None, help="Epochs at most (default 50000; 200 "
                                              "for a CSV)."),
     batch_size: Optional[int] = typer.Option(None, help="Minibatch size (default: the full "
-                                             "batch; 32 for a CSV)."),
+                                             "batch; 200 for a CSV)."),
     init: Optional[str] = typer.Option(None, help="normal, normal:SCALE, lecun_normal, "
                                        "xavier_normal, xavier_uniform, he_normal, he_uniform "
                                        "(default normal; xavier_uniform for a CSV)."),
@@ -163,9 +160,7 @@ def train(
     test_size: Optional[float] = typer.Option(None, help="CSV: fraction of rows held out for "
                                               "the report (default 0.2)."),
     task: Optional[str] = typer.Option(None, help="CSV: auto, classification or regression."),
-    encoding: Optional[str] = typer.Option(None, help="CSV: the file's text encoding, e.g. "
-                                           "latin-1 (default: UTF-8, else Latin-1 with a "
-                                           "warning)."),
+    encoding: Optional[str] = encoding_option(),
     max_categories: Optional[int] = typer.Option(None, help="CSV: one-hot inputs kept per text "
                                                  "column, its most frequent values (default "
                                                  "100)."),
@@ -218,8 +213,9 @@ def _fit(net, X, Y, prepared, o, progress, checkpoint_every, resume, on_divergen
 def _report(net, X, Y, prepared, history, o, data) -> dict:
     """Print what training did; return the records the model file keeps."""
     console.print(f"stopped: {history.stop_reason}", highlight=False)
-    console.print(f"final loss {history.loss[-1]:.6g} after {history.epochs} epochs "
-                  f"({history.time_s:.2f} s)", highlight=False)
+    if history.loss:  # a run resumed at its last epoch trains none
+        console.print(f"final loss {history.loss[-1]:.6g} after {history.epochs} epochs "
+                      f"({history.time_s:.2f} s)", highlight=False)
     settings = {"data": str(prepared.path if prepared is not None else (data or "xor")),
                 "optimizer": o["optimizer"], "learning_rate": o["lr"],
                 "batch_size": o["batch_size"] or "full", "max_epochs": o["max_epochs"],
@@ -230,7 +226,7 @@ def _report(net, X, Y, prepared, history, o, data) -> dict:
         console.print(net.summary(), highlight=False, markup=False)
         return {"training": settings}
     run = prepared.evaluate(net)
-    settings["test_size"] = o["test_size"] if o["test_size"] is not None else 0.2
+    settings["test_size"] = o["test_size"]
     console.print(f"held-out {run.n_test} rows ({settings['test_size']:.0%}), never trained "
                   "on:", highlight=False)
     console.print(run.report, highlight=False, markup=False)
