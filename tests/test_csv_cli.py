@@ -339,10 +339,15 @@ def test_files_that_are_not_files(tmp_path):
         assert result.exit_code == 2 and message in errors(result)[0], result.output
 
 
-def test_train_csv_in_python(tmp_path, mixed):
-    run = train_csv(mixed, "label", hidden=(8,), max_epochs=150, learning_rate=0.01)
+def test_train_csv_in_python_is_the_command_line_route(tmp_path, mixed):
+    run = train_csv(mixed, "label", hidden=(8,), max_epochs=150, learning_rate=0.01, seed=2)
     assert run.n_test == 24 and len(run.predictions) == 24 and run.metrics["accuracy"] > 0.7
     np.testing.assert_allclose(run.probabilities.sum(axis=1), 1)
+    assert invoke("train", mixed, "--target", "label", "--hidden", "8", "--max-epochs", "150",
+                  "--lr", "0.01", "--seed", "2", "--out", tmp_path, "--no-progress"
+                  ).exit_code == 0
+    for p, q in zip(run.net.params, mlplab.load(tmp_path / "model.safetensors").params):
+        np.testing.assert_array_equal(p, q)
 
 
 @pytest.mark.parametrize("name, text, target, expected", [

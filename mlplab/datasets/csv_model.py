@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, ModelFileError
 from .preprocessing import MAX_CATEGORIES, TabularEncoder, TargetEncoder, check_columns
 
 # what a CSV table trains with unless told otherwise: scikit-learn's MLP defaults, 16 hidden
@@ -200,16 +200,16 @@ def train_csv(path: str | os.PathLike, target: str, *, hidden=DEFAULTS["hidden"]
     The arguments of :func:`prepare_csv` and :meth:`CsvData.network`; ``fit_options`` go to
     :meth:`mlplab.Network.fit` (``optimizer``, ``learning_rate``, ``max_epochs``,
     ``batch_size``, ``epsilon``, ``callbacks``, ``checkpoint``, ...), with this module's
-    :data:`DEFAULTS` where not given. The held-out rows are the fit's validation data: their
-    loss is logged each epoch, they never move a weight.
+    :data:`DEFAULTS` where not given; ``seed`` seeds the split, the weights and the shuffling,
+    so the result is the one ``mlplab train FILE.csv --seed SEED`` gives. The held-out rows are
+    the fit's validation data: their loss is logged each epoch, they never move a weight.
     """
     data = prepare_csv(path, target, task=task, test_size=test_size, seed=seed,
                        encoding=encoding, max_categories=max_categories)
     net = data.network(hidden, sizes, activation, output, loss, init, seed)
     for key in ("optimizer", "learning_rate", "max_epochs", "batch_size"):
         fit_options.setdefault(key, DEFAULTS[key])
-    net.fit(data.X_train, data.Y_train, seed=seed, validation_data=data.validation_data,
-            **fit_options)
+    net.fit(data.X_train, data.Y_train, validation_data=data.validation_data, **fit_options)
     return data.evaluate(net)
 
 
@@ -219,8 +219,6 @@ def tabular_record(net) -> tuple[TabularEncoder, TargetEncoder] | None:
     if info is None:
         return None
     if not isinstance(info, dict):
-        from ..errors import ModelFileError
-
         raise ModelFileError("the model file's tabular record is not a JSON object")
     return TabularEncoder.from_dict(info.get("encoder")), TargetEncoder.from_dict(info.get("target"))
 
