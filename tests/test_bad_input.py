@@ -265,7 +265,7 @@ CLI = [
       "--on-divergence", "raise"], "training diverged at epoch"),
     (["train", "--max-epochs", "0"], "max_epochs must be an integer ≥ 1"),
     (["train", "--lr", "0"], r"learning rate α must be in \(0, 1\]"),
-    (["train", "--checkpoint", "{d}/no/such/c.ckpt"], "folder .*no/such does not exist .*create "
+    (["train", "--checkpoint", "{d}/no/such/c.ckpt"], "folder .*no/such does not exist; create "
                                                       "it first"),
     (["lab", "xor", "--out", "/proc/mlplab-forbidden"], "cannot write in folder /proc"),
     (["tour", "--out", "{d}/ok.csv/sub"], "ok.csv is a file, not a folder"),

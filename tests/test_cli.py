@@ -15,7 +15,8 @@ from mlplab import load
 from mlplab.cli import app
 
 runner = CliRunner()
-COMMANDS = ["train", "predict", "show", "gradcheck", "trace", "lab", "tour", "serve"]
+COMMANDS = ["train", "predict", "show", "gradcheck", "trace", "lab", "tour", "serve", "sweep",
+            "export"]
 
 
 def invoke(*args):

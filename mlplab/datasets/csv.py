@@ -231,3 +231,4 @@ def load_csv(path: str | os.PathLike, target: str, encoding: str | None = None
         raise DataError(f"{path} contains inf or a number too large for float64; "
                         "remove or clip those values")
     return X, Y, [str(c) for c in features]
+

@@ -54,8 +54,8 @@ class CsvRun:
     encoder: object
     target: object
     predictions: np.ndarray
-    rows: np.ndarray
-    outputs: np.ndarray
+    rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    outputs: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     probabilities: np.ndarray | None = None
     report: str = ""
     metrics: dict = field(default_factory=dict)
@@ -138,6 +138,21 @@ class CsvData:
         return run
 
 
+def _read_table(path, target: str, encoding: str | None):
+    """The CSV as a frame, checked to be a table holding the ``target`` column."""
+    from .csv import read_frame
+
+    frame = read_frame(path, encoding)
+    if frame.shape[1] < 2:
+        raise DataError(f"{path} does not look like a CSV table: its first line has "
+                        f"{frame.shape[1]} column; expected a header of comma-separated names "
+                        "and at least two columns (features and a target)")
+    if target not in frame.columns:
+        raise DataError(f"{path} has no column {target!r}; its columns are: "
+                        f"{', '.join(map(str, frame.columns))}")
+    return frame
+
+
 def prepare_csv(path: str | os.PathLike, target: str, *, task: str = "auto",
                 test_size: float = 0.2, seed: int = 0, encoding: str | None = None,
                 max_categories: int = MAX_CATEGORIES) -> CsvData:
@@ -156,19 +171,10 @@ def prepare_csv(path: str | os.PathLike, target: str, *, task: str = "auto",
     """
     from sklearn.model_selection import train_test_split
 
-    from .csv import read_frame
-
     if not (isinstance(test_size, (int, float)) and 0 < test_size < 1):
         raise DataError(f"test size must be in (0, 1), got {test_size!r}")
-    frame = read_frame(path, encoding)
+    frame = _read_table(path, target, encoding)
     path = Path(path)
-    if frame.shape[1] < 2:
-        raise DataError(f"{path} does not look like a CSV table: its first line has "
-                        f"{frame.shape[1]} column; expected a header of comma-separated names "
-                        "and at least two columns (features and a target)")
-    if target not in frame.columns:
-        raise DataError(f"{path} has no column {target!r}; its columns are: "
-                        f"{', '.join(map(str, frame.columns))}")
     y_enc = TargetEncoder(target, task).fit(frame[target], source=str(path))
     features = frame.drop(columns=target)
     check_columns(features, source=str(path))
@@ -211,6 +217,26 @@ def train_csv(path: str | os.PathLike, target: str, *, hidden=DEFAULTS["hidden"]
         fit_options.setdefault(key, DEFAULTS[key])
     net.fit(data.X_train, data.Y_train, validation_data=data.validation_data, **fit_options)
     return data.evaluate(net)
+
+
+def encode_csv(path: str | os.PathLike, target: str, task: str = "auto",
+               encoding: str | None = None):
+    """Every row of a CSV encoded as :func:`prepare_csv` encodes its training rows.
+
+    Returns ``(X, y, encoder, target_encoder)``: the encoded ``(m, n)`` features, the target
+    (its labels as they are, or standardized numbers for regression) and the two fitted
+    encoders. The encoder is fitted on all rows (a sweep's folds then share its means and
+    categories).
+    """
+    frame = _read_table(path, target, encoding)
+    y_enc = TargetEncoder(target, task).fit(frame[target], source=str(path))
+    features = frame.drop(columns=target)
+    encoder = TabularEncoder().fit(features, source=str(path))
+    encoder.check_memory(len(frame), str(path), copies=1)
+    y = y_enc.transform(frame[target])
+    if y_enc.task == "classification":  # the estimators take the labels themselves
+        y = np.asarray([y_enc.classes[i] for i in y])
+    return encoder.transform(features, source=str(path)), y, encoder, y_enc
 
 
 def tabular_record(net) -> tuple[TabularEncoder, TargetEncoder] | None:

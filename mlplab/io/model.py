@@ -176,16 +176,12 @@ def _as_path(path) -> Path:
 
 
 def _new_file_mode() -> int:
-    """0o666 less the process's umask: the mode ``open(path, "w")`` gives a new file."""
-    try:  # Linux shows the umask without changing it (no race with other threads)
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    umask = os.umask(0o022)
-    os.umask(umask)
+    """0o666 less the umask: the mode ``open(path, "w")`` gives a new file."""
+    try:  # Linux shows the umask without setting it (setting it races with other threads)
+        umask = int(Path("/proc/self/status").read_text().split("Umask:")[1].split()[0], 8)
+    except (OSError, IndexError, ValueError):
+        umask = os.umask(0o022)
+        os.umask(umask)
     return 0o666 & ~umask
 
 

@@ -4,6 +4,7 @@ One module per group of commands; importing it registers its commands on :data:`
 """
 
 from . import train, predict, describe, engine, lab, tour, serve  # noqa: F401  (in --help order)
+from . import export, sweep  # noqa: F401
 from .app import app, main
 
 __all__ = ["app", "main"]

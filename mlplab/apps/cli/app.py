@@ -194,8 +194,8 @@ def check_output(path: Path | None, option: str, kind: str = "file") -> Path | N
     folder = path.parent
     existing = _existing_folder(folder, option, path)  # a file on the way is named
     if existing != folder:
-        raise ConfigError(f"{option} {path}: folder {folder} does not exist (the nearest "
-                          f"existing one is {existing}); create it first")
+        raise ConfigError(f"{option} {path}: folder {folder} does not exist; create it first "
+                          f"(mkdir -p {folder})")
     _probe_writable(folder, option, path)
     return path
 
