@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.xp import place, to_numpy
 from ..errors import ConfigError, ModelFileError
 from .model import (_as_path, _read_header, atomic_write_bytes, build_network, check_metadata,
                  describe, fill_weights, load_tensors, network_config, read_model_bytes,
@@ -85,7 +86,7 @@ def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Gene
     from safetensors.numpy import save as st_save
 
     path = Path(path)
-    tensors = {name: np.ascontiguousarray(a) for name, a in state_arrays(net)}
+    tensors = {name: np.ascontiguousarray(to_numpy(a)) for name, a in state_arrays(net)}
     opt = optimizer.state_dict()
     keys = []
     for i, s in enumerate(opt["state"]):
@@ -195,8 +196,8 @@ def restore(path, net, optimizer, rng: np.random.Generator, history, settings: d
         raise ModelFileError(f"{path}: optimizer state {got[0]} does not fit optimizer "
                              f"{type(optimizer).__name__} (needs {want[0]})")
     for (_, p), (_, q) in zip(state_arrays(net), state_arrays(ck.net)):
-        np.copyto(p, q)  # weights, and batch norm's running statistics
-    optimizer.load_state_dict(ck.optimizer_state)
+        p[...] = place(p).asarray(q)  # weights, and batch norm's running statistics
+    optimizer.load_state_dict(ck.optimizer_state, net.params)
     try:
         owners = {"net": net, **{str(l): layer for l, layer in enumerate(net.layers)}}
         for key, state in ck.layer_rngs.items():

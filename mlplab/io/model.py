@@ -175,6 +175,16 @@ def _as_path(path) -> Path:
     return Path(path)
 
 
+def _new_file_mode() -> int:
+    """0o666 less the umask: the mode ``open(path, "w")`` gives a new file."""
+    try:  # Linux shows the umask without setting it (setting it races with other threads)
+        umask = int(Path("/proc/self/status").read_text().split("Umask:")[1].split()[0], 8)
+    except (OSError, IndexError, ValueError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync, then rename over ``path``."""
     folder = path.parent if str(path.parent) else Path(".")
@@ -185,6 +195,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        os.fchmod(fd, _new_file_mode())  # mkstemp makes 0600; a saved file is shared as open() would
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

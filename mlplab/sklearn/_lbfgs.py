@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 
+from ..errors import ConfigError
 from ._training import squared_weights
 
 Array = np.ndarray
@@ -74,35 +75,94 @@ def _iprint_option(verbose) -> dict:
     return {"iprint": 1 if verbose is True or verbose >= 1 else -1}
 
 
+def minimize_lbfgs(layers, fg, *, max_iter: int, max_fun: int, tol: float, verbose=0,
+                   after_iteration=None):
+    """Run L-BFGS-B from the layers' current weights; they end at its result (or at the
+    start, when it reached NaN/inf). ``fg(θ)`` gives ``(f, ∇f)``; ``after_iteration()`` runs
+    after each iteration, the layers holding that iterate's weights.
+
+    Returns ``(result, curve, finite)``: SciPy's result, ``f`` after each iteration, and
+    whether the result's weights were finite.
+    """
+    from scipy.optimize import minimize
+
+    theta0 = pack([layer.W.T for layer in layers], [layer.b for layer in layers])
+    curve, last = [], {}
+
+    def objective(theta):
+        last["f"], g = fg(theta)
+        return last["f"], g
+
+    def iterated(theta):  # L-BFGS-B evaluates each new iterate last: f and the weights are its
+        curve.append(last["f"])
+        if after_iteration is not None:
+            after_iteration()
+
+    result = minimize(objective, theta0, method="L-BFGS-B", jac=True, callback=iterated,
+                      options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol,
+                               **_iprint_option(verbose)})
+    finite = bool(np.isfinite(result.x).all())
+    unpack(result.x if finite else theta0, layers)
+    return result, curve, finite
+
+
 def fit_lbfgs(est, X: Array, Y: Array, sample_weight) -> None:
     """Minimize ``f`` from the network's current weights; sets ``n_iter_``, ``loss_``,
     ``loss_curve_`` and ``stop_reason_`` on ``est``."""
-    from scipy.optimize import minimize
-
-    layers = est._dense()
-    theta0 = pack([layer.W.T for layer in layers], [layer.b for layer in layers])
-    curve = []
-
-    def objective(theta):
-        f, g = loss_and_gradient(est, theta, X, Y, sample_weight)
-        objective.f = f
-        return f, g
-
-    result = minimize(objective, theta0, method="L-BFGS-B", jac=True,
-                      callback=lambda theta: curve.append(objective.f),  # f at that iterate
-                      options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol,
-                               **_iprint_option(est.verbose)})
+    result, curve, finite = minimize_lbfgs(
+        est._dense(), lambda theta: loss_and_gradient(est, theta, X, Y, sample_weight),
+        max_iter=est.max_iter, max_fun=est.max_fun, tol=est.tol, verbose=est.verbose)
     est.n_iter_ = min(result.nit, est.max_iter)
     est.loss_ = float(result.fun)
     est.loss_curve_ = getattr(est, "loss_curve_", None) or []
     est.loss_curve_.extend(curve)
     est.stop_reason_ = f"L-BFGS-B: {result.message}"
-    unpack(result.x if np.isfinite(result.x).all() else theta0, layers)
-    if not np.isfinite(result.x).all():
+    if not finite:
         est._diverged("L-BFGS-B reached non-finite weights; the weights are those it started "
                       "from", recoverable=False)
     if result.status != 0:
         _warn_not_converged(est.n_iter_, result, est.max_iter)
+
+
+def fit_network(net, X: Array, Y: Array, *, max_iter: int, tol: float = 1e-4,
+                max_fun: int = 15_000, validation_data=None):
+    """L-BFGS-B on a network's own cost (the lecture's, no penalty): what
+    ``mlplab train --optimizer lbfgs`` runs. Returns a :class:`~mlplab.train.history.History`
+    whose epochs are L-BFGS iterations (``loss``, and ``val_loss`` with validation data)."""
+    import time
+
+    from ..core.layers import Dense
+    from ..train.history import History
+
+    layers = [layer for layer in net.layers if isinstance(layer, Dense)]
+    if len(layers) != len(net.layers) - 1:
+        raise ConfigError("--optimizer lbfgs trains networks of dense layers only")
+    X, Y = np.asarray(X, dtype=net.dtype), np.asarray(Y, dtype=net.dtype).reshape(len(X), -1)
+    history = History(backend="scipy-lbfgs")
+
+    def fg(theta):
+        unpack(theta, layers)
+        A = net.forward(X, training=True)
+        f = net.loss.value(A, Y, layers[-1].Z)
+        net.backward(Y)  # the δ recursion: ∂C/∂W⁽ˡ⁾, ∂C/∂b⁽ˡ⁾
+        return f, pack([layer.dW.T for layer in layers], [layer.db for layer in layers])
+
+    def validate():
+        history.val_loss.append(float(net.cost(*validation_data)))
+
+    start = time.perf_counter()
+    result, history.loss, finite = minimize_lbfgs(
+        layers, fg, max_iter=max_iter, max_fun=max_fun, tol=tol,
+        after_iteration=validate if validation_data is not None else None)
+    history.time_s = time.perf_counter() - start
+    history.epochs = len(history.loss)
+    history.converged = result.status == 0
+    history.stop_reason = f"L-BFGS-B: {result.message}"
+    if not finite:
+        history.diverged = {"epoch": history.epochs, "batch": 0, "what": "non-finite weights"}
+        history.stop_reason += "; it reached NaN/inf weights: the starting weights are kept"
+    net.history = history
+    return history
 
 
 def _warn_not_converged(n_iter: int, result, max_iter: int) -> None:
