@@ -57,7 +57,7 @@ body{font-family:"mlplab Sans","mlplab CJK",sans-serif;max-width:1100px;margin:2
 padding:0 1.2em;color:#1a1a1a;line-height:1.55}
 code,pre{font-family:"mlplab Mono","mlplab CJK",monospace}
 h1{margin-bottom:.2em} .sub{color:#555;margin-top:0}
-nav ol{columns:2;padding-left:1.4em} nav ol ol{columns:1} nav a{text-decoration:none;color:#0060a0}
+nav ol{columns:2;padding-left:1.4em;list-style:none} nav ol ol{columns:1} nav a{text-decoration:none;color:#0060a0}
 section.part{border-top:3px solid #bbb;margin-top:2.6em;padding-top:.4em}
 section.section{border-top:1px solid #ddd;margin-top:1.8em;padding-top:.4em}
 h2 .alt,h3 .alt{color:#b35900;margin-left:.6em;font-size:.8em;font-weight:normal}

@@ -57,8 +57,11 @@ def register_matplotlib() -> list[str]:
 
 def _woff(path: Path, text: str) -> str:
     """``path`` cut down to the characters of ``text``, as base64 WOFF."""
+    import logging
+
     from fontTools import subset
 
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # "FFTM NOT subset" is fine
     options = subset.Options()
     options.flavor = "woff"
     options.layout_features = ["*"]

@@ -29,7 +29,11 @@ RC = {
 
 
 def figure(*args, **kwargs):
-    """``plt.subplots`` with mlplab's style applied."""
+    """``plt.subplots`` with mlplab's style applied (and the lab's fonts made the default, so
+    that texts measured before saving, e.g. by ``tight_layout``, use them too)."""
+    from ..fonts import register_matplotlib
+
+    plt.rcParams["font.family"] = register_matplotlib()
     with plt.rc_context(RC):
         return plt.subplots(*args, **kwargs)
 
