@@ -67,13 +67,13 @@ def random_line(X: Array, rng: np.random.Generator) -> tuple[Array, float]:
     return w, float(-w @ point)
 
 
-def _run(X, y, w, b, eta, max_epochs, rng, update) -> Dance:
+def _run(X, y, w, b, eta, max_epochs, rng, update, shuffle: bool = True) -> Dance:
     t = np.where(np.asarray(y) == 1, 1.0, -1.0)
     W_path, b_path, samples, epochs, mistakes = [w.copy()], [b], [], [], []
     converged = False
     for epoch in range(1, max_epochs + 1):
         wrong = 0
-        for i in rng.permutation(len(X)):
+        for i in (rng.permutation(len(X)) if shuffle else range(len(X))):
             changed, w, b = update(X[i], t[i], w, b, eta)
             if changed:
                 wrong += 1
@@ -96,14 +96,16 @@ def _perceptron_update(x, t, w, b, eta):
 
 
 def perceptron_rule(X, y, *, w0=None, b0: float = 0.0, eta: float = 1.0, max_epochs: int = 100,
-                    seed: int = 0) -> Dance:
-    """The perceptron rule, sample by sample in a fresh random order each epoch; stops after
-    an epoch without mistakes. ``w0=None`` starts from a random line."""
+                    seed: int = 0, shuffle: bool = True) -> Dance:
+    """The perceptron rule, sample by sample (in a fresh random order each epoch unless
+    ``shuffle`` is False); stops after an epoch without mistakes. ``w0=None`` starts from a
+    random line."""
     rng = np.random.default_rng(seed)
     X = np.asarray(X, float)
     if w0 is None:
         w0, b0 = random_line(X, rng)
-    return _run(X, y, np.asarray(w0, float), float(b0), eta, max_epochs, rng, _perceptron_update)
+    return _run(X, y, np.asarray(w0, float), float(b0), eta, max_epochs, rng, _perceptron_update,
+                shuffle)
 
 
 def _hebb_update(x, t, w, b, eta):

@@ -23,6 +23,7 @@ LECTURE = T("two figures: the decision boundary of a two-layer network (两层�
 L2_PENALTY = 1e-2  # keeps the tanh units out of saturation: the warped grid stays open
 DEPTHS = {"one": [], "two": [8], "many": [8, 8, 8]}
 ACTIVATIONS = ("sgn", "sigmoid", "relu")
+CIRCLES_HIDDEN = 4
 
 
 def _fit(X, y, hidden: list[int], activation: str, seed: int, epochs: int, l2: float = 0.0):
@@ -81,7 +82,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     net = _fit(X, y, [2], "tanh", seed, epochs, L2_PENALTY)
     linear = _fit(X, y, [], "sigmoid", seed, epochs)
     Xc, yc = circles(200, noise=0.05, seed=seed)
-    wide = _fit(Xc, yc, [4], "tanh", seed, epochs, L2_PENALTY)
+    wide = _fit(Xc, yc, [CIRCLES_HIDDEN], "tanh", seed, epochs, L2_PENALTY)
     warp = warp_figure(net, X, y, out / "boundaries_warp.png",
                        title=tr("two curves, 2-2-1 tanh network: curved here, straight there",
                                 "两条曲线，2-2-1 tanh 网络：这里弯，那里直"))
@@ -96,6 +97,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                        "largest_weight": float(np.abs(net.layers[1].W).max())},
         "circles": {"accuracy": wide.score(Xc, yc), "projection_explained": wide_warp.explained},
         "comparison": comparison(seed, 300 if quick else 600),
+        "depths": DEPTHS, "many_layers": len(DEPTHS["many"]), "circles_hidden": CIRCLES_HIDDEN,
     }
     figures = [
         (warp.path, T(
@@ -113,16 +115,17 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
            "{two_curves.linear:.0%} of the two curves.",
            "没有隐藏层时边界只能是直线：两条曲线只分对 {two_curves.linear:.0%}。")),
         (wide_warp.path, T(
-            "A disc inside a ring needs at least three hidden neurons; with four, the hidden space "
-            "is 4-D and is shown projected along the output layer's normal w (horizontal: there the "
+            "A disc inside a ring needs at least three hidden neurons; with {circles_hidden}, the "
+            "hidden space has {circles_hidden} dimensions and is shown projected along the output layer's normal w (horizontal: there the "
             "boundary is exactly the vertical line) and the main principal component of the rest, "
             "which keeps {circles.projection_explained:.0%} of its variance.",
-            "圆盘套在圆环里至少要三个隐藏神经元；用四个时隐藏空间是 4 维，图中沿输出层法向量 w（横轴：边界恰为竖直线）"
+            "圆盘套在圆环里至少要三个隐藏神经元；用 {circles_hidden} 个时隐藏空间是 {circles_hidden} 维，图中沿输出层法向量 w（横轴：边界恰为竖直线）"
             "与其余部分的第一主成分投影，保留了 {circles.projection_explained:.0%} 的方差。")),
     ]
     names = {"one": T("one layer (no hidden)", "单层（无隐藏层）"),
-             "two": T("two layers (8 hidden)", "两层（8 个隐藏神经元）"),
-             "many": T("many layers (3 × 8 hidden)", "多层（3 × 8 个隐藏神经元）")}
+             "two": T("two layers ({depths.two.0} hidden)", "两层（{depths.two.0} 个隐藏神经元）"),
+             "many": T("many layers ({many_layers} × {depths.many.0} hidden)",
+                       "多层（{many_layers} × {depths.many.0} 个隐藏神经元）")}
     table = Table(T("What each network draws: training accuracy on XOR clusters / circles",
                     "各网络能画出什么：异或四团 / 圆环上的训练正确率"),
                   [T("layers", "层数")] + [T(a, a) for a in ("sgn", "sigmoid", "ReLU")],

@@ -90,8 +90,9 @@ VARIANTS = [  # labels and reasons in (English, Chinese)
             why=("a = a_prev + F(a_prev): the skip passes δ back unchanged, whatever σ' is.",
                  "a = a_prev + F(a_prev)：跳连把 δ 原样传回，与 σ' 无关。")),
     Variant("exploding", ("large init (ReLU)", "大初始化（ReLU）"), "exploding", "relu", large_normal,
-            why=("W ~ N(0, 9/n): each layer going back multiplies δ by about 2.1.",
-                 "W ~ N(0, 9/n)：每往回一层，δ 约乘以 2.1。")),
+            why=("W ~ N(0, {explode_scale:g}²/n): each layer going back multiplies δ by about "
+                 "{explode_factor:.1f} (half the ReLUs are active).",
+                 "W ~ N(0, {explode_scale:g}²/n)：每往回一层，δ 约乘以 {explode_factor:.1f}（一半的 ReLU 处于激活状态）。")),
     Variant("he", ("He init", "He 初始化"), "exploding", "relu", "he_normal",
             why=("Var(W) = 2/n makes each ReLU layer preserve the variance of a and of δ.",
                  "Var(W) = 2/n 让每个 ReLU 层保持 a 与 δ 的方差。")),
@@ -216,7 +217,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     for v in VARIANTS:
         net = build(DEPTH, v.activation, v.init, seed, v.kind)
         remedies[v.name] = dict(train(net, data, remedy_epochs, v.clip), label=tr(*v.label),
-                                case=v.case, why=tr(*v.why))
+                                case=v.case)
     base, boom = remedies["sigmoid"], remedies["exploding"]
     numbers = {
         "data": {"name": "sklearn digits", "train": len(data[0]), "test": len(data[2]),
@@ -231,7 +232,8 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                     "argmax_z": float(z[np.argmax(sigmoid_prime(z))])},
         "exploding": {k: boom[k] for k in ("start", "ratio_start", "diverged", "nonfinite_at",
                                            "stop_reason", "test_accuracy")},
-        "remedies": remedies, "chance_cost": CHANCE_COST,
+        "remedies": remedies, "chance_cost": CHANCE_COST, "explode_scale": EXPLODE_SCALE,
+        "explode_factor": EXPLODE_SCALE / math.sqrt(2),
     }
     numbers["exploding"]["largest_loss"] = max(v for v in boom["loss"] if v is not None)
     numbers["exploding"]["nonfinite_at"] = boom["nonfinite_at"] or [None, None]
