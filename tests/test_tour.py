@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 import mlplab.tour as tour_module
 from mlplab.cli import app
-from mlplab.experiments import ExperimentResult, discover
+from mlplab.experiments import ExperimentResult
 from mlplab.lab.fonts import CJK_FONT, CJK_START, cmap, missing
 from mlplab.lab.fonts.subset import used_characters
 from mlplab.lab.outline import OUTLINE, experiment_ids
 from mlplab.lab.report import render
-from mlplab.lab.text import format_value, lookup
+from mlplab.lab.text import format_value, lookup, plain
 from mlplab.tour import run_tour
 
 LECTURE = experiment_ids()
@@ -146,7 +146,8 @@ def test_fonts_cover_every_character_of_both_pages_and_the_figures(report):
     for html in pages.values():
         visible = re.sub(r"<style>.*?</style>|<[^>]+>", " ", html, flags=re.S)
         assert not missing(visible), "run python -m mlplab.lab.fonts.subset (see its docstring)"
-    captions = " ".join(str(c) for s in tour.sections for _, c in s.result.figures)
+    captions = " ".join(plain(c, s.result.numbers) for s in tour.sections
+                        for _, c in s.result.figures)
     assert not missing(captions)
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from .experiments import Code, Table
 from .fonts import font_face_css
-from .outline import BRIDGE, BY_ID, HOMEWORK, OUTLINE, experiment_ids
-from .text import T, as_html
+from .outline import BY_ID, HOMEWORK, OUTLINE, experiment_ids
+from .text import as_html
 
 MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".svg": "image/svg+xml"}
 e = html.escape
@@ -244,4 +244,4 @@ def _page(tour, body: list[str], toc, extra, *, quick: bool, seed: int, lang: st
             f"<body>{head}\n{main}\n{footer}\n</body></html>\n")
 
 
-__all__ = ["render", "T"]
+__all__ = ["render"]

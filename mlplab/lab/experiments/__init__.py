@@ -2,7 +2,8 @@
 
 An experiment module defines
 
-- ``NAME`` (its CLI name: ``mlplab lab NAME``), ``ORDER`` (its place in ``mlplab tour``),
+- ``NAME`` (its CLI name: ``mlplab lab NAME``), ``ORDER`` (its place among the labs that
+  follow the lecture; the lecture's own sections keep the outline's order),
 - ``TITLE``, ``TITLE_ZH`` (English and Chinese titles) and ``CLAIM`` (what it shows, in one
   sentence),
 - ``run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult``, which writes

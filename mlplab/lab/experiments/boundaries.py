@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..text import R, T
+from ..text import T
 from . import ExperimentResult, Table
 
 NAME = "boundaries"

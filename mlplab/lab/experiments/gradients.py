@@ -18,7 +18,6 @@ from ..text import T
 from . import ExperimentResult, Table
 
 NAME = "gradients"
-ORDER = 60
 TITLE = "Vanishing and exploding gradients"
 TITLE_ZH = "梯度消失/爆炸"
 CLAIM = "δ is multiplied by a W and a σ' factor per layer going back: it shrinks or grows."

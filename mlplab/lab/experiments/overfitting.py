@@ -29,7 +29,6 @@ from ..text import R, T
 from ...train.regularizers import L1, L2, InputNoise, MaxNorm
 
 NAME = "overfitting"
-ORDER = 60
 TITLE = "Generalization and regularization"
 TITLE_ZH = "泛化/正则化"
 CLAIM = "A network that fits its training data perfectly can still do badly on new data."

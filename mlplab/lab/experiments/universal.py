@@ -10,7 +10,6 @@ from ..text import R, T
 from . import ExperimentResult, Table
 
 NAME = "universal"
-ORDER = 10
 TITLE = "Universal approximation"
 TITLE_ZH = "万能逼近"
 CLAIM = "One hidden layer, wide enough, approximates any continuous function."
