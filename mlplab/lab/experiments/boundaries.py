@@ -122,17 +122,24 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
             "圆盘套在圆环里至少要三个隐藏神经元；用 {circles_hidden} 个时隐藏空间是 {circles_hidden} 维，图中沿输出层法向量 w（横轴：边界恰为竖直线）"
             "与其余部分的第一主成分投影，保留了 {circles.projection_explained:.0%} 的方差。")),
     ]
+    return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures, [_table()], FINDINGS,
+                            lecture=LECTURE, notes=[TABLE_NOTE])
+
+
+def _table() -> Table:
     names = {"one": T("one layer (no hidden)", "单层（无隐藏层）"),
              "two": T("two layers ({depths.two.0} hidden)", "两层（{depths.two.0} 个隐藏神经元）"),
              "many": T("many layers ({many_layers} × {depths.many.0} hidden)",
                        "多层（{many_layers} × {depths.many.0} 个隐藏神经元）")}
-    table = Table(T("What each network draws: training accuracy on XOR clusters / circles",
+    return Table(T("What each network draws: training accuracy on XOR clusters / circles",
                     "各网络能画出什么：异或四团 / 圆环上的训练正确率"),
                   [T("layers", "层数")] + [T(a, a) for a in ("sgn", "sigmoid", "ReLU")],
                   [[names[d]] + [T(f"{{comparison.{d}_{a}.xor:.0%}} / {{comparison.{d}_{a}.circles:.0%}}",
                                    f"{{comparison.{d}_{a}.xor:.0%}} / {{comparison.{d}_{a}.circles:.0%}}")
                                  for a in ACTIVATIONS] for d in DEPTHS])
-    findings = [
+
+
+FINDINGS = [
         T("Two curves: no hidden layer {two_curves.linear:.0%}, two tanh hidden neurons "
           "{two_curves.hidden2:.0%} (largest hidden weight {two_curves.largest_weight:.2f}, so the "
           "grid stays open).", "两条曲线：无隐藏层 {two_curves.linear:.0%}，两个 tanh 隐藏神经元 "
@@ -147,14 +154,12 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
           "单层网络就是一刀：在异或上最好 {comparison.one_sgn.xor:.0%}（感知机走过的最好的线；sigmoid 为 "
           "{comparison.one_sigmoid.xor:.0%}），在圆环上 {comparison.one_sgn.circles:.0%}；有一个隐藏层的 "
           "sigmoid 网络达到 {comparison.two_sigmoid.xor:.0%} / {comparison.two_sigmoid.circles:.0%}。"),
-    ]
-    notes = [T("mlplab's note on the table: networks with sgn hidden neurons cannot be trained by "
+]
+TABLE_NOTE = T("mlplab's note on the table: networks with sgn hidden neurons cannot be trained by "
                "gradient descent (sgn' = 0), so the sgn column uses, for one layer, the best line "
                "the perceptron rule visited and, for more layers, the trained sigmoid network with "
                "each hidden sigmoid replaced by sgn: the network of hard cuts it approximates. All "
                "numbers are training accuracy (what the network can draw, not how it generalizes).",
                "mlplab 关于表格的说明：sgn 隐藏神经元无法用梯度下降训练（sgn' = 0），所以 sgn 一列对单层取感知机"
                "规则走过的最好的线，对多层取训练好的 sigmoid 网络并把每个隐藏 sigmoid 换成 sgn：即它所逼近的"
-               "“硬切”网络。表中都是训练正确率（网络能画出什么，而非泛化能力）。")]
-    return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures, [table], findings,
-                            lecture=LECTURE, notes=notes)
+               "“硬切”网络。表中都是训练正确率（网络能画出什么，而非泛化能力）。")

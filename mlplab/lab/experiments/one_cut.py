@@ -109,15 +109,22 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
            "{nonlinear.accuracy:.0%}.", "同样的数据，加一层带非线性（tanh，{nonlinear.sizes:arch}）"
            "的隐藏层：{nonlinear.accuracy:.0%}。")),
     ]
-    table = Table(T("证, measured: identity-activation networks on XOR clusters",
+    return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures, [_table(len(runs))],
+                            FINDINGS, lecture=LECTURE, notes=[PROOF_NOTE])
+
+
+def _table(n_runs: int) -> Table:
+    return Table(T("证, measured: identity-activation networks on XOR clusters",
                     "证，实测：恒等激活网络在异或数据上"),
                   [T("network", "网络"), T("accuracy", "正确率"),
                    T("max |z − (Wx + b)|, W = W⁽ᴸ⁾⋯W⁽¹⁾", "max |z − (Wx + b)|，W = W⁽ᴸ⁾⋯W⁽¹⁾"),
                    T("max |z|", "max |z|")],
                   [[R(f"linear.{i}.sizes", "arch"), R(f"linear.{i}.accuracy", ".0%"),
                     R(f"linear.{i}.collapse_error", ".1e"), R(f"linear.{i}.scale", ".3g")]
-                   for i in range(len(runs))])
-    findings = [
+                   for i in range(n_runs)])
+
+
+FINDINGS = [
         T("Perceptron on XOR: {perceptron.updates} updates in {perceptron.epochs} epochs, "
           "converged = {perceptron.converged}; best line {perceptron.best_accuracy:.0%}.",
           "异或上的感知机：{perceptron.epochs} 轮更新 {perceptron.updates} 次，收敛 = "
@@ -129,12 +136,10 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
           "{largest_collapse_error:.1e}（舍入误差），在异或上都不超过 {best_linear_accuracy:.0%}。"),
         T("One nonlinearity solves it: {nonlinear.sizes:arch} tanh reaches {nonlinear.accuracy:.0%}.",
           "一个非线性就够了：{nonlinear.sizes:arch} tanh 网络达到 {nonlinear.accuracy:.0%}。"),
-    ]
-    notes = [T("mlplab's note, the proof in one line: with g(z) = z, a⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, so "
+]
+PROOF_NOTE = T("mlplab's note, the proof in one line: with g(z) = z, a⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, so "
                "a⁽ᴸ⁾ = (W⁽ᴸ⁾⋯W⁽¹⁾)x + b with b = W⁽ᴸ⁾(⋯(W⁽²⁾b⁽¹⁾ + b⁽²⁾)⋯) + b⁽ᴸ⁾: one layer, "
                "whose boundary z = 0 is one straight line.",
                "mlplab 的说明，一行证明：g(z) = z 时 a⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾，于是 "
                "a⁽ᴸ⁾ = (W⁽ᴸ⁾⋯W⁽¹⁾)x + b，其中 b = W⁽ᴸ⁾(⋯(W⁽²⁾b⁽¹⁾ + b⁽²⁾)⋯) + b⁽ᴸ⁾：仍是一层，"
-               "其边界 z = 0 是一条直线。")]
-    return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures, [table], findings,
-                            lecture=LECTURE, notes=notes)
+               "其边界 z = 0 是一条直线。")

@@ -125,7 +125,12 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                       "a stalled run flattens where every change falls below ε = {epsilon:g}.",
                       "每个种子的每轮代价。学会的运行先有一段长平台再骤降；停滞的运行在所有变化都小于 ε = "
                       "{epsilon:g} 的地方变平。")))
-    table = Table(T("The 2-2-1 sigmoid network on the XOR truth table, gd with α = {alpha:g}, "
+    return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures, [_table(runs)],
+                            _findings(runs, stalled), lecture=LECTURE, notes=[CUTS_NOTE])
+
+
+def _table(runs) -> Table:
+    return Table(T("The 2-2-1 sigmoid network on the XOR truth table, gd with α = {alpha:g}, "
                     "ε = {epsilon:g}", "异或真值表上的 2-2-1 sigmoid 网络，gd，α = {alpha:g}，ε = {epsilon:g}"),
                   [T("seed", "种子"), T("epochs", "轮数"), T("outputs a for (0,0) (0,1) (1,0) (1,1)",
                                                           "四个输入 (0,0) (0,1) (1,0) (1,1) 的输出 a"),
@@ -133,6 +138,9 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                   [[R(f"runs.{i}.seed"), R(f"runs.{i}.epochs"), R(f"runs.{i}.outputs", ".3f"),
                     R(f"runs.{i}.accuracy", ".0%"), OUTCOME[r["outcome"]]]
                    for i, r in enumerate(runs)])
+
+
+def _findings(runs, stalled) -> list:
     findings = [T("{seeds_solved} of {seeds_tried} seeds solve the truth table with the lecture's "
                   "gradient descent.", "{seeds_tried} 个种子中有 {seeds_solved} 个用讲义的梯度下降学会了真值表。")]
     for r in stalled:
@@ -149,7 +157,10 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                       "hidden space the output boundary w·h + c = 0 is a straight line.",
                       "在四团数据上训练后的网络达到 {clusters.accuracy:.0%}；在它的隐藏空间里，输出边界 "
                       "w·h + c = 0 是一条直线。"))
-    notes = [T("mlplab's note on the cuts: a horizontal and a vertical cut alone cannot give XOR "
+    return findings
+
+
+CUTS_NOTE = T("mlplab's note on the cuts: a horizontal and a vertical cut alone cannot give XOR "
                "with one hidden layer, because an output that adds a function of x₁'s side to a "
                "function of x₂'s side gives f(0,0) + f(1,1) = f(0,1) + f(1,0), so it cannot put "
                "both diagonals on different sides. Trained networks find two parallel cuts "
@@ -157,6 +168,4 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                "the cuts, then OR).",
                "mlplab 关于“两刀”的说明：只有一层隐藏层时，单靠一横一竖两刀得不到异或：输出若是“x₁ 在哪一侧”"
                "的函数加上“x₂ 在哪一侧”的函数，必有 f(0,0) + f(1,1) = f(0,1) + f(1,0)，无法把两条对角线分到两边。"
-               "训练出的网络改用两条平行的刀；一横一竖的画法需要第二个隐藏层（先对两刀取“与”，再取“或”）。")]
-    return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures, [table], findings,
-                            lecture=LECTURE, notes=notes)
+               "训练出的网络改用两条平行的刀；一横一竖的画法需要第二个隐藏层（先对两刀取“与”，再取“或”）。")

@@ -101,31 +101,8 @@ def warp_figure(net, X: Array, y: Array, path, *, title: str = "", show_cuts: bo
     y = np.asarray(y).ravel()
     fig, (left, right) = figure(1, 2, figsize=(12, 5.4))
     lines = _grid_lines(X)
-    # ---- left: the input plane, its grid and the curved boundary
-    xx, yy = grid(X, steps=200, margin=0.15)
-    P = probability(net, np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
-    left.contourf(xx, yy, P, levels=np.linspace(0, 1, 11), cmap=PROBABILITY_CMAP, alpha=0.45)
-    for i, line in enumerate(lines):
-        left.plot(line[:, 0], line[:, 1], color=_grid_color(i, len(lines)), lw=0.7, zorder=1)
-    if P.min() < 0.5 < P.max():
-        left.contour(xx, yy, P, levels=[0.5], colors="black", linewidths=2.5)
-    left.plot([], [], color="black", lw=2.5, label=tr("network's boundary (p = 0.5)",
-                                                       "网络的决策边界（p = 0.5）"))
-    first = net.layers[1]
-    if show_cuts and first.n_in == 2 and first.n_out <= 4 and net.L > 1:
-        for i in range(first.n_out):  # each hidden unit's own cut w_i·x + b_i = 0
-            _draw_line(left, first.W[i], float(first.b[i]), color=PALETTE[2 + i], lw=1.8,
-                       ls="--", label=tr(f"hidden unit {i + 1}'s cut", f"隐藏单元 {i + 1} 的一刀")
-                       + f": w{_SUB[i + 1]}·x + b{_SUB[i + 1]} = 0")
     size = 70 if len(X) <= 10 else 28
-    scatter_classes(left, X, y, size=size)
-    _label_points(left, X, X)
-    left.set_xlim(xx.min(), xx.max())
-    left.set_ylim(yy.min(), yy.max())
-    left.set_xlabel("x₁")
-    left.set_ylabel("x₂")
-    left.set_title(tr("input space: the network's boundary", "输入空间：网络的决策边界"))
-    _legend_below(left)
+    _input_panel(left, net, X, y, lines, size, show_cuts)
     # ---- right: the same grid and data in hidden space, and a straight boundary
     H = hidden(net, X)
     d = H.shape[1]
@@ -181,3 +158,30 @@ def warp_figure(net, X: Array, y: Array, path, *, title: str = "", show_cuts: bo
     fig.tight_layout()
     saved = save(fig, path)
     return Warp(H=U, w=w2, c=c2, projected=d > 2, explained=explained, path=saved)
+
+
+def _input_panel(left, net, X: Array, y: Array, lines, size: int, show_cuts: bool) -> None:
+    """The left panel: the input plane, its grid and the network's curved boundary."""
+    xx, yy = grid(X, steps=200, margin=0.15)
+    P = probability(net, np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
+    left.contourf(xx, yy, P, levels=np.linspace(0, 1, 11), cmap=PROBABILITY_CMAP, alpha=0.45)
+    for i, line in enumerate(lines):
+        left.plot(line[:, 0], line[:, 1], color=_grid_color(i, len(lines)), lw=0.7, zorder=1)
+    if P.min() < 0.5 < P.max():
+        left.contour(xx, yy, P, levels=[0.5], colors="black", linewidths=2.5)
+    left.plot([], [], color="black", lw=2.5, label=tr("network's boundary (p = 0.5)",
+                                                       "网络的决策边界（p = 0.5）"))
+    first = net.layers[1]
+    if show_cuts and first.n_in == 2 and first.n_out <= 4 and net.L > 1:
+        for i in range(first.n_out):  # each hidden unit's own cut w_i·x + b_i = 0
+            _draw_line(left, first.W[i], float(first.b[i]), color=PALETTE[2 + i], lw=1.8,
+                       ls="--", label=tr(f"hidden unit {i + 1}'s cut", f"隐藏单元 {i + 1} 的一刀")
+                       + f": w{_SUB[i + 1]}·x + b{_SUB[i + 1]} = 0")
+    scatter_classes(left, X, y, size=size)
+    _label_points(left, X, X)
+    left.set_xlim(xx.min(), xx.max())
+    left.set_ylim(yy.min(), yy.max())
+    left.set_xlabel("x₁")
+    left.set_ylabel("x₂")
+    left.set_title(tr("input space: the network's boundary", "输入空间：网络的决策边界"))
+    _legend_below(left)
