@@ -17,6 +17,9 @@ SciPy still takes it); ``n_iter_`` is ``min(nit, max_iter)``, ``loss_`` the fina
 run that ends on a limit warns with scikit-learn's ``ConvergenceWarning``. mlplab also keeps
 ``loss_curve_``: ``f`` after each L-BFGS iteration (scikit-learn records none for lbfgs).
 mlplab's ``l1`` adds ``l1·Σ|W|`` to ``f`` and ``l1·sign(W)`` to ``∇f``.
+
+The same runner (:func:`minimize_lbfgs`) trains a plain network on its own cost, the
+lecture's, for ``mlplab train --optimizer lbfgs`` (:func:`fit_network`).
 """
 
 from __future__ import annotations
