@@ -99,7 +99,13 @@ class Problem:
     weight: Array         # (m,) sample weights (the validation rows' weigh their accuracy)
 
     def row(self, r: int) -> Array:
-        return self.X[r].toarray().ravel() if sp.issparse(self.X) else self.X[r]
+        """Row r of X as a dense vector (for CSR X, from its arrays: indexing costs 30 µs)."""
+        X = self.X
+        if not sp.issparse(X):
+            return X[r]
+        x = np.zeros(X.shape[1], X.dtype)
+        x[X.indices[X.indptr[r]:X.indptr[r + 1]]] = X.data[X.indptr[r]:X.indptr[r + 1]]
+        return x
 
 
 def add_rows(W: Array, units: Array, step: Array, X, i: int) -> None:
