@@ -48,11 +48,12 @@ def per_sample_cost(kind: str, a: Array, y: Array) -> Array:
         return 0.5 * ((y - a) ** 2).sum(axis=1)
     if kind == "poisson":
         return (xlogy(y, y / a) - y + a).sum(axis=1)
+    # the targets are 0/1 and p is clipped away from 0: y·log p is scikit-learn's xlogy(y, p)
     eps = np.finfo(a.dtype).eps
     p = np.clip(a, eps, 1 - eps)
     if kind == "binary_log_loss":
-        return -(xlogy(y, p) + xlogy(1 - y, 1 - p)).sum(axis=1)
-    return -xlogy(y, p).sum(axis=1)  # log_loss after a softmax
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(axis=1)
+    return -(y * np.log(p)).sum(axis=1)  # log_loss after a softmax
 
 
 class SklearnLoss:
