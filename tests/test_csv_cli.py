@@ -89,7 +89,7 @@ def test_train_then_predict_applies_the_saved_encoding(mixed, tmp_path):
     history = json.loads((out / "history.json").read_text())  # --out promised it
     assert history["epochs"] == len(history["loss"]) == len(history["val_loss"])
 
-    new = write(tmp_path / "new.csv", "colour,x,label\npurple,1.5,yes\nred,?,no\nred,2.0,no\n")
+    new = write(tmp_path / "new.csv", "colour,x,label\npurple,1.5,yes\nred,?,no\nred,1.0,no\n")
     pred_file = tmp_path / "pred.csv"
     result = invoke("predict", out / "model.safetensors", "--csv", new, "--output", pred_file)
     assert result.exit_code == 0, result.output
@@ -197,6 +197,20 @@ def test_show_lists_columns_classes_and_training(mixed, tmp_path):
     assert "colour: text, one-hot over blue, green, red" in out
     assert "target 'label': classes no, yes" in out and "held-out accuracy" in out
     assert "training: data " in out and "optimizer adam" in out and "max_epochs 5" in out
+
+
+def test_lbfgs_trains_with_scipys_l_bfgs_b(mixed, tmp_path):
+    # scikit-learn's solver for small data: every weight at once, no learning rate or batches
+    result = invoke("train", "--csv", mixed, "--target", "label", "--hidden", "8",
+                    "--optimizer", "lbfgs", "--max-epochs", "200", "--out", tmp_path / "m",
+                    "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "stopped: L-BFGS-B: CONVERGENCE" in result.output
+    history = json.loads((tmp_path / "m" / "history.json").read_text())
+    assert 0 < history["epochs"] == len(history["loss"]) == len(history["val_loss"]) <= 200
+    assert history["loss"][-1] < 0.01 * history["loss"][0]
+    net = mlplab.load(tmp_path / "m" / "model.safetensors")
+    assert net.extra["tabular"]["metrics"]["accuracy"] > 0.75
 
 
 def test_regression_target_prints_metrics(tmp_path):

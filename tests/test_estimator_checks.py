@@ -22,11 +22,18 @@ ESTIMATORS = [
                   learning_rate_init=0.2, dropout=0.1, l1=1e-4, max_iter=200, random_state=0),
 ]
 
-EXPECTED_FAILED = {}
+# Dropout draws a mask per row: a row repeated k times gets k independent masks, a row of
+# weight k one, so no fit with dropout can equal its fit on repeated rows. (scikit-learn marks
+# these two checks as expected failures for its own MLPs; mlplab's pass without dropout.)
+DROPOUT_REASON = "dropout: one random mask per row, so weights differ from repeated rows"
+EXPECTED_FAILED_WITH_DROPOUT = {
+    "check_sample_weight_equivalence_on_dense_data": DROPOUT_REASON,
+    "check_sample_weight_equivalence_on_sparse_data": DROPOUT_REASON,
+}
 
 
 def expected_failed(estimator):
-    return EXPECTED_FAILED.get(type(estimator).__name__, {})
+    return EXPECTED_FAILED_WITH_DROPOUT if getattr(estimator, "dropout", 0) else {}
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed)

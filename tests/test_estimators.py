@@ -91,7 +91,7 @@ def test_partial_fit_and_warm_start(iris):
     for _ in range(30):
         clf.partial_fit(X, y)
     assert len(clf.loss_curve_) == 31 and clf.loss_curve_[-1] < 0.5 * first
-    assert clf._opt.t == 31  # one Adam state carried across the calls (1 batch each)
+    assert clf._optimizer.t == 31  # one Adam state carried across the calls (1 batch each)
 
     warm = MLPClassifier((10,), learning_rate_init=0.01, max_iter=5, warm_start=True,
                          random_state=0).fit(X, y)
@@ -132,7 +132,9 @@ def test_pickle_clone_params_and_feature_names(tmp_path, iris):
 
 @pytest.mark.parametrize("bad, message", [
     (dict(activation="softplus"), "activation"),
-    (dict(solver="lbfgs"), "lbfgs"),
+    (dict(solver="newton"), "solver"),
+    (dict(solver="lbfgs", dropout=0.2), "dropout"),
+    (dict(n_iter_no_change=0), "n_iter_no_change"),
     (dict(hidden_layer_sizes=(3, 0)), "hidden_layer_sizes"),
     (dict(batch_size=0), "batch_size"),
     (dict(loss="hinge"), "loss"),
@@ -194,13 +196,140 @@ def test_verbose_prints_the_loss_of_every_epoch_as_scikit_learn_does(capsys):
     assert capsys.readouterr().out == ""  # silent by default
 
 
-def test_a_diverging_regressor_warns_and_keeps_finite_weights():
+def test_a_diverging_regressor_raises_sklearns_error_and_keeps_finite_weights():
+    # mlplab's guard stops at the first NaN/inf and keeps the last finite weights; then, as
+    # scikit-learn, fit raises its ValueError (which names mlplab's diagnosis and remedy)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 3)) * 30
     y = X @ np.array([1.0, 2.0, 3.0])
     reg = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0,
                        learning_rate_init=1.0, alpha=0.0, max_iter=50, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="MLPRegressor: training diverged at epoch"):
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights.*"
+                                         "training diverged at epoch") as info:
         reg.fit(X, y)
+    assert isinstance(info.value, mlplab.DivergenceError)
     assert all(np.isfinite(w).all() for w in reg.coefs_ + reg.intercepts_)
     assert np.isfinite(reg.predict(X)).all()
+    assert np.isnan(reg.loss_curve_[-1])  # the diverged epoch's loss, as scikit-learn's
+
+
+def test_a_diverging_fit_with_early_stopping_keeps_the_best_weights():
+    X, y = load_iris(return_X_y=True)
+    reg = MLPRegressor(hidden_layer_sizes=(20,), activation="identity", solver="sgd",
+                       learning_rate_init=1.0, max_iter=20, early_stopping=True, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="diverged.*best validation score are kept"):
+        reg.fit(X, y)
+    assert np.isnan(reg.validation_scores_[-1])  # as scikit-learn records it
+    assert reg.best_validation_score_ == reg.validation_scores_[0]  # then it only got worse
+    assert all(np.isfinite(w).all() for w in reg.coefs_ + reg.intercepts_)
+    assert np.isfinite(reg.predict(X)).all()
+
+
+# ---------------------------------------------------------------- scikit-learn's numbers
+def assert_same_weights(ours, theirs, **tol):
+    for mine, sk in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(mine, sk, **tol)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_lbfgs_reaches_sklearns_loss_from_the_same_start(kind):
+    """Same start weights (assigned to both), same data: L-BFGS-B over mlplab's gradients
+    follows scikit-learn's run: its loss to 1e-6, its weights, its iteration count."""
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+
+    if kind == "classifier":
+        X, y = load_iris(return_X_y=True)
+        ours, sk = MLPClassifier, SkMLPClassifier
+    else:
+        X, y = make_regression(120, 5, n_targets=2, noise=5.0, random_state=0)
+        y = y / 100
+        ours, sk = MLPRegressor, SkMLPRegressor
+    kw = dict(hidden_layer_sizes=(6, 4), activation="tanh", solver="lbfgs", alpha=1e-3,
+              max_iter=1, warm_start=True, random_state=0)
+    theirs = sk(**kw).fit(X, y)                  # scikit-learn's start, one iteration in
+    ours = ours(**kw).fit(X, y)
+    rng = np.random.default_rng(1)
+    start = [rng.normal(size=c.shape) for c in theirs.coefs_ + theirs.intercepts_]
+    n = len(theirs.coefs_)
+    for est in (ours, theirs):
+        est.coefs_ = [a.copy() for a in start[:n]]
+        est.intercepts_ = [a.copy() for a in start[n:]]
+        # 20 iterations: the two runs differ in the last bits of their sums, and L-BFGS
+        # amplifies that (classifier: 1e-15 after 15 iterations, 7e-13 after 20, 2e-5 after 40)
+        est.set_params(max_iter=20).fit(X, y)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
+    assert ours.n_iter_ == theirs.n_iter_ == 20
+    assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-8)
+    # mlplab also records f after each L-BFGS iteration (scikit-learn keeps no curve for it)
+    assert len(ours.loss_curve_) == 1 + 20 and ours.loss_curve_[-1] == pytest.approx(ours.loss_)
+
+
+def test_same_random_state_gives_sklearns_weights_for_every_stochastic_setting():
+    """Initial weights, batch order, early-stopping split, sample weights, Adam: drawn and
+    computed as scikit-learn does, so a few epochs end on its weights."""
+    X, y = load_iris(return_X_y=True)
+    sw = np.random.default_rng(0).uniform(0.2, 2.0, len(y))
+    for kw in [dict(solver="sgd", batch_size=32, learning_rate="invscaling"),
+               dict(solver="adam", batch_size=16, shuffle=True),
+               dict(solver="sgd", batch_size=40, early_stopping=True, nesterovs_momentum=False),
+               dict(solver="adam", activation="logistic", alpha=0.1)]:
+        ours = MLPClassifier((7,), max_iter=6, random_state=3, **kw).fit(X, y, sample_weight=sw)
+        theirs = SkMLPClassifier((7,), max_iter=6, random_state=3, **kw).fit(X, y,
+                                                                              sample_weight=sw)
+        assert_same_weights(ours, theirs, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+
+
+def test_partial_fit_with_lbfgs_is_as_in_sklearn():
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")  # AttributeError, as sklearn
+    assert hasattr(MLPClassifier(solver="sgd"), "partial_fit")
+    # scikit-learn's regressor keeps partial_fit for lbfgs: a whole L-BFGS run each call
+    X, y = make_regression(80, 3, noise=1.0, random_state=0)
+    ours = MLPRegressor(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=15, random_state=0)
+    theirs = SkMLPRegressor(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=15, random_state=0)
+    for _ in range(2):
+        ours.partial_fit(X, y / 100)
+        theirs.partial_fit(X, y / 100)
+    assert ours.n_iter_ == theirs.n_iter_ == 15
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
+
+
+def test_assigned_coefs_are_the_networks_weights():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier((5,), max_iter=5, random_state=0).fit(X, y)
+    W1 = np.arange(20.0).reshape(4, 5) / 100
+    clf.coefs_[0] = W1                        # one item: copied into W⁽¹⁾ = coefs_[0]ᵀ
+    np.testing.assert_array_equal(clf.net_.layers[1].W, W1.T)
+    clf.coefs_ = [np.zeros((4, 5)), np.ones((5, 3))]  # the whole list
+    clf.intercepts_ = [np.zeros(5), np.array([0.0, 0.0, 1.0])]
+    assert set(clf.predict(X)) == {2}
+    with pytest.raises(mlplab.DataError, match=r"coefs_ must be a list of arrays of shapes "
+                                               r"\[\(4, 5\), \(5, 3\)\]"):
+        clf.coefs_ = [np.zeros((3, 5)), np.ones((5, 3))]
+        clf.predict(X)
+    with pytest.raises(mlplab.DataError, match=r"item 1 must have shape \(5, 3\)"):
+        MLPClassifier((5,), max_iter=5, random_state=0).fit(X, y).coefs_[1] = np.ones((5, 2))
+
+
+def test_n_iter_no_change_inf_runs_every_epoch_and_warns():
+    X, y = load_iris(return_X_y=True)
+    clf = MLPClassifier((4,), solver="sgd", tol=1e9, n_iter_no_change=np.inf, max_iter=30,
+                        random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(30\\)"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 30 and clf._no_improvement_count == 29
+
+
+def test_poisson_regressor_matches_sklearn():
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(100, 2))
+    y = rng.poisson(np.exp(X @ [1.0, -0.5] + 1))
+    kw = dict(loss="poisson", hidden_layer_sizes=(3,), solver="lbfgs", max_iter=30,
+              random_state=0)
+    ours, theirs = MLPRegressor(**kw).fit(X, y), SkMLPRegressor(**kw).fit(X, y)
+    assert ours.out_activation_ == "exp" and ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-5)

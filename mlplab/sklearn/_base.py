@@ -2,22 +2,27 @@
 
 The estimators follow scikit-learn's conventions (``__init__`` only stores parameters,
 validation with scikit-learn's own utilities, learned attributes end in ``_``) and train an
-:class:`mlplab.Network` with :func:`mlplab.training.fit`. Parameter names and meanings are
-scikit-learn's where the concept is the same; mlplab adds its own activations ('sigmoid',
-'leaky_relu'), the full-batch solver 'gd' (the lecture's algorithm), ``init`` and
+:class:`mlplab.Network`: the stochastic solvers with :func:`mlplab.train.loop.fit` and the
+callbacks of :mod:`._training`, ``lbfgs`` with SciPy over mlplab's gradients (:mod:`._lbfgs`).
+Parameter names, defaults and meanings are scikit-learn's; with the same ``random_state``
+the same numbers are drawn in the same order (initial weights, early-stopping split, epoch
+order), and the loss is scikit-learn's (:mod:`._losses`). mlplab adds its own activations
+('sigmoid', mlplab's name for 'logistic', and 'leaky_relu'), the full-batch solver 'gd' (the
+lecture's algorithm), ``init`` (any mlplab initializer instead of scikit-learn's),
 ``change_tol`` (the lecture's ε: stop when every |ΔW|, |Δb| of an epoch is below it), ``l1``
-(λ of an L1 penalty ``λ·Σ|W|`` on the mean cost) and ``dropout`` (inverted dropout with this
-probability after every hidden layer, off at prediction).
+(λ of an L1 penalty ``λ·Σ|W|``) and ``dropout`` (inverted dropout with this probability after
+every hidden layer, off at prediction).
 
 Note on shapes: mlplab's ``W⁽ˡ⁾`` is ``(n_out, n_in)`` as in the lecture; scikit-learn's
-``coefs_[i]`` is ``(n_in, n_out)``, so ``coefs_[l - 1]`` is ``W⁽ˡ⁾.T`` (a view: writing into it
-writes into the network).
+``coefs_[i]`` is ``(n_in, n_out)``, so ``coefs_[l − 1]`` is ``W⁽ˡ⁾ᵀ``: a view (writing into it
+writes into the network), and assigning ``coefs_`` or one of its items copies into ``W``.
 """
 
 from __future__ import annotations
 
 import numbers
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,17 +30,22 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from ..errors import ConfigError
 from ..core.layers import Dense, Dropout
 from ..core.network import Network
 from ..core.optimizers import Adam, GradientDescent, Momentum
-from ..train.regularizers import L1
+from ..errors import ConfigError, DataError
 from ..train.loop import fit as train
-from ._validation import check_fitted, validate_data
-from ._training import BatchL2, GlorotUniform, SklearnStopping
+from ..train.regularizers import L1
+from ._lbfgs import fit_lbfgs, loss_and_gradient
+from ._losses import SklearnLoss
+from ._training import (SklearnBatches, SklearnGlorot, SklearnStopping, batch_size,
+                        validation_split)
+from ._validation import NonFiniteWeightsError, check_fitted, validate_data
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "sigmoid", "leaky_relu")
-SOLVERS = ("adam", "sgd", "gd")
+SOLVERS = ("lbfgs", "sgd", "adam", "gd")
+NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
+              "values and need to be preprocessed.")
 
 
 def dense(X):
@@ -50,16 +60,34 @@ def validate_Xy(est, X, y, **options):
     return dense(X), y
 
 
+class LayerArrays(list):
+    """``coefs_`` or ``intercepts_`` of a fitted estimator: views of the network's arrays.
+
+    Writing into an item writes into the network; assigning an item (``coefs_[0] = A``)
+    copies ``A`` in, which must have the item's shape.
+    """
+
+    def __setitem__(self, i, value):
+        if not isinstance(i, numbers.Integral):
+            raise ConfigError("assign coefs_/intercepts_ items one at a time (coefs_[0] = A) "
+                              "or the whole list (coefs_ = [A1, A2, ...])")
+        value = np.asarray(value)
+        if value.shape != self[i].shape:
+            raise DataError(f"item {i} must have shape {self[i].shape} (the network's), "
+                            f"got {value.shape}")
+        self[i][...] = value
+
+
 class BaseMLP(BaseEstimator):
-    """Parameters, validation, and the fit loop shared by the two estimators."""
+    """Parameters, validation, and the fit logic shared by the two estimators."""
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, init="auto",
-                 change_tol=None, l1=0.0, dropout=0.0):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 init="auto", change_tol=None, l1=0.0, dropout=0.0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -82,28 +110,54 @@ class BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.init = init
         self.change_tol = change_tol
         self.l1 = l1
         self.dropout = dropout
 
-    # ------------------------------------------------------------ fitted views
+    # ------------------------------------------------------------ coefs_, intercepts_
     @property
     def coefs_(self) -> list[np.ndarray]:
         """``coefs_[i]`` of shape ``(n_in, n_out)``: the transpose of mlplab's ``W⁽ⁱ⁺¹⁾``."""
-        check_fitted(self, "net_")
-        return [layer.W.T for layer in self._dense()]
+        return self._layer_arrays("coefs", lambda layer: layer.W.T)
+
+    @coefs_.setter
+    def coefs_(self, value) -> None:
+        self.__dict__["_assigned_coefs"] = value  # copied in when the network is next used
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
         """``intercepts_[i]`` of shape ``(n_out,)``: mlplab's ``b⁽ⁱ⁺¹⁾``."""
-        check_fitted(self, "net_")
-        return [layer.b for layer in self._dense()]
+        return self._layer_arrays("intercepts", lambda layer: layer.b)
 
-    @property
-    def n_layers_(self) -> int:
+    @intercepts_.setter
+    def intercepts_(self, value) -> None:
+        self.__dict__["_assigned_intercepts"] = value
+
+    def _layer_arrays(self, name: str, view) -> list[np.ndarray]:
+        # a list assigned by hand stays what the attribute reads until the network takes it,
+        # so that scikit-learn's idiom `est.coefs_ = [0] * 2; est.coefs_[0] = A` works
+        assigned = self.__dict__.get(f"_assigned_{name}")
+        if assigned is not None:
+            return assigned
         check_fitted(self, "net_")
-        return len(self._dense()) + 1
+        return LayerArrays(view(layer) for layer in self._dense())
+
+    def _take_assigned(self) -> None:
+        """Copy hand-assigned ``coefs_``/``intercepts_`` into the network (shapes checked)."""
+        for name, param in (("coefs", lambda layer: layer.W.T), ("intercepts", lambda l: l.b)):
+            assigned = self.__dict__.pop(f"_assigned_{name}", None)
+            if assigned is None:
+                continue
+            targets = [param(layer) for layer in self._dense()]
+            shapes = [t.shape for t in targets]
+            arrays = [np.asarray(a) for a in assigned] if len(assigned) == len(targets) else []
+            if [a.shape for a in arrays] != shapes:
+                raise DataError(f"{name}_ must be a list of arrays of shapes {shapes} for this "
+                                f"network, got {[np.shape(a) for a in assigned]}")
+            for target, array in zip(targets, arrays):
+                target[...] = array
 
     def _dense(self) -> list[Dense]:
         return [layer for layer in self.net_.layers if isinstance(layer, Dense)]
@@ -113,6 +167,13 @@ class BaseMLP(BaseEstimator):
         def bad(name, rule):
             raise ConfigError(f"{type(self).__name__}: {name} must be {rule}, "
                               f"got {getattr(self, name)!r}")
+
+        def integer(name, allow_inf=False):
+            v = getattr(self, name)
+            if allow_inf and v == np.inf:
+                return
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                bad(name, "an integer ≥ 1" + (" or numpy.inf" if allow_inf else ""))
 
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, numbers.Integral) else sizes
@@ -126,16 +187,18 @@ class BaseMLP(BaseEstimator):
         if self.activation not in ACTIVATIONS:
             bad("activation", f"one of {ACTIVATIONS}")
         if self.solver not in SOLVERS:
-            bad("solver", f"one of {SOLVERS} ('lbfgs' is not implemented in mlplab)")
+            bad("solver", f"one of {SOLVERS}")
         if self.learning_rate not in ("constant", "invscaling", "adaptive"):
             bad("learning_rate", "'constant', 'invscaling' or 'adaptive'")
-        for name in ("max_iter", "n_iter_no_change"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                bad(name, "an integer ≥ 1")
+        integer("max_iter")
+        integer("max_fun")
+        integer("n_iter_no_change", allow_inf=True)
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real) or not (
                 0 <= self.dropout < 1):
             bad("dropout", "a probability in [0, 1)")
+        if self.solver == "lbfgs" and self.dropout:
+            bad("dropout", "0 with solver='lbfgs' (L-BFGS needs a deterministic loss; "
+                           "use solver='adam' or 'sgd' for dropout)")
         for name in ("alpha", "tol", "l1"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 0:
@@ -146,25 +209,59 @@ class BaseMLP(BaseEstimator):
             bad("batch_size", "'auto' or an integer ≥ 1")
         if not 0 < self.validation_fraction < 1:
             bad("validation_fraction", "in (0, 1)")
+        self._check_loss()
         self._hidden = sizes
 
-    def _initial_net(self, n_in: int, n_out: int, output: str, loss: str, dtype) -> Network:
-        if self.init == "auto":
-            init = GlorotUniform(2.0 if self.activation == "logistic" else 6.0)
-        else:
-            init = self.init
-        activation = "sigmoid" if self.activation == "logistic" else self.activation
-        net = Network([n_in, *self._hidden, n_out], activation=activation, output=output,
-                      loss=loss, init=init, seed=self._rng.integers(2**32), dtype=dtype)
+    # ------------------------------------------------------------ the network
+    def _build_net(self, n_in: int, n_out: int, dtype, rs) -> None:
+        """A new network and its loss; with init='auto', scikit-learn's draws from ``rs``."""
+        output, rest_loss, kind = self._output_and_loss()
+        hidden = "sigmoid" if self.activation == "logistic" else self.activation
+        # mlplab's own options draw their seed; scikit-learn's configuration draws nothing more
+        own = self.init != "auto" or self.dropout > 0
+        seed = int(rs.randint(np.iinfo(np.int32).max)) if own else 0
+        init = SklearnGlorot(2.0 if hidden == "sigmoid" else 6.0, rs) if self.init == "auto" \
+            else self.init
+        net = Network([n_in, *self._hidden, n_out], activation=hidden, output=output,
+                      loss=rest_loss, init=init, seed=seed, dtype=dtype)
         if self.dropout > 0:  # inverted dropout after every hidden layer (off at prediction)
             layers = [net.layers[0]]
             for layer in net.layers[1:-1]:
                 layers += [layer, Dropout(layer.n_out, self.dropout, seed=net.rng)]
-            net = Network.from_layers(layers + [net.layers[-1]], loss=loss, seed=net.rng)
+            net = Network.from_layers(layers + [net.layers[-1]], loss=rest_loss, seed=net.rng)
         net.init = "xavier_uniform" if self.init == "auto" else str(self.init)  # a name io.load knows
-        return net
+        self.net_, self._loss = net, SklearnLoss(kind, None)
+        self.n_outputs_, self.n_layers_ = n_out, len(self._hidden) + 2
 
-    def _optimizer(self):
+    def _start_bookkeeping(self, fresh: bool) -> None:
+        """scikit-learn's per-model counters (only ``loss_curve_`` for lbfgs, an mlplab
+        extra); kept across warm starts and partial_fit calls unless ``fresh``."""
+        if fresh or not hasattr(self, "t_"):
+            self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
+        if self.early_stopping and getattr(self, "_best_params", None) is None:
+            self._best_params = [p.copy() for p in self.net_.params]  # a warm start turning it on
+        if self.solver == "lbfgs" or not (fresh or not hasattr(self, "best_loss_")):
+            return
+        es = self.early_stopping
+        self._no_improvement_count = 0
+        self.validation_scores_ = [] if es else None
+        self.best_validation_score_ = -np.inf if es else None
+        self.best_loss_ = None if es else np.inf
+        self._best_params = [p.copy() for p in self.net_.params]
+
+    @contextmanager
+    def _training_loss(self):
+        """The network minimizes scikit-learn's loss while training, the lecture's at rest."""
+        net = self.net_
+        rest = net.loss
+        net.loss = self._loss.as_loss()
+        try:
+            yield
+        finally:
+            net.loss = rest
+            self._loss.use_weights(None)
+
+    def _new_optimizer(self):
         if self.solver == "adam":
             return Adam(self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
         if self.solver == "sgd" and self.momentum > 0:
@@ -172,54 +269,98 @@ class BaseMLP(BaseEstimator):
         return GradientDescent(self.learning_rate_init)
 
     # ------------------------------------------------------------ fitting
-    def _fit(self, X, Y, incremental: bool, validation=None) -> None:
-        """Train on numeric ``X`` (m, n) and encoded targets ``Y`` (m, n_outputs).
+    def _fit(self, X, y, sample_weight, incremental: bool):
+        """Validate, (re)build the network if needed, and run the solver. Returns self."""
+        self._check_params()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        assigned = "_assigned_coefs" in self.__dict__ or "_assigned_intercepts" in self.__dict__
+        fresh = not (hasattr(self, "net_") or assigned) or not (self.warm_start or incremental)
+        X, y = self._validate_input(X, y, incremental, reset=fresh)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if sample_weight is not None:
+            from sklearn.utils.validation import _check_sample_weight
 
-        ``validation`` is (X_val, y_val) in the estimator's own label space, or None.
-        """
-        fresh = not hasattr(self, "net_") or not (self.warm_start or incremental)
-        if fresh:
-            self._rng = np.random.default_rng(
-                check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-            self.net_ = self._initial_net(X.shape[1], Y.shape[1], *self._output_and_loss(),
-                                          X.dtype)
-            self.n_outputs_ = Y.shape[1]
-            self.n_iter_, self.t_ = 0, 0
-            self.loss_curve_ = []
-            self._no_improvement_count = 0
-            es = self.early_stopping and not incremental
-            self.validation_scores_ = [] if es else None
-            self.best_validation_score_ = -np.inf if es else None
-            self.best_loss_ = None if es else np.inf
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        rs = check_random_state(self.random_state)  # a new one per call for an int, as sklearn
+        if fresh or not hasattr(self, "net_"):
+            self._build_net(X.shape[1], Y.shape[1], X.dtype, rs)
         elif self.net_.n_inputs != X.shape[1] or self.net_.n_outputs != Y.shape[1]:
             raise ConfigError("warm start or partial_fit got data of another shape than the "
                               "fitted network; set warm_start=False to start afresh")
-        if fresh or not incremental or getattr(self, "_opt", None) is None:
-            self._opt = self._optimizer()
+        self._take_assigned()
+        self._start_bookkeeping(fresh)
+        self.net_.astype(X.dtype)
+        try:
+            with self._training_loss():
+                if self.solver == "lbfgs":
+                    fit_lbfgs(self, X, Y.astype(X.dtype), sample_weight)
+                else:
+                    self._fit_stochastic(X, Y, sample_weight, incremental, rs)
+        finally:  # a diverged fit raises, and its estimator is pickled small all the same
+            self._clear_caches()
+        return self
+
+    def _fit_stochastic(self, X, Y, sample_weight, incremental: bool, rs) -> None:
+        """One epoch (partial_fit) or up to ``max_iter`` epochs of sgd, adam or gd."""
+        if not incremental or getattr(self, "_optimizer", None) is None:
+            self._optimizer = self._new_optimizer()
+        validation = None
+        if self.early_stopping:
+            X, Y, sample_weight, validation = validation_split(self, X, Y, sample_weight, rs)
+        Y = Y.astype(X.dtype)
         m = len(X)
-        bs = m if self.solver == "gd" or self.batch_size == "auto" and m <= 200 else (
-            200 if self.batch_size == "auto" else min(self.batch_size, m))
-        penalty = BatchL2(self.alpha) if self.alpha > 0 else None
-        stopping = SklearnStopping(self, m, penalty, validation, stop=not incremental)
-        callbacks = [penalty, stopping] if penalty is not None else [stopping]
-        if self.l1 > 0:
-            callbacks.insert(0, L1(self.l1))
-        epochs = 1 if incremental else self.max_iter
-        history = train(self.net_, X, Y, optimizer=self._opt, max_epochs=epochs, batch_size=bs,
-                        epsilon=self.change_tol, shuffle=self.shuffle, callbacks=callbacks)
+        batches = SklearnBatches(X, Y, sample_weight, batch_size(self, m), self.shuffle, rs,
+                                 self._loss, self.alpha,
+                                 self.epsilon if self.solver == "adam" else None)
+        stopping = SklearnStopping(self, m, batches, validation, stop=not incremental)
+        callbacks = [batches, stopping] if not self.l1 else [batches, L1(self.l1), stopping]
+        # mlplab's dense accelerator forms δ⁽ᴸ⁾ = a − y itself (times g' for a loss named "mse"):
+        # scikit-learn's losses give exactly that, unless sample weights scale it or the loss is
+        # mlplab's squared-error classifier; those train with the core's step, which asks the loss
+        plain_delta = sample_weight is None and self._loss.kind != "mse"
+        history = train(self.net_, X, Y, optimizer=self._optimizer,
+                        max_epochs=1 if incremental else self.max_iter,
+                        batch_size=batches.batch_size, epsilon=self.change_tol, shuffle=False,
+                        callbacks=callbacks, accelerate=None if plain_delta else False)
         self.n_iter_ = history.epochs  # per call, as scikit-learn (t_ keeps counting)
         self.stop_reason_ = history.stop_reason
-        if validation is not None and getattr(self, "_best_params", None) is not None:
+        if self.early_stopping:  # scikit-learn keeps the weights of the best validation score
             for p, best in zip(self.net_.params, self._best_params):
-                np.copyto(p, best)  # scikit-learn keeps the weights of the best validation score
-            self._best_params = None
-        self._clear_caches()
-        if history.diverged is not None:  # the weights are the last finite ones; say why
-            warnings.warn(f"{type(self).__name__}: {history.stop_reason}", ConvergenceWarning)
-        elif (not incremental and history.epochs == self.max_iter
-                and not history.stop_reason.startswith(("converged", "validation", "training"))):
-            warnings.warn(f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached "
+                np.copyto(p, best)
+        if history.diverged is not None:
+            self._diverged(history.stop_reason, recoverable=self.early_stopping)
+        elif (not incremental and history.epochs == self.max_iter and not history.converged
+                and not stopping.stopped):
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                           "and the optimization hasn't converged yet.", ConvergenceWarning)
+
+    def _diverged(self, reason: str, recoverable: bool) -> None:
+        """scikit-learn raises when training ends with non-finite weights; mlplab has stopped
+        at the first NaN/inf and kept finite weights (the best validation score's, with early
+        stopping: then a warning says so)."""
+        name = type(self).__name__
+        if recoverable:
+            warnings.warn(f"{name}: {reason}; the weights of the best validation score are "
+                          "kept", ConvergenceWarning)
+            return
+        raise NonFiniteWeightsError(f"{NON_FINITE} ({name}: {reason})")
+
+    def _validation_score(self, X, y, sample_weight) -> float:
+        """The early-stopping score (accuracy or R²) without input validation; NaN when the
+        predictions are not finite, as in scikit-learn."""
+        A = self._forward(X, check_input=False)
+        if not np.isfinite(A).all():
+            return float("nan")
+        return float(self._score_predictions(y, self._predictions(A), sample_weight))
+
+    def _loss_grad_lbfgs(self, packed, X, y, sample_weight=None, *buffers):
+        """scikit-learn's name and signature for the L-BFGS objective: ``(f, ∇f)`` at ``packed``
+        (the network keeps those weights; scikit-learn's work buffers are not needed)."""
+        X = dense(X).astype(self.net_.dtype, copy=False)
+        Y = np.asarray(y, dtype=self.net_.dtype)
+        with self._training_loss():
+            return loss_and_gradient(self, packed, X, Y.reshape(len(X), -1), sample_weight)
 
     def _clear_caches(self) -> None:
         """Forget the forward/backward caches so that a pickled estimator stays small."""
@@ -228,16 +369,18 @@ class BaseMLP(BaseEstimator):
                 if hasattr(layer, name):
                     setattr(layer, name, None)
 
-    def _validate_X(self, X, reset: bool):
-        return dense(validate_data(self, X, reset=reset, accept_sparse=True,
-                                   dtype=[np.float64, np.float32]))
-
-    def _forward(self, X) -> np.ndarray:
+    # ------------------------------------------------------------ prediction
+    def _forward(self, X, check_input: bool = True) -> np.ndarray:
         """``a⁽ᴸ⁾`` for the rows of ``X``, without touching the network's caches."""
         check_fitted(self, "net_")
-        A = self._validate_X(X, reset=False).astype(self.net_.dtype, copy=False)
-        for layer in self._dense():
-            A = layer.g(A @ layer.W.T + layer.b)  # a⁽ˡ⁾ = g(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)
+        self._take_assigned()
+        if check_input:
+            X = dense(validate_data(self, X, reset=False, accept_sparse=True,
+                                    dtype=[np.float64, np.float32]))
+        A = dense(X).astype(self.net_.dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge inputs give inf, as sklearn
+            for layer in self._dense():
+                A = layer.g(A @ layer.W.T + layer.b)  # a⁽ˡ⁾ = g(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)
         return A
 
     def __sklearn_tags__(self):

@@ -1,60 +1,127 @@
-"""The pieces that make mlplab's training loop behave like scikit-learn's MLP solvers.
+"""The pieces that make mlplab's training loop behave like scikit-learn's stochastic solvers.
 
-Everything here is a :class:`~mlplab.callbacks.Callback` or a small helper: the loop itself is
-:func:`mlplab.training.fit`, unchanged.
+Everything here is a :class:`~mlplab.train.callbacks.Callback` or a small helper; the loop is
+:func:`mlplab.train.loop.fit`, unchanged (run with ``shuffle=False``: the order of the samples
+is scikit-learn's, chosen here). With the same ``random_state`` the estimators draw the same
+numbers as scikit-learn, in the same order: the initial weights, the early-stopping split, and
+each epoch's order.
 
-- :class:`BatchL2`: scikit-learn's ``alpha``. Its batch loss is
-  ``C + ½·alpha·Σ‖W⁽ˡ⁾‖² / m_batch``, so the gradient gains ``(alpha / m_batch)·W⁽ˡ⁾``: an
-  :class:`~mlplab.regularizers.L2` whose λ is re-set to ``alpha / m_batch`` before every batch
-  (the last, shorter batch gets a larger λ, exactly as in scikit-learn).
+- :class:`SklearnGlorot`: scikit-learn's initialization, ``U(−r, r)`` for ``coefs_[l−1]``
+  (shape ``(n_in, n_out)``, so ``W⁽ˡ⁾ = coefs_[l−1]ᵀ``) then for ``b⁽ˡ⁾``, layer by layer, with
+  ``r = √(factor / (n_in + n_out))``, factor 2 for the logistic activation and 6 otherwise.
+- :class:`SklearnBatches`: scikit-learn's batches and what its backpropagation adds to the
+  lecture's cost. Each epoch the order is ``sample_idx = shuffle(sample_idx, random_state)``
+  (each epoch shuffles the previous order); each batch is gathered in that order; its sample
+  weights go to the loss (:mod:`._losses`); and ``alpha``: the batch loss gains
+  ``½·alpha·Σ‖W⁽ˡ⁾‖² / Σs`` and ``∂C/∂W⁽ˡ⁾`` gains ``(alpha / Σs)·W⁽ˡ⁾``, where ``Σs`` is the
+  sum of the batch's sample weights (its size without them): the last, shorter batch gets a
+  larger penalty, exactly as in scikit-learn.
 - :class:`SklearnStopping`: scikit-learn's stopping rule (``tol``, ``n_iter_no_change``,
   ``early_stopping`` on a held-out ``validation_fraction``), its learning-rate schedules
   (``invscaling``, ``adaptive``) and the bookkeeping behind ``loss_curve_``, ``best_loss_``,
   ``validation_scores_``.
-- :class:`GlorotUniform`: scikit-learn's initialization, ``U(−r, r)`` for W and b with
-  ``r = √(factor / (n_in + n_out))``, factor 2 for the logistic activation and 6 otherwise.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from ..train.callbacks import Callback
 from ..core.layers import Dense
+from ..train.callbacks import Callback
 from ..train.regularizers import L2
 
+Array = np.ndarray
 
-class GlorotUniform:
-    """scikit-learn's initializer (picklable, unlike a closure): W (n_out, n_in), b (n_out,)."""
 
-    def __init__(self, factor: float = 6.0):
-        self.factor = factor
+class SklearnGlorot:
+    """scikit-learn's initializer, drawing from its ``RandomState`` in scikit-learn's order."""
 
-    def __call__(self, n_in: int, n_out: int, rng: np.random.Generator):
+    def __init__(self, factor: float, random_state: np.random.RandomState):
+        self.factor, self.random_state = factor, random_state
+
+    def __call__(self, n_in: int, n_out: int, rng=None) -> tuple[Array, Array]:
         r = np.sqrt(self.factor / (n_in + n_out))
-        return rng.uniform(-r, r, (n_out, n_in)), rng.uniform(-r, r, n_out)
-
-
-class BatchL2(L2):
-    """scikit-learn's ``alpha``: adds ``(alpha / m_batch)·W`` to ``∂C/∂W`` of each batch."""
-
-    def __init__(self, alpha: float):
-        super().__init__(alpha)
-        self.alpha = float(alpha)
-
-    def on_epoch_begin(self, trainer, epoch):
-        self.penalty_sum = 0.0
-
-    def on_batch_begin(self, trainer, Xb, Yb):
-        self.lam = self.alpha / len(Xb)
-        # the batch's penalty ½·alpha·Σ‖W‖²/m_batch, weighted by m_batch as the batch loss is
-        self.penalty_sum += 0.5 * self.alpha * squared_weights(trainer.net)
-        return None
+        coef = self.random_state.uniform(-r, r, (n_in, n_out))  # scikit-learn's coefs_[l − 1]
+        return coef.T, self.random_state.uniform(-r, r, n_out)
 
 
 def squared_weights(net) -> float:
     """``Σ_l ‖W⁽ˡ⁾‖²`` (biases excluded, as in scikit-learn's penalty)."""
-    return sum(float(np.sum(layer.W * layer.W)) for layer in net.layers if isinstance(layer, Dense))
+    total = 0.0
+    for layer in net.layers:
+        if isinstance(layer, Dense):
+            w = layer.W.reshape(-1, order="A")  # a view in W's own layout: one BLAS dot
+            total += float(w @ w)
+    return total
+
+
+def _gather(A: Array, rows: Array, reused: dict[int, Array]) -> Array:
+    """``A[rows]`` into an array reused from batch to batch (the loop never keeps a batch)."""
+    out = reused.get(len(rows))
+    if out is None:
+        out = reused[len(rows)] = np.empty((len(rows), A.shape[1]), A.dtype)
+    return np.take(A, rows, axis=0, out=out)
+
+
+class SklearnBatches(L2):
+    """scikit-learn's batches: their order, their sample weights, and ``alpha``.
+
+    Parameters
+    ----------
+    X, Y : (m, n_in) and (m, n_out) arrays
+        The training data, as the loop gets it (the loop slices batches in this order; with
+        ``shuffle`` this callback hands it the batch scikit-learn would take instead).
+    sample_weight : (m,) array or None
+    batch_size : int
+    shuffle : bool
+    random_state : numpy.random.RandomState
+        The estimator's, shared with the initialization and the early-stopping split.
+    loss : SklearnLoss
+        Receives each batch's sample weights.
+    alpha : float
+    adam_epsilon : float or None
+        For solver='adam': scikit-learn's ``epsilon``. Its step ``lr_t·m/(√v + ε)`` with
+        ``lr_t = α·√(1 − β₂ᵗ)/(1 − β₁ᵗ)`` is mlplab's textbook Adam step with
+        ``ε/√(1 − β₂ᵗ)`` in place of ``ε``, set here before each step.
+    """
+
+    def __init__(self, X, Y, sample_weight, batch_size: int, shuffle: bool, random_state,
+                 loss, alpha: float, adam_epsilon: float | None = None):
+        super().__init__(alpha)
+        self.alpha, self.adam_epsilon = float(alpha), adam_epsilon
+        # batches are gathered by rows: from a column-major array (pandas' to_numpy()) each
+        # gather reads across columns, 30× slower; one copy per fit instead
+        self.X, self.Y = (np.ascontiguousarray(X), np.ascontiguousarray(Y)) if shuffle else (X, Y)
+        self.sample_weight = sample_weight
+        self.batch_size, self.shuffle, self.random_state = batch_size, shuffle, random_state
+        self.loss = loss
+        self.order = np.arange(len(X))
+        self.penalty_sum = 0.0
+        self._X, self._Y = {}, {}
+
+    def on_epoch_begin(self, trainer, epoch):
+        if self.shuffle:  # scikit-learn shuffles the previous epoch's order, full batch or not:
+            # sklearn.utils.shuffle's draw, without its parameter checks (60 µs an epoch)
+            self.order = self.order[self.random_state.permutation(len(self.order))]
+        self.penalty_sum = 0.0
+
+    def on_batch_begin(self, trainer, Xb, Yb):
+        start = trainer.batch * self.batch_size
+        rows = self.order[start:start + len(Xb)]
+        if self.shuffle:
+            Xb, Yb = _gather(self.X, rows, self._X), _gather(self.Y, rows, self._Y)
+        weights = None if self.sample_weight is None else self.sample_weight[rows]
+        self.loss.use_weights(weights)
+        opt = trainer.optimizer
+        if self.adam_epsilon is not None:
+            opt.eps = self.adam_epsilon / np.sqrt(1 - opt.beta_2 ** (opt.t + 1))
+        total = len(Xb) if weights is None else float(weights.sum())  # Σs
+        self.lam = self.alpha / total
+        if self.alpha:  # the batch's ½·alpha·Σ‖W‖²/Σs, weighted by its size as its loss is
+            self.penalty_sum += 0.5 * self.alpha * squared_weights(trainer.net) * len(Xb) / total
+        return (Xb, Yb) if self.shuffle else None
 
 
 class SklearnStopping(Callback):
@@ -62,63 +129,100 @@ class SklearnStopping(Callback):
 
     Parameters
     ----------
-    est : the estimator being fitted; its ``loss_curve_``, ``best_loss_``,
-        ``validation_scores_``, ``best_validation_score_`` and ``_no_improvement_count`` are
-        updated in place, as scikit-learn does.
+    est : the estimator being fitted; its ``loss_``, ``loss_curve_``, ``best_loss_``,
+        ``validation_scores_``, ``best_validation_score_``, ``t_`` and
+        ``_no_improvement_count`` are updated in place, as scikit-learn does.
     n_samples : int
-    penalty : BatchL2 or None
+    batches : SklearnBatches
         Its per-epoch penalty sum turns the mean data cost into scikit-learn's loss.
-    validation : (X_val, y_val) or None
-        Held-out data for ``early_stopping`` (scored with ``est.score``).
+    validation : (X_val, y_val, sample_weight_val) or None
+        Held-out data for ``early_stopping``.
     stop : bool
         False for ``partial_fit``: record, never stop.
     """
 
-    def __init__(self, est, n_samples: int, penalty: BatchL2 | None = None, validation=None,
+    def __init__(self, est, n_samples: int, batches: SklearnBatches, validation=None,
                  stop: bool = True):
         self.est, self.validation, self.allow_stop = est, validation, stop
-        self.n_samples, self.penalty = n_samples, penalty
+        self.n_samples, self.batches = n_samples, batches
+        self.stopped = False  # by scikit-learn's rule (then no ConvergenceWarning)
 
     def on_epoch_end(self, trainer, epoch, logs):
         est = self.est
-        # scikit-learn's epoch loss: the batch-size-weighted mean of C + ½·alpha·Σ‖W‖²/m_batch
-        loss = logs["loss"]
-        if self.penalty is not None:
-            loss += self.penalty.penalty_sum / self.n_samples
+        diverged = trainer.history.diverged is not None  # scikit-learn would record NaN
+        loss = float("nan") if diverged else logs["loss"] + self.batches.penalty_sum / self.n_samples
         est.loss_ = loss
         est.loss_curve_.append(loss)
         est.t_ += self.n_samples
+        if est.verbose:  # scikit-learn's progress lines
+            print(f"Iteration {epoch}, loss = {loss:.8f}")
         if self.validation is not None:
-            score = est.score(*self.validation)
-            est.validation_scores_.append(score)
-            if score < est.best_validation_score_ + est.tol:
-                est._no_improvement_count += 1
-            else:
-                est._no_improvement_count = 0
-            if score > est.best_validation_score_:
-                est.best_validation_score_ = score
-                est._best_params = [p.copy() for p in trainer.net.params]
+            self._record_validation(trainer, float("nan") if diverged else
+                                    est._validation_score(*self.validation))
         else:
             if loss > est.best_loss_ - est.tol:
                 est._no_improvement_count += 1
             else:
                 est._no_improvement_count = 0
             est.best_loss_ = min(est.best_loss_, loss)
-        if est.verbose:  # scikit-learn's progress lines
-            print(f"Iteration {epoch}, loss = {loss:.8f}")
-            if self.validation is not None:
-                print(f"Validation score: {est.validation_scores_[-1]:f}")
         opt = trainer.optimizer
         if est.solver == "sgd" and est.learning_rate == "invscaling":
             opt.learning_rate = est.learning_rate_init / (est.t_ + 1) ** est.power_t
-        if not self.allow_stop or est._no_improvement_count <= est.n_iter_no_change:
+        if diverged or not self.allow_stop or est._no_improvement_count <= est.n_iter_no_change:
             return
-        what = ("validation score" if self.validation is not None else "training loss")
+        what = "Validation score" if self.validation is not None else "Training loss"
+        message = (f"{what} did not improve more than tol={est.tol:f} for "
+                   f"{est.n_iter_no_change} consecutive epochs.")
         if est.solver == "sgd" and est.learning_rate == "adaptive" and opt.learning_rate > 1e-6:
             opt.learning_rate /= 5.0
             est._no_improvement_count = 0
+            if est.verbose:
+                print(f"{message} Setting learning rate to {opt.learning_rate:f}")
             return
-        trainer.stop(f"{what} did not improve by more than tol={est.tol} for "
-                     f"{est.n_iter_no_change} consecutive epochs")
+        trainer.stop(message)
+        self.stopped = True
         if est.verbose:
-            print(f"{trainer.stop_reason[0].upper()}{trainer.stop_reason[1:]}. Stopping.")
+            print(f"{message} Stopping.")
+
+    def _record_validation(self, trainer, score: float) -> None:
+        # NaN compares false both ways, as in scikit-learn: it resets the count, never wins
+        est = self.est
+        est.validation_scores_.append(score)
+        if est.verbose:
+            print(f"Validation score: {score:f}")
+        if score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if score > est.best_validation_score_:
+            est.best_validation_score_ = score
+            est._best_params = [p.copy() for p in trainer.net.params]
+
+
+def batch_size(est, m: int) -> int:
+    """The batch size scikit-learn uses for ``m`` samples ('gd': mlplab's full batch)."""
+    if est.solver == "gd":
+        return m
+    if est.batch_size == "auto":
+        return min(200, m)
+    if est.batch_size > m:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                      "going to be clipped")
+    return min(est.batch_size, m)
+
+
+def validation_split(est, X, Y, sample_weight, rs):
+    """scikit-learn's held-out part for early stopping (stratified for one output)."""
+    from sklearn.base import is_classifier
+    from sklearn.model_selection import train_test_split
+
+    stratify = Y if is_classifier(est) and Y.shape[1] == 1 else None
+    arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
+    parts = train_test_split(*arrays, random_state=rs, test_size=est.validation_fraction,
+                             stratify=stratify)
+    X, Xv, Y, Yv = parts[:4]
+    sw, swv = parts[4:] if sample_weight is not None else (None, None)
+    if len(Xv) < 2:
+        raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                         "or the size of your dataset.")
+    return X, Y, sw, (Xv, est._targets_of(Yv), swv)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from ..errors import DataError
+from ..errors import DataError, DivergenceError
+
+
+class NonFiniteWeightsError(DivergenceError, ValueError):
+    """Training produced NaN or inf weights: scikit-learn's ``ValueError`` for it, and
+    mlplab's :class:`~mlplab.errors.DivergenceError` (the last finite weights were kept)."""
 
 
 def check_fitted(estimator, attributes=None) -> None:

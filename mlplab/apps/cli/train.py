@@ -143,8 +143,10 @@ def train(
     output: Optional[str] = typer.Option(None, help="Output g (default: from the loss)."),
     loss: Optional[str] = typer.Option(None, help="mse or cross_entropy (default mse; "
                                        "cross_entropy for CSV classes)."),
-    optimizer: Optional[str] = typer.Option(None, help="gd, sgd, momentum, nesterov, adam "
-                                            "(default gd; adam for a CSV)."),
+    optimizer: Optional[str] = typer.Option(None, help="gd, sgd, momentum, nesterov, adam, "
+                                            "or lbfgs (SciPy's L-BFGS-B over all weights: no "
+                                            "--lr or batches; --max-epochs counts its "
+                                            "iterations) (default gd; adam for a CSV)."),
     lr: Optional[float] = typer.Option(None, help="Learning rate α in (0, 1] (default 1.0; "
                                        "0.001 for a CSV)."),
     epsilon: Optional[float] = typer.Option(1e-4, help="Stop when every |ΔW|, |Δb| of an "
@@ -206,6 +208,15 @@ def train(
 
 def _fit(net, X, Y, prepared, o, progress, checkpoint_every, resume, on_divergence):
     from ...train.callbacks import ProgressBar
+
+    if o["optimizer"] == "lbfgs":  # scikit-learn's solver for small data sets, on net's cost
+        from ...sklearn._lbfgs import fit_network
+
+        if o["checkpoint"] is not None or resume:
+            raise ConfigError("--checkpoint and --resume go with the epoch-based optimizers "
+                              "(gd, sgd, momentum, nesterov, adam), not lbfgs")
+        return fit_network(net, X, Y, max_iter=o["max_epochs"],
+                           validation_data=None if prepared is None else prepared.validation_data)
 
     callbacks = [ProgressBar(o["max_epochs"], console=err_console)] if progress else []
     return net.fit(X, Y, optimizer=o["optimizer"], learning_rate=o["lr"],

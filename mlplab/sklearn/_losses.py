@@ -1,0 +1,93 @@
+"""scikit-learn's MLP losses as mlplab losses: what the estimators minimize and report.
+
+The network's own cost stays the lecture's (:mod:`mlplab.core.losses`, mean over the samples
+of ``½‖a − y‖²`` or a cross-entropy). While an estimator trains, its network's loss is a
+:class:`SklearnLoss` instead, which differs in three ways:
+
+- **the value scikit-learn reports** (``loss_``, ``loss_curve_``): ``squared_error`` is
+  ``½·mean((y − a)²)`` over the samples *and the outputs*, i.e. the lecture's cost divided by
+  the number of outputs; the log-losses clip the probabilities to ``[eps, 1 − eps]``;
+  ``poisson`` is half the Poisson deviance ``y·log(y/a) − y + a`` after an ``exp`` output;
+- **the gradient scikit-learn takes**: the output delta is ``δ⁽ᴸ⁾ = a⁽ᴸ⁾ − y`` for each of its
+  pairings (identity and squared error, logistic and binary log-loss, softmax and log-loss,
+  exp and Poisson), never divided by the number of outputs: for several regression outputs
+  it is the gradient of the lecture's cost, not of the reported value (as in scikit-learn);
+- **sample weights** ``s``: the batch's value is the weighted mean ``Σ sᵢ cᵢ / Σ sᵢ``, and
+  each row of δ⁽ᴸ⁾ is scaled by ``sᵢ · m / Σ s`` so that the network's mean over the m rows
+  gives ``Σ sᵢ δᵢ / Σ s``, scikit-learn's weighted gradient.
+
+mlplab's own ``loss="squared_error"`` for the classifier (logistic outputs with the lecture's
+``½‖a − y‖²``) keeps the lecture's value and delta ``(a − y) ⊙ σ'(z)``, weighted the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.activations import Activation
+from ..core.losses import Loss, get_loss
+
+Array = np.ndarray
+
+
+def _exp_derivative(z: Array, a: Array) -> Array:
+    return a  # (eᶻ)' = eᶻ = a
+
+
+# the Poisson regressor's output g (scikit-learn's log link); not in the core's registry
+EXP = Activation("exp", np.exp, np.exp, _exp_derivative)
+
+
+def per_sample_cost(kind: str, a: Array, y: Array) -> Array:
+    """scikit-learn's cost of each row, summed over the outputs (the mean for squared error)."""
+    from scipy.special import xlogy
+
+    if kind == "squared_error":
+        return 0.5 * ((y - a) ** 2).mean(axis=1)
+    if kind == "mse":  # mlplab's classifier option: the lecture's ½‖a − y‖²
+        return 0.5 * ((y - a) ** 2).sum(axis=1)
+    if kind == "poisson":
+        return (xlogy(y, y / a) - y + a).sum(axis=1)
+    # the targets are 0/1 and p is clipped away from 0: y·log p is scikit-learn's xlogy(y, p)
+    eps = np.finfo(a.dtype).eps
+    p = np.clip(a, eps, 1 - eps)
+    if kind == "binary_log_loss":
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(axis=1)
+    return -(y * np.log(p)).sum(axis=1)  # log_loss after a softmax
+
+
+class SklearnLoss:
+    """One of scikit-learn's losses, with the sample weights of the current batch.
+
+    Parameters
+    ----------
+    kind : {'squared_error', 'poisson', 'log_loss', 'binary_log_loss', 'mse'}
+    output : str or None
+        The output activation the loss pairs with (for mlplab's pairing check).
+    """
+
+    def __init__(self, kind: str, output: str | None):
+        self.kind, self.output = kind, output
+        self.weights: Array | None = None  # sᵢ of the batch, or None for equal weights
+        self.scale: Array | None = None    # sᵢ · m / Σ s, per row of δ⁽ᴸ⁾
+
+    def use_weights(self, weights: Array | None) -> None:
+        """Weigh the rows of the next batches by ``weights`` (None: all alike)."""
+        self.weights = weights
+        self.scale = None if weights is None else weights * (len(weights) / weights.sum())
+
+    def value(self, a: Array, y: Array, z: Array | None = None) -> float:
+        costs = per_sample_cost(self.kind, a, y)
+        return float(costs.mean() if self.weights is None
+                     else np.average(costs, weights=self.weights))
+
+    def output_delta(self, z: Array, a: Array, y: Array, g: Activation) -> Array:
+        # δ⁽ᴸ⁾ = a − y for scikit-learn's pairings; the lecture's (a − y) ⊙ σ'(z) for "mse"
+        delta = get_loss("mse").output_delta(z, a, y, g) if self.kind == "mse" else a - y
+        if self.scale is not None:
+            delta *= self.scale[:, None]
+        return delta
+
+    def as_loss(self) -> Loss:
+        """This loss in the form a :class:`~mlplab.Network` takes (``net.loss``)."""
+        return Loss(f"sklearn_{self.kind}", self.value, self.output_delta, self.output)
