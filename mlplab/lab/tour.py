@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConfigError
+from ..io.files import atomic_write
 from .experiments import ExperimentResult, discover
 
 MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".svg": "image/svg+xml"}
@@ -95,7 +96,7 @@ def run_tour(out: Path, *, quick: bool = False, seed: int = 0, only: list[str] |
         if progress:
             progress(name, i, len(experiments), section)
     tour.seconds = time.perf_counter() - start
-    tour.path.write_text(render(tour, quick=quick, seed=seed, embed=embed), encoding="utf-8")
+    atomic_write(tour.path, render(tour, quick=quick, seed=seed, embed=embed), "tour report")
     return tour
 
 

@@ -77,7 +77,7 @@ def train(
 ):
     """Train a network (the lecture's 7 steps) and print its W and b."""
     from ...train.callbacks import ProgressBar
-    from ...io.model import save
+    from ...io import atomic_write, save
     from ...core.network import Network
 
     with user_errors():
@@ -114,9 +114,9 @@ def train(
         if out is not None:
             output_folder(out)
             path = save(net, out / "model.safetensors", extra=extra)
-            (out / "history.json").write_text(json.dumps(
+            atomic_write(out / "history.json", json.dumps(
                 {"loss": history.loss, "epochs": history.epochs,
-                 "stop_reason": history.stop_reason}, indent=1))
+                 "stop_reason": history.stop_reason}, indent=1), "history file")
             console.print(f"saved {path}", highlight=False)
 
 

@@ -56,13 +56,13 @@ def predict_csv_command(model: Path, csv: Path, output: Path | None) -> None:
     import pandas as pd
 
     from ...datasets.csv import predict_csv, read_frame
-    from ...io.model import load
+    from ...io import atomic_write, load
 
     run = predict_csv(load(model), csv)
     if output is not None:
         frame = read_frame(csv)
         frame[f"predicted_{run.target.name}"] = run.predictions
-        frame.to_csv(output, index=False)
+        atomic_write(output, frame.to_csv(index=False), "--output")
         console.print(f"wrote {len(frame)} predictions to {output}", highlight=False)
     else:
         shown = pd.Series(run.predictions, name=f"predicted {run.target.name}")

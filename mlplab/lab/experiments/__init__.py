@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ...errors import ConfigError
+from ...io.files import atomic_write
 
 
 @dataclass
@@ -60,7 +61,7 @@ class ExperimentResult:
 
     def save_json(self, out: Path) -> Path:
         path = Path(out) / "results.json"
-        path.write_text(json.dumps(self.as_dict(), indent=1, default=float))
+        atomic_write(path, json.dumps(self.as_dict(), indent=1, default=float), "results file")
         return path
 
 
