@@ -32,7 +32,7 @@ import pytest
 from mlplab.playground.launch import serving
 
 ROOT = Path(__file__).resolve().parents[1]
-HOSTILE = Path(__file__).with_name("hostile_clients.py")
+HOSTILE = ROOT / "bench" / "hostile_clients.py"
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes")
 
 

@@ -167,6 +167,12 @@ def create_app(max_sessions: int = 16, timeout_s: float = 900.0, host: str = "12
     async def refused(request: Request, exc: Refused):
         return JSONResponse({"error": str(exc)}, exc.status)
 
+    _add_routes(app, sessions, player)
+    return app
+
+
+def _add_routes(app: FastAPI, sessions: Sessions, player: Player) -> None:
+    """The page, the API and the stream (see the module docstring)."""
     def run(fn, *args):
         return asyncio.to_thread(fn, *args)
 
@@ -249,5 +255,3 @@ def create_app(max_sessions: int = 16, timeout_s: float = 900.0, host: str = "12
     @app.websocket("/api/sessions/{sid}/stream")
     async def stream(ws: WebSocket, sid: str):
         await serve_stream(ws, sessions.hubs.get(sid), player)
-
-    return app

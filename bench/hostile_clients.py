@@ -1,6 +1,7 @@
-"""Hostile playground clients for tests/test_playground_load.py, run as their own process.
+"""Hostile playground clients for tests/test_playground_load.py and
+bench/playground_hostile.py, run as their own process.
 
-``python tests/hostile_clients.py PORT SESSIONS SOCKETS`` creates SESSIONS sessions, opens
+``python bench/hostile_clients.py PORT SESSIONS SOCKETS`` creates SESSIONS sessions, opens
 SOCKETS WebSockets on each (all in one asyncio loop) and then obeys lines on stdin:
 
 - ``play``: every socket sends ``play``, then ``play`` again every 100 ms; no socket ever
