@@ -42,7 +42,7 @@ _EXPORTS = {
     "Perceptron": "mlplab.sklearn.perceptron",
     "MlplabError": "mlplab.errors", "ConfigError": "mlplab.errors", "DataError": "mlplab.errors",
     "ModelFileError": "mlplab.errors", "DivergenceError": "mlplab.errors",
-    "NotFittedError": "mlplab.errors",
+    "NotFittedError": "mlplab.errors", "sweep": "mlplab.sklearn.sweep",
 }
 # short module names users write (and mlplab's earlier, flat layout) -> where they live now
 ALIASES = {
@@ -53,7 +53,7 @@ ALIASES = {
     "mlplab.training": "mlplab.train.loop", "mlplab.callbacks": "mlplab.train.callbacks",
     "mlplab.regularizers": "mlplab.train.regularizers", "mlplab.clipping": "mlplab.train.clipping",
     "mlplab.monitor": "mlplab.train.monitor", "mlplab.divergence": "mlplab.train.divergence",
-    "mlplab.checkpoint": "mlplab.io.checkpoint",
+    "mlplab.checkpoint": "mlplab.io.checkpoint", "mlplab.export": "mlplab.io.export",
     "mlplab.experiments": "mlplab.lab.experiments", "mlplab.plots": "mlplab.lab.plots",
     "mlplab.tour": "mlplab.lab.tour", "mlplab.estimators": "mlplab.sklearn",
     "mlplab.perceptron": "mlplab.sklearn.perceptron", "mlplab.metrics": "mlplab.sklearn.metrics",
@@ -91,6 +91,10 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
     sys.meta_path.insert(0, _AliasFinder())
+
+# the layers above the core plug into it (mlplab.core.plugins): the training loop, checkpoints,
+# accelerators. Each imports NumPy and little else.
+from . import accel, io, train  # noqa: E402,F401
 
 
 def __getattr__(name: str):

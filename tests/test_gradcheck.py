@@ -62,8 +62,8 @@ def test_gradcheck_catches_a_wrong_gradient(monkeypatch):
     """The check can fail: break σ' and it must notice."""
     from mlplab import activations
 
-    broken = activations.Activation("sigmoid", activations.sigmoid, activations.sigmoid_prime,
-                                    lambda z, a: 0.9 * a * (1 - a))
+    broken = activations.Activation("sigmoid", activations.sigmoid,
+                                    lambda z: 0.9 * activations.sigmoid_prime(z))
     net = Network([2, 3, 1], activation=broken, seed=0)
     result = gradcheck(net, np.ones((2, 2)), np.ones((2, 1)))
     assert not result.passed and result.errors[1] > 1e-3

@@ -364,9 +364,11 @@ def test_crafted_extra_records_end_in_one_line_from_predict(tmp_path):
 @posix
 def test_full_disk_during_train_out_and_predict_output_keeps_the_old_files(tmp_path):
     """A real write failure (the file-size limit: EFBIG, like a full disk) in a real process."""
-    out = tmp_path / "out"
+    out, work = tmp_path / "out", tmp_path / "work"  # work: where a rescued model would go
+    work.mkdir()
     run = [sys.executable, "-m", "mlplab", "train", "xor", "--no-progress", "--out", str(out)]
-    assert subprocess.run(run + ["--max-epochs", "5"], capture_output=True).returncode == 0
+    assert subprocess.run(run + ["--max-epochs", "5"], capture_output=True,
+                          cwd=work).returncode == 0
     old = {p.name: p.read_bytes() for p in out.iterdir()}
 
     def limited():  # every write past 1,500 bytes of a file fails
@@ -376,7 +378,7 @@ def test_full_disk_during_train_out_and_predict_output_keeps_the_old_files(tmp_p
         resource.setrlimit(resource.RLIMIT_FSIZE, (1500, 1500))
 
     proc = subprocess.run(run + ["--max-epochs", "400", "--epsilon", "1e-12"],
-                          capture_output=True, text=True, preexec_fn=limited)
+                          capture_output=True, text=True, preexec_fn=limited, cwd=work)
     assert proc.returncode == 2 and proc.stderr.startswith("error: cannot write history file")
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     # the (small) model file was written whole, history.json not at all: the old one stays
@@ -389,13 +391,14 @@ def test_full_disk_during_train_out_and_predict_output_keeps_the_old_files(tmp_p
     model = tmp_path / "tab"
     assert subprocess.run([sys.executable, "-m", "mlplab", "train", "--csv", str(table),
                            "--target", "y", "--max-epochs", "3", "--out", str(model)],
-                          capture_output=True).returncode == 0
+                          capture_output=True, cwd=work).returncode == 0
     predictions = tmp_path / "old.csv"
     predictions.write_text("the old predictions\n")
     proc = subprocess.run([sys.executable, "-m", "mlplab", "predict",
                            str(model / "model.safetensors"), "--csv", str(table),
                            "--output", str(predictions)], capture_output=True, text=True,
-                          preexec_fn=limited)
+                          preexec_fn=limited, cwd=work)
     assert proc.returncode == 2 and "cannot write --output" in proc.stderr
     assert predictions.read_text() == "the old predictions\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.csv", "out", "t.csv", "tab"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.csv", "out", "t.csv", "tab",
+                                                          "work"]

@@ -67,28 +67,6 @@ def test_state_dict_round_trip_continues_identically():
     assert pa[0] == pb[0]
 
 
-def test_loaded_state_takes_the_layout_of_column_major_params_and_continues_identically():
-    """A file holds row-major arrays; Dense's W is column-major: the loaded state is laid out
-    like W on the first step (same numbers, so the same steps)."""
-    rng = np.random.default_rng(0)
-    W0 = np.asfortranarray(rng.normal(size=(4, 3)))
-    grads = [rng.normal(size=(4, 3)) for _ in range(3)]
-    for make in (lambda: Momentum(0.1, nesterov=True), lambda: Adam(0.01)):
-        a, b = make(), make()
-        pa, pb = W0.copy(order="K"), W0.copy(order="K")
-        a.step([pa], [grads[0]])
-        b.load_state_dict(a.state_dict())
-        assert all(v.flags.c_contiguous for v in b.state[0].values())  # as from a file
-        pb[...] = pa
-        for g in grads[1:]:
-            a.step([pa], [g])
-            b.step([pb], [g])
-        assert all(v.flags.f_contiguous and not v.flags.c_contiguous
-                   for v in b.state[0].values())
-        np.testing.assert_array_equal(pa, pb)
-        assert pa.flags.f_contiguous
-
-
 @pytest.mark.parametrize("bad", [0, -0.1, 1.5, float("nan"), "0.1", True])
 def test_learning_rate_must_be_in_0_1(bad):
     with pytest.raises(ConfigError, match=r"learning rate α must be in \(0, 1\]"):

@@ -102,31 +102,6 @@ def test_float32_data_trains_in_float32():
     assert net.forward(X.astype(np.float32)).dtype == np.float32
 
 
-@pytest.mark.parametrize("shuffle", [True, False])
-def test_column_major_data_is_gathered_from_rows_and_trains_the_same(shuffle, monkeypatch):
-    """pandas' to_numpy() gives column-major arrays: minibatches must still read whole rows
-    (a copy once per fit), with the same weights as from a row-major copy of the data."""
-    from mlplab import training
-
-    rng = np.random.default_rng(30)
-    X = np.asfortranarray(rng.normal(size=(90, 7)))[:80]  # strided: neither C nor F
-    y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    sources = []
-    real = training._rows
-    monkeypatch.setattr(training, "_rows",
-                        lambda A, idx, reused: sources.append(A.flags.c_contiguous)
-                        or real(A, idx, reused))
-    fits = []
-    for data in (X, np.ascontiguousarray(X)):
-        net = Network([7, 5, 1], activation="tanh", loss="cross_entropy", seed=31)
-        net.fit(data, y, optimizer="adam", learning_rate=0.01, batch_size=16, max_epochs=3,
-                epsilon=None, shuffle=shuffle, seed=32)
-        fits.append(net.params)
-    assert len(sources) == (2 * 2 * 3 * 5 if shuffle else 0) and all(sources)
-    for a, b in zip(*fits):
-        np.testing.assert_array_equal(a, b)
-
-
 def test_history_with_validation_data():
     X, y = mlplab.datasets.moons(100, seed=0)
     net = Network([2, 8, 1], activation="tanh", loss="cross_entropy", seed=0)

@@ -66,8 +66,8 @@ def gradcheck(net, X, Y, h: float = 1e-3, tolerance: float = 1e-6) -> GradcheckR
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
             raise ConfigError(f"gradcheck's {name} must be a number > 0, got {value!r}; "
                               "the defaults are h=1e-3, tolerance=1e-6")
-    net = copy.deepcopy(net).astype(np.float64)
-    X, Y = net._check_XY(X, Y)
+    net = copy.deepcopy(net).to("cpu").astype(np.float64)
+    X, Y = net.check_XY(X, Y)
     floor = 1e-5 * max(1.0, abs(_cost(net, X, Y)))
     net.forward(X, training=True)
     net.backward(Y)
@@ -75,7 +75,7 @@ def gradcheck(net, X, Y, h: float = 1e-3, tolerance: float = 1e-6) -> GradcheckR
     for l, layer in enumerate(net.layers):
         worst = 0.0
         for p, g in zip(layer.params, layer.grads):
-            g = g.copy()
+            g = np.array(g)
             numeric = np.empty_like(p)
             for i in np.ndindex(p.shape):
                 old = p[i]
@@ -94,4 +94,4 @@ def gradcheck(net, X, Y, h: float = 1e-3, tolerance: float = 1e-6) -> GradcheckR
 
 def _cost(net, X: Array, Y: Array) -> float:
     A = net.forward(X, training=True)
-    return net.loss.value(A, Y, net.layers[-1].Z)
+    return float(net.loss.value(A, Y, net.layers[-1].Z))

@@ -1,15 +1,15 @@
-"""The multilayer perceptron: forward pass, the δ recursion, parameters.
+"""The multilayer perceptron: the forward pass, the δ recursion, parameters.
 
 Notation follows the lecture, with the input numbered layer 0 (the lecture numbers it 1):
 ``a⁽⁰⁾ = x``; for l = 1 … L, ``z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾`` and ``a⁽ˡ⁾ = g(z⁽ˡ⁾)``;
 ``net.layers[l]`` holds ``W⁽ˡ⁾``, ``b⁽ˡ⁾`` and, after a forward pass, ``z⁽ˡ⁾``, ``a⁽ˡ⁾``.
-Samples are rows (see :mod:`mlplab.layers` for the shapes). The cost is the mean over the
+Samples are rows (see :mod:`mlplab.core.layers` for the shapes). The cost is the mean over the
 batch of the per-sample cost (``½‖a⁽ᴸ⁾ − y‖²`` for MSE).
 
 Backpropagation (:meth:`Network.backward`)::
 
     δ⁽ᴸ⁾ = (a⁽ᴸ⁾ − y) ⊙ σ'(z⁽ᴸ⁾)              (the loss's output delta)
-    δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ σ'(z⁽ˡ⁾)         (each layer's backward)
+    δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ σ'(z⁽ˡ⁾)         (each layer's backward, l = L−1 … 1)
     ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ,  ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾
 """
 
@@ -19,19 +19,19 @@ from typing import Sequence
 
 import numpy as np
 
-from .activations import get_activation
 from ..errors import ConfigError
+from . import plugins
+from .activations import get_activation
 from .layers import Dense, Input, Layer
 from .losses import Loss, check_pairing, default_output, get_loss
-from ..accel.flat import FlatParameters
-from .validation import check_finite, check_positive_int, check_X, check_Y, make_rng
+from .validation import check_positive_int, check_X, check_Y, make_rng
+from .xp import Place, float_dtype, is_array_api_obj, place, to_numpy
 
-Array = np.ndarray
-BLOCK_ROWS = 1024  # inference runs in blocks of rows whose layer outputs stay in cache
+Array = object
 
 
 class Network:
-    """A feed-forward network of dense layers.
+    """A feed-forward network of layers.
 
     Parameters
     ----------
@@ -55,6 +55,9 @@ class Network:
         gives bit-identical weights and loss history.
     dtype : "float64" or "float32"
         Parameter dtype. ``fit`` switches to float32 when it is given float32 data.
+    device : str, optional
+        Where the numbers live: "cpu" (NumPy, the default), "torch", "cuda", "cuda:N", "cupy"
+        (see :mod:`mlplab.core.xp`).
 
     Examples
     --------
@@ -63,78 +66,81 @@ class Network:
     (2, 2)
     """
 
-    def __init__(self, sizes: Sequence[int], activation: str = "sigmoid",
-                 output: str | None = None, loss: str = "mse", init: str = "normal",
-                 seed: int | np.random.Generator | None = None, dtype="float64"):
+    def __init__(self, sizes: Sequence[int], activation="sigmoid", output: str | None = None,
+                 loss: str = "mse", init="normal", seed=None, dtype="float64", device=None):
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
             raise ConfigError(f"sizes must list at least two layer sizes (input and output), "
                               f"e.g. [2, 2, 1]; got {sizes!r}")
         sizes = [check_positive_int(n, "every layer size") for n in sizes]
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise ConfigError(f"dtype must be float32 or float64, got {dtype}")
-        self.sizes = sizes
-        self.loss: Loss = get_loss(loss, sizes[-1])
-        if isinstance(activation, (list, tuple)):
-            if len(activation) != len(sizes) - 2:
-                raise ConfigError(f"activation lists one g per hidden layer: sizes {sizes} have "
-                                  f"{len(sizes) - 2}, got {len(activation)} names")
-            hiddens = [get_activation(a) for a in activation]
-        else:
-            hiddens = [get_activation(activation)] * (len(sizes) - 2)
+        hiddens = _hidden_activations(activation, len(sizes) - 2, sizes)
+        the_loss = get_loss(loss, sizes[-1])
         hidden = hiddens[0] if hiddens else get_activation(
             "sigmoid" if isinstance(activation, (list, tuple)) else activation)
-        out = get_activation(output) if output is not None else default_output(self.loss, hidden)
-        check_pairing(self.loss, out)
-        if any(h.name == "softmax" for h in hiddens):
-            raise ConfigError("softmax is only an output activation; pick another for hidden layers")
-        self.activation, self.output, self.init = hidden.name, out.name, init
-        self.rng = make_rng(seed)
-        self.seed = None if isinstance(seed, np.random.Generator) else seed
-        self.layers: list[Layer] = [Input(sizes[0])]
+        out = get_activation(output) if output is not None else default_output(the_loss, hidden)
+        rng = make_rng(seed)
         try:
-            for l in range(1, len(sizes)):
-                g = out if l == len(sizes) - 1 else hiddens[l - 1]
-                self.layers.append(Dense(sizes[l - 1], sizes[l], g, init, self.rng, dtype))
+            layers = [Input(sizes[0])] + [
+                Dense(n_in, n_out, out if l == len(sizes) - 1 else hiddens[l - 1], init, rng,
+                      _float_dtype(dtype))
+                for l, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1)]
         except MemoryError:
             n = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
             raise ConfigError(f"sizes {sizes} need {n} parameters, more than this machine's "
                               "memory holds; use smaller layers") from None
-        self.dtype = dtype
-        self.history = None
-        self._flatten()
+        self._assemble(layers, the_loss, rng, seed, init, device)
+        self.activation = hidden.name
 
     @classmethod
-    def from_layers(cls, layers: Sequence[Layer], loss: str = "mse",
-                    seed: int | np.random.Generator | None = None) -> "Network":
-        """A network from an explicit stack: ``[Input(n), Dense(...), <any Layer>, …, Dense(...)]``.
+    def from_layers(cls, layers: Sequence[Layer], loss: str = "mse", seed=None,
+                    device=None) -> "Network":
+        """A network from an explicit stack: ``[Input(shape), <any Layer>, …, Dense(...)]``.
 
-        The last layer must be :class:`Dense` (its activation is the output's g). ``sizes`` is
-        then the width after each layer.
+        Every layer is built on the output shape of the one below (a mismatch is a ConfigError
+        naming both). The last layer must be :class:`Dense`: its activation is the output's g.
         """
         layers = list(layers)
         if len(layers) < 2 or not isinstance(layers[0], Input) or not isinstance(layers[-1], Dense):
             raise ConfigError("from_layers needs Input(n) first and a Dense output layer last")
         net = cls.__new__(cls)
-        net.layers = layers
-        net.sizes = [layer.n_out for layer in layers]
-        net.loss = get_loss(loss, layers[-1].n_out)
-        check_pairing(net.loss, layers[-1].g)
+        rng = make_rng(seed)
+        net._assemble(layers, get_loss(loss, layers[-1].n_out), rng, seed, "custom", device)
         hidden = [layer.g.name for layer in layers[1:-1] if isinstance(layer, Dense)]
         net.activation = hidden[0] if hidden else layers[-1].g.name
-        net.output, net.init = layers[-1].g.name, "custom"
-        net.rng = make_rng(seed)
-        net.seed = None if isinstance(seed, np.random.Generator) else seed
-        net.dtype = layers[-1].W.dtype
-        net.history = None
-        net._flatten()
         return net
+
+    def _assemble(self, layers, loss: Loss, rng, seed, init, device) -> None:
+        shape = layers[0].out_shape
+        for layer in layers[1:]:
+            shape = layer.build(shape)  # each layer checks the shape it receives
+        self.layers: list[Layer] = layers
+        self.loss = loss
+        check_pairing(loss, layers[-1].g)
+        if any(getattr(layer, "g", None) is not None and layer.g.name == "softmax"
+               for layer in layers[1:-1]):
+            raise ConfigError("softmax is only an output activation; pick another for hidden layers")
+        self.output, self.init = layers[-1].g.name, init
+        self.rng, self.seed = rng, None if isinstance(seed, np.random.Generator) else seed
+        self.dtype = float_dtype(layers[-1].W)
+        self.history, self.extra = None, None
+        self.place: Place = place(layers[-1].W)
+        if device is not None:
+            self.to(device)
 
     # ----------------------------------------------------------------- structure
     @property
     def L(self) -> int:
         """Index of the output layer (the number of computing layers)."""
         return len(self.layers) - 1
+
+    @property
+    def sizes(self) -> list[int]:
+        """The width of each layer's output, input first."""
+        return [layer.n_out for layer in self.layers]
+
+    @property
+    def input_shape(self) -> tuple:
+        """The shape of one sample: ``(n_inputs,)``, or e.g. ``(channels, height, width)``."""
+        return self.layers[0].out_shape
 
     @property
     def n_inputs(self) -> int:
@@ -155,142 +161,110 @@ class Network:
         return [g for layer in self.layers for g in layer.grads]
 
     def astype(self, dtype) -> "Network":
+        """Cast every parameter to ``dtype`` (float32 or float64)."""
         dtype = np.dtype(dtype)
         if dtype != self.dtype:
             for layer in self.layers:
                 layer.astype(dtype)
             self.dtype = dtype
-            self._flatten()
         return self
 
-    # ------------------------------------------------- one buffer for the parameters
-    def _flatten(self) -> None:
-        """Put a dense stack's W, b, dW, db into one flat buffer each (:mod:`mlplab.parameters`)."""
-        self._flat = FlatParameters.of(self.layers[1:])
-
-    def flat_parameters(self) -> FlatParameters | None:
-        """The flat buffers of the parameters and gradients, while every layer still holds its
-        views into them (None otherwise: an assigned ``W``, layers other than Dense)."""
-        flat = getattr(self, "_flat", None)
-        return flat if flat is not None and flat.valid(self.layers[1:]) else None
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state.pop("_flat", None)  # views do not survive pickling or deepcopy: rebuilt below
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._flatten()
+    def to(self, device) -> "Network":
+        """Move every parameter to ``device`` ("cpu", "torch", "cuda", …; see
+        :mod:`mlplab.core.xp`)."""
+        where = place(device)
+        if where != self.place:
+            for layer in self.layers:
+                layer.to(where)
+            self.place = where
+        return self
 
     # ----------------------------------------------------------------- the passes
     def forward(self, X: Array, training: bool = False) -> Array:
-        """Run ``a⁽ˡ⁾ = g(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)`` for l = 1 … L; cache every ``z⁽ˡ⁾``, ``a⁽ˡ⁾``.
-
-        ``X`` is ``(m, n_inputs)``, already validated; returns ``a⁽ᴸ⁾`` of shape ``(m, n_outputs)``.
-        """
+        """Run ``a⁽ˡ⁾ = g(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)`` for l = 1 … L; every layer caches its ``z⁽ˡ⁾``,
+        ``a⁽ˡ⁾``. ``X`` is ``(m, n_inputs)``, already checked; returns ``a⁽ᴸ⁾``."""
         A = X
         for layer in self.layers:
             A = layer.forward(A, training)
-        return A.copy() if training else A  # a training pass writes into arrays it reuses
+        return A
 
-    def forward_cost(self, X: Array, Y: Array) -> float:
-        """A training forward pass (``forward(X, training=True)``) and the batch's mean cost.
-
-        What step 2 of :func:`~mlplab.training.fit` needs; with a softmax output and
-        categorical cross-entropy the output and the cost are computed together
-        (:func:`mlplab.losses.softmax_cce_into`).
-        """
+    def backward(self, Y: Array) -> None:
+        """The δ recursion from the cached forward pass; fills each layer's ``dW``, ``db``."""
         out = self.layers[-1]
-        together = self.loss.output_and_value
-        if together is None or out.g.name != self.loss.output:
-            A = self.forward(X, training=True)
-            return self.loss.value(A, Y, out.Z)
-        A = X
-        for layer in self.layers[:-1]:
-            A = layer.forward(A, True)
-        Z, A = out.linear(A, True)
-        out.A = A
-        return together(Z, Y, A)
-
-    def backward(self, Y: Array, step: float | None = None) -> None:
-        """The δ recursion from the cached forward pass; fills each layer's ``dW``, ``db``.
-
-        ``step = α`` (dense layers only) also takes the gradient-descent step layer by layer,
-        as the δ recursion passes, instead of storing ``dW``, ``db`` (see ``Dense.backward``).
-        """
-        if step is not None and not self.dense_only:
-            raise ConfigError("backward(step=…) takes the step inside dense layers only; this "
-                              "network has other layers: call backward(Y), then an optimizer")
-        self._backprop(Y, step)
-
-    @property
-    def dense_only(self) -> bool:
-        """True when every layer after the input is Dense (what ``backward(step=…)`` needs)."""
-        return all(isinstance(layer, Dense) for layer in self.layers[1:])
-
-    def _backprop(self, Y: Array, step: float | None) -> None:
-        """:meth:`backward` without its check (``fit`` checks ``dense_only`` once per run)."""
-        out = self.layers[-1]
+        out.check_differentiable()
         delta = self.loss.output_delta(out.Z, out.A, Y, out.g)  # δ⁽ᴸ⁾
-        kw = {} if step is None else {"step": step}
-        dA = out.backward(delta=delta, need_dA_prev=self.L > 1, **kw)
-        for l in range(self.L - 1, 0, -1):
-            # dA = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾; the layer forms δ⁽ˡ⁾ = dA ⊙ g'(z⁽ˡ⁾) and its gradients
-            dA = self.layers[l].backward(dA, need_dA_prev=l > 1, **kw)
+        dA = out.backward_delta(delta, need_dA_prev=self.L > 1)  # (W⁽ᴸ⁾)ᵀδ⁽ᴸ⁾
+        for l in range(self.L - 1, 0, -1):  # each layer: δ⁽ˡ⁾ = dA ⊙ g'(z⁽ˡ⁾), its gradients,
+            dA = self.layers[l].backward(dA, need_dA_prev=l > 1)  # and dA = (W⁽ˡ⁾)ᵀδ⁽ˡ⁾
 
     def cost(self, X: Array, Y: Array) -> float:
-        """The mean cost over the samples of ``X`` (validated here)."""
-        X, Y = self._check_XY(X, Y)
+        """The mean cost over the samples of ``X`` (checked here)."""
+        X, Y = self.check_XY(X, Y)
         A = self.forward(X)
-        return self.loss.value(A, Y, self.layers[-1].Z)
+        return float(self.loss.value(A, Y, self.layers[-1].Z))
 
     def gradients(self, X: Array, Y: Array) -> dict[int, tuple[Array, Array]]:
         """``{l: (∂C/∂W⁽ˡ⁾, ∂C/∂b⁽ˡ⁾)}`` for every dense layer l, the cost being the batch mean."""
-        X, Y = self._check_XY(X, Y)
+        X, Y = self.check_XY(X, Y)
         self.forward(X, training=True)
         self.backward(Y)
-        return {l: (layer.dW.copy(), layer.db.copy())
+        return {l: (layer.dW, layer.db)
                 for l, layer in enumerate(self.layers) if isinstance(layer, Dense)}
 
     # ----------------------------------------------------------------- use
+    def output_for(self, X: Array) -> Array:
+        """``a⁽ᴸ⁾`` for the rows of ``X`` (checked here), in the caller's array library.
+
+        An accelerator (:mod:`mlplab.core.plugins`) may compute it; else ``forward(X)``.
+        """
+        Xc = check_X(X, self.input_shape, dtype=self.dtype, finite=False, where=self.place)
+        A = None
+        for accelerator in plugins.accelerators():
+            A = accelerator.predict(self, Xc)
+            if A is not None:
+                break
+        else:
+            _check_finite(Xc, self.place)
+            A = self.forward(Xc)
+        return _like_caller(A, X, self.place)
+
     def predict_proba(self, X: Array) -> Array:
         """The output ``a⁽ᴸ⁾`` read as probabilities (sigmoid or softmax output only)."""
         if self.output not in ("sigmoid", "softmax"):
             raise ConfigError(f"predict_proba needs a sigmoid or softmax output, this network's "
                               f"is {self.output!r}; use predict")
-        return self._output(X)
+        return self.output_for(X)
 
     def predict(self, X: Array) -> Array:
         """Predictions for the rows of ``X``.
 
-        Classifiers (sigmoid, softmax or step output) give labels: 0/1 per output unit (threshold
-        0.5, or z > 0 for step), or the class index for softmax. Other outputs give ``a⁽ᴸ⁾``.
+        Classifiers (sigmoid, softmax or step output) give labels: 0/1 per output unit
+        (threshold 0.5, or z > 0 for step), or the class index for softmax. Other outputs give
+        ``a⁽ᴸ⁾``.
         """
-        A = self._output(X)
+        A = self.output_for(X)
+        if self.output not in ("softmax", "sigmoid", "step"):
+            return A
+        A = to_numpy(A)
         if self.output == "softmax":
-            return A.argmax(axis=1)
-        if self.output == "sigmoid":
-            return (A > 0.5).astype(np.int64)
-        if self.output == "step":
-            return A.astype(np.int64)
-        return A
+            labels = A.argmax(axis=1)
+        else:
+            labels = (A > 0.5).astype(np.int64)
+        return _like_caller(labels, X, None)
 
     def score(self, X: Array, Y: Array) -> float:
         """Accuracy for classifiers (every output unit right), else the mean cost."""
         if self.output not in ("sigmoid", "softmax", "step"):
             return self.cost(X, Y)
-        X, Y = self._check_XY(X, Y)
-        pred = self.predict(X)
+        Y = check_Y(Y, len(X), self.n_outputs, self.dtype)
+        pred = to_numpy(self.predict(X))
         if self.output == "softmax":
             return float(np.mean(pred == Y.argmax(axis=1)))
         return float(np.mean(np.all(pred == Y, axis=1)))
 
     def fit(self, X: Array, Y: Array, **options):
-        """Train; see :func:`mlplab.training.fit` for the options. Returns the History."""
-        from ..train.loop import fit
-
-        return fit(self, X, Y, **options)
+        """Train; see :func:`mlplab.train.fit` for the options. Returns the History."""
+        return plugins.TRAINER(self, X, Y, **options)
 
     # ----------------------------------------------------------------- display
     def summary(self) -> str:
@@ -300,68 +274,67 @@ class Network:
             for l, layer in enumerate(self.layers):
                 lines.append(f"layer {l}: {layer!r}")
                 if isinstance(layer, Dense):
-                    lines.append(f"  W({l}) {layer.W.shape} =\n" + _indent(str(layer.W), 4))
-                    lines.append(f"  b({l}) {layer.b.shape} = {layer.b}")
-            n = sum(p.size for p in self.params)
-            lines.append(f"{n} parameters")
+                    W, b = to_numpy(layer.W), to_numpy(layer.b)
+                    lines.append(f"  W({l}) {W.shape} =\n" + _indent(str(W), 4))
+                    lines.append(f"  b({l}) {b.shape} = {b}")
+            lines.append(f"{sum(int(np.prod(p.shape)) for p in self.params)} parameters")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         hidden = [layer.g.name for layer in self.layers[1:-1] if isinstance(layer, Dense)]
         activation = hidden if len(set(hidden)) > 1 else self.activation
+        device = "" if self.place.is_numpy else f", device={self.place.name!r}"
         return (f"Network({self.sizes}, activation={activation!r}, output={self.output!r}, "
-                f"loss={self.loss.name!r})")
+                f"loss={self.loss.name!r}{device})")
 
-    # ----------------------------------------------------------------- helpers
-    def _output(self, X) -> Array:
-        """``a⁽ᴸ⁾`` for the rows of ``X`` (validated here), computed in blocks of rows.
+    # ----------------------------------------------------------------- checks
+    def check_XY(self, X, Y) -> tuple[Array, Array]:
+        """``X`` and ``Y`` checked and moved to this network's device and dtype."""
+        X = check_X(X, self.input_shape, dtype=self.dtype, where=self.place)
+        return X, check_Y(Y, X.shape[0], self.layers[-1].out_shape, self.dtype, self.place)
 
-        Row by row the same numbers as one ``forward(X)``; blocks keep each ``z⁽ˡ⁾``, ``a⁽ˡ⁾``
-        in cache (predict on 60,000 rows ≈ the time of its matrix products, bench/README.md).
-        """
-        X = check_X(X, self.n_inputs, dtype=self.dtype, finite=False)
-        blocked = len(X) > BLOCK_ROWS and self.dense_only
-        # NaN/inf in X: blocked dense inference finds them in each block's z⁽¹⁾ instead of
-        # reading all of X once more (a NaN or ±inf times any weight is NaN or ±inf, and stays
-        # so in a sum), where every input feeds some neuron (no all-zero column of W⁽¹⁾)
-        screen = blocked and bool(np.any(self.layers[1].W != 0, axis=0).all())
-        if not screen:
-            check_finite(X)
-        if len(X) <= BLOCK_ROWS:
-            return self.forward(X)
-        A = np.empty((len(X), self.n_outputs), self.dtype)
-        if not blocked:
-            for i in range(0, len(X), BLOCK_ROWS):
-                A[i:i + BLOCK_ROWS] = self.forward(X[i:i + BLOCK_ROWS])
-            return A
-
-        def check_z(z: Array) -> None:
-            nonlocal screen
-            if not np.isfinite(z.sum()):
-                check_finite(X)  # raises for NaN/inf in X; else large values overflowed z
-                screen = False
-
-        # each block's z⁽ˡ⁾ = a⁽ˡ⁾ goes into one array per layer, reused by the next block
-        # (fresh 1 MB arrays per block cost page faults), the output into A itself
-        hidden = [np.empty((BLOCK_ROWS, layer.n_out), self.dtype) for layer in self.layers[1:-1]]
-        for i in range(0, len(X), BLOCK_ROWS):
-            a = X[i:i + BLOCK_ROWS]
-            for l, layer in enumerate(self.layers[1:], start=1):
-                out = A[i:i + len(a)] if l == self.L else hidden[l - 1][:len(a)]
-                a = layer.infer_into(a, out, check_z if l == 1 and screen else None)
-        return A
-
-    def _check_XY(self, X, Y) -> tuple[Array, Array]:
-        X = check_X(X, self.n_inputs, dtype=self.dtype)
-        return X, check_Y(Y, len(X), self.n_outputs, self.dtype)
-
-    def _require_trainable(self) -> None:
+    def require_trainable(self) -> None:
+        """Refuse networks that gradient descent cannot train (a step activation)."""
         for l, layer in enumerate(self.layers[1:], start=1):
-            if isinstance(layer, Dense) and not layer.g.differentiable:
+            g = getattr(layer, "g", None)
+            if g is not None and not g.differentiable:
                 raise ConfigError(
-                    f"layer {l} uses the {layer.g.name!r} activation, whose derivative is 0: "
+                    f"layer {l} uses the {g.name!r} activation, whose derivative is 0: "
                     "gradient descent cannot train it; use 'sigmoid', or mlplab.Perceptron "
                     "for a single layer with the perceptron rule")
+
+
+def _hidden_activations(activation, n_hidden: int, sizes) -> list:
+    if isinstance(activation, (list, tuple)):
+        if len(activation) != n_hidden:
+            raise ConfigError(f"activation lists one g per hidden layer: sizes {sizes} have "
+                              f"{n_hidden}, got {len(activation)} names")
+        return [get_activation(a) for a in activation]
+    return [get_activation(activation)] * n_hidden
+
+
+def _float_dtype(dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ConfigError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def _check_finite(X, where: Place) -> None:
+    from .validation import check_finite
+
+    if where.is_numpy:
+        check_finite(X)
+    elif not bool(where.xp.all(where.xp.isfinite(X))):
+        check_finite(to_numpy(X))
+
+
+def _like_caller(A, X, where: Place | None):
+    """``A`` in the array library the caller passed ``X`` in (NumPy for lists and frames)."""
+    if is_array_api_obj(X) and not isinstance(X, np.ndarray):
+        caller = place(X)
+        return A if where == caller else caller.asarray(to_numpy(A))
+    return to_numpy(A)
 
 
 def _indent(text: str, n: int) -> str:

@@ -1,25 +1,22 @@
-"""Update rules. Each optimizer writes only its rule, in place, for one parameter array.
+"""Update rules: step 5 of the lecture's algorithm. Each optimizer writes only its rule.
 
 ``params`` and ``grads`` are aligned lists (``[W⁽¹⁾, b⁽¹⁾, …]`` and their gradients);
-``step`` applies the rule to each pair, keeping per-parameter state (velocity, moments) by
-position. ``state_dict``/``load_state_dict`` save and restore that state (for checkpoints).
-
-Every rule runs in place: its intermediate products go into work arrays kept per parameter
-shape (:meth:`Optimizer.scratch`, never saved), in the same order of operations as the
-formulas in the docstrings, so the numbers are those of the plain NumPy expressions without
-their temporaries (an Adam step on a 256 × 784 float32 W allocated 8 arrays of its size).
+:meth:`Optimizer.step` applies :meth:`~Optimizer.update` to each pair, keeping per-parameter
+state (velocity, moments) by position. Parameters are changed in place (``p -= …``), so that a
+reference to ``net.layers[l].W`` stays the live weight matrix. ``state_dict`` and
+``load_state_dict`` save and restore the state (for checkpoints).
 """
 
 from __future__ import annotations
 
+import math
 import numbers
-
-import numpy as np
 
 from ..errors import ConfigError
 from .validation import check_learning_rate
+from .xp import place, to_numpy
 
-Array = np.ndarray
+Array = object
 
 
 class Optimizer:
@@ -31,50 +28,14 @@ class Optimizer:
         self.learning_rate = check_learning_rate(learning_rate)
         self.t = 0  # steps taken
         self.state: list[dict[str, Array]] = []
-        self._scratch: dict[tuple, list[Array]] = {}
-        self._loaded = False  # state from load_state_dict, not yet laid out like the params
-        self._flat_state: dict[str, Array] = {}  # the state as flat buffers (flat steps)
-        self._flat_of: Array | None = None  # the parameter buffer that state belongs to
 
-    def scratch(self, p: Array, k: int) -> list[Array]:
-        """``k`` work arrays shaped like ``p`` (overwritten by every update; not state)."""
-        key = (p.shape, p.dtype.str)
-        arrays = self._scratch.get(key)
-        if arrays is None or len(arrays) < k:
-            if len(self._scratch) > 32:
-                self._scratch.clear()
-            arrays = self._scratch[key] = [np.empty_like(p) for _ in range(k)]
-        return arrays
-
-    def step(self, params: list[Array], grads: list[Array], flat=None) -> None:
-        """Apply the rule to every (parameter, gradient) pair; with ``flat`` (the network's
-        :class:`~mlplab.parameters.FlatParameters`, of which ``params`` are the views) a
-        built-in elementwise rule runs once over the whole buffer, with the same numbers."""
-        if flat is not None and type(self).update in _ELEMENTWISE:
-            self._flat_step(params, flat)
-            return
-        if not self.state:
+    def step(self, params: list[Array], grads: list[Array]) -> None:
+        """One update of every parameter: ``p ← rule(p, ∂C/∂p)``."""
+        if len(self.state) != len(params):
             self.state = [self.init_state(p) for p in params]
-        elif self._loaded:  # a file's arrays are row-major; Dense's W is column-major
-            self.state = [{k: _like(p, v) for k, v in s.items()}
-                          for p, s in zip(params, self.state)]
-            self._loaded = False
         self.t += 1
         for p, g, s in zip(params, grads, self.state):
             self.update(p, g, s)
-
-    def _flat_step(self, params: list[Array], flat) -> None:
-        if self._flat_of is not flat.p:  # first flat step on these buffers: the state moves
-            old = self.state or [self.init_state(p) for p in params]  # into flat buffers too
-            self._flat_state = {k: np.zeros_like(flat.p) for k in self.init_state(flat.p)}
-            views = {k: flat.like(buf, params) for k, buf in self._flat_state.items()}
-            for i, s in enumerate(old):
-                for k, v in s.items():
-                    views[k][i][...] = v
-            self.state = [{k: views[k][i] for k in views} for i in range(len(params))]
-            self._flat_of, self._loaded = flat.p, False
-        self.t += 1
-        self.update(flat.p, flat.g, self._flat_state)
 
     def init_state(self, p: Array) -> dict[str, Array]:
         return {}
@@ -83,38 +44,32 @@ class Optimizer:
         raise NotImplementedError
 
     def state_dict(self) -> dict:
-        return {"t": self.t, "state": [{k: v.copy() for k, v in s.items()} for s in self.state]}
+        """The step count and the state as NumPy arrays."""
+        return {"t": self.t, "state": [{k: to_numpy(v).copy() for k, v in s.items()}
+                                       for s in self.state]}
 
-    def load_state_dict(self, d: dict) -> None:
+    def load_state_dict(self, d: dict, params: list[Array] | None = None) -> None:
+        """Take back :meth:`state_dict`'s record (moved to ``params``' device when given)."""
         self.t = int(d["t"])
-        self.state = [{k: np.array(v) for k, v in s.items()} for s in d["state"]]
-        self._loaded, self._flat_of = True, None
+        where = [place(p) for p in params] if params else [None] * len(d["state"])
+        self.state = [{k: w.asarray(v) if w is not None else v for k, v in s.items()}
+                      for s, w in zip(d["state"], where)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate})"
 
 
-def _like(p: Array, v: Array) -> Array:
-    """v with p's memory layout (same numbers), so that the in-place rules run as fast as
-    on state made by ``init_state``."""
-    if v.shape != p.shape or v.strides == p.strides:
-        return v
-    out = np.empty_like(p, dtype=v.dtype)
-    out[...] = v
-    return out
+def _zeros_like(p):
+    return place(p).xp.zeros_like(p)
 
 
 class GradientDescent(Optimizer):
-    """The lecture's rule ``W ← W − α ∂C/∂W`` (full batch: "gd"; minibatches: "sgd")::
-
-        p -= α · g
-    """
+    """The lecture's rule ``W ← W − α ∂C/∂W`` (full batch: "gd"; minibatches: "sgd")."""
 
     name = "gd"
 
     def update(self, p, g, state):
-        (step,) = self.scratch(p, 1)
-        p -= np.multiply(g, self.learning_rate, out=step)  # α·g
+        p -= self.learning_rate * g  # W ← W − α ∂C/∂W
 
 
 class Momentum(Optimizer):
@@ -134,18 +89,12 @@ class Momentum(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def init_state(self, p):
-        return {"v": np.zeros_like(p)}
+        return {"v": _zeros_like(p)}
 
     def update(self, p, g, state):
-        v = state["v"]
-        ag, look = self.scratch(p, 2)
-        np.multiply(g, self.learning_rate, out=ag)  # α·g
-        v *= self.momentum
-        v -= ag
+        v = state["v"] = self.momentum * state["v"] - self.learning_rate * g
         if self.nesterov:
-            np.multiply(v, self.momentum, out=look)  # β·v − α·g
-            look -= ag
-            p += look
+            p += self.momentum * v - self.learning_rate * g
         else:
             p += v
 
@@ -156,6 +105,8 @@ class Adam(Optimizer):
         m ← β₁ m + (1 − β₁) g
         v ← β₂ v + (1 − β₂) g²
         p ← p − α · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
+
+    The two bias corrections are folded into scalars, as PyTorch does.
     """
 
     name = "adam"
@@ -171,30 +122,16 @@ class Adam(Optimizer):
         self.beta_1, self.beta_2, self.eps = float(beta_1), float(beta_2), float(epsilon)
 
     def init_state(self, p):
-        return {"m": np.zeros_like(p), "v": np.zeros_like(p)}
+        return {"m": _zeros_like(p), "v": _zeros_like(p)}
 
     def update(self, p, g, state):
-        m, v = state["m"], state["v"]
-        a, b = self.scratch(p, 2)
-        m *= self.beta_1
-        m += np.multiply(g, 1 - self.beta_1, out=a)
-        v *= self.beta_2
-        np.multiply(g, g, out=a)
-        v += np.multiply(a, 1 - self.beta_2, out=a)  # (1 − β₂)·g²
-        # m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ), folded into scalars (as PyTorch does). Python
-        # floats keep float32 parameters float32 under NumPy 2's promotion rules.
-        step = float(self.learning_rate / (1 - self.beta_1**self.t))
-        root_c2 = float(np.sqrt(1 - self.beta_2**self.t))
-        np.sqrt(v, out=a)
-        a /= root_c2
-        a += self.eps  # √v̂ + ε
-        np.multiply(m, step, out=b)
-        b /= a
-        p -= b
+        m = state["m"] = self.beta_1 * state["m"] + (1 - self.beta_1) * g
+        v = state["v"] = self.beta_2 * state["v"] + (1 - self.beta_2) * (g * g)
+        step = self.learning_rate / (1 - self.beta_1 ** self.t)  # α / (1 − β₁ᵗ)
+        root_c2 = math.sqrt(1 - self.beta_2 ** self.t)  # √(1 − β₂ᵗ)
+        p -= m * step / (place(v).xp.sqrt(v) / root_c2 + self.eps)
 
 
-# rules that treat every element alike, so that one call over all parameters equals one per array
-_ELEMENTWISE = {GradientDescent.update, Momentum.update, Adam.update}
 OPTIMIZERS = {"gd": GradientDescent, "sgd": GradientDescent, "momentum": Momentum,
               "nesterov": Momentum, "adam": Adam}
 

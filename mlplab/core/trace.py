@@ -71,7 +71,7 @@ def _prediction_network(net):
     if other:
         raise ConfigError(f"trace follows the lecture's dense layers only; this network has "
                           f"{other[0]!r}: trace a network of Dense (and Dropout) layers")
-    net = copy.deepcopy(net).astype(np.float64)
+    net = copy.deepcopy(net).to("cpu").astype(np.float64)
     net.layers = [layer for layer in net.layers if not isinstance(layer, Dropout)]
     return net
 
@@ -94,10 +94,10 @@ def trace(net, x, y, learning_rate: float = 0.5) -> Trace:
         Y = np.asarray(y, dtype=float).reshape(1, -1)
     except (TypeError, ValueError) as exc:
         raise DataError(f"trace needs one numeric sample x and its target y ({exc})") from None
-    X, Y = net._check_XY(X, Y)
-    net._require_trainable()
+    X, Y = net.check_XY(X, Y)
+    net.require_trainable()
     A = net.forward(X)
-    cost = net.loss.value(A, Y, net.layers[-1].Z)
+    cost = float(net.loss.value(A, Y, net.layers[-1].Z))
     net.backward(Y)
     L = net.L
     steps = []

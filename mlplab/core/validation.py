@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from .xp import is_array_api_obj, place, to_numpy
 
 Array = np.ndarray
 
@@ -17,10 +18,19 @@ def as_float_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
 
 
-def check_X(X, n_features: int | None = None, name: str = "X", dtype=None,
-            finite: bool = True) -> Array:
-    """A 2-D finite float array with samples as rows (``finite=False``: the caller checks
-    for NaN/inf itself, with :func:`check_finite`)."""
+def check_X(X, n_features=None, name: str = "X", dtype=None, finite: bool = True,
+            where=None) -> Array:
+    """A finite float array with one sample per row, on ``where`` (a
+    :class:`~mlplab.core.xp.Place`; NumPy by default).
+
+    ``n_features`` is the width of a sample (an int: ``X`` is ``(m, n)``) or its shape (a tuple:
+    ``(m, channels, height, width)`` for ``(channels, height, width)``). ``finite=False``: the
+    caller checks for NaN/inf itself, with :func:`check_finite`.
+    """
+    if where is not None and not where.is_numpy and is_array_api_obj(X) and place(X) == where:
+        return _check_on_device(X, n_features, name, dtype, finite, where)
+    if is_array_api_obj(X) and not isinstance(X, np.ndarray):
+        X = to_numpy(X)
     try:
         X = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
@@ -30,40 +40,73 @@ def check_X(X, n_features: int | None = None, name: str = "X", dtype=None,
     if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise DataError(f"{name} must be numeric, got dtype {X.dtype}; encode text columns first "
                         "(mlplab train --csv does this for you)")
-    if X.ndim == 1:
-        raise DataError(f"{name} must be 2-D with samples as rows, got shape {X.shape}; "
-                        "use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample")
-    if X.ndim != 2:
-        raise DataError(f"{name} must be 2-D with samples as rows, got {X.ndim}-D shape {X.shape}")
-    if X.shape[0] == 0:
-        raise DataError(f"{name} is empty (0 samples); pass at least one row")
-    if X.shape[1] == 0:
-        raise DataError(f"{name} has 0 features; pass at least one column")
+    _check_shape(X.shape, n_features, name)
     X = X.astype(as_float_dtype(X.dtype) if dtype is None else dtype, copy=False)
     if finite:
         check_finite(X, name)
-    if n_features is not None and X.shape[1] != n_features:
-        raise DataError(f"{name} has {X.shape[1]} features but the network expects "
-                        f"{n_features}; pass data with {n_features} columns")
+    return X if where is None or where.is_numpy else where.asarray(X)
+
+
+def _check_shape(shape: tuple, n_features, name: str) -> None:
+    sample = (n_features,) if isinstance(n_features, numbers.Integral) else n_features
+    if sample is not None and len(sample) > 1:  # images, sequences: (m, *sample)
+        if tuple(shape[1:]) != tuple(sample):
+            raise DataError(f"{name} has samples of shape {tuple(shape[1:])} (array shape "
+                            f"{tuple(shape)}) but the network takes {tuple(sample)}; reshape "
+                            f"it to (m, {', '.join(map(str, sample))})")
+        if shape[0] == 0:
+            raise DataError(f"{name} is empty (0 samples); pass at least one")
+        return
+    if len(shape) == 1:
+        raise DataError(f"{name} must be 2-D with samples as rows, got shape {tuple(shape)}; "
+                        "use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample")
+    if len(shape) != 2:
+        raise DataError(f"{name} must be 2-D with samples as rows, got {len(shape)}-D shape "
+                        f"{tuple(shape)}")
+    if shape[0] == 0:
+        raise DataError(f"{name} is empty (0 samples); pass at least one row")
+    if shape[1] == 0:
+        raise DataError(f"{name} has 0 features; pass at least one column")
+    if sample is not None and shape[1] != sample[0]:
+        raise DataError(f"{name} has {shape[1]} features but the network expects "
+                        f"{sample[0]}; pass data with {sample[0]} columns")
+
+
+def _check_on_device(X, n_features, name: str, dtype, finite: bool, where) -> Array:
+    """The same checks for an array already on a non-NumPy device (one sync, for finiteness)."""
+    xp = where.xp
+    _check_shape(tuple(X.shape), n_features, name)
+    if not xp.isdtype(X.dtype, "real floating"):
+        X = xp.astype(X, where.dtype("float64"))
+    if dtype is not None:
+        X = xp.astype(X, where.dtype(dtype))
+    if finite and not bool(xp.all(xp.isfinite(X))):
+        check_finite(to_numpy(X), name)
     return X
 
 
 def check_finite(X: Array, name: str = "X") -> None:
     """Raise a DataError naming the first row of X that holds NaN or inf."""
     if not np.isfinite(X).all():
-        rows = np.unique(np.nonzero(~np.isfinite(X))[0])
+        rows = np.unique(np.nonzero(~np.isfinite(X.reshape(len(X), -1)))[0])
         raise DataError(f"{name} contains NaN or inf (row {int(rows[0])}"
                         f"{f' and {len(rows) - 1} more' if len(rows) > 1 else ''}); "
                         "remove or impute those values")
 
 
-def check_Y(Y, n_samples: int, n_outputs: int, dtype) -> Array:
-    """Targets as an ``(m, n_outputs)`` float array.
+def check_Y(Y, n_samples: int, n_outputs, dtype, where=None) -> Array:
+    """Targets as an ``(m, n_outputs)`` float array on ``where`` (NumPy by default).
 
     A 1-D vector becomes a column when the network has one output; a 1-D vector of integer
-    class labels becomes one-hot rows when it has several.
+    class labels becomes one-hot rows when it has several. ``n_outputs`` may be the shape of one
+    sample's output (a tuple, e.g. ``(time, features)`` for a network that outputs sequences).
     """
-    Y = np.asarray(Y)
+    if not isinstance(n_outputs, numbers.Integral):  # a shape
+        if len(n_outputs) == 1:
+            n_outputs = n_outputs[0]
+        else:
+            return _check_Y_shaped(Y, n_samples, tuple(n_outputs), dtype, where)
+    Y = to_numpy(Y)
     if Y.dtype == object or not (np.issubdtype(Y.dtype, np.number) or Y.dtype == bool):
         raise DataError(f"Y must be numeric, got dtype {Y.dtype}; encode the labels as numbers")
     if Y.ndim >= 1 and Y.shape[0] != n_samples:
@@ -89,11 +132,24 @@ def check_Y(Y, n_samples: int, n_outputs: int, dtype) -> Array:
     if Y.shape[1] != n_outputs:
         raise DataError(f"Y has {Y.shape[1]} columns but the network has {n_outputs} outputs; "
                         "change the last layer size or the targets")
-    Y = Y.astype(dtype, copy=False)
+    return _finite_Y(Y.astype(dtype, copy=False), where)
+
+
+def _check_Y_shaped(Y, n_samples: int, shape: tuple, dtype, where) -> Array:
+    Y = to_numpy(Y)
+    if Y.dtype == object or not (np.issubdtype(Y.dtype, np.number) or Y.dtype == bool):
+        raise DataError(f"Y must be numeric, got dtype {Y.dtype}; encode the labels as numbers")
+    if Y.shape != (n_samples, *shape):
+        raise DataError(f"Y has shape {Y.shape} but the network's outputs for {n_samples} "
+                        f"samples have shape {(n_samples, *shape)}")
+    return _finite_Y(Y.astype(dtype, copy=False), where)
+
+
+def _finite_Y(Y: np.ndarray, where) -> Array:
     if not np.isfinite(Y).all():
-        row = int(np.nonzero(~np.isfinite(Y))[0][0])
+        row = int(np.nonzero(~np.isfinite(Y.reshape(len(Y), -1)))[0][0])
         raise DataError(f"Y contains NaN or inf (row {row}); remove or impute those values")
-    return Y
+    return Y if where is None or where.is_numpy else where.asarray(Y)
 
 
 def make_rng(seed, name: str = "seed") -> np.random.Generator:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.xp import place, to_numpy
 from ..errors import ConfigError, ModelFileError
 from .container import check_metadata, check_table, load_tensors, read_container
 from .files import as_path, atomic_write, check_target, remove_orphans
@@ -108,7 +109,7 @@ def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Gene
     from safetensors.numpy import save as st_save
 
     path = as_path(path)
-    tensors = {name: np.ascontiguousarray(a) for name, a in state_arrays(net)}
+    tensors = {name: np.ascontiguousarray(to_numpy(a)) for name, a in state_arrays(net)}
     opt = optimizer.state_dict()
     keys = []
     for i, s in enumerate(opt["state"]):
@@ -281,8 +282,8 @@ def restore(path, net, optimizer, rng: np.random.Generator, history, settings: d
         raise ModelFileError(f"{path} holds a generator state for {missing[0]!r}, which this "
                              "network does not have")
     for (_, p), (_, q) in zip(state_arrays(net), state_arrays(ck.net)):
-        np.copyto(p, q)  # weights, and batch norm's running statistics
-    optimizer.load_state_dict(ck.optimizer_state)
+        p[...] = place(p).asarray(q)  # weights, and batch norm's running statistics
+    optimizer.load_state_dict(ck.optimizer_state, net.params)
     try:  # checked by check_state; the kinds of generator may still differ from this run's
         for key, state in ck.layer_rngs.items():
             owners[key].bit_generator.state = state

@@ -216,6 +216,7 @@ def check_history(record, epoch: int, path) -> dict:
         c.fail("history.converged must be true or false")
     c.number(record.get("time_s", 0.0), "history.time_s")
     c.integer(record.get("best_epoch"), "history.best_epoch", 0, epoch, optional=True)
+    c.text(record.get("backend", "core"), "history.backend")
     diverged = record.get("diverged")
     if diverged is not None:
         c.dict(diverged, "history.diverged")

@@ -139,7 +139,7 @@ def evaluate(net, X, Y) -> dict:
     Classifiers (sigmoid, softmax or step output): accuracy, precision, recall, f1 and the
     confusion matrix (as nested lists). Other outputs: mse and r2.
     """
-    X, Y = net._check_XY(X, Y)
+    X, Y = net.check_XY(X, Y)
     if net.output in ("sigmoid", "softmax", "step"):
         pred = net.predict(X)
         if pred.ndim == 2 and pred.shape[1] > 1:

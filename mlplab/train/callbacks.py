@@ -25,10 +25,12 @@ The state holds numbers, strings, None and lists of NumPy arrays: nothing is pic
 from __future__ import annotations
 
 import math
+import time
 from typing import Callable
 
 import numpy as np
 
+from ..core.xp import place, to_numpy
 from ..errors import ConfigError
 
 
@@ -60,6 +62,52 @@ class Callback:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _overrides(cb: Callback, hook: str) -> bool:
+    return getattr(type(cb), hook) is not getattr(Callback, hook)
+
+
+class CallbackList:
+    """The callbacks of one ``fit``, called hook by hook. The per-batch hooks call only the
+    callbacks that override them (a Python call per batch costs microseconds)."""
+
+    def __init__(self, callbacks=()):
+        self.all = list(callbacks)
+        self.batch_begin = [cb for cb in self.all if _overrides(cb, "on_batch_begin")]
+        self.gradients = [cb for cb in self.all if _overrides(cb, "on_gradients")]
+        self.batch_end = [cb for cb in self.all if _overrides(cb, "on_batch_end")]
+
+    def on_train_begin(self, trainer) -> None:
+        for cb in self.all:
+            cb.on_train_begin(trainer)
+
+    def on_epoch_begin(self, trainer, epoch: int) -> None:
+        for cb in self.all:
+            cb.on_epoch_begin(trainer, epoch)
+
+    def on_batch_begin(self, trainer, Xb, Yb):
+        for cb in self.batch_begin:
+            Xb, Yb = cb.on_batch_begin(trainer, Xb, Yb) or (Xb, Yb)
+        return Xb, Yb
+
+    def on_gradients_caller(self, trainer):
+        """A function of no arguments that runs every ``on_gradients`` (None when none does)."""
+        if not self.gradients:
+            return None
+        return lambda: [cb.on_gradients(trainer) for cb in self.gradients] and None
+
+    def on_batch_end(self, trainer, logs: dict) -> None:
+        for cb in self.batch_end:
+            cb.on_batch_end(trainer, logs)
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
+        for cb in self.all:
+            cb.on_epoch_end(trainer, epoch, logs)
+
+    def on_train_end(self, trainer) -> None:
+        for cb in self.all:
+            cb.on_train_end(trainer)
 
 
 class EpochHook(Callback):
@@ -113,7 +161,7 @@ class EarlyStopping(Callback):
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_params = [p.copy() for p in trainer.net.params]
+                self.best_params = [to_numpy(p).copy() for p in trainer.net.params]
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -126,7 +174,7 @@ class EarlyStopping(Callback):
 
     def load_state_dict(self, trainer, state: dict) -> None:
         best, best_params = state["best"], state["best_params"]
-        params = trainer.net.params
+        params = [to_numpy(p) for p in trainer.net.params]
         if not (best is None or isinstance(best, float)):
             raise TypeError(f"best must be a number, got {best!r}")
         if type(state["best_epoch"]) is not int or type(state["wait"]) is not int:
@@ -142,29 +190,61 @@ class EarlyStopping(Callback):
     def on_train_end(self, trainer):
         if self.restore_best_weights and self.best_params is not None:
             for p, best in zip(trainer.net.params, self.best_params):
-                np.copyto(p, best)
+                p[...] = place(p).asarray(best)
             trainer.history.best_epoch = self.best_epoch
 
 
 class ProgressBar(Callback):
-    """A rich progress bar showing the epoch and the loss (used by the CLI)."""
+    """Training progress as Keras prints it: ``epoch 12/200``, the loss, the validation loss
+    and accuracy when ``fit`` has validation data, and the time left (used by the CLI).
+
+    On a terminal a rich progress bar redrawn in place; elsewhere (a log file, a pipe) about
+    ten plain lines, as Keras does when it cannot redraw.
+    """
 
     def __init__(self, max_epochs: int, console=None):
         self.max_epochs, self.console = max_epochs, console
 
     def on_train_begin(self, trainer):
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn)
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        self.progress = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
-                                 TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
-                                 console=self.console, transient=False)
-        self.task = self.progress.add_task("train", total=self.max_epochs, loss="—")
-        self.progress.start()
+        self.console = self.console or Console(stderr=True)
+        self.start, self.done = time.perf_counter(), 0
+        self.every = max(1, self.max_epochs // 10)
+        self.progress = None
+        if self.console.is_terminal:
+            self.progress = Progress(TextColumn("epoch"), MofNCompleteColumn(),
+                                     BarColumn(bar_width=20), TextColumn("{task.fields[logs]}"),
+                                     console=self.console, transient=False)
+            self.task = self.progress.add_task("train", total=self.max_epochs, logs="")
+            self.progress.start()
+
+    def _text(self, logs: dict, epoch: int, finished: bool) -> str:
+        shown = [f"loss {logs['loss']:.4g}"]
+        shown += [f"val_loss {logs['val_loss']:.4g}"] if "val_loss" in logs else []
+        shown += [f"val_accuracy {logs['val_accuracy']:.4f}"] if "val_accuracy" in logs else []
+        elapsed = time.perf_counter() - self.start
+        if finished:
+            shown.append(f"{elapsed:.1f} s")
+        else:  # the mean epoch so far times the epochs left
+            shown.append(f"ETA {elapsed / self.done * (self.max_epochs - epoch):.0f} s")
+        return " · ".join(shown)
 
     def on_epoch_end(self, trainer, epoch, logs):
-        self.progress.update(self.task, completed=epoch, loss=f"{logs['loss']:.6f}")
+        self.done, self.logs = self.done + 1, logs
+        if self.progress is not None:
+            self.progress.update(self.task, completed=epoch,
+                                 logs=self._text(logs, epoch, finished=False))
+        elif epoch % self.every == 0 and epoch < self.max_epochs:
+            self.console.print(f"epoch {epoch}/{self.max_epochs}  "
+                               f"{self._text(logs, epoch, finished=False)}", highlight=False)
 
     def on_train_end(self, trainer):
-        self.progress.update(self.task, total=trainer.history.epochs)
-        self.progress.stop()
+        epochs = trainer.history.epochs
+        text = self._text(self.logs, epochs, finished=True) if self.done else ""
+        if self.progress is not None:
+            self.progress.update(self.task, total=epochs, completed=epochs, logs=text)
+            self.progress.stop()
+        else:
+            self.console.print(f"epoch {epochs}/{self.max_epochs}  {text}", highlight=False)

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from ..core.xp import namespace, to_numpy
 from ..errors import ConfigError, DivergenceError
 
 ON_DIVERGENCE = ("stop", "raise")
@@ -30,10 +31,15 @@ REMEDY = ("lower the learning rate (e.g. divide it by 10), scale the inputs, use
           "init, or clip the gradients (callbacks=[mlplab.clipping.ClipByGlobalNorm(1.0)])")
 
 
+def _finite(a) -> bool:
+    xp = namespace(a)
+    return bool(xp.all(xp.isfinite(a)))
+
+
 def _first_nonfinite(arrays) -> int | None:
     """Index of the first array holding NaN/inf, or None when all are finite."""
     for i, a in enumerate(arrays):
-        if not np.isfinite(a).all():
+        if a is not None and not _finite(a):
             return i
     return None
 
@@ -48,64 +54,68 @@ class DivergenceGuard:
         "stop" ends training and records why in ``History.stop_reason`` and
         ``History.diverged``; "raise" raises :class:`DivergenceError` (the weights are restored
         first either way).
+
+    Attributes
+    ----------
+    step : the training step (its ``restore`` puts saved weights back); set by the loop
+    epoch_start : the weights at the start of the current epoch (the loop's snapshot)
     """
 
     def __init__(self, net, on_divergence: str = "stop"):
         if on_divergence not in ON_DIVERGENCE:
             raise ConfigError(f"on_divergence must be one of {', '.join(ON_DIVERGENCE)}, "
                               f"got {on_divergence!r}")
-        self.on_divergence = on_divergence
-        self.params, self.grads, self.layers = net.params, net.grads, net.layers
+        self.on_divergence, self.net = on_divergence, net
         self.names = [f"{name}⁽{l}⁾ (layer {l})" for l, layer in enumerate(net.layers)
                       for name in getattr(layer, "param_names", ("W", "b"))[:len(layer.params)]]
-        self.initial = [p.copy() for p in self.params]
+        self.step = self.epoch_start = None
 
-    def all_finite(self, losses) -> bool:
-        """After a loop that ran unguarded: True when the last loss and every weight are finite.
+    def cost_checker(self, trainer):
+        """``diverged(cost)`` for a step: True (or raise) when the batch cost is NaN/inf."""
+        return lambda cost: self.check_cost(trainer, cost)
 
-        NaN/inf weights never become finite again under gradient descent, and a NaN/inf cost
-        or gradient reaches the weights, so the end state tells whether anything diverged.
-        """
-        return (not losses or math.isfinite(losses[-1])) and _first_nonfinite(self.params) is None
-
-    def restore(self, state=None) -> None:
-        """Put ``state`` (by default the weights at the start of training) back."""
-        for saved, p in zip(self.initial if state is None else state, self.params):
-            np.copyto(p, saved)
-
-    def check_cost(self, trainer, loss: float, epoch_start) -> bool:
+    def check_cost(self, trainer, loss) -> bool:
         """Before a step: True (or raise) when its batch cost is NaN/inf; the step is not taken.
 
-        ``epoch_start`` holds the weights at the start of the epoch, put back when the current
-        ones are not finite.
+        The weights at the start of the epoch go back when the current ones are not finite.
         """
+        loss = float(loss)
         if math.isfinite(loss):
             return False
-        bad_param = _first_nonfinite(self.params)
+        bad_param = _first_nonfinite(self.net.params)
         if bad_param is None:  # the forward pass overflowed from finite weights: keep them
             what = f"the cost became {loss}"
-            z = [l for l, layer in enumerate(self.layers)
-                 if getattr(layer, "Z", None) is not None and not np.isfinite(layer.Z).all()]
+            z = [l for l, layer in enumerate(self.net.layers)
+                 if getattr(layer, "Z", None) is not None and not _finite(layer.Z)]
             if z:
                 what += f" (z⁽{z[0]}⁾, layer {z[0]}, overflowed)"
             return self._stop(trainer, what, "the weights are the last finite ones, from "
                                              "before that step")
-        return self._weights_went_bad(trainer, bad_param, epoch_start,
-                                      f"the cost became {loss} and ")
+        return self._weights_went_bad(trainer, bad_param, f"the cost became {loss} and ")
 
-    def check_epoch(self, trainer, change: float, epoch_start) -> bool:
-        """After an epoch: True (or raise) when its largest change, hence a weight, is NaN/inf."""
-        if math.isfinite(change):
+    def check_epoch(self, trainer, change: float, epoch_start, cost: float | None = None) -> bool:
+        """After an epoch: True (or raise) when its largest change, hence a weight, is NaN/inf,
+        or when its cost is (a step that reads the cost once an epoch, on a GPU, is checked
+        here only: the epoch's start comes back)."""
+        self.epoch_start = epoch_start
+        if math.isfinite(change) and (cost is None or not math.isnan(cost) and math.isfinite(cost)
+                                      or self.step is None or self.step.checks_every_step):
             return False
-        bad_param = _first_nonfinite(self.params)
+        if math.isfinite(change):  # finite weights, a NaN/inf cost: the forward pass overflowed
+            self.step.restore(epoch_start)
+            return self._stop(trainer, f"the cost became {cost} during the epoch (checked once an "
+                                       "epoch on this device)", "the weights were restored to "
+                                       f"those at the start of epoch {trainer.epoch}")
+        params = self.net.params
+        bad_param = _first_nonfinite(params)
         if bad_param is None:  # |p − p_before| overflowed between finite numbers: divergence too
-            bad_param = int(np.argmax([np.max(np.abs(p - s))
-                                       for p, s in zip(self.params, epoch_start)]))
-        return self._weights_went_bad(trainer, bad_param, epoch_start, "")
+            bad_param = int(np.argmax([float(np.max(np.abs(to_numpy(p) - to_numpy(s))))
+                                       for p, s in zip(params, epoch_start)]))
+        return self._weights_went_bad(trainer, bad_param, "")
 
-    def _weights_went_bad(self, trainer, bad_param: int, epoch_start, prefix: str) -> bool:
-        self.restore(epoch_start)
-        bad_grad = _first_nonfinite(self.grads)  # the last gradients, when they were stored
+    def _weights_went_bad(self, trainer, bad_param: int, prefix: str) -> bool:
+        self.step.restore(self.epoch_start)
+        bad_grad = _first_nonfinite(self.net.grads)  # the last gradients, when they were stored
         if bad_grad is not None:
             what = f"{prefix}the gradient ∂C/∂{self.names[bad_grad]} became NaN/inf"
         else:

@@ -80,7 +80,7 @@ def measure(net) -> dict[str, list[float]]:
         row["mean_abs_a"].append(float(np.mean(np.abs(out.A))))
         name = out.g.name
         if name in _G_MAX:
-            g_prime = out.g.derivative(out.Z, out.A)
+            g_prime = out.g.g_prime(out.Z)
             row["saturated"].append(float(np.mean(g_prime < 0.1 * _G_MAX[name])))
         else:
             row["saturated"].append(0.0)
@@ -136,7 +136,7 @@ class GradientMonitor(Callback):
         self.batch_records, self.probe_records, self.nonfinite_at = [], [], None
         self._count = 0
         if self.data is not None:
-            self._X, self._Y = trainer.net._check_XY(*self.data)
+            self._X, self._Y = trainer.net.check_XY(*self.data)
             self._probe(trainer, 0)
 
     def on_gradients(self, trainer) -> None:

@@ -7,10 +7,10 @@ from typing import Optional
 
 import typer
 
-from .app import app, console, output_folder, user_errors
+from .app import check_output, command, console, user_errors
 
 
-@app.command()
+@command()
 def lab(
     name: Optional[str] = typer.Argument(None, help="Experiment to run (omit to list them)."),
     out: Path = typer.Option(Path("lab-out"), help="Folder for results.json and the figures."),
@@ -18,14 +18,16 @@ def lab(
     seed: int = typer.Option(0, help="Seed of every random choice."),
 ):
     """Run one lecture experiment: writes DIR/results.json and its figures."""
-    from ...lab.experiments import discover, run_experiment
+    from ...lab.experiments import discover, get_experiment, run_experiment
 
     with user_errors():
         if name is None:
             for key, module in discover().items():
                 console.print(f"{key:<14} {module.TITLE}", highlight=False)
             return
-        result = run_experiment(name, output_folder(out), quick=quick, seed=seed)
+        get_experiment(name)  # an unknown name fails before --out is checked or created
+        check_output(out, "--out", "folder")
+        result = run_experiment(name, out, quick=quick, seed=seed)
         console.print(f"[bold]{result.title}[/bold]  {result.title_zh}")
         for finding in result.findings:
             console.print(f"  • {finding}", highlight=False, markup=False)

@@ -7,10 +7,10 @@ from typing import Optional
 
 import typer
 
-from .app import app, console, err_console, output_folder, user_errors
+from .app import check_output, command, console, err_console, user_errors
 
 
-@app.command()
+@command()
 def tour(
     out: Path = typer.Option(Path("mlplab-tour"), help="Folder for index.html and the figures."),
     quick: bool = typer.Option(False, help="Smaller, faster runs (a preview)."),
@@ -35,7 +35,7 @@ def tour(
 
     with user_errors():
         names = [n.strip() for n in only.split(",") if n.strip()] if only else None
-        result = run_tour(output_folder(out), quick=quick, seed=seed, only=names,
+        result = run_tour(check_output(out, "--out", "folder"), quick=quick, seed=seed, only=names,
                           progress=progress)
         console.print(f"{len(result.sections)} sections in {result.seconds:.1f} s", highlight=False)
         console.print(f"report: {result.path.resolve()}", highlight=False, markup=False)

@@ -29,6 +29,7 @@ import numpy as np
 from ..activations import Activation, get_activation
 from ...errors import ConfigError
 from ..validation import check_positive_int
+from ..xp import namespace
 from .base import Layer
 
 Array = np.ndarray
@@ -63,7 +64,7 @@ class BatchNorm(Layer):
             raise ConfigError(f"BatchNorm momentum must be in [0, 1), got {momentum!r}")
         if not eps > 0:
             raise ConfigError(f"BatchNorm eps must be > 0, got {eps!r}")
-        self.n_in = self.n_out = n
+        self.in_shape = self.out_shape = (n,)
         self.g: Activation = get_activation(activation)
         if self.g.name == "softmax" or not self.g.differentiable:
             raise ConfigError(f"BatchNorm's activation cannot be {self.g.name}; use sigmoid, "
@@ -79,49 +80,44 @@ class BatchNorm(Layer):
         self.X_hat = self.inv_std = self.Z = self.A = self.delta = None
         self.training = False
 
-    @property
-    def params(self) -> list[Array]:
-        return [self.gamma, self.beta]
+    param_names = ("gamma", "beta")
+    state_names = ("running_mean", "running_var")
 
     @property
-    def grads(self) -> list[Array]:
-        return [self.dgamma, self.dbeta]
+    def n_in(self) -> int:
+        return self.in_shape[0]
 
     def forward(self, A_prev: Array, training: bool = False) -> Array:
         self.training = training
+        xp = namespace(A_prev)
         if training:
-            m = len(A_prev)
-            mu, var = A_prev.mean(axis=0), A_prev.var(axis=0)
+            m = A_prev.shape[0]
+            mu, var = xp.mean(A_prev, axis=0), xp.var(A_prev, axis=0)
             r = 1 - self.momentum
             self.running_mean += r * (mu - self.running_mean)
             unbiased = var * (m / (m - 1)) if m > 1 else var
             self.running_var += r * (unbiased - self.running_var)
         else:
             mu, var = self.running_mean, self.running_var
-        self.inv_std = 1.0 / np.sqrt(var + self.eps)
+        self.inv_std = 1.0 / xp.sqrt(var + self.eps)
         self.X_hat = (A_prev - mu) * self.inv_std  # x̂ = (x − μ) / √(σ² + ε)
         self.Z = self.gamma * self.X_hat + self.beta  # z = γ x̂ + β
         self.A = self.g(self.Z)  # a = g(z)
         return self.A
 
     def backward(self, dA: Array, need_dA_prev: bool = True) -> Array | None:
-        delta = dA * self.g.derivative(self.Z, self.A)  # δ = ∂C/∂z per sample
+        xp = namespace(dA)
+        delta = dA * self.g.g_prime(self.Z)  # δ = ∂C/∂z per sample
         self.delta = delta
-        self.dgamma[...] = np.mean(delta * self.X_hat, axis=0)  # ∂C/∂γ
-        self.dbeta[...] = np.mean(delta, axis=0)  # ∂C/∂β
+        self.dgamma = xp.mean(delta * self.X_hat, axis=0)  # ∂C/∂γ
+        self.dbeta = xp.mean(delta, axis=0)  # ∂C/∂β
         if not need_dA_prev:
             return None
         dX_hat = delta * self.gamma
         if not self.training:  # fixed μ, σ²: a per-unit affine map
             return dX_hat * self.inv_std
-        return self.inv_std * (dX_hat - dX_hat.mean(axis=0)
-                               - self.X_hat * np.mean(dX_hat * self.X_hat, axis=0))
-
-    def astype(self, dtype: np.dtype) -> None:
-        for name in ("gamma", "beta", "running_mean", "running_var"):
-            setattr(self, name, getattr(self, name).astype(dtype))
-        self.dgamma = np.zeros_like(self.gamma)
-        self.dbeta = np.zeros_like(self.beta)
+        return self.inv_std * (dX_hat - xp.mean(dX_hat, axis=0)
+                               - self.X_hat * xp.mean(dX_hat * self.X_hat, axis=0))
 
     def __repr__(self) -> str:
         return f"BatchNorm({self.n_out}, {self.g.name})"

@@ -26,6 +26,7 @@ import numpy as np
 
 from ...errors import ConfigError
 from ..validation import check_positive_int, check_X
+from ..xp import place
 from .base import Layer
 
 Array = np.ndarray
@@ -54,7 +55,7 @@ class Dropout(Layer):
     trainable = False
 
     def __init__(self, n: int, p: float = 0.5, seed: int | np.random.Generator | None = None):
-        self.n_out = check_positive_int(n, "Dropout width n")
+        self.out_shape = (check_positive_int(n, "Dropout width n"),)
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
             raise ConfigError(f"dropout probability p must be in [0, 1), got {p!r} "
                               "(p = 0.5 drops half of the units while training)")
@@ -69,8 +70,10 @@ class Dropout(Layer):
                 self.mask = None  # so that a backward after it is the identity too
             return A_prev  # eval / predict: dropout is off (inverted dropout needs no rescale)
         if not (self.frozen and self.mask is not None and self.mask.shape == A_prev.shape):
-            keep = self.rng.random(A_prev.shape) >= self.p
-            self.mask = keep.astype(A_prev.dtype) / A_prev.dtype.type(1 - self.p)
+            # drawn by NumPy's seeded generator on every library: the same seed, the same masks
+            keep = self.rng.random(tuple(A_prev.shape)) >= self.p
+            dtype = np.dtype(_dtype_name(A_prev))
+            self.mask = place(A_prev).asarray(keep.astype(dtype) / dtype.type(1 - self.p))
         return A_prev * self.mask  # a ⊙ mask
 
     def backward(self, dA: Array, need_dA_prev: bool = True) -> Array | None:
@@ -85,9 +88,7 @@ class Dropout(Layer):
     def unfreeze(self) -> None:
         self.frozen = False
 
-    def astype(self, dtype: np.dtype) -> None:
-        if self.mask is not None:
-            self.mask = self.mask.astype(dtype)
+    state_names = ("mask",)
 
     def __repr__(self) -> str:
         return f"Dropout({self.n_out}, p={self.p:g})"
@@ -149,3 +150,7 @@ def with_dropout(net, p: float = 0.5, seed: int | np.random.Generator | None = N
         layers += [layer, Dropout(layer.n_out, p, rng)]
     layers.append(dense[-1])
     return type(net).from_layers(layers, loss=net.loss.name, seed=net.rng)
+
+
+def _dtype_name(a) -> str:
+    return "float32" if "float32" in str(a.dtype) else "float64"

@@ -53,7 +53,11 @@ class Residual(Layer):
             raise ConfigError(f"Residual block maps {layers[0].n_in} units to {width}: the skip "
                               "a_prev + F(a_prev) needs F to keep the width")
         self.layers = layers
-        self.n_in = self.n_out = width
+        self.in_shape = self.out_shape = (width,)
+
+    @property
+    def n_in(self) -> int:
+        return self.in_shape[0]
 
     @property
     def params(self) -> list[Array]:
@@ -62,6 +66,15 @@ class Residual(Layer):
     @property
     def grads(self) -> list[Array]:
         return [g for layer in self.layers for g in layer.grads]
+
+    def to(self, where) -> None:
+        for layer in self.layers:
+            layer.to(where)
+
+    def clear(self) -> None:
+        for layer in self.layers:
+            layer.clear()
+        self.A = None
 
     def forward(self, A_prev: Array, training: bool = False) -> Array:
         F = A_prev
@@ -76,7 +89,7 @@ class Residual(Layer):
             d = self.layers[i].backward(d, need_dA_prev=need_dA_prev or i > 0)
         return dA + d if need_dA_prev else None  # the skip adds dA unchanged
 
-    def astype(self, dtype: np.dtype) -> None:
+    def astype(self, dtype) -> None:
         for layer in self.layers:
             layer.astype(dtype)
 
