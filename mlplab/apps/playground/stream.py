@@ -81,6 +81,10 @@ class Hub:
         self.commands: deque[str] = deque()
         self.closed = False
 
+    def backlogged(self) -> bool:
+        """Every subscriber still has an unsent frame (slow readers): a new one can wait."""
+        return all(sub.queue and sub.queue[-1][0] == "frame" for sub in self.subscribers)
+
     def publish(self, text: str) -> None:
         for sub in self.subscribers:
             sub.offer(text)
@@ -233,8 +237,8 @@ class Player:
             self.held = 0.0
             s.advance(hold=lambda: self.hold(hub.sid))
             hub.touch()
-            if self.others_busy(hub.sid):
-                return None  # draw it on a later turn; the waiting request goes first
+            if self.others_busy(hub.sid) or hub.backlogged():
+                return None  # draw it on a later turn: a request waits, or nobody reads yet
         elif cmd == "step":
             s.playing = False
             s.advance(1)
