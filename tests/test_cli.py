@@ -212,3 +212,27 @@ def test_a_model_that_cannot_be_saved_after_training_is_rescued(tmp_path, monkey
     rescued = list(tmp_path.glob("mlplab-rescued-*.safetensors"))
     assert len(rescued) == 1
     np.testing.assert_array_equal(load(rescued[0]).layers[1].W, net.layers[1].W)
+
+
+def test_train_on_another_device_gives_the_same_network(tmp_path):
+    pytest.importorskip("torch")
+    outs = {}
+    for device in ("cpu", "torch"):
+        result = runner.invoke(app, ["train", "xor", "--device", device, "--no-progress",
+                                     "--out", str(tmp_path / device)])
+        assert result.exit_code == 0, result.output
+        outs[device] = load(tmp_path / device / "model.safetensors")
+    for p, q in zip(outs["cpu"].params, outs["torch"].params):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+
+
+def test_a_device_this_machine_lacks_is_one_line_before_any_work(tmp_path):
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = runner.invoke(app, ["train", "xor", "--device", "cuda", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "no CUDA GPU" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o" / "model.safetensors").exists()

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.activations import get_activation
+from ..core.xp import to_numpy
 from ..errors import ConfigError, ModelFileError
 from ..core.layers import BatchNorm, Dense, Dropout, Input, Residual
 from .container import (check_metadata, check_table, load_tensors, read_container,
@@ -155,7 +156,7 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
     if not isinstance(net, Network):
         raise ConfigError(f"save expects a Network, got {type(net).__name__}")
     path = as_path(path)
-    tensors = {name: np.ascontiguousarray(a) for name, a in state_arrays(net)}
+    tensors = {name: np.ascontiguousarray(to_numpy(a)) for name, a in state_arrays(net)}
     history = None
     if net.history is not None:
         history = {"epochs": net.history.epochs, "stop_reason": net.history.stop_reason,

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from .app import check_output, command, console, user_errors
+from .tour import LANG_HELP
 
 
 @command()
@@ -16,20 +17,26 @@ def lab(
     out: Path = typer.Option(Path("lab-out"), help="Folder for results.json and the figures."),
     quick: bool = typer.Option(False, help="A smaller, faster run (for tests and previews)."),
     seed: int = typer.Option(0, help="Seed of every random choice."),
+    lang: str = typer.Option("zh", help=LANG_HELP),
 ):
     """Run one lecture experiment: writes DIR/results.json and its figures."""
     from ...lab.experiments import discover, get_experiment, run_experiment
+    from ...lab.text import check_language, language, plain
 
     with user_errors():
+        check_language(lang)
         if name is None:
             for key, module in discover().items():
-                console.print(f"{key:<14} {module.TITLE}", highlight=False)
+                title = getattr(module, "TITLE_ZH", "") if lang == "zh" else module.TITLE
+                console.print(f"{key:<14} {title or module.TITLE}", highlight=False)
             return
         get_experiment(name)  # an unknown name fails before --out is checked or created
         check_output(out, "--out", "folder")
-        result = run_experiment(name, out, quick=quick, seed=seed)
-        console.print(f"[bold]{result.title}[/bold]  {result.title_zh}")
-        for finding in result.findings:
-            console.print(f"  • {finding}", highlight=False, markup=False)
+        with language(lang):
+            result = run_experiment(name, out, quick=quick, seed=seed)
+            console.print(f"[bold]{result.title_zh if lang == 'zh' else result.title}[/bold]")
+            for finding in result.findings:
+                console.print(f"  • {plain(finding, result.numbers)}", highlight=False,
+                              markup=False)
         console.print(f"wrote {out / 'results.json'} and {len(result.figures)} figure(s)",
                       highlight=False)

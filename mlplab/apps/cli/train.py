@@ -173,6 +173,8 @@ def train(
     resume: bool = typer.Option(False, help="Continue from --checkpoint (same settings)."),
     on_divergence: str = typer.Option("stop", help="On NaN/inf: stop (keep the last finite "
                                       "weights) or raise (exit 2)."),
+    device: str = typer.Option("cpu", help="Where to train: cpu (NumPy), cuda or cuda:N "
+                               "(PyTorch on a GPU), torch (PyTorch on the CPU)."),
 ):
     """Train a network (the lecture's 7 steps) on a truth table or any CSV file.
 
@@ -182,15 +184,19 @@ def train(
              optimizer=optimizer, lr=lr, epsilon=epsilon, max_epochs=max_epochs,
              batch_size=batch_size, init=init, seed=seed, test_size=test_size, task=task,
              encoding=encoding, max_categories=max_categories, out=out, checkpoint=checkpoint)
+    from ...core.xp import place
+
     with user_errors():
         path = _csv_path(data, csv)
         _check(o, path is not None, data)
         o = _defaults(o, path is not None)
         sizes, hidden_sizes = _sizes(layers, hidden)
+        where = place(device)  # a missing GPU or PyTorch fails here, before any work
         if path is None:
             net, X, Y, prepared = _truth_table(data or "xor", sizes, hidden_sizes, o)
         else:
             net, X, Y, prepared = _csv_table(path, sizes, hidden_sizes, o)
+        net.to(where)
         history = _fit(net, X, Y, prepared, o, progress, checkpoint_every, resume,
                        on_divergence)
         extra = _report(net, X, Y, prepared, history, o, data)

@@ -171,11 +171,22 @@ def create_app(max_sessions: int = 16, timeout_s: float = 900.0, host: str = "12
     return app
 
 
-def _add_routes(app: FastAPI, sessions: Sessions, player: Player) -> None:
-    """The page, the API and the stream (see the module docstring)."""
-    def run(fn, *args):
-        return asyncio.to_thread(fn, *args)
+def run(fn, *args):
+    """``fn(*args)`` in a worker thread: the event loop keeps serving meanwhile."""
+    return asyncio.to_thread(fn, *args)
 
+
+def _answer(session: Session, fn=None, *args) -> Response:
+    """``fn(*args)`` then the frame, JSON-encoded here in the worker thread: FastAPI's own
+    encoder would take longer, on the event loop's thread."""
+    with session.lock:  # the frame shows this change, not a later one
+        if fn is not None:
+            fn(*args)
+        return Response(json.dumps(session.frame()), media_type="application/json")
+
+
+def _add_routes(app: FastAPI, sessions: Sessions, player: Player) -> None:
+    """The page, session life and the stream (see the module docstring)."""
     @app.get("/", include_in_schema=False)
     async def index():
         return FileResponse(STATIC / "index.html")
@@ -187,22 +198,37 @@ def _add_routes(app: FastAPI, sessions: Sessions, player: Player) -> None:
                 "max_neurons": MAX_NEURONS, "max_points": MAX_POINTS,
                 "defaults": PlaygroundConfig().model_dump()}
 
-    def answer(session: Session, fn=None, *args) -> Response:
-        """``fn(*args)`` then the frame, JSON-encoded here in the worker thread: FastAPI's own
-        encoder would take longer, on the event loop's thread."""
-        with session.lock:  # the frame shows this change, not a later one
-            if fn is not None:
-                fn(*args)
-            return Response(json.dumps(session.frame()), media_type="application/json")
-
     @app.post("/api/sessions")
     async def create(cfg: PlaygroundConfig):
         sid, session = await sessions.create(cfg)
         return {"id": sid, "frame": await run(session.frame)}
 
+    @app.post("/api/sessions/{sid}/trace")
+    async def trace(sid: str, req: TraceRequest):
+        return await run(sessions.get(sid).trace_point, req.subset, req.index)
+
+    @app.get("/api/sessions/{sid}/model")
+    async def model(sid: str):
+        data = await run(sessions.get(sid).export)
+        return Response(data, media_type="application/octet-stream", headers={
+            "Content-Disposition": 'attachment; filename="mlplab-playground.safetensors"'})
+
+    @app.post("/api/sessions/{sid}/close", status_code=204)
+    async def close(sid: str):
+        sessions.close(sid)
+
+    @app.websocket("/api/sessions/{sid}/stream")
+    async def stream(ws: WebSocket, sid: str):
+        await serve_stream(ws, sessions.hubs.get(sid), player)
+
+    _add_edit_routes(app, sessions)
+
+
+def _add_edit_routes(app: FastAPI, sessions: Sessions) -> None:
+    """The changes to a session; each answers the new frame."""
     async def then_frame(sid: str, fn, *args):
         session = sessions.get(sid)
-        return await run(answer, session, fn(session), *args)
+        return await run(_answer, session, fn(session), *args)
 
     @app.put("/api/sessions/{sid}/config")
     async def configure(sid: str, cfg: PlaygroundConfig):
@@ -237,21 +263,3 @@ def _add_routes(app: FastAPI, sessions: Sessions, player: Player) -> None:
     @app.post("/api/sessions/{sid}/view")
     async def view(sid: str, options: ViewOptions):
         return await then_frame(sid, lambda s: s.view.update, options.model_dump())
-
-    @app.post("/api/sessions/{sid}/trace")
-    async def trace(sid: str, req: TraceRequest):
-        return await run(sessions.get(sid).trace_point, req.subset, req.index)
-
-    @app.get("/api/sessions/{sid}/model")
-    async def model(sid: str):
-        data = await run(sessions.get(sid).export)
-        return Response(data, media_type="application/octet-stream", headers={
-            "Content-Disposition": 'attachment; filename="mlplab-playground.safetensors"'})
-
-    @app.post("/api/sessions/{sid}/close", status_code=204)
-    async def close(sid: str):
-        sessions.close(sid)
-
-    @app.websocket("/api/sessions/{sid}/stream")
-    async def stream(ws: WebSocket, sid: str):
-        await serve_stream(ws, sessions.hubs.get(sid), player)
