@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from test_playground_load import HOSTILE, Client, _tell  # noqa: E402
+from test_playground_load import HOSTILE, Client, _tell, one_round  # noqa: E402
 
 
 def main() -> None:
@@ -46,12 +46,7 @@ def main() -> None:
         print(hostile.stdout.readline().strip(), "hostile sockets open")
         before = int(_tell(hostile, "epochs", "epochs"))
         for r in range(args.rounds):
-            _tell(hostile, "pause")
-            time.sleep(0.3)
-            idle = client.step_latency()
-            _tell(hostile, "play")
-            time.sleep(0.3)
-            loaded = client.step_latency()
+            idle, loaded = one_round(client, hostile)
             print(f"round {r + 1}: /step median {idle * 1e3:.1f} ms idle, {loaded * 1e3:.1f} ms "
                   f"under load: {loaded / idle:.2f}×", flush=True)
         print(f"hostile sessions trained {int(_tell(hostile, 'epochs', 'epochs')) - before} "
