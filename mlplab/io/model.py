@@ -11,18 +11,19 @@ own list), its tensors named by position, ``stack.{i}.W``, ``stack.{i}.running_v
 ``stack.{i}.{j}.W`` inside a residual block. Dropout is identity at prediction time and is
 left out, as in the plain format.
 
-Loading never unpickles or evaluates anything: the header is JSON, the tensors are raw bytes,
-and every shape is checked against the declared architecture before a network is built.
-Saving writes a temporary file in the same folder, fsyncs it and renames it over the target,
-so a crash mid-save never leaves a half-written file where a good one was.
+Loading never unpickles or evaluates anything: the header is JSON, the tensors are raw bytes.
+It reads the header first (:mod:`mlplab.io.container`), checks every record in it
+(:mod:`mlplab.io.records`: the architecture, the training summary, the ``extra`` records
+``csv``, ``tabular`` and ``playground`` against the network) and the tensor table against the
+architecture, and only then reads the tensors. Saving goes through
+:func:`mlplab.io.files.atomic_write`, so a crash mid-save never leaves a half-written file
+where a good one was, and a target that is not a regular file is refused.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +32,15 @@ from ..core.activations import get_activation
 from ..core.xp import to_numpy
 from ..errors import ConfigError, ModelFileError
 from ..core.layers import BatchNorm, Dense, Dropout, Input, Residual
+from .container import (check_metadata, check_table, load_tensors, read_container,
+                        split_bytes)
+from .files import as_path, atomic_write
+from .records import MAX_JSON_DEPTH, check_extra, check_saved_history, depth, parse_json
 
 FORMAT = "mlplab"
 FORMAT_VERSION = 1
-MAX_HEADER_BYTES = 16 * 2**20  # a header is a few KB; anything huge is not ours
 MAX_LAYER_UNITS = 1_000_000
 MAX_LAYERS = 1000
-MAX_FILE_BYTES = 4 * 2**30  # 4 GiB: far beyond any network this NumPy engine trains
 MAX_NESTING = 8  # residual blocks inside residual blocks
 STACK_TENSORS = {"dense": ("W", "b"), "batchnorm": ("gamma", "beta", "running_mean", "running_var")}
 
@@ -152,7 +155,7 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
 
     if not isinstance(net, Network):
         raise ConfigError(f"save expects a Network, got {type(net).__name__}")
-    path = _as_path(path)
+    path = as_path(path)
     tensors = {name: np.ascontiguousarray(to_numpy(a)) for name, a in state_arrays(net)}
     history = None
     if net.history is not None:
@@ -160,109 +163,16 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
                    "loss": net.history.loss[-1] if net.history.loss else None}
     config = {"network": network_config(net), "history": history,
               "extra": extra if extra is not None else getattr(net, "extra", None)}
+    if depth(config) > MAX_JSON_DEPTH:  # load would refuse it: refuse it now
+        raise ModelFileError(f"cannot save: extra metadata nests deeper than {MAX_JSON_DEPTH} "
+                             "levels")
+    check_extra(config["extra"], net, path)  # a file load would refuse is never written
     try:
         meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
                 "config": json.dumps(config)}
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ModelFileError(f"cannot save: extra metadata is not JSON-serializable ({exc})") from None
-    data = st_save(tensors, metadata=meta)
-    atomic_write_bytes(path, data)
-    return path
-
-
-def _as_path(path) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise ConfigError(f"a file path must be a str or os.PathLike, got {type(path).__name__}")
-    return Path(path)
-
-
-def _new_file_mode() -> int:
-    """0o666 less the umask: the mode ``open(path, "w")`` gives a new file."""
-    try:  # Linux shows the umask without setting it (setting it races with other threads)
-        umask = int(Path("/proc/self/status").read_text().split("Umask:")[1].split()[0], 8)
-    except (OSError, IndexError, ValueError):
-        umask = os.umask(0o022)
-        os.umask(umask)
-    return 0o666 & ~umask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync, then rename over ``path``."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ModelFileError(f"cannot save to {path}: folder {folder} does not exist; create it first")
-    if path.is_dir():
-        raise ModelFileError(f"cannot save to {path}: it is a folder; give a file name inside it")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        os.fchmod(fd, _new_file_mode())  # mkstemp makes 0600; a saved file is shared as open() would
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ModelFileError(f"cannot save to {path}: {exc.strerror or exc}; check the "
-                                 "folder's permissions and free space") from None
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-
-
-def _read_header(data: bytes, path) -> dict:
-    if len(data) < 8:
-        raise ModelFileError(f"{path} is not an mlplab model file: only {len(data)} bytes")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n < 2 or n > MAX_HEADER_BYTES or 8 + n > len(data):
-        raise ModelFileError(f"{path} is truncated or not a safetensors file "
-                             f"(header claims {n} bytes, file has {len(data)})")
-    try:
-        header = json.loads(data[8:8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path} has a corrupt header: bad JSON ({exc})") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{path} has a corrupt header: not a JSON object")
-    return header
-
-
-def read_model_bytes(path: str | os.PathLike, what: str = "model file") -> bytes:
-    """The bytes of ``path``; a missing or unreadable file is a :class:`ModelFileError`."""
-    path = _as_path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ModelFileError(f"{what} {path} is {size} bytes, larger than any mlplab "
-                                 f"{what} may be ({MAX_FILE_BYTES} bytes); it is not ours")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileError(f"{what} {path} does not exist; check the path") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{what} {path} is a folder; give the file inside it") from None
-    except OSError as exc:
-        raise ModelFileError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-
-
-def check_metadata(header: dict, path, fmt: str = FORMAT, version: int = FORMAT_VERSION) -> dict:
-    """The ``__metadata__`` of an mlplab file, after checking its format name and version."""
-    meta = header.get("__metadata__")
-    if not isinstance(meta, dict) or meta.get("format") != fmt:
-        kind = "an mlplab model" if fmt == FORMAT else f"an {fmt} file"
-        raise ModelFileError(f"{path} is not {kind} (no {fmt!r} format metadata); "
-                             "was it written by mlplab?")
-    if meta.get("format_version") != str(version):
-        raise ModelFileError(f"{path} has format version {meta.get('format_version')!r}; this "
-                             f"mlplab reads version {version}: upgrade mlplab or re-save the file")
-    return meta
+    return atomic_write(path, st_save(tensors, metadata=meta), "model file")
 
 
 def build_network(arch, path, n_bytes: int):
@@ -368,16 +278,6 @@ def _build_stack(arch, path, n_bytes: int):
                              f"{str(exc)[:120]}") from None
 
 
-def load_tensors(data: bytes, path) -> dict:
-    """Every tensor of a safetensors body (raw little-endian bytes; nothing is executed)."""
-    from safetensors.numpy import load as st_load
-
-    try:
-        return st_load(data)
-    except Exception as exc:
-        raise ModelFileError(f"{path} has corrupt tensor data: {str(exc)[:160]}") from None
-
-
 def fill_weights(net, tensors: dict, path) -> set:
     """Copy ``layers.{l}.W``/``b`` (or a stack's tensors) into ``net`` after checking shape,
     dtype and finiteness."""
@@ -400,35 +300,45 @@ def fill_weights(net, tensors: dict, path) -> set:
     return expected
 
 
-def loads(data: bytes, path="<bytes>"):
-    """A :class:`~mlplab.Network` from the bytes of a model file (see :func:`load`)."""
-    header = _read_header(data, path)
-    meta = check_metadata(header, path)
-    try:
-        config = json.loads(meta["config"])
-        if not isinstance(config, dict):
-            raise TypeError("config is not a JSON object")
-    except Exception as exc:
-        raise ModelFileError(f"{path} has an invalid config record: {str(exc)[:120]}") from None
-    net = build_network(config.get("network"), path, len(data))
-    tensors = load_tensors(data, path)
-    unknown = sorted(set(tensors) - fill_weights(net, tensors, path))
+
+
+def _plan(header: dict, table: dict, size: int, path):
+    """The network a model file declares and its checked records, before its tensors are read."""
+    meta = check_metadata(header, path, FORMAT, (FORMAT_VERSION,))
+    config = parse_json(meta.get("config"), path, "config record")
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path} has an invalid config record: not a JSON object")
+    net = build_network(config.get("network"), path, size)
+    expected = state_arrays(net)
+    check_table(table, expected, path, net.dtype)
+    unknown = sorted(set(table) - {name for name, _ in expected})
     if unknown:
         raise ModelFileError(f"{path} holds unexpected tensor {unknown[0]!r}")
-    extra = config.get("extra")
-    if extra is not None and not isinstance(extra, dict):
-        raise ModelFileError(f"{path} has an invalid extra record: not a JSON object")
-    net.extra = extra
-    history = config.get("history")
-    net.saved_history = history if isinstance(history, dict) else None
+    net.extra = check_extra(config.get("extra"), net, path)
+    net.saved_history = check_saved_history(config.get("history"), path)
+    return net
+
+
+def loads(data: bytes, path="<bytes>"):
+    """A :class:`~mlplab.Network` from the bytes of a model file (see :func:`load`)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ConfigError(f"loads expects the bytes of a model file, got {type(data).__name__}")
+    net = _plan(*split_bytes(bytes(data), path), path)
+    fill_weights(net, load_tensors(bytes(data), path), path)
     return net
 
 
 def load(path: str | os.PathLike):
     """Read a model file written by :func:`save`; returns a :class:`~mlplab.Network`.
 
-    The file is untrusted: anything wrong with it (missing, truncated, bad JSON, unknown
-    format version, impossible or inconsistent shapes, wrong dtype, NaN) is a
-    :class:`ModelFileError`; nothing in it is unpickled or evaluated.
+    The file is untrusted: anything wrong with it (missing, not a regular file, truncated,
+    padded, bad or deeply nested JSON, unknown format version, impossible or inconsistent
+    shapes, wrong dtype, NaN, malformed ``extra`` records) is a :class:`ModelFileError`;
+    nothing in it is unpickled or evaluated, and its tensors are read only after its header
+    has been checked.
     """
-    return loads(read_model_bytes(path), Path(path))
+    path = as_path(path)
+    net, data = read_container(path, "model file",
+                               lambda header, table, size: _plan(header, table, size, path))
+    fill_weights(net, load_tensors(data, path), path)
+    return net

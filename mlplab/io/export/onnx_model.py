@@ -204,8 +204,8 @@ def to_onnx(model, path: str | os.PathLike | None = None, *, opset: int = MIN_OP
     helper.set_model_props(result, head.metadata)
     onnx.checker.check_model(result, full_check=True)
     if path is not None:
-        from ..model import _as_path, atomic_write_bytes
+        from ..files import atomic_write
 
-        atomic_write_bytes(_as_path(path), result.SerializeToString())
+        atomic_write(path, result.SerializeToString(), "ONNX file")
     return result
 
