@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .layers import Dense
+from .layers import Dense, Recurrent
 from .validation import check_learning_rate
 
 Array = np.ndarray
@@ -86,8 +86,15 @@ def trace(net, x, y, learning_rate: float = 0.5) -> Trace:
     x : (n_inputs,) array, one sample
     y : (n_outputs,) array or scalar
     learning_rate : float in (0, 1], the α of the update shown
+
+    A network with recurrent layers is traced through time instead (x is one sequence,
+    ``(T, features)``; :func:`mlplab.core.sequence_trace.trace_sequence`).
     """
     alpha = check_learning_rate(learning_rate)
+    if any(isinstance(layer, Recurrent) for layer in net.layers):  # unrolled in time
+        from .sequence_trace import trace_sequence
+
+        return trace_sequence(net, x, y)
     net = _prediction_network(net)
     try:
         X = np.asarray(x, dtype=float).reshape(1, -1)

@@ -59,9 +59,9 @@ class Recurrent(Layer):
     - ``step_forward(x, state) -> (new state, cache)``: one time step, ``cache`` a dict of the
       named values the backward step needs (the trace shows them);
     - ``step_backward(dstate, cache) -> (dstate_prev, dx)``: ``dstate`` is ``∂C/∂`` of the new
-      state (its ``h`` part already holds ``W_hᵀ δₜ₊₁ + ∂C/∂hₜ``); it adds this step's terms to
-      the gradients, stores its deltas in ``cache``, and returns ``∂C/∂`` of the previous state
-      and ``∂C/∂xₜ``.
+      state (its ``h`` part already holds ``W_hᵀ δₜ₊₁ + ∂C/∂hₜ``, kept as ``cache["dC_dh"]``);
+      it adds this step's terms to the gradients, stores its deltas in ``cache``, and returns
+      ``∂C/∂`` of the previous state and ``∂C/∂xₜ``.
     """
 
     GATES: tuple[str, ...] = ()
@@ -160,6 +160,7 @@ class Recurrent(Layer):
             dC_dh = dA[:, t, :] if self.return_sequences else (dA if t == T - 1 else None)
             if dC_dh is not None:  # W_hᵀ δₜ₊₁ + ∂C/∂hₜ
                 dstate = (dstate[0] + dC_dh,) + dstate[1:]
+            self.steps[t]["dC_dh"] = dstate[0]  # ∂C/∂hₜ, all of it: ‖·‖ shows what reaches t
             carried = None
             if self.keep is not None:  # a padded step passes its gradient on unchanged
                 k = self.keep[t]
