@@ -134,6 +134,7 @@ class Kernel:
         """Stack the gates' weights (see the module docstring); sigmoid gates' forward
         columns scaled by ½."""
         layer, H = self.layer, self.H
+        self.one = np.dtype(dtype).type(1)
         rows = [getattr(layer, f"W_x{g}") for g in self.ORDER]
         self.Wx_rows = np.concatenate(rows).astype(dtype, copy=False)  # (G·H, n_in)
         self.Wh_rows = np.concatenate([getattr(layer, f"W_h{g}") for g in self.ORDER]
@@ -205,13 +206,14 @@ class LSTMKernel(Kernel):
         G = w["G"][t]
         G += w["h"][t] @ self.Wh  # every gate's z (σ gates' halved) in one product
         np.tanh(G, out=G)
-        self.cells["lstm_cell"](G, w["c"][t], w["c"][t + 1])
+        self.cells["lstm_cell"](G, w["c"][t], w["c"][t + 1], self.one)
         tc = np.tanh(w["c"][t + 1], out=w["tc"][t])
         np.multiply(G[:, 2 * self.H:3 * self.H], tc, out=w["h"][t + 1])  # hₜ = oₜ ⊙ tanh(cₜ)
 
     def step_back(self, t: int, dh: Array) -> None:
         w = self.w
-        self.cells["lstm_back"](dh, w["dc"], w["G"][t], w["c"][t], w["tc"][t], w["dZ"][t])
+        self.cells["lstm_back"](dh, w["dc"], w["G"][t], w["c"][t], w["tc"][t], w["dZ"][t],
+                                self.one)
         np.matmul(w["dZ"][t], self.Wh_rows, out=dh)  # Σ W_h·ᵀ δ·ₜ for step t − 1
 
 
@@ -239,14 +241,14 @@ class GRUKernel(Kernel):
         ru = G[:, :2 * H]
         ru += Zh[:, :2 * H]
         np.tanh(ru, out=ru)
-        self.cells["gru_mix"](G, Zh[:, 2 * H:])
+        self.cells["gru_mix"](G, Zh[:, 2 * H:], self.one)
         np.tanh(G[:, 2 * H:], out=G[:, 2 * H:])  # nₜ
-        self.cells["gru_state"](G, w["h"][t], w["h"][t + 1])
+        self.cells["gru_state"](G, w["h"][t], w["h"][t + 1], self.one)
 
     def step_back(self, t: int, dh: Array) -> None:
         w, H = self.w, self.H
         self.cells["gru_back"](dh, w["G"][t], w["Zh"][t][:, 2 * H:], w["h"][t], w["dZ"][t],
-                               w["dZh"][t], w["tmp"])
+                               w["dZh"][t], w["tmp"], self.one)
         np.matmul(w["dZh"][t], self.Wh_rows, out=dh)
         dh += w["tmp"]  # ∂C/∂hₜ₋₁ = dh ⊙ uₜ + Σ W_h·ᵀ δ·ₜ
 

@@ -11,7 +11,9 @@ at once: the sigmoid gates' rows of the stacked weights are pre-scaled by ½ (ex
 two), which makes ``σ(z) = ½ + ½·tanh(z/2)`` a multiply-add on what ``tanh`` gave, and the
 compiled loops do the rest.
 
-Layouts (N samples, H units), gate blocks side by side along the columns:
+Every cell takes ``one``, the number 1 in the arrays' dtype (the compiled loops keep float32
+arithmetic in float32 with it). Layouts (N samples, H units), gate blocks side by side along
+the columns:
 
 - LSTM ``G`` ``(N, 4H)``: i, f, o, c̃ (the three sigmoid gates first). On entry to
   :func:`lstm_cell` it holds ``tanh`` of ``(z_i/2, z_f/2, z_o/2, z_c)``; on exit the gates;
@@ -28,7 +30,7 @@ _compiled = None
 
 
 # ----------------------------------------------------------------------------- NumPy
-def lstm_cell(G: Array, c_prev: Array, c: Array) -> None:
+def lstm_cell(G: Array, c_prev: Array, c: Array, one=1.0) -> None:
     """Gates from their tanh (σ = ½ + ½·tanh(z/2)), then ``cₜ = fₜ ⊙ cₜ₋₁ + iₜ ⊙ c̃ₜ``."""
     H = c.shape[1]
     S = G[:, :3 * H]
@@ -38,7 +40,8 @@ def lstm_cell(G: Array, c_prev: Array, c: Array) -> None:
     c += G[:, :H] * G[:, 3 * H:]
 
 
-def lstm_back(dh: Array, dc: Array, G: Array, c_prev: Array, tc: Array, dZ: Array) -> None:
+def lstm_back(dh: Array, dc: Array, G: Array, c_prev: Array, tc: Array, dZ: Array,
+              one=1.0) -> None:
     """One step of the LSTM's backward: ``dZ`` gets δi, δf, δo, δc̃; ``dc`` becomes ∂C/∂cₜ₋₁.
 
     ``dh`` is ``∂C/∂hₜ`` (all of it), ``dc`` on entry ``∂C/∂cₜ`` through ``cₜ₊₁``, ``tc`` is
@@ -54,7 +57,7 @@ def lstm_back(dh: Array, dc: Array, G: Array, c_prev: Array, tc: Array, dZ: Arra
     dc *= f  # ∂C/∂cₜ₋₁ = dc ⊙ fₜ
 
 
-def gru_mix(G: Array, hn: Array) -> None:
+def gru_mix(G: Array, hn: Array, one=1.0) -> None:
     """r, u from their tanh; then ``z_n = (W_xn xₜ + b_n) + rₜ ⊙ hn`` into the n block."""
     H = hn.shape[1]
     S = G[:, :2 * H]
@@ -63,7 +66,7 @@ def gru_mix(G: Array, hn: Array) -> None:
     G[:, 2 * H:] += G[:, :H] * hn
 
 
-def gru_state(G: Array, h_prev: Array, h: Array) -> None:
+def gru_state(G: Array, h_prev: Array, h: Array, one=1.0) -> None:
     """``hₜ = (1 − uₜ) ⊙ nₜ + uₜ ⊙ hₜ₋₁ = nₜ + uₜ ⊙ (hₜ₋₁ − nₜ)``."""
     H = h.shape[1]
     u, n = G[:, H:2 * H], G[:, 2 * H:]
@@ -73,7 +76,7 @@ def gru_state(G: Array, h_prev: Array, h: Array) -> None:
 
 
 def gru_back(dh: Array, G: Array, hn: Array, h_prev: Array, dZx: Array, dZh: Array,
-             carry: Array) -> None:
+             carry: Array, one=1.0) -> None:
     """One step of the GRU's backward: ``dZx`` gets δr, δu, δn (for W_x and b), ``dZh`` the
     same with rₜ ⊙ δn in the n block (for W_h and b_hn), ``carry`` gets ``dh ⊙ uₜ``."""
     H = dh.shape[1]
