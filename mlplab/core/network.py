@@ -286,6 +286,9 @@ class Network:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
+        if any(len(layer.out_shape) > 1 for layer in self.layers):  # sequences, images
+            device = "" if self.place.is_numpy else f", device={self.place.name!r}"
+            return f"Network({self.layers!r}, loss={self.loss.name!r}{device})"
         hidden = [layer.g.name for layer in self.layers[1:-1] if isinstance(layer, Dense)]
         activation = hidden if len(set(hidden)) > 1 else self.activation
         device = "" if self.place.is_numpy else f", device={self.place.name!r}"
