@@ -1,5 +1,6 @@
 """One short sequence through a recurrent network, every number named: the trace of
-:mod:`mlplab.core.trace` unrolled in time.
+:mod:`mlplab.core.trace` unrolled in time (``mlplab.trace`` calls :func:`sequence_steps` for a
+network with a recurrent layer; this module also holds the pieces both traces share).
 
 For each recurrent layer l and each step t the forward values (``zₜ``, ``hₜ``; the LSTM's
 ``iₜ, fₜ, c̃ₜ, oₜ, cₜ``; the GRU's ``rₜ, uₜ, nₜ``), then the dense head, the cost, and going
@@ -15,8 +16,7 @@ import copy
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .layers import GRU, LSTM, Dense, Dropout, Input, Recurrent, SimpleRNN
-from .trace import Trace, TraceStep, _sup
+from .layers import GRU, LSTM, Dense, Dropout, Recurrent, SimpleRNN
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 # per layer kind: (key in the step's cache, symbol, formula), forward then backward
@@ -40,6 +40,23 @@ BACKWARD = {
 }
 
 
+def sup(l: int | str) -> str:
+    """A layer index as a superscript: 2 → ⁽²⁾, "L" → ⁽ᴸ⁾."""
+    return "⁽" + str(l).translate(str.maketrans("0123456789L", "⁰¹²³⁴⁵⁶⁷⁸⁹ᴸ")) + "⁾"
+
+
+
+def forward_backward(net, X, Y) -> tuple:
+    """``X``, ``Y`` checked, one forward and one backward pass through ``net`` (a copy), and
+    the cost."""
+    X, Y = net.check_XY(X, Y)
+    net.require_trainable()
+    A = net.forward(X)
+    cost = float(net.loss.value(A, Y, net.layers[-1].Z))
+    net.backward(Y)
+    return X, Y, cost
+
+
 def _table(tables: dict, layer: Recurrent) -> list:
     for kind in type(layer).__mro__:
         if kind in tables:
@@ -48,12 +65,13 @@ def _table(tables: dict, layer: Recurrent) -> list:
 
 
 def _sym(name: str, t: int, l: int) -> str:
-    return f"{name}{str(t).translate(_SUB)}{_sup(l)}"
+    return f"{name}{str(t).translate(_SUB)}{sup(l)}"
 
 
-def trace_sequence(net, x, y) -> Trace:
+def sequence_steps(net, x, y) -> tuple[list[tuple], float]:
     """Forward and backpropagation through time for one sequence ``x`` (``(T, features)``)
-    and its target ``y`` (the network's output shape for one sample).
+    and its target ``y`` (the network's output shape for one sample): the named values as
+    ``(symbol, formula, value)``, in order, and the cost.
 
     The network is Input, recurrent layers, then dense layers (a Dense or TimeDense head);
     dropout layers are left out (the trace is of the prediction network).
@@ -71,54 +89,49 @@ def trace_sequence(net, x, y) -> Trace:
         Y = np.asarray(y, dtype=float)[None]
     except (TypeError, ValueError) as exc:
         raise DataError(f"trace needs one numeric sequence x and its target y ({exc})") from None
-    X, Y = net.check_XY(X, Y)
-    net.require_trainable()
-    A = net.forward(X)
-    cost = float(net.loss.value(A, Y, net.layers[-1].Z))
-    net.backward(Y)
-    steps = [TraceStep("x", "the input sequence, one row per step", X[0]),
-             TraceStep("y", "the target", Y[0])]
+    X, Y, cost = forward_backward(net, X, Y)
+    steps = [("x", "the input sequence, one row per step", X[0]), ("y", "the target", Y[0])]
     for l, layer in enumerate(net.layers[1:], start=1):
         steps += _forward_steps(layer, l)
     steps += _backward_steps(net)
-    return Trace(steps, cost)
+    return steps, cost
 
 
-def _forward_steps(layer, l: int) -> list[TraceStep]:
-    out = [TraceStep(f"{name}{_sup(l)}", "given", p.copy())
+def _forward_steps(layer, l: int) -> list[tuple]:
+    out = [(f"{name}{sup(l)}", "given", p.copy())
            for name, p in zip(layer.param_names, layer.params)]
     if isinstance(layer, Dense):
-        out += [TraceStep("z" + _sup(l), f"W{_sup(l)}a{_sup(l - 1)} + b{_sup(l)}", layer.Z[0]),
-                TraceStep("a" + _sup(l), f"{layer.g.name}(z{_sup(l)})", layer.A[0])]
+        out += [("z" + sup(l), f"W{sup(l)}a{sup(l - 1)} + b{sup(l)}", layer.Z[0]),
+                ("a" + sup(l), f"{layer.g.name}(z{sup(l)})", layer.A[0])]
         return out
     g = getattr(layer, "g", None)
     for t, cache in enumerate(layer.steps, start=1):
         for key, name, formula in _table(FORWARD, layer):
-            out.append(TraceStep(_sym(name, t, l), formula.format(g=g.name if g else ""),
+            out.append((_sym(name, t, l), formula.format(g=g.name if g else ""),
                                  cache[key][0]))
     return out
 
 
-def _backward_steps(net) -> list[TraceStep]:
+def _backward_steps(net) -> list[tuple]:
     out = []
     for l in range(net.L, 0, -1):
         layer = net.layers[l]
         if isinstance(layer, Dense):
             formula = ("the loss's output delta" if l == net.L
-                       else f"(W{_sup(l + 1)})ᵀδ{_sup(l + 1)} ⊙ {layer.g.name}'(z{_sup(l)})")
-            out.append(TraceStep("δ" + _sup(l), formula, layer.delta[0]))
+                       else f"(W{sup(l + 1)})ᵀδ{sup(l + 1)} ⊙ {layer.g.name}'(z{sup(l)})")
+            out.append(("δ" + sup(l), formula, layer.delta[0]))
         else:
             g = getattr(layer, "g", None)
             for t in range(len(layer.steps), 0, -1):
                 cache = layer.steps[t - 1]
-                out.append(TraceStep(_sym("∂C/∂h", t, l), "W_hᵀδₜ₊₁ + ∂C/∂hₜ from above",
+                out.append((_sym("∂C/∂h", t, l), "W_hᵀδₜ₊₁ + ∂C/∂hₜ from above",
                                      cache["dC_dh"][0]))
                 for key, name, formula in _table(BACKWARD, layer):
-                    out.append(TraceStep(_sym(name, t, l), formula.format(g=g.name if g else ""),
+                    out.append((_sym(name, t, l), formula.format(g=g.name if g else ""),
                                          cache[key][0]))
-            out.append(TraceStep(_sym("∂C/∂h", 0, l), "what reaches the initial state",
+            out.append((_sym("∂C/∂h", 0, l), "what reaches the initial state",
                                  layer.dstate0[0][0]))
         for name, grad in zip(layer.param_names, layer.grads):
-            out.append(TraceStep(f"∂C/∂{name}{_sup(l)}", "Σₜ of the steps' terms"
+            out.append((f"∂C/∂{name}{sup(l)}", "Σₜ of the steps' terms"
                                  if isinstance(layer, Recurrent) else "from δ", grad))
     return out

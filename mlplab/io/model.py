@@ -368,23 +368,12 @@ def _build_stack(arch, path, n_bytes: int):
         raise ModelFileError(f"{path} declares {numbers} numbers but holds only {n_bytes} "
                              "bytes: truncated or inconsistent")
     try:
-        shape = _input_shape(arch, n_inputs)
+        shape = recurrent.input_shape(arch, n_inputs)
         layers = _stack_layers(arch["stack"], shape[-1], np.dtype(dtype))
         return Network.from_layers([Input(shape)] + layers, loss=arch["loss"], seed=0)
     except Exception as exc:  # ConfigError, KeyError, TypeError from the records
         raise ModelFileError(f"{path} has an invalid layer stack: {type(exc).__name__} "
                              f"{str(exc)[:120]}") from None
-
-
-def _input_shape(arch, n_inputs: int) -> tuple:
-    """One sample's shape: ``input_shape`` (sequences) if recorded, else ``(n_inputs,)``."""
-    shape = arch.get("input_shape")
-    if shape is None:
-        return (n_inputs,)
-    if (not isinstance(shape, list) or len(shape) != 2 or not all(
-            type(n) is int and n > 0 for n in shape) or shape[0] * shape[1] != n_inputs):
-        raise ValueError(f"input_shape {str(shape)[:40]} does not match {n_inputs} inputs")
-    return tuple(shape)
 
 
 def load_tensors(data: bytes, path) -> dict:

@@ -43,7 +43,20 @@ def record(layer) -> dict:
 
 
 def handles(kind) -> bool:
-    return kind in KINDS or kind == "time_dense"
+    """True for the kinds this module records (anything else is another module's, or wrong)."""
+    return isinstance(kind, str) and (kind in KINDS or kind == "time_dense")
+
+
+def input_shape(arch: dict, n_inputs: int) -> tuple:
+    """One sample's shape: the recorded ``input_shape`` of a sequence network ``(T,
+    features)``, else ``(n_inputs,)``."""
+    shape = arch.get("input_shape")
+    if shape is None:
+        return (n_inputs,)
+    if (not isinstance(shape, list) or len(shape) != 2 or not all(
+            type(n) is int and n > 0 for n in shape) or shape[0] * shape[1] != n_inputs):
+        raise ValueError(f"input_shape {str(shape)[:40]} does not match {n_inputs} inputs")
+    return tuple(shape)
 
 
 def count(rec: dict, path) -> int:

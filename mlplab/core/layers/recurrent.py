@@ -97,13 +97,7 @@ class Recurrent(Layer):
         return None if W is None else W.shape[1]
 
     def build(self, in_shape: tuple) -> tuple:
-        if len(in_shape) != 2:
-            raise ConfigError(f"{self!r} takes sequences (time, features), but the layer below "
-                              f"gives samples of shape {tuple(in_shape)}; declare the input as "
-                              "Input((T, features))")
-        if self.n_in is not None and in_shape[1] != self.n_in:
-            raise ConfigError(f"{self!r} takes {self.n_in} features per time step but receives "
-                              f"{in_shape[1]} from the layer below; change one of the two")
+        check_sequence_input(self, in_shape, "declare the input as Input((T, features))")
         self.in_shape = tuple(in_shape)
         T = in_shape[0]
         self.out_shape = (T, self.n_hidden) if self.return_sequences else (self.n_hidden,)
@@ -232,6 +226,16 @@ class Recurrent(Layer):
     def __repr__(self) -> str:
         n_in = self.n_in if self.n_in is not None else "?"
         return f"{type(self).__name__}({n_in} → {self.n_hidden}{self._options()})"
+
+
+def check_sequence_input(layer, in_shape: tuple, fix: str) -> None:
+    """Refuse, naming both, a layer below that does not give ``(T, layer.n_in)`` samples."""
+    if len(in_shape) != 2:
+        raise ConfigError(f"{layer!r} takes sequences (time, features), but the layer below "
+                          f"gives samples of shape {tuple(in_shape)}; {fix}")
+    if layer.n_in is not None and in_shape[1] != layer.n_in:
+        raise ConfigError(f"{layer!r} takes {layer.n_in} features per time step but receives "
+                          f"{in_shape[1]} from the layer below; change one of the two")
 
 
 def _bias(gate: str) -> str:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import ConfigError
 from ..validation import check_positive_int
 from ..xp import namespace
 from .dense import Dense
+from .recurrent import check_sequence_input
 
 Array = object
 
@@ -39,13 +39,8 @@ class TimeDense(Dense):
             self.in_shape, self.out_shape = None, (self.n_units,)
 
     def build(self, in_shape: tuple) -> tuple:
-        if len(in_shape) != 2:
-            raise ConfigError(f"{self!r} takes sequences (time, features), but the layer below "
-                              f"gives samples of shape {tuple(in_shape)}; put it after a "
-                              "recurrent layer with return_sequences=True")
-        if self.n_in is not None and in_shape[1] != self.n_in:
-            raise ConfigError(f"{self!r} takes {self.n_in} features per step but receives "
-                              f"{in_shape[1]} from the layer below; change one of the two")
+        check_sequence_input(self, in_shape, "put it after a recurrent layer with "
+                                             "return_sequences=True")
         if self.W is None:
             Dense.build(self, (in_shape[1],))  # draws W and b as a Dense layer of n_in inputs
         self.in_shape, self.out_shape = tuple(in_shape), (in_shape[0], self.n_units)
