@@ -156,3 +156,28 @@ def test_numba_cells_equal_numpy_cells(dtype):
         for x, y in zip(a, b):  # every array each one wrote
             np.testing.assert_allclose(x, y, **tol, err_msg=name)
             assert x.dtype == dtype
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("overlap", [True, False])
+def test_long_sequences_with_and_without_the_second_core(kind, overlap, monkeypatch):
+    # T = 25 ≥ 2 chunks of 10: the input projection and the gradient products go to the
+    # second thread in chunks (the last chunk is 5 steps)
+    monkeypatch.setattr(recurrent, "OVERLAP", overlap)
+    cls, rng = KINDS[kind], np.random.default_rng(4)
+    X, y = rng.normal(size=(24, 25, 3)), rng.normal(size=(24, 1))
+
+    def net():
+        return mlplab.Network.from_layers(
+            [Input((25, 3)), cls(3, 6, return_sequences=True, rng=np.random.default_rng(0)),
+             cls(6, 5, rng=np.random.default_rng(1)),
+             Dense(5, 1, "identity", rng=np.random.default_rng(2))], loss="mse", seed=0)
+
+    kw = dict(optimizer="momentum", learning_rate=0.02, batch_size=8, max_epochs=3,
+              epsilon=None, seed=1)
+    fast, core = net(), net()
+    assert recurrent.overlaps(25) is (overlap and len(recurrent.os.sched_getaffinity(0)) >= 2)
+    h_fast, h_core = fast.fit(X, y, **kw), core.fit(X, y, accelerate=False, **kw)
+    for p, q in zip(fast.params, core.params):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(h_fast.loss, h_core.loss, rtol=1e-9)

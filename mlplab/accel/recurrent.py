@@ -27,6 +27,7 @@ with ``mask_value`` (padding) runs the core's loop: the accelerator does not app
 from __future__ import annotations
 
 import copy
+import os
 
 import numpy as np
 
@@ -34,11 +35,43 @@ from ..core.layers import GRU, LSTM, SimpleRNN
 from ..core.layers.recurrent import Recurrent
 from ..core.step import Step
 from ..core.validation import check_finite
-from . import rnn_cells
+from . import blas, rnn_cells
 from .kernels import DELTA_INTO, G_INTO
 
 Array = np.ndarray
 BLOCK_ROWS = 256  # predict: sequences per block (a block's per-step arrays stay small)
+OVERLAP = True  # False: every product on the calling thread (tests, benchmarks)
+CHUNK = 10  # steps per chunk of products handed to the second core
+_state: dict = {}  # the second core's thread, the BLAS thread controller (made on first use)
+
+
+def overlaps(T: int) -> bool:
+    """True when a training step of T steps hands products to a second core."""
+    return OVERLAP and T >= 2 * CHUNK and len(os.sched_getaffinity(0)) >= 2
+
+
+def _pool():
+    if "pool" not in _state:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _state["pool"] = ThreadPoolExecutor(1, thread_name_prefix="mlplab-recurrent")
+    return _state["pool"]
+
+
+def one_blas_thread():
+    """A context in which BLAS uses one thread: each of the two threads of a step gets a
+    core, instead of four threads fighting for two."""
+    if "blas" not in _state:
+        from threadpoolctl import ThreadpoolController
+
+        _state["blas"] = ThreadpoolController()
+    return _state["blas"].limit(limits=1, user_api="blas")
+
+
+def _add_product(alpha: float, D: Array, A: Array, C: Array) -> None:
+    """``C += alpha · Dᵀ A`` (BLAS's gemm with β = 1; NumPy where that is not bound)."""
+    if not blas.gemm_update(alpha, D, A, C):
+        C += alpha * (D.T @ A)
 
 
 class Kernel:
@@ -54,6 +87,7 @@ class Kernel:
     def __init__(self, layer: Recurrent):
         self.layer, self.H = layer, layer.n_hidden
         self.cells = rnn_cells.cells()
+        self.overlap = False  # this step's products shared with a second core
         self._work: dict[tuple, dict[str, Array]] = {}
         self.out_shape = layer.out_shape
 
@@ -74,11 +108,15 @@ class Kernel:
         w = self.w = self._arrays(N, T, A_prev.dtype)
         self.pack(A_prev.dtype)
         np.copyto(w["X"], A_prev.transpose(1, 0, 2))  # time-major: step t is w["X"][t]
-        X2, G2 = w["X"].reshape(T * N, -1), w["G"].reshape(T * N, -1)
-        np.matmul(X2, self.Wx, out=G2)  # W_x xₜ for every t in one product
-        G2 += self.b
+        self.overlap = training and overlaps(T)
+        # W_x xₜ + b for all t at once, or the first chunk here and the others on the second core
+        self.project(w, 0, CHUNK if self.overlap else T)
+        later = [_pool().submit(self.project, w, t, t + CHUNK)
+                 for t in range(CHUNK, T, CHUNK)] if self.overlap else []
         self.initial_state(w, A_prev.dtype)
         for t in range(T):
+            if later and t % CHUNK == 0 and t:
+                later[t // CHUNK - 1].result()
             self.step(t)
         self.layer.state = tuple(w[s][T].copy() for s in self.layer.STATES)
         H = w["h"]
@@ -91,13 +129,22 @@ class Kernel:
         dh[...] = 0  # nothing comes back from step T + 1
         if "dc" in w:
             w["dc"][...] = 0
+        grads = self.zero_gradients(w["X"].dtype)
+        done, pending = T, []
         for t in range(T - 1, -1, -1):
             if layer.return_sequences:
                 dh += dA[:, t]  # W_hᵀ δₜ₊₁ + ∂C/∂hₜ
             elif t == T - 1:
                 dh += dA
             self.step_back(t, dh)  # δₜ into w["dZ"][t], dh becomes ∂C/∂hₜ₋₁
-        self.gradients(w, N)
+            if self.overlap and t % CHUNK == 0:  # the chunk's gradient products: second core
+                pending.append(_pool().submit(self.accumulate, w, grads, t, done))
+                done = t
+        if not self.overlap:
+            self.accumulate(w, grads, 0, T)  # one product each over all steps
+        for job in pending:
+            job.result()
+        self.give_gradients(grads)
         if not need_dA_prev:
             return None
         dX = w["dZ"].reshape(T * N, -1) @ self.Wx_rows  # W_xᵀ δₜ for every t in one product
@@ -146,24 +193,48 @@ class Kernel:
         self.b = np.concatenate([getattr(layer, f"b_{g}" if g else "b")
                                  for g in self.ORDER]).astype(dtype, copy=False) * scale
 
-    def gradients(self, w: dict, N: int, dZh: Array | None = None) -> None:
-        """∂C/∂W_x, ∂C/∂W_h, ∂C/∂b of every gate: one product each over all steps, means over
-        the N sequences; the layer's arrays are row blocks of them."""
-        T, H = w["X"].shape[0], self.H
-        dZ2 = w["dZ"].reshape(T * N, -1)
-        dZh2 = dZ2 if dZh is None else dZh.reshape(T * N, -1)
-        dWx = np.matmul(dZ2.T, w["X"].reshape(T * N, -1))
-        dWx *= 1 / N
-        dWh = np.matmul(dZh2.T, w["h"][:T].reshape(T * N, H))  # Σₜ δₜ hₜ₋₁ᵀ
-        dWh *= 1 / N
-        db = w["ones/m"] @ dZ2
-        layer = self.layer
+    def project(self, w: dict, t0: int, t1: int) -> None:
+        """``W_x xₜ + b`` for the steps t0 … t1 − 1, in one product."""
+        G2 = w["G"][t0:t1].reshape(-1, w["G"].shape[2])
+        np.matmul(w["X"][t0:t1].reshape(len(G2), -1), self.Wx, out=G2)
+        G2 += self.b
+
+    def zero_gradients(self, dtype) -> dict[str, Array]:
+        """The stacked gradient arrays, zeroed: ``dW_x`` (G·H, n_in), ``dW_h`` (G·H, H),
+        ``db`` and ``db_h`` (G·H,); kept from step to step (the layer's arrays are views)."""
+        GH, grads = len(self.ORDER) * self.H, getattr(self, "_grads", None)
+        if grads is None or grads["dW_x"].dtype != dtype:
+            grads = self._grads = {"dW_x": np.empty((GH, self.layer.n_in), dtype),
+                                   "dW_h": np.empty((GH, self.H), dtype),
+                                   "db": np.empty(GH, dtype), "db_h": np.empty(GH, dtype)}
+        for g in grads.values():
+            g[...] = 0
+        blas.available()  # bound here, before a second thread may call it
+        return grads
+
+    def accumulate(self, w: dict, grads: dict, t0: int, t1: int) -> None:
+        """Add the steps t0 … t1 − 1 to ∂C/∂W_x, ∂C/∂W_h, ∂C/∂b: ``Σₜ δₜxₜᵀ``, ``Σₜ δₜhₜ₋₁ᵀ``,
+        ``Σₜ δₜ``, one product each, means over the N sequences (``dZh``: δ as W_h sees it,
+        the GRU's differs in the candidate's block)."""
+        N = w["X"].shape[1]
+        dZ = w["dZ"][t0:t1].reshape(-1, w["dZ"].shape[2])
+        dZh = w["dZh"][t0:t1].reshape(dZ.shape) if "dZh" in w else dZ
+        ones = w["ones/m"][:len(dZ)]
+        with np.errstate(over="ignore", invalid="ignore"):  # NaN/inf: the guard's to report
+            _add_product(1 / N, dZ, w["X"][t0:t1].reshape(len(dZ), -1), grads["dW_x"])
+            _add_product(1 / N, dZh, w["h"][t0:t1].reshape(len(dZ), -1), grads["dW_h"])
+            grads["db"] += ones @ dZ
+            if dZh is not dZ:
+                grads["db_h"] += ones @ dZh
+
+    def give_gradients(self, grads: dict) -> None:
+        """The layer's ``dW_x·``, ``dW_h·``, ``db_·``: row blocks of the stacked arrays."""
+        layer, H = self.layer, self.H
         for k, g in enumerate(self.ORDER):
             block = slice(k * H, (k + 1) * H)
-            setattr(layer, f"dW_x{g}", dWx[block])
-            setattr(layer, f"dW_h{g}", dWh[block])
-            setattr(layer, "db_" + g if g else "db", db[block])
-        self.dZh_bias = None if dZh is None else w["ones/m"] @ dZh2
+            setattr(layer, f"dW_x{g}", grads["dW_x"][block])
+            setattr(layer, f"dW_h{g}", grads["dW_h"][block])
+            setattr(layer, "db_" + g if g else "db", grads["db"][block])
 
 
 class RNNKernel(Kernel):
@@ -252,9 +323,9 @@ class GRUKernel(Kernel):
         np.matmul(w["dZh"][t], self.Wh_rows, out=dh)
         dh += w["tmp"]  # ∂C/∂hₜ₋₁ = dh ⊙ uₜ + Σ W_h·ᵀ δ·ₜ
 
-    def gradients(self, w, N, dZh=None):
-        super().gradients(w, N, w["dZh"])
-        self.layer.db_hn = self.dZh_bias[2 * self.H:]
+    def give_gradients(self, grads: dict) -> None:
+        super().give_gradients(grads)
+        self.layer.db_hn = grads["db_h"][2 * self.H:]
 
 
 KERNELS = {SimpleRNN: RNNKernel, LSTM: LSTMKernel, GRU: GRUKernel}
@@ -284,6 +355,12 @@ class RecurrentStep(Step):
                          run.callbacks.on_gradients_caller(run.trainer),
                          run.guard.cost_checker(run.trainer))
         self.name = f"numpy-recurrent+{rnn_cells.name()}"
+
+    def __call__(self, Xb: Array, Yb: Array):
+        if not overlaps(Xb.shape[1]):
+            return super().__call__(Xb, Yb)
+        with one_blas_thread():  # two threads of one step, a core each
+            return super().__call__(Xb, Yb)
 
     def snapshot(self) -> list[Array]:
         return [p.copy() for p in self.net.params]
