@@ -7,7 +7,8 @@ The step (the issue's anchor): input 32, hidden 128, T = 50, batch 32, float32, 
 on the last state, MSE, plain SGD. Contenders, each in its own process, alternating within
 every round so that a slow phase of a shared machine hits all of them alike:
 
-- ``mlplab``: ``mlplab.fit``'s own step (the accelerator, :mod:`mlplab.accel.recurrent`);
+- ``mlplab``: ``mlplab.fit``'s own step (the accelerator, :mod:`mlplab.accel.recurrent`; with
+  ``--threads 1`` without its second thread);
 - ``mlplab-numpy``: the same with the gate arithmetic in NumPy (as without numba);
 - ``core``: the core's plain BPTT (``accelerate=False``), for reference;
 - ``torch``: ``nn.LSTM`` / ``nn.RNN`` / ``nn.GRU`` + ``nn.Linear``, ``torch.optim.SGD``;
@@ -47,15 +48,16 @@ def _timed(step, reps: int, clock: str) -> list[float]:
     return times
 
 
-def mlplab_step(kind: str, accelerate: bool, numba: bool):
+def mlplab_step(kind: str, accelerate: bool, numba: bool, threads: int):
     import numpy as np
 
     import mlplab
-    from mlplab.accel import rnn_cells
+    from mlplab.accel import recurrent, rnn_cells
     from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN
     from mlplab.train.setup import prepare
 
     rnn_cells.ENABLED = numba
+    recurrent.OVERLAP = threads > 1  # one thread: no second core's share either
     cls = {"lstm": LSTM, "rnn": SimpleRNN, "gru": GRU}[kind]
     rng = np.random.default_rng(0)
     net = mlplab.Network.from_layers(
@@ -120,7 +122,7 @@ def child(name: str, kind: str, reps: int, threads: int, clock: str) -> dict:
     elif name == "gemm":
         step, label = gemm_step(kind)
     else:
-        step, label = mlplab_step(kind, name != "core", name != "mlplab-numpy")
+        step, label = mlplab_step(kind, name != "core", name != "mlplab-numpy", threads)
     return {"times": _timed(step, reps, clock), "label": label}
 
 

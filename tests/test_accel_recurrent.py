@@ -176,7 +176,7 @@ def test_long_sequences_with_and_without_the_second_core(kind, overlap, monkeypa
     kw = dict(optimizer="momentum", learning_rate=0.02, batch_size=8, max_epochs=3,
               epsilon=None, seed=1)
     fast, core = net(), net()
-    assert recurrent.overlaps(25) is (overlap and len(recurrent.os.sched_getaffinity(0)) >= 2)
+    assert recurrent.overlaps(25) is (overlap and (recurrent.os.cpu_count() or 1) >= 2)
     h_fast, h_core = fast.fit(X, y, **kw), core.fit(X, y, accelerate=False, **kw)
     for p, q in zip(fast.params, core.params):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)

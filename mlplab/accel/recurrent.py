@@ -14,9 +14,12 @@ them with the core's) as follows:
   gate product per step, not one per gate;
 - every step's values live in arrays laid out time-major, ``(T, N, ·)``, allocated once per
   batch size and reused batch after batch;
-- the gradients of ``W_x``, ``W_h`` and ``b`` are each one product over all steps after the
-  loop (``Σₜ δₜ hₜ₋₁ᵀ`` as ``(G·H, T·N) @ (T·N, H)``), written into stacked arrays whose row
+- the gradients of ``W_x``, ``W_h`` and ``b`` are each one product over all steps
+  (``Σₜ δₜ hₜ₋₁ᵀ`` as ``(G·H, T·N) @ (T·N, H)``), written into stacked arrays whose row
   blocks *are* the layer's ``dW_xi``, ``dW_hi``, … (views, no copy);
+- with two cores and T ≥ 20, those products (and the input projection) go by chunks of
+  :data:`CHUNK` steps to a second thread while the step-by-step loop goes on, BLAS on one
+  thread in each: the loop's small products and the big ones run side by side;
 - the gate arithmetic of a step is one compiled loop with numba installed
   (:mod:`mlplab.accel.rnn_cells`), NumPy otherwise.
 
@@ -47,7 +50,8 @@ _state: dict = {}  # the second core's thread, the BLAS thread controller (made 
 
 def overlaps(T: int) -> bool:
     """True when a training step of T steps hands products to a second core."""
-    return OVERLAP and T >= 2 * CHUNK and len(os.sched_getaffinity(0)) >= 2
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return OVERLAP and T >= 2 * CHUNK and (cores or 1) >= 2
 
 
 def _pool():
