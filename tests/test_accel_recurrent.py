@@ -1,6 +1,8 @@
 """The recurrent accelerator (mlplab.accel.recurrent) computes what the core's BPTT computes:
 to ~1e-15 in float64 (the same formulas; sums over t in one product instead of step by step;
-σ as ½ + ½·tanh(z/2)), to float32's rounding in float32; with numba's cells and NumPy's."""
+σ as ½ + ½·tanh(z/2)), to float32's rounding in float32; with numba's cells and NumPy's.
+The fast side asks for the accelerator (``accelerate=True``), so that these comparisons run
+with ``MLPLAB_ACCEL=off`` too."""
 
 import numpy as np
 import pytest
@@ -61,7 +63,7 @@ def test_training_equals_the_core(cells, kind, sequences, dtype, rtol):
     kw = dict(optimizer="adam", learning_rate=0.01, batch_size=16, max_epochs=4,
               epsilon=None, seed=1)
     fast, core = stack(kind, sequences, dtype), stack(kind, sequences, dtype)
-    h_fast, h_core = fast.fit(X, y, **kw), core.fit(X, y, accelerate=False, **kw)
+    h_fast, h_core = fast.fit(X, y, accelerate=True, **kw), core.fit(X, y, accelerate=False, **kw)
     assert h_fast.backend == f"numpy-recurrent+{cells}" and h_core.backend == "core"
     for p, q in zip(fast.params, core.params):
         np.testing.assert_allclose(p, q, rtol=rtol, atol=rtol)
@@ -76,7 +78,7 @@ def test_simple_rnn_activations_equal_the_core(activation):
     kw = dict(optimizer="sgd", learning_rate=0.01, batch_size=10, max_epochs=2, epsilon=None)
     fast = stack("rnn", False, np.float64, activation=activation)
     core = stack("rnn", False, np.float64, activation=activation)
-    fast.fit(X, y, **kw)
+    fast.fit(X, y, accelerate=True, **kw)
     core.fit(X, y, accelerate=False, **kw)
     for p, q in zip(fast.params, core.params):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
@@ -94,12 +96,12 @@ def test_gradients_seen_by_callbacks_are_the_cores(kind):
         def on_gradients(self, trainer):
             seen.setdefault(self.key, []).append([g.copy() for g in trainer.net.grads])
 
-    for accelerate in (None, False):
+    for accelerate in (True, False):
         stack(kind, False, np.float64).fit(
             X, y, optimizer="sgd", learning_rate=0.05, batch_size=20, max_epochs=2, epsilon=None,
             accelerate=accelerate, callbacks=[Reader(accelerate), ClipByGlobalNorm(0.5)])
-    assert len(seen[None]) == len(seen[False]) == 4
-    for fast, core in zip(seen[None], seen[False]):
+    assert len(seen[True]) == len(seen[False]) == 4
+    for fast, core in zip(seen[True], seen[False]):
         for g, h in zip(fast, core):
             np.testing.assert_allclose(g, h, rtol=1e-9, atol=1e-13)
 
@@ -109,7 +111,7 @@ def test_predict_in_blocks_and_the_state_it_leaves(cells, kind, monkeypatch):
     monkeypatch.setattr(recurrent, "BLOCK_ROWS", 7)  # 40 rows: six blocks of 7 and one of 5
     net = stack(kind, True, np.float64)
     X, _ = data(True, np.float64)
-    A = net.predict_proba(X)
+    A = recurrent.predict(net, X)  # what net.predict_proba runs with the accelerator on
     fast_state = net.layers[2].state
     np.testing.assert_allclose(A, net.forward(X), rtol=1e-12)  # the core's forward
     for a, b in zip(fast_state, net.layers[2].state):
@@ -123,7 +125,7 @@ def test_an_initial_state_is_honoured(cells, kind):
     rng = np.random.default_rng(9)
     h0 = rng.normal(size=(3, 5))
     net.layers[1].initial_state = (h0, -h0) if kind == "lstm" else h0
-    np.testing.assert_allclose(net.predict(X), net.forward(X), rtol=1e-12)
+    np.testing.assert_allclose(recurrent.predict(net, X), net.forward(X), rtol=1e-12)
 
 
 def test_padding_runs_the_core():
@@ -131,7 +133,7 @@ def test_padding_runs_the_core():
                                      loss="mse", seed=0)
     X, y = data(False, np.float64)
     assert not recurrent.applies(net)
-    assert net.fit(X, y, max_epochs=1).backend == "core"
+    assert net.fit(X, y, max_epochs=1, accelerate=True).backend == "core"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -177,7 +179,8 @@ def test_long_sequences_with_and_without_the_second_core(kind, overlap, monkeypa
               epsilon=None, seed=1)
     fast, core = net(), net()
     assert recurrent.overlaps(25) is (overlap and (recurrent.os.cpu_count() or 1) >= 2)
-    h_fast, h_core = fast.fit(X, y, **kw), core.fit(X, y, accelerate=False, **kw)
+    h_fast, h_core = fast.fit(X, y, accelerate=True, **kw), core.fit(X, y, accelerate=False, **kw)
+    assert h_fast.backend.startswith("numpy-recurrent")
     for p, q in zip(fast.params, core.params):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(h_fast.loss, h_core.loss, rtol=1e-9)

@@ -32,8 +32,8 @@ Options every recurrent layer has:
 - ``mask_value``: variable-length sequences by *padding*. A time step whose every feature equals
   ``mask_value`` is padding: the state is carried through unchanged (``hₜ = hₜ₋₁``) and so is its
   gradient, so the last state is that of the last real step whether the padding comes before or
-  after. With ``return_sequences=True`` a padded step outputs its carried state; a loss over
-  ``(m, T, k)`` outputs still counts padded steps, so pad sequences that end alike.
+  after. With ``return_sequences=True`` a padded step outputs its carried state, and a loss
+  over ``(m, T, k)`` outputs still counts it (there is no per-step loss mask).
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ class Recurrent(Layer):
             if carried is not None:
                 dstate = tuple(d + c for d, c in zip(dstate, carried))
             dX.append(dx)
-        self.dstate0 = dstate  # ∂C/∂h₀ (and ∂C/∂c₀), summed over the batch
+        self.dstate0 = dstate  # ∂C/∂h₀ (and ∂C/∂c₀), a row per sample as every δ
         for name in self.param_names:  # the mean over the batch
             setattr(self, "d" + name, getattr(self, "d" + name) / m)
         return xp.stack(dX[::-1], axis=1) if need_dA_prev else None
@@ -210,9 +210,6 @@ class Recurrent(Layer):
     def clear(self) -> None:
         self.A_prev = self.A = self.state = self.dstate0 = self.keep = None
         self.steps = []
-
-    def _arrays(self) -> list[str]:
-        return [n for n in super()._arrays() if n != "initial_state"]
 
     def step_forward(self, x: Array, state: tuple) -> tuple[tuple, dict]:
         raise NotImplementedError
