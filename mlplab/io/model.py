@@ -32,6 +32,7 @@ from ..core.activations import get_activation
 from ..core.xp import to_numpy
 from ..errors import ConfigError, ModelFileError
 from ..core.layers import BatchNorm, Dense, Dropout, Input, Residual
+from . import recurrent
 from .container import (check_metadata, check_table, load_tensors, read_container,
                         split_bytes)
 from .files import as_path, atomic_write
@@ -53,8 +54,11 @@ def network_config(net) -> dict:
     residual layers are recorded as a ``stack`` of layer records (see the module docstring).
     """
     if not _is_plain(net):
-        return {"stack": _stack_record(net.layers[1:]), "n_inputs": net.n_inputs,
-                "loss": net.loss.name, "dtype": str(net.dtype)}
+        config = {"stack": _stack_record(net.layers[1:]), "n_inputs": net.n_inputs,
+                  "loss": net.loss.name, "dtype": str(net.dtype)}
+        if len(net.input_shape) > 1:  # sequences: Input((T, features))
+            config["input_shape"] = list(net.input_shape)
+        return config
     dense = _dense_layers(net)
     sizes = [net.n_inputs] + [layer.n_out for layer in dense]
     init = "normal" if net.init == "custom" else str(net.init)  # the saved weights replace it
@@ -82,7 +86,8 @@ def _dense_layers(net) -> list:
 
 
 def _is_plain(net) -> bool:
-    return all(isinstance(layer, (Dense, Dropout, Input)) for layer in net.layers)
+    return all(isinstance(layer, (Dense, Dropout, Input)) and not recurrent.is_sequence_layer(layer)
+               for layer in net.layers)
 
 
 def _kept(layers) -> list:
@@ -93,7 +98,9 @@ def _kept(layers) -> list:
 def _stack_record(layers) -> list[dict]:
     records = []
     for layer in _kept(layers):
-        if isinstance(layer, Dense):
+        if recurrent.is_sequence_layer(layer):
+            records.append(recurrent.record(layer))
+        elif isinstance(layer, Dense):
             records.append({"kind": "dense", "n_in": layer.n_in, "n_out": layer.n_out,
                             "activation": layer.g.name})
         elif isinstance(layer, BatchNorm):
@@ -113,6 +120,9 @@ def _stack_arrays(layers, prefix: str = "stack."):
     for i, layer in enumerate(_kept(layers), start=1):
         if isinstance(layer, Residual):
             yield from _stack_arrays(layer.layers, f"{prefix}{i}.")
+        elif recurrent.is_sequence_layer(layer):
+            for name in layer.param_names:
+                yield f"{prefix}{i}.{name}", getattr(layer, name)
         else:
             kind = "dense" if isinstance(layer, Dense) else "batchnorm"
             for name in STACK_TENSORS[kind]:
@@ -140,7 +150,8 @@ def describe(config: dict) -> str:
 
 def _describe_stack(records) -> str:
     return ", ".join(f"residual[{_describe_stack(r['layers'])}]" if r["kind"] == "residual"
-                     else f"{r['kind']} {r.get('n_out', r.get('n'))}" for r in records)
+                     else f"{r['kind']} {r.get('n_out', r.get('n', r.get('n_hidden')))}"
+                     for r in records)
 
 
 def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
@@ -225,6 +236,9 @@ def _count_stack(records, path, depth: int = 0) -> tuple[int, int]:
             n_layers, n_numbers = _count_stack(rec.get("layers"), path, depth + 1)
             layers, numbers = layers + n_layers, numbers + n_numbers
             continue
+        if recurrent.handles(kind):
+            layers, numbers = layers + 1, numbers + recurrent.count(rec, path)
+            continue
         sizes = ([rec.get("n_in"), rec.get("n_out")] if kind == "dense"
                  else [rec.get("n")] if kind == "batchnorm" else None)
         if sizes is None or not all(type(n) is int and 0 < n <= MAX_LAYER_UNITS for n in sizes):
@@ -242,6 +256,11 @@ def _stack_layers(records, width: int, dtype) -> list:
     for rec in records:
         if rec["kind"] == "residual":
             layer = Residual(_stack_layers(rec["layers"], width, dtype))
+        elif recurrent.handles(rec["kind"]):
+            layer = recurrent.build(rec, width, dtype)
+            layers.append(layer)
+            width = recurrent.width_after(layer)
+            continue
         elif rec["kind"] == "dense":
             if rec["n_in"] != width:
                 raise ConfigError(f"a dense layer of {rec['n_in']} inputs receives {width}")
@@ -271,8 +290,9 @@ def _build_stack(arch, path, n_bytes: int):
         raise ModelFileError(f"{path} declares {numbers} numbers but holds only {n_bytes} "
                              "bytes: truncated or inconsistent")
     try:
-        layers = _stack_layers(arch["stack"], n_inputs, np.dtype(dtype))
-        return Network.from_layers([Input(n_inputs)] + layers, loss=arch["loss"], seed=0)
+        shape = recurrent.input_shape(arch, n_inputs)
+        layers = _stack_layers(arch["stack"], shape[-1], np.dtype(dtype))
+        return Network.from_layers([Input(shape)] + layers, loss=arch["loss"], seed=0)
     except Exception as exc:  # ConfigError, KeyError, TypeError from the records
         raise ModelFileError(f"{path} has an invalid layer stack: {type(exc).__name__} "
                              f"{str(exc)[:120]}") from None
