@@ -104,7 +104,7 @@ class Network:
         net = cls.__new__(cls)
         rng = make_rng(seed)
         net._assemble(layers, get_loss(loss, layers[-1].n_out), rng, seed, "custom", device)
-        hidden = [layer.g.name for layer in layers[1:-1] if isinstance(layer, Dense)]
+        hidden = [layer.g.name for layer in layers[1:-1] if "W" in layer.param_names]
         net.activation = hidden[0] if hidden else layers[-1].g.name
         return net
 
@@ -204,12 +204,13 @@ class Network:
         return float(self.loss.value(A, Y, self.layers[-1].Z))
 
     def gradients(self, X: Array, Y: Array) -> dict[int, tuple[Array, Array]]:
-        """``{l: (∂C/∂W⁽ˡ⁾, ∂C/∂b⁽ˡ⁾)}`` for every dense layer l, the cost being the batch mean."""
+        """``{l: (∂C/∂W⁽ˡ⁾, ∂C/∂b⁽ˡ⁾)}`` for every layer l with a W and b (dense and
+        convolutional), the cost being the batch mean."""
         X, Y = self.check_XY(X, Y)
         self.forward(X, training=True)
         self.backward(Y)
         return {l: (layer.dW, layer.db)
-                for l, layer in enumerate(self.layers) if isinstance(layer, Dense)}
+                for l, layer in enumerate(self.layers) if layer.param_names == ("W", "b")}
 
     # ----------------------------------------------------------------- use
     def output_for(self, X: Array) -> Array:
@@ -268,22 +269,31 @@ class Network:
 
     # ----------------------------------------------------------------- display
     def summary(self) -> str:
-        """Every layer's shape, activation, and its W and b (the lecture's step 7)."""
+        """Every layer with its output shape and parameter count, and each dense layer's W
+        and b (the lecture's step 7); other layers' arrays by shape."""
         with np.printoptions(precision=4, suppress=True):
             lines = [repr(self), f"loss: {self.loss.name}"]
             for l, layer in enumerate(self.layers):
-                lines.append(f"layer {l}: {layer!r}")
+                n = sum(int(np.prod(p.shape)) for p in layer.params)
+                lines.append(f"layer {l}: {layer!r}  output {tuple(layer.out_shape)}, "
+                             f"{n} parameters")
                 if isinstance(layer, Dense):
                     W, b = to_numpy(layer.W), to_numpy(layer.b)
                     lines.append(f"  W({l}) {W.shape} =\n" + _indent(str(W), 4))
                     lines.append(f"  b({l}) {b.shape} = {b}")
+                elif n:  # a layer of several arrays (filters, γ and β): their shapes
+                    lines.append("  " + ", ".join(f"{name} {tuple(p.shape)}" for name, p in
+                                                  zip(layer.param_names, layer.params)))
             lines.append(f"{sum(int(np.prod(p.shape)) for p in self.params)} parameters")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
+        device = "" if self.place.is_numpy else f", device={self.place.name!r}"
+        if len(self.input_shape) > 1:  # images, sequences: the layers say more than widths
+            return (f"Network({' → '.join(map(repr, self.layers))}, "
+                    f"loss={self.loss.name!r}{device})")
         hidden = [layer.g.name for layer in self.layers[1:-1] if isinstance(layer, Dense)]
         activation = hidden if len(set(hidden)) > 1 else self.activation
-        device = "" if self.place.is_numpy else f", device={self.place.name!r}"
         return (f"Network({self.sizes}, activation={activation!r}, output={self.output!r}, "
                 f"loss={self.loss.name!r}{device})")
 
