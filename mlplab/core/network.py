@@ -97,6 +97,8 @@ class Network:
 
         Every layer is built on the output shape of the one below (a mismatch is a ConfigError
         naming both). The last layer must be :class:`Dense`: its activation is the output's g.
+        Layers whose weights are drawn at build (``Dense(None, …)``, ``Conv2D``) and that were
+        given no ``rng`` draw them from ``seed``.
         """
         layers = list(layers)
         if len(layers) < 2 or not isinstance(layers[0], Input) or not isinstance(layers[-1], Dense):
@@ -111,6 +113,7 @@ class Network:
     def _assemble(self, layers, loss: Loss, rng, seed, init, device) -> None:
         shape = layers[0].out_shape
         for layer in layers[1:]:
+            layer.seed_from(rng)
             shape = layer.build(shape)  # each layer checks the shape it receives
         self.layers: list[Layer] = layers
         self.loss = loss

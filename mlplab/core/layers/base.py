@@ -69,6 +69,13 @@ class Layer:
             self.out_shape = self.in_shape
         return self.out_shape
 
+    def seed_from(self, rng) -> None:
+        """Draw the weights that ``build`` will draw from ``rng``, unless this layer was given
+        a generator of its own (``Network.from_layers`` passes the network's this way)."""
+        if (vars(self).get("_init_rng", False) is None and self.param_names
+                and getattr(self, self.param_names[0], None) is None):
+            self._init_rng = rng
+
     def forward(self, A_prev: Array, training: bool = False) -> Array:
         raise NotImplementedError
 
