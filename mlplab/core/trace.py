@@ -86,7 +86,14 @@ def trace(net, x, y, learning_rate: float = 0.5) -> Trace:
     x : (n_inputs,) array, one sample
     y : (n_outputs,) array or scalar
     learning_rate : float in (0, 1], the α of the update shown
+
+    A network whose input is an image (``Input((C, H, W))``) is traced map by map instead
+    (x is one image; :func:`mlplab.core.image_trace.trace_image`).
     """
+    if len(net.input_shape) == 3:  # feature maps, not the lecture's column vectors
+        from .image_trace import trace_image
+
+        return trace_image(net, x, y, learning_rate)
     alpha = check_learning_rate(learning_rate)
     net = _prediction_network(net)
     try:

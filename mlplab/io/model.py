@@ -5,10 +5,11 @@ One file, ``*.safetensors``: tensors ``layers.{l}.W`` and ``layers.{l}.b`` (the 
 ``format_version`` and ``config`` (JSON: the network's constructor arguments, the training
 history summary, and any ``extra`` the caller adds, such as CSV preprocessing).
 
-A network with batch-norm or residual layers (``Network.from_layers``) is recorded as a
+A network with batch-norm, residual or image layers (``Network.from_layers``) is recorded as a
 ``stack`` instead: a list of layer records (``dense``, ``batchnorm``, ``residual`` holding its
-own list), its tensors named by position, ``stack.{i}.W``, ``stack.{i}.running_var``,
-``stack.{i}.{j}.W`` inside a residual block. Dropout is identity at prediction time and is
+own list, ``conv2d``, ``maxpool2d``, ``avgpool2d``, ``flatten``: :mod:`mlplab.io.image_layers`),
+its tensors named by position, ``stack.{i}.W``, ``stack.{i}.running_var``, ``stack.{i}.{j}.W``
+inside a residual block, and the sample's ``input_shape`` when it is not a vector. Dropout is identity at prediction time and is
 left out, as in the plain format.
 
 Loading never unpickles or evaluates anything: the header is JSON, the tensors are raw bytes,
@@ -30,6 +31,7 @@ import numpy as np
 from ..core.activations import get_activation
 from ..errors import ConfigError, ModelFileError
 from ..core.layers import BatchNorm, Dense, Dropout, Input, Residual
+from . import image_layers
 
 FORMAT = "mlplab"
 FORMAT_VERSION = 1
@@ -49,8 +51,11 @@ def network_config(net) -> dict:
     residual layers are recorded as a ``stack`` of layer records (see the module docstring).
     """
     if not _is_plain(net):
-        return {"stack": _stack_record(net.layers[1:]), "n_inputs": net.n_inputs,
-                "loss": net.loss.name, "dtype": str(net.dtype)}
+        config = {"stack": _stack_record(net.layers[1:]), "n_inputs": net.n_inputs,
+                  "loss": net.loss.name, "dtype": str(net.dtype)}
+        if len(net.input_shape) > 1:  # images: Input((C, H, W))
+            config["input_shape"] = list(net.input_shape)
+        return config
     dense = _dense_layers(net)
     sizes = [net.n_inputs] + [layer.n_out for layer in dense]
     init = "normal" if net.init == "custom" else str(net.init)  # the saved weights replace it
@@ -89,17 +94,20 @@ def _kept(layers) -> list:
 def _stack_record(layers) -> list[dict]:
     records = []
     for layer in _kept(layers):
-        if isinstance(layer, Dense):
+        if image_layers.is_image_layer(layer):
+            records.append(image_layers.record(layer))
+        elif isinstance(layer, Dense):
             records.append({"kind": "dense", "n_in": layer.n_in, "n_out": layer.n_out,
                             "activation": layer.g.name})
-        elif isinstance(layer, BatchNorm):
-            records.append({"kind": "batchnorm", "n": layer.n_out, "activation": layer.g.name,
+        elif isinstance(layer, BatchNorm):  # n: units, or channels of feature maps
+            records.append({"kind": "batchnorm", "n": layer.n, "activation": layer.g.name,
                             "momentum": layer.momentum, "eps": layer.eps})
         elif isinstance(layer, Residual):
             records.append({"kind": "residual", "layers": _stack_record(layer.layers)})
         else:
             raise ModelFileError(f"cannot save this network: the model file holds dense, "
-                                 f"batch-norm, residual and dropout layers, not {layer!r}; keep "
+                                 f"batch-norm, residual, dropout, conv2d, pooling and flatten "
+                                 f"layers, not {layer!r}; keep "
                                  "the Network object in memory (copy.deepcopy) or rebuild it")
     return records
 
@@ -109,6 +117,9 @@ def _stack_arrays(layers, prefix: str = "stack."):
     for i, layer in enumerate(_kept(layers), start=1):
         if isinstance(layer, Residual):
             yield from _stack_arrays(layer.layers, f"{prefix}{i}.")
+        elif image_layers.is_image_layer(layer):
+            for name in layer.param_names:  # a convolution's W and b; pooling has none
+                yield f"{prefix}{i}.{name}", getattr(layer, name)
         else:
             kind = "dense" if isinstance(layer, Dense) else "batchnorm"
             for name in STACK_TENSORS[kind]:
@@ -136,7 +147,8 @@ def describe(config: dict) -> str:
 
 def _describe_stack(records) -> str:
     return ", ".join(f"residual[{_describe_stack(r['layers'])}]" if r["kind"] == "residual"
-                     else f"{r['kind']} {r.get('n_out', r.get('n'))}" for r in records)
+                     else f"{r['kind']} {r.get('n_out', r.get('n', r.get('out_channels', '')))}"
+                     .rstrip() for r in records)
 
 
 def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
@@ -303,6 +315,9 @@ def _count_stack(records, path, depth: int = 0) -> tuple[int, int]:
             n_layers, n_numbers = _count_stack(rec.get("layers"), path, depth + 1)
             layers, numbers = layers + n_layers, numbers + n_numbers
             continue
+        if image_layers.handles(kind):
+            layers, numbers = layers + 1, numbers + image_layers.count(rec, path)
+            continue
         sizes = ([rec.get("n_in"), rec.get("n_out")] if kind == "dense"
                  else [rec.get("n")] if kind == "batchnorm" else None)
         if sizes is None or not all(type(n) is int and 0 < n <= MAX_LAYER_UNITS for n in sizes):
@@ -314,24 +329,28 @@ def _count_stack(records, path, depth: int = 0) -> tuple[int, int]:
     return layers, numbers
 
 
-def _stack_layers(records, width: int, dtype) -> list:
+def _stack_layers(records, shape: tuple, dtype) -> list:
     """Layers from a (counted, hence well-formed) stack record, checking each one's width."""
     layers = []
     for rec in records:
-        if rec["kind"] == "residual":
-            layer = Residual(_stack_layers(rec["layers"], width, dtype))
+        width = int(np.prod(shape))  # a dense layer's inputs (after a Flatten)
+        if image_layers.handles(rec["kind"]):
+            layer = image_layers.build(rec, dtype)
+        elif rec["kind"] == "residual":
+            layer = Residual(_stack_layers(rec["layers"], shape, dtype))
         elif rec["kind"] == "dense":
             if rec["n_in"] != width:
                 raise ConfigError(f"a dense layer of {rec['n_in']} inputs receives {width}")
             layer = Dense(rec["n_in"], rec["n_out"], rec["activation"],
                           rng=np.random.default_rng(0), dtype=dtype)  # weights: from the file
         else:
-            if rec["n"] != width:
-                raise ConfigError(f"a batch-norm layer of {rec['n']} units receives {width}")
+            if rec["n"] != shape[0]:
+                raise ConfigError(f"a batch-norm layer of {rec['n']} units receives "
+                                  f"{width if len(shape) == 1 else shape}")
             layer = BatchNorm(rec["n"], rec["activation"], rec.get("momentum", 0.9),
                               rec.get("eps", 1e-5), dtype=dtype)
         layers.append(layer)
-        width = layer.n_out
+        shape = layer.build(shape)  # raises ConfigError when the record's shapes disagree
     return layers
 
 
@@ -349,8 +368,10 @@ def _build_stack(arch, path, n_bytes: int):
         raise ModelFileError(f"{path} declares {numbers} numbers but holds only {n_bytes} "
                              "bytes: truncated or inconsistent")
     try:
-        layers = _stack_layers(arch["stack"], n_inputs, np.dtype(dtype))
-        return Network.from_layers([Input(n_inputs)] + layers, loss=arch["loss"], seed=0)
+        shape = (n_inputs,) if arch.get("input_shape") is None else \
+            image_layers.check_input_shape(arch["input_shape"], n_inputs, MAX_LAYER_UNITS)
+        layers = _stack_layers(arch["stack"], shape, np.dtype(dtype))
+        return Network.from_layers([Input(shape)] + layers, loss=arch["loss"], seed=0)
     except Exception as exc:  # ConfigError, KeyError, TypeError from the records
         raise ModelFileError(f"{path} has an invalid layer stack: {type(exc).__name__} "
                              f"{str(exc)[:120]}") from None

@@ -193,7 +193,7 @@ def to_onnx(model, path: str | os.PathLike | None = None, *, opset: int = MIN_OP
     outputs = _head_outputs(graph, head, net, a)
     float_type = helper.np_dtype_to_tensor_dtype(graph.dtype)
     # a row of features, or what the Input layer declares (an image's (C, H, W), say)
-    shape = ["N", *getattr(net.layers[0], "input_shape", (net.n_inputs,))]
+    shape = ["N", *getattr(net.layers[0], "input_shape", net.input_shape)]
     proto = helper.make_graph(
         graph.nodes, name, [helper.make_tensor_value_info("X", float_type, shape)],
         [helper.make_tensor_value_info(*out) for out in outputs], graph.initializers)
