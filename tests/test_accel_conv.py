@@ -10,7 +10,7 @@ import pytest
 
 import mlplab
 from mlplab import Network
-from mlplab.accel import conv, pool_kernels
+from mlplab.accel import conv, conv_kernels
 from mlplab.callbacks import Callback
 from mlplab.clipping import ClipByGlobalNorm
 from mlplab.core.layers.conv import windows
@@ -52,9 +52,9 @@ def fit_both(make, X, Y, **kw):
 @pytest.fixture(params=[True, False], ids=["numba", "numpy"])
 def compiled(request, monkeypatch):
     """Both pooling kernels: numba's compiled passes (where installed) and NumPy's loops."""
-    if request.param and pool_kernels._compiled() is False:
+    if request.param and conv_kernels._compiled() is False:
         pytest.skip("numba not installed")
-    monkeypatch.setattr(pool_kernels, "NUMBA", request.param)
+    monkeypatch.setattr(conv_kernels, "NUMBA", request.param)
     return request.param
 
 
@@ -109,14 +109,14 @@ def test_max_pooling_kernels_equal_the_core_bit_for_bit(kernel, stride, relu, co
     a_core = np.maximum(z, 0) if relu else z
     A = layer.forward(a_core.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)  # core: (m, C, …)
     out, argmax = np.empty(A.shape), np.empty(A.shape, np.uint8)
-    pool_kernels.max_pool(z, out, argmax, kernel, stride, relu)
+    conv_kernels.max_pool(z, out, argmax, kernel, stride, relu)
     np.testing.assert_array_equal(out, A)
     dA = rng.normal(size=A.shape)
     core = layer.backward(dA.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
     if relu:  # the conv's δ: the core multiplies by relu'(z) after routing
         core = core * (z > 0)
     got = np.empty(z.shape)
-    pool_kernels.max_pool_backward(dA, argmax, out, got, kernel, stride, relu)
+    conv_kernels.max_pool_backward(dA, argmax, out, got, kernel, stride, relu)
     np.testing.assert_array_equal(got, core)
 
 
@@ -127,11 +127,11 @@ def test_average_pooling_kernels_equal_the_core():
     layer.build((2, 7, 7))
     A = layer.forward(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
     out = np.empty(A.shape)
-    pool_kernels.avg_pool(a, out, (3, 3), (2, 2))
+    conv_kernels.avg_pool(a, out, (3, 3), (2, 2))
     np.testing.assert_allclose(out, A, rtol=1e-15)
     dA = rng.normal(size=A.shape)
     got = np.empty(a.shape)
-    pool_kernels.avg_pool_backward(dA, got, (3, 3), (2, 2))
+    conv_kernels.avg_pool_backward(dA, got, (3, 3), (2, 2))
     np.testing.assert_allclose(got, layer.backward(dA.transpose(1, 0, 2, 3)).transpose(
         1, 0, 2, 3), rtol=1e-15, atol=1e-17)
 
@@ -195,12 +195,21 @@ def test_the_guard_stops_the_conv_step_as_it_stops_the_core():
     assert stops[0] == stops[1] and "diverged at epoch 1, batch 0" in stops[0]
 
 
-def test_im2col_windows_of_the_core_and_the_accelerator_agree():
-    from mlplab.accel.conv_stages import im2col_into
+@pytest.mark.parametrize("kernel, stride", [((3, 2), (2, 1)), ((3, 3), (1, 1)), ((2, 2), (3, 2))])
+def test_the_windows_and_their_transpose_equal_the_cores_bit_for_bit(kernel, stride, compiled):
+    from mlplab.accel.conv_kernels import col2im_into, im2col_into
+    from mlplab.core.layers.conv import add_windows, output_size
 
     rng = np.random.default_rng(8)
-    A = rng.normal(size=(2, 3, 7, 6))  # (m, C, H, W)
-    core = windows(A, (3, 2), (2, 1), (3, 5))  # (m, C, kh·kw, Ho, Wo)
-    cols6 = np.empty((3, 3, 2, 2, 3, 5))
-    im2col_into(cols6, A.transpose(1, 0, 2, 3), (3, 2), (2, 1))
-    np.testing.assert_array_equal(cols6.reshape(3, 6, 2, 3, 5).transpose(2, 0, 1, 3, 4), core)
+    A = rng.normal(size=(2, 3, 8, 7))  # (m, C, H, W)
+    Ho, Wo = output_size((8, 7), kernel, stride, (0, 0, 0, 0))
+    k = kernel[0] * kernel[1]
+    core = windows(A, kernel, stride, (Ho, Wo))  # (m, C, kh·kw, Ho, Wo)
+    cols = np.empty((3 * k, 2, Ho, Wo))
+    im2col_into(cols, np.ascontiguousarray(A.transpose(1, 0, 2, 3)), kernel, stride)
+    np.testing.assert_array_equal(cols.reshape(3, k, 2, Ho, Wo).transpose(2, 0, 1, 3, 4), core)
+    D = rng.normal(size=core.shape)
+    dP = np.empty((3, 2, 8, 7))
+    col2im_into(dP, np.ascontiguousarray(D.transpose(1, 2, 0, 3, 4)).reshape(cols.shape),
+                kernel, stride)
+    np.testing.assert_array_equal(dP.transpose(1, 0, 2, 3), add_windows(D, (8, 7), kernel, stride))

@@ -17,7 +17,7 @@ What is here, for NumPy on the CPU:
   blocked inference; elementwise kernels in :mod:`~mlplab.accel.kernels`;
 - :mod:`~mlplab.accel.conv`: convolutional networks, im2col into reused arrays with the bias
   inside the product, ReLU and max pooling fused, feature maps kept channel-first
-  (:mod:`~mlplab.accel.conv_stages`, :mod:`~mlplab.accel.pool_kernels`);
+  (:mod:`~mlplab.accel.conv_stages`, :mod:`~mlplab.accel.conv_kernels`);
 - :mod:`~mlplab.accel.tiny`: the lecture's tiny full-batch networks in one numba-compiled loop
   (with the ``fast`` extra).
 

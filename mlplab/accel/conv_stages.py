@@ -3,7 +3,7 @@ NumPy arrays reused batch after batch, computing what the core's layer computes.
 
 Inside the step, feature maps are kept channel-first, ``(C, m, H, W)`` ("CNHW") instead of the
 core's ``(m, C, H, W)``: then a convolution's output ``W_col @ cols`` *is* the next layer's
-input, with no transposition, and every window of :func:`im2col_into` is one strided copy.
+input, with no transposition, and every window of :func:`~mlplab.accel.conv_kernels.im2col_into` is one strided copy.
 The data's ``(m, C, H, W)`` batch is read through a transposed view; :class:`FlattenStage`
 turns maps back into the rows ``(m, C·H·W)`` (in the core's order) that the dense layers take.
 
@@ -11,14 +11,16 @@ turns maps back into the rows ``(m, C·H·W)`` (in the core's order) that the de
   the filters and the bias side by side in ``W_aug = [W_col | b]``, so that
   ``z = W_aug @ cols`` is one BLAS product with the bias in it, and ``∂C/∂W`` and ``∂C/∂b``
   come out of one product ``δ · colsᵀ`` too; ``W_colᵀ δ`` is written over ``cols`` (no
-  longer needed) and added back into maps (:func:`col2im_into`);
+  longer needed) and added back into maps (:func:`~mlplab.accel.conv_kernels.col2im_into`);
 - :class:`PoolStage`: max pooling keeps the argmax of every window (which of the ``kh·kw``
   places won, first on ties as the core); after a ReLU convolution it takes the convolution's
   ``z`` and pools ``relu(max z) = max relu(z)``, and its backward hands the convolution
   ``δ = ∂C/∂a ⊙ [max > 0]`` at the argmax, 0 elsewhere, which is the core's
   ``∂C/∂a ⊙ relu'(z)`` (a window whose maximum is ≤ 0 has relu' = 0 wherever its gradient
-  would go). The kernels are :mod:`mlplab.accel.pool_kernels`';
+  would go);
 - :class:`FlattenStage`, :class:`DenseStage`: maps to rows, and the dense layers above.
+
+The windows and the pooling are :mod:`mlplab.accel.conv_kernels`'.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.layers import Conv2D, MaxPool2D
-from . import pool_kernels
+from . import conv_kernels
 from .dense import _delta_into, _g_into
 
 Array = np.ndarray
@@ -52,25 +54,6 @@ class Stage:
 
     def clear(self) -> None:
         self._work.clear()
-
-
-def im2col_into(cols6: Array, P: Array, kernel, stride) -> None:
-    """``cols6[c, i, j, n, y, x] = P[c, n, sy + i, sx + j]``: one strided copy per (i, j)."""
-    (kh, kw), (sh, sw) = kernel, stride
-    Ho, Wo = cols6.shape[-2:]
-    for i in range(kh):
-        for j in range(kw):
-            cols6[:, i, j] = P[:, :, i:i + sh * (Ho - 1) + 1:sh, j:j + sw * (Wo - 1) + 1:sw]
-
-
-def col2im_into(dP: Array, dcols6: Array, kernel, stride) -> None:
-    """The transpose of :func:`im2col_into`: ``dP`` zeroed, then every window added back."""
-    (kh, kw), (sh, sw) = kernel, stride
-    Ho, Wo = dcols6.shape[-2:]
-    dP.fill(0)
-    for i in range(kh):
-        for j in range(kw):
-            dP[:, :, i:i + sh * (Ho - 1) + 1:sh, j:j + sw * (Wo - 1) + 1:sw] += dcols6[:, i, j]
 
 
 class ConvStage(Stage):
@@ -108,8 +91,8 @@ class ConvStage(Stage):
         if any(layer.pads):  # a batch's interior into the zero-bordered array
             w["P"][:, :, top:top + self.H, left:left + self.W] = a
             a = w["P"]
-        cols6 = w["cols"][:self.K].reshape(-1, *layer.kernel, m, self.Ho, self.Wo)
-        im2col_into(cols6, a, layer.kernel, layer.stride)
+        cols = w["cols"][:self.K].reshape(self.K, m, self.Ho, self.Wo)
+        conv_kernels.im2col_into(cols, a, layer.kernel, layer.stride)
         if self.W_aug is None or self.W_aug.dtype != layer.W.dtype:
             self.W_aug = np.empty((self.O, self.K + 1), layer.W.dtype)
             self.dW_aug = np.empty_like(self.W_aug)
@@ -145,8 +128,8 @@ class ConvStage(Stage):
             return None
         dcols = np.matmul(self.W_aug[:, :self.K].T, delta, out=w["cols"][:self.K])  # W_colᵀ δ
         dP = w["dP"]
-        col2im_into(dP, dcols.reshape(-1, *layer.kernel, m, self.Ho, self.Wo), layer.kernel,
-                    layer.stride)
+        conv_kernels.col2im_into(dP, dcols.reshape(self.K, m, self.Ho, self.Wo), layer.kernel,
+                                 layer.stride)
         top, _, left, _ = layer.pads
         return dP[:, :, top:top + self.H, left:left + self.W]
 
@@ -189,19 +172,19 @@ class PoolStage(Stage):
         w = self.work(m, a.dtype)
         self.m = m
         if self.is_max:
-            pool_kernels.max_pool(a, w["out"], w["argmax"], layer.kernel, layer.stride, self.relu)
+            conv_kernels.max_pool(a, w["out"], w["argmax"], layer.kernel, layer.stride, self.relu)
         else:
-            pool_kernels.avg_pool(a, w["out"], layer.kernel, layer.stride)
+            conv_kernels.avg_pool(a, w["out"], layer.kernel, layer.stride)
         layer.A = w["out"].transpose(1, 0, 2, 3)
         return w["out"]
 
     def backward(self, dA: Array, need_dA_prev: bool) -> Array | None:
         layer, w = self.layer, self.work(self.m, dA.dtype)
         if self.is_max:  # ∂C/∂a at each window's argmax (⊙ relu' when it took the ReLU)
-            pool_kernels.max_pool_backward(dA, w["argmax"], w["out"], w["dA_prev"],
+            conv_kernels.max_pool_backward(dA, w["argmax"], w["out"], w["dA_prev"],
                                            layer.kernel, layer.stride, self.relu)
         else:
-            pool_kernels.avg_pool_backward(dA, w["dA_prev"], layer.kernel, layer.stride)
+            conv_kernels.avg_pool_backward(dA, w["dA_prev"], layer.kernel, layer.stride)
         return w["dA_prev"]
 
 
