@@ -213,3 +213,30 @@ def test_the_windows_and_their_transpose_equal_the_cores_bit_for_bit(kernel, str
     col2im_into(dP, np.ascontiguousarray(D.transpose(1, 2, 0, 3, 4)).reshape(cols.shape),
                 kernel, stride)
     np.testing.assert_array_equal(dP.transpose(1, 0, 2, 3), add_windows(D, (8, 7), kernel, stride))
+
+
+def test_a_small_step_runs_on_one_blas_thread_and_gives_the_threads_back(monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from mlplab.accel import conv_stages
+
+    def blas_threads():
+        return {b["num_threads"] for b in threadpool_info() if b["user_api"] == "blas"}
+
+    seen, real = [], conv_stages.ConvStage.forward
+    monkeypatch.setattr(conv_stages.ConvStage, "forward",
+                        lambda self, *a: seen.append(blas_threads()) or real(self, *a))
+    X, y = images(20)
+    with threadpool_limits(2, user_api="blas"):
+        net = cnn(5)
+        assert conv.step_flop(conv.stages_for(net), 10) < conv.SMALL_STEP_FLOP
+        net.fit(X, y, batch_size=10, max_epochs=1)
+        assert seen and all(s == {1} for s in seen)  # inside every step
+        assert blas_threads() == {2}  # and back after it
+        net.layers[1].W *= 1e300
+        with pytest.raises(mlplab.DivergenceError):
+            net.fit(X * 1e10, y, max_epochs=1, on_divergence="raise")
+        assert blas_threads() == {2}
+    from mlplab.lab.experiments.cnn import cifar_network
+
+    assert conv.step_flop(conv.stages_for(cifar_network(0)), 128) > 4.7e9  # the benchmark's

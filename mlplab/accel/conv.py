@@ -15,12 +15,18 @@ the two; networks with batch norm or dropout run the core). What changes
   maximum), and max pooling keeps each window's argmax for the backward pass;
 - every array of the step (windows, ``z``, ``δ``, the minibatch itself) is allocated once per
   batch size and reused: an epoch allocates nothing in proportion to the data set;
-- the update rules run in place (:mod:`mlplab.accel.updates`).
+- the update rules run in place (:mod:`mlplab.accel.updates`);
+- a small network's step (under ``SMALL_STEP_FLOP``; the digits CNN's is 0.016 GFLOP at batch
+  32) runs with one BLAS thread: its products are too small to share, and a second thread that
+  waits for work costs the step many times over on busy cores (20–30× measured with the digits
+  CNN on this project's shared 2-core machine).
 
 :func:`predict` runs the same forward pass over blocks of rows.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 
@@ -34,6 +40,30 @@ from .updates import InPlaceUpdates
 
 Array = np.ndarray
 BLOCK_ROWS = 256  # inference runs in blocks of images
+SMALL_STEP_FLOP = 1e8  # a step of fewer floating-point operations uses one BLAS thread
+
+
+def step_flop(stages: list, m: int) -> float:
+    """The floating-point operations of the products of one step on ``m`` images (forward,
+    weight gradient and input gradient: three products per layer)."""
+    flop = 0.0
+    for stage in stages:
+        layer = stage.layer
+        if isinstance(layer, Conv2D):
+            flop += 6 * layer.out_channels * (stage.K + 1) * m * stage.Ho * stage.Wo
+        elif isinstance(layer, Dense):
+            flop += 6 * layer.n_in * layer.n_out * m
+    return flop
+
+
+def one_blas_thread_if_small(stages: list, m: int):
+    """A context manager limiting BLAS to one thread when a step is small, else None."""
+    if step_flop(stages, m) >= SMALL_STEP_FLOP:
+        return None
+    from threadpoolctl import ThreadpoolController
+
+    controller = ThreadpoolController()
+    return lambda: controller.limit(limits=1, user_api="blas")
 
 
 def stages_for(net) -> list | None:
@@ -88,6 +118,7 @@ class ConvStep(Step):
         self.update = InPlaceUpdates(run.optimizer) if InPlaceUpdates.applies(run.optimizer) \
             else run.optimizer.step
         self._batch: dict[int, tuple[Array, Array]] = {}  # batch size: reused gathers
+        self.small = one_blas_thread_if_small(stages, self.batch_size)
 
     def batches(self, order=None):
         """Slices of X, or rows gathered into arrays reused batch after batch."""
@@ -106,8 +137,13 @@ class ConvStep(Step):
                    np.take(self.Y, rows, axis=0, out=out[1], mode="clip"))
 
     def __call__(self, Xb: Array, Yb: Array):
-        cost = self.forward_cost(Xb, Yb)  # step 2
-        self.backward(Yb)  # steps 3–4
+        if self.small is None:
+            cost = self.forward_cost(Xb, Yb)  # step 2
+            self.backward(Yb)  # steps 3–4
+        else:  # restored after every step, whatever happens next
+            with self.small():
+                cost = self.forward_cost(Xb, Yb)
+                self.backward(Yb)
         self.on_gradients()
         if self.diverged(cost):
             return None
@@ -156,9 +192,11 @@ def predict(net, X: Array) -> Array | None:
     check_finite(X)
     out = stages[-1].layer
     A = np.empty((len(X), out.n_out), net.dtype)
-    for i in range(0, len(X), BLOCK_ROWS):
-        Z = forward(stages, X[i:i + BLOCK_ROWS], training=False)
-        _g_into(out, Z, A[i:i + BLOCK_ROWS])
+    small = one_blas_thread_if_small(stages, min(len(X), BLOCK_ROWS))
+    with small() if small is not None else contextlib.nullcontext():
+        for i in range(0, len(X), BLOCK_ROWS):
+            Z = forward(stages, X[i:i + BLOCK_ROWS], training=False)
+            _g_into(out, Z, A[i:i + BLOCK_ROWS])
     for stage in stages:
         stage.layer.clear()
     return A

@@ -40,7 +40,8 @@ def _or(value, default):
 
 @app.command()
 def train(
-    data: str = typer.Argument("xor", help="Built-in data set (xor, and, or) or a CSV file."),
+    data: str = typer.Argument("xor", help="Built-in data set (xor, and, or) or a CSV file; "
+                               "with --arch also digits or a CIFAR-10 folder."),
     target: Optional[str] = typer.Option(None, help="Target column of the CSV file."),
     csv: Optional[Path] = typer.Option(None, help="Any CSV table: text columns one-hot "
                                        "encoded, missing values ('?', empty) imputed, numbers "
@@ -49,6 +50,9 @@ def train(
     test_size: float = typer.Option(0.2, help="With --csv: fraction held out for the report."),
     task: str = typer.Option("auto", help="With --csv: auto, classification or regression."),
     layers: str = typer.Option("2,2,1", help="Units per layer, input first, e.g. 2,2,1."),
+    arch: Optional[Path] = typer.Option(None, help="A TOML or JSON architecture file (any "
+                                        "layers: conv, pooling, dense, ...; see docs/cnn.md); "
+                                        "replaces --layers, --activation, --output, --loss."),
     activation: str = typer.Option("sigmoid", help="Hidden activation: sigmoid, tanh, relu, "
                                    "leaky_relu, identity; or one per hidden layer, e.g. "
                                    "tanh,relu."),
@@ -90,6 +94,14 @@ def train(
             return train_csv_command(csv, target, hidden, activation, _or(optimizer, "adam"),
                                      _or(lr, 0.001), _or(max_epochs, 200), epsilon, batch_size,
                                      test_size, task, seed, out)
+        if arch is not None:  # any layers, trained with Adam's defaults for them
+            from .arch import train_arch_command
+
+            return train_arch_command(
+                arch, data, target, optimizer=_or(optimizer, "adam"), lr=_or(lr, 0.001),
+                max_epochs=_or(max_epochs, 20), batch_size=_or(batch_size, 32),
+                epsilon=epsilon, seed=seed, out=out, progress=progress, checkpoint=checkpoint,
+                checkpoint_every=checkpoint_every, resume=resume, on_divergence=on_divergence)
         optimizer, lr, max_epochs = _or(optimizer, "gd"), _or(lr, 1.0), _or(max_epochs, 50_000)
         X, Y, extra = load_data(data, target)
         sizes = parse_ints(layers, "--layers")
