@@ -147,13 +147,34 @@ def test_prediction_equals_the_cores_forward_and_finds_nan():
         net.predict(X)
 
 
-def test_batch_norm_dropout_or_another_device_leave_it_to_the_core():
-    X, y = images(16)
-    for layers in ([BatchNorm(None, "relu")], [Dropout(None, 0.2)]):
-        net = Network.from_layers([Input((3, 10, 10)), Conv2D(3, 2, 3, "identity"), *layers,
-                                   Flatten(), Dense(None, 4, "softmax")], loss="cross_entropy")
-        assert conv.stages_for(net) is None
-        assert net.fit(X, y, max_epochs=1).backend == "core"
+def test_batch_norm_and_dropout_between_the_stages_train_as_in_the_core():
+    X, y = images(30, seed=9)
+
+    def make():
+        return Network.from_layers(
+            [Input((3, 10, 10)), Conv2D(3, 4, 3, "identity", padding=1), BatchNorm(None, "relu"),
+             Dropout(None, 0.3, seed=1), MaxPool2D(2), Conv2D(None, 3, 2, "relu"), MaxPool2D(2),
+             Flatten(), BatchNorm(None, "tanh"), Dropout(None, 0.2, seed=2),
+             Dense(None, 4, "softmax")], loss="cross_entropy", seed=3)
+
+    fast, h_fast, core, h_core = fit_both(make, X, y, optimizer="adam", learning_rate=0.01,
+                                          batch_size=10, max_epochs=3)
+    # the conv bias below a batch norm has gradient 0 up to rounding (the mean subtraction
+    # removes it); Adam turns that rounding into steps of ~1e-9: compared in absolute terms
+    for p, q in zip(fast.params, core.params):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-8)
+    np.testing.assert_allclose(fast.layers[2].running_var, core.layers[2].running_var,
+                               rtol=1e-12)
+    np.testing.assert_allclose(fast.predict_proba(X), core.forward(X), rtol=1e-7, atol=1e-8)
+
+
+def test_other_layers_or_devices_leave_it_to_the_core():
+    from mlplab.layers import Residual
+
+    net = Network.from_layers([Input((1, 4, 4)), Flatten(), Residual([Dense(16, 16, "tanh")]),
+                               Dense(None, 2, "softmax")], loss="cross_entropy")
+    assert conv.stages_for(net) is None
+    assert net.fit(np.zeros((4, 1, 4, 4)), [0, 1, 0, 1], max_epochs=1).backend == "core"
     assert conv.stages_for(Network([4, 3, 2])) is None  # vectors: the dense step's
 
 

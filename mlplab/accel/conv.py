@@ -3,8 +3,9 @@
 :class:`ConvStep` computes what :class:`mlplab.core.step.Step` computes for a network of
 :class:`~mlplab.core.layers.Conv2D`, :class:`~mlplab.core.layers.MaxPool2D`,
 :class:`~mlplab.core.layers.AvgPool2D`, :class:`~mlplab.core.layers.Flatten` and
-:class:`~mlplab.core.layers.Dense` layers on NumPy arrays (tests/test_accel_conv.py compares
-the two; networks with batch norm or dropout run the core). What changes
+:class:`~mlplab.core.layers.Dense` layers, with :class:`~mlplab.core.layers.BatchNorm` and
+:class:`~mlplab.core.layers.Dropout` between them (computed by the core's own code), on NumPy
+arrays (tests/test_accel_conv.py compares the two). What changes
 (:mod:`mlplab.accel.conv_stages` has the details):
 
 - feature maps are kept channel-first, ``(C, m, H, W)``, so that a convolution's product is
@@ -30,10 +31,10 @@ import contextlib
 
 import numpy as np
 
-from ..core.layers import AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D
+from ..core.layers import AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from ..core.step import Step
 from ..core.validation import check_finite
-from .conv_stages import ConvStage, DenseStage, FlattenStage, PoolStage
+from .conv_stages import ConvStage, CoreStage, DenseStage, FlattenStage, PoolStage
 from .dense import _g_into
 from .kernels import softmax_cce_into
 from .updates import InPlaceUpdates
@@ -88,6 +89,8 @@ def stages_for(net) -> list | None:
             stages.append(FlattenStage(layer))
         elif kind is Dense:
             stages.append(DenseStage(layer))
+        elif kind in (BatchNorm, Dropout):
+            stages.append(CoreStage(layer))
         else:
             return None
         i += 1

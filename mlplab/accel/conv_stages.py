@@ -18,7 +18,9 @@ turns maps back into the rows ``(m, C·H·W)`` (in the core's order) that the de
   ``δ = ∂C/∂a ⊙ [max > 0]`` at the argmax, 0 elsewhere, which is the core's
   ``∂C/∂a ⊙ relu'(z)`` (a window whose maximum is ≤ 0 has relu' = 0 wherever its gradient
   would go);
-- :class:`FlattenStage`, :class:`DenseStage`: maps to rows, and the dense layers above.
+- :class:`FlattenStage`, :class:`DenseStage`: maps to rows, and the dense layers above;
+- :class:`CoreStage`: batch norm and dropout, computed by the core's own layer on the
+  ``(m, C, H, W)`` view of the maps (the same masks, the same statistics).
 
 The windows and the pooling are :mod:`mlplab.accel.conv_kernels`'.
 """
@@ -245,3 +247,20 @@ class DenseStage(Stage):
         w["db"] *= w["db"].dtype.type(1 / m)
         layer.dW, layer.db = w["dW"], w["db"]
         return np.matmul(delta, layer.W, out=w["dA_prev"]) if need_dA_prev else None  # (W⁽ˡ⁾)ᵀδ⁽ˡ⁾
+
+
+class CoreStage(Stage):
+    """A layer that keeps the shape (:class:`~mlplab.core.layers.BatchNorm`,
+    :class:`~mlplab.core.layers.Dropout`), computed by the core's own code on the
+    ``(m, C, H, W)`` view of ``(C, m, H, W)`` maps (rows pass as they are)."""
+
+    def forward(self, a: Array, training: bool) -> Array:
+        if a.ndim == 2:
+            return self.layer.forward(a, training)
+        return self.layer.forward(a.transpose(1, 0, 2, 3), training).transpose(1, 0, 2, 3)
+
+    def backward(self, dA: Array, need_dA_prev: bool) -> Array | None:
+        if dA.ndim == 2:
+            return self.layer.backward(dA, need_dA_prev)
+        dA_prev = self.layer.backward(dA.transpose(1, 0, 2, 3), need_dA_prev)
+        return None if dA_prev is None else dA_prev.transpose(1, 0, 2, 3)

@@ -1,0 +1,127 @@
+"""Architecture files (TOML, JSON) and ``mlplab train DATA --arch FILE``, end to end."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mlplab
+from mlplab import ConfigError
+from mlplab.io.architecture import network_from_architecture, read_architecture
+
+from test_datasets_images import write_cifar
+
+DIGITS_TOML = """
+input = [1, 8, 8]
+loss = "cross_entropy"
+
+[[layers]]
+conv = 4
+padding = "same"
+
+[[layers]]
+maxpool = 2
+
+[[layers]]
+conv = 6
+kernel = [3, 2]
+stride = 1
+activation = "tanh"
+
+[[layers]]
+avgpool = 2
+
+[[layers]]
+flatten = true
+
+[[layers]]
+dropout = 0.1
+
+[[layers]]
+dense = 10
+activation = "softmax"
+init = "xavier_normal"
+"""
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_toml_and_json_describe_the_same_network(tmp_path):
+    spec = read_architecture(write(tmp_path, "a.toml", DIGITS_TOML))
+    twin = read_architecture(write(tmp_path, "a.json", json.dumps(spec)))
+    a, b = network_from_architecture(spec, seed=3), network_from_architecture(twin, seed=3)
+    assert [repr(layer) for layer in a.layers] == [repr(layer) for layer in b.layers]
+    assert all(np.array_equal(p, q) for p, q in zip(a.params, b.params))
+    assert repr(a.layers[3]) == "Conv2D(4 → 6, (3, 2), tanh)"
+    assert a.layers[-1].out_shape == (10,) and a.dtype == np.float32
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.replace("maxpool = 2", "maxpool = 2\nconv = 3"), "layer 2 needs exactly one kind"),
+    (lambda t: t.replace("avgpool = 2", "pool = 2"), r"layer 4 needs exactly one kind \(conv,"),
+    (lambda t: t.replace('kernel = [3, 2]', 'kernal = 3'), "layer 3 \\(conv\\) has no option 'kernal'"),
+    (lambda t: t.replace("dropout = 0.1", "dropout = 1.5"), "dropout probability p must be in"),
+    (lambda t: t.replace('padding = "same"', 'padding = "full"'), "padding must be 'valid', 'same'"),
+    (lambda t: t.replace("input = [1, 8, 8]", "input = [1, 2, 2]"),
+     r"a.toml: Conv2D\(\? → 6, \(3, 2\), tanh\) does not fit into maps of shape \(4, 1, 1\)"),
+    (lambda t: t.replace("flatten = true", "flatten = true\n[[layers]]\nmaxpool = 2"),
+     r"MaxPool2D\(2\) takes feature maps"),
+    (lambda t: "epochs = 3\n" + t, "unknown key 'epochs'"),
+    (lambda t: t.replace("[[layers]]", "[layers", 1), "is not valid TOML"),
+])
+def test_bad_architectures_are_named(tmp_path, change, message):
+    path = write(tmp_path, "a.toml", change(DIGITS_TOML))
+    with pytest.raises(ConfigError, match=message):
+        network_from_architecture(read_architecture(path), where=path.name)
+
+
+def cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "mlplab", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_train_digits_with_an_architecture_file_saves_a_loadable_cnn(tmp_path):
+    arch = write(tmp_path, "digits.toml", DIGITS_TOML)
+    proc = cli("train", "digits", "--arch", arch, "--max-epochs", 3, "--lr", 0.01,
+               "--no-progress", "--out", tmp_path / "out", "--seed", 2)
+    assert proc.returncode == 0, proc.stderr
+    assert "test accuracy" in proc.stdout and "(450 held-out images)" in proc.stdout
+    assert "numpy-conv" in proc.stdout and "Conv2D(1 → 4, 3, relu, padding='same')  output " \
+        "(4, 8, 8), 40 parameters" in proc.stdout
+    net = mlplab.load(tmp_path / "out" / "model.safetensors")
+    assert net.input_shape == (1, 8, 8)
+    history = json.loads((tmp_path / "out" / "history.json").read_text())
+    assert history["epochs"] == 3 and history["architecture"]["input"] == [1, 8, 8]
+    shown = cli("show", tmp_path / "out" / "model.safetensors")
+    assert shown.returncode == 0 and "MaxPool2D(2)  output (4, 4, 4), 0 parameters" in shown.stdout
+
+
+def test_train_on_a_cifar10_folder_and_on_a_plain_table(tmp_path):
+    write_cifar(tmp_path / "cifar", n_per_file=8)
+    arch = write(tmp_path, "c.json", json.dumps({"input": [3, 32, 32], "layers": [
+        {"conv": 4, "stride": 2}, {"maxpool": 3, "stride": 2}, {"flatten": True},
+        {"dense": 10, "activation": "softmax"}]}))
+    proc = cli("train", tmp_path / "cifar", "--arch", arch, "--max-epochs", 1, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "(8 held-out images)" in proc.stdout
+    xor = write(tmp_path, "xor.toml", 'input = [2]\nloss = "mse"\n[[layers]]\ndense = 3\n'
+                                      'activation = "tanh"\n[[layers]]\ndense = 1\n'
+                                      'activation = "sigmoid"\n')
+    proc = cli("train", "xor", "--arch", xor, "--max-epochs", 5, "--no-progress")
+    assert proc.returncode == 0 and "after 5 epochs" in proc.stdout, proc.stderr
+
+
+def test_a_bad_architecture_file_is_one_line_with_exit_code_2(tmp_path):
+    arch = write(tmp_path, "bad.toml", DIGITS_TOML.replace("conv = 6", "conv = 0"))
+    for args in (["--arch", arch], ["--arch", tmp_path / "missing.toml"]):
+        proc = cli("train", "digits", *args, "--no-progress")
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert proc.stderr.startswith("error: ")
+    assert "Conv2D out_channels must be an integer ≥ 1" in cli(
+        "train", "digits", "--arch", arch).stderr
