@@ -60,15 +60,17 @@ def _products():
             (288, 64, n2), (M, 10, 128), (M, 128, 4096)]  # ∂C/∂a below (not the input's)
 
 
-def time_steps(step, steps: int) -> list[float]:
+def time_steps(step, steps: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU seconds (all the process's threads) of each of ``steps`` steps."""
     step()  # warm up: threads, first allocations, compiled kernels
     step()
-    times = []
+    wall, cpu = [], []
     for _ in range(steps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         step()
-        times.append(time.perf_counter() - t)
-    return times
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return wall, cpu
 
 
 def mlplab_step(accelerate: bool):
@@ -133,12 +135,12 @@ def contender(name: str, steps: int, threads: int) -> dict:
         step, extra = gemm_step()
     else:
         step, extra = mlplab_step(accelerate=name == "mlplab")
-    times = time_steps(step, steps)
+    times, cpu = time_steps(step, steps)
     from threadpoolctl import threadpool_info
 
     blas = [f"{b['internal_api']} {b['version']} {b.get('architecture')} {b['num_threads']} "
             "threads" for b in threadpool_info() if b["user_api"] == "blas"]
-    return {"times": times, "blas": blas, **extra}
+    return {"times": times, "cpu": cpu, "blas": blas, **extra}
 
 
 def run_one(name: str, steps: int, threads: int, timeout: float) -> dict:
@@ -163,7 +165,8 @@ def summarize(results: dict) -> dict:
             rows[name] = {"error": runs[-1].get("error", "no result") if runs else "not run"}
             continue
         bests = [min(r["times"]) for r in ok]
-        rows[name] = {"best": min(bests), "median": statistics.median(bests), "bests": bests}
+        rows[name] = {"best": min(bests), "median": statistics.median(bests), "bests": bests,
+                      "cpu": min(min(r["cpu"]) for r in ok)}
     ref = rows.get("mlplab", {})
     for row in rows.values():
         if "best" in row and "best" in ref:
@@ -188,19 +191,22 @@ def report(rows: dict, results: dict, args) -> str:
              f"{args.rounds} rounds × {args.steps} steps, {args.threads} threads, contenders "
              f"alternating, each in its own process; one step = {gflop():.2f} GFLOP of products",
              "", f"{'contender':<10} {'best ms':>9} {'median ms':>10} {'ratio':>7} {'paired':>7}"
-             f" {'GFLOP/s':>8}"]
+             f" {'GFLOP/s':>8} {'CPU ms':>8}"]
     for name, row in rows.items():
         if "error" in row:
             lines.append(f"{name:<10} —  ({row['error']})")
             continue
         lines.append(f"{name:<10} {row['best'] * 1e3:>9.2f} {row['median'] * 1e3:>10.2f} "
                      f"{row.get('ratio', 0):>7.2f} {row.get('paired', 0):>7.2f} "
-                     f"{gflop() / row['best']:>8.1f}")
+                     f"{gflop() / row['best']:>8.1f} {row['cpu'] * 1e3:>8.2f}")
     if "best" in rows.get("mlplab", {}) and "best" in rows.get("gemm", {}):
         lines.append(f"\nmlplab / GEMM-only bound: {rows['mlplab']['best'] / rows['gemm']['best']:.2f}")
     if "best" in rows.get("torch", {}):
         lines.append(f"mlplab is {rows['torch']['ratio']:.2f}× (paired {rows['torch']['paired']:.2f}×)"
                      " as fast as PyTorch; target ≥ 1.5×")
+    lines.append("CPU ms: the least CPU time of a step, all threads (with --threads 1 it does not "
+                 "count the time another process held the core: the steadier figure on a busy "
+                 "machine)")
     return "\n".join(lines)
 
 
