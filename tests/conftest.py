@@ -20,3 +20,32 @@ def no_convergence_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         yield
+
+
+def _writable(folder) -> bool:
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def unwritable(tmp_path):
+    """A folder this process may not write in: a folder of mode 0500, or, for root (whom
+    modes do not stop), /sys."""
+    from pathlib import Path
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        found = next((f for f in (folder, Path("/sys")) if f.is_dir() and not _writable(f)),
+                     None)
+        if found is None:
+            pytest.skip("no folder on this machine refuses this process's writes")
+        yield found
+    finally:
+        folder.chmod(0o700)

@@ -36,7 +36,7 @@ def test_fit_on_the_device_equals_numpys_core(device, optimizer, batch_size):
               batch_size=batch_size, seed=1)
     net = mlplab.Network([2, 6, 5, 1], activation="tanh", loss="cross_entropy", seed=2,
                          device=device)
-    h = net.fit(X, y, **kw)
+    h = net.fit(X, y, accelerate=False, **kw)  # the core itself (its accelerator: test_accel_torch)
     ref = mlplab.Network([2, 6, 5, 1], activation="tanh", loss="cross_entropy", seed=2)
     h_ref = ref.fit(X, y, accelerate=False, **kw)
     assert h.backend == "core" and net.place == place(device)

@@ -4,6 +4,8 @@ problem (and usually the fix). Python API, model and checkpoint files, CSV files
 playground's HTTP API (a 4xx naming the field)."""
 
 import json
+import os
+import re
 import struct
 import subprocess
 import sys
@@ -224,28 +226,49 @@ def files(tmp_path):
     (tmp_path / "ok.csv").write_text("a,b,y\n1,2,0\n2,1,1\n")
     (tmp_path / "big.csv").write_text("a,b,c,y\n" + "".join(
         f"{i * 1e3},{-i * 1e3},{i % 3 * 1e3},{i * 1e6}\n" for i in range(20)))
+    (tmp_path / "dup.csv").write_text("a,y,y\n" + "".join(f"{i},{i % 2},{i % 2}\n"
+                                                           for i in range(10)))
+    (tmp_path / "huge.csv").write_text("a,y\n" + "".join(
+        f"{i},{'1e308' if i % 2 else '-1e308'}\n" for i in range(10)))
+    (tmp_path / "longcell.csv").write_text("a,y\nb,0\n" + "c" * 20_000 + ",1\n")
+    (tmp_path / "latin.csv").write_bytes("name,y\ncafé,0\nnaïve,1\n".encode("latin-1"))
+    (tmp_path / "table.csv").write_text("a,b,y\n" + "".join(
+        f"{i},{'xy'[i % 2]},{i % 2}\n" for i in range(20)))
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "m" / "history.json").mkdir(parents=True)  # train --out m cannot write it
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "loop.csv").symlink_to(tmp_path / "loop2.csv")
+    (tmp_path / "loop2.csv").symlink_to(tmp_path / "loop.csv")
+    save(Network([3, 2, 1], seed=0), tmp_path / "m" / "model.safetensors", extra={"tabular": {
+        "encoder": {"columns": [{"name": "a", "kind": "numeric", "median": 9.5, "mean": 9.5,
+                                 "std": 5.8}, {"name": "b", "kind": "categorical", "fill": "x",
+                                               "categories": ["x", "y"]}]},
+        "target": {"name": "y", "task": "classification", "classes": [0, 1]}}})
     return tmp_path
 
 
+M = "{d}/m/model.safetensors"  # a model trained on {d}/table.csv
 CLI = [
     (["show", "{d}/corrupt.safetensors"], "only 7 bytes"),
     (["predict", "{d}/corrupt.safetensors", "xor"], "not an mlplab model file"),
     (["gradcheck", "--model", "{d}/absent.safetensors"], "does not exist"),
-    (["train", "{d}/ok.csv"], "name its target column with --target"),
-    (["train", "{d}/text.csv", "--target", "y"], "column 'b' is not numeric"),
+    (["train", "{d}/ok.csv"], "name the column to predict with --target"),
     (["train", "--checkpoint", "{d}/none.ckpt", "--resume"], "cannot resume: no checkpoint"),
     (["train", "--resume"], "resume=True needs checkpoint=PATH"),
     (["train", "--checkpoint", "{d}/c.ckpt", "--checkpoint-every", "0"],
      "checkpoint_every must be an integer ≥ 1"),
     (["train", "--on-divergence", "ignore"], "on_divergence must be one of stop, raise"),
-    (["train", "--checkpoint", "{d}", "--max-epochs", "3"], "is a folder; give a file path"),
-    (["train", "{d}/big.csv", "--target", "y", "--layers", "3,4,1", "--activation", "identity",
-      "--output", "identity", "--on-divergence", "raise"], "training diverged at epoch"),
+    (["train", "--checkpoint", "{d}", "--max-epochs", "3"],
+     "--checkpoint .* is a folder; give a file name inside it"),
+    (["train", "{d}/big.csv", "--target", "y", "--task", "regression", "--layers", "3,4,1",
+      "--activation", "identity", "--output", "identity", "--optimizer", "gd", "--lr", "1",
+      "--on-divergence", "raise"], "training diverged at epoch"),
     (["train", "--max-epochs", "0"], "max_epochs must be an integer ≥ 1"),
     (["train", "--lr", "0"], r"learning rate α must be in \(0, 1\]"),
-    (["train", "--checkpoint", "{d}/no/such/c.ckpt"], "folder .* does not exist; create it"),
-    (["lab", "xor", "--out", "/proc/mlplab-forbidden"], "cannot be created as a folder"),
-    (["tour", "--out", "{d}/ok.csv/sub"], "cannot be created as a folder"),
+    (["train", "--checkpoint", "{d}/no/such/c.ckpt"], "folder .*no/such does not exist; create "
+                                                      "it first"),
+    (["lab", "xor", "--out", "/proc/mlplab-forbidden"], "cannot write in folder /proc"),
+    (["tour", "--out", "{d}/ok.csv/sub"], "ok.csv is a file, not a folder"),
     (["lab", "nope"], "unknown experiment 'nope'"),
     (["train", "--csv", "{d}/text.csv"], "name the column to predict with --target"),
     (["train", "--csv", "{d}/text.csv", "--target", "nope"], "has no column 'nope'"),
@@ -254,10 +277,56 @@ CLI = [
     (["train", "--csv", "{d}/text.csv", "--target", "y", "--test-size", "2"],
      r"test size must be in \(0, 1\)"),
     (["train", "--csv", "{d}/text.csv", "--target", "y", "--hidden", "0"],
-     "hidden_layer_sizes must be a sequence of positive ints"),
-    (["train", "--csv", "{d}/text.csv", "--target", "y", "--checkpoint", "{d}/c.ckpt"],
-     "not with --csv"),
+     "every layer size must be an integer ≥ 1, got 0"),
     (["predict", "{d}/absent.safetensors", "--csv", "{d}/text.csv"], "does not exist"),
+    # issue 22: output locations, checked before training (each used to be a traceback)
+    (["predict", M, "--csv", "{d}/table.csv", "--output", "{d}/missing-dir/pred.csv"],
+     "--output .*pred.csv: folder .*missing-dir does not exist"),
+    (["predict", M, "--csv", "{d}/table.csv", "--output", "{d}/dir"],
+     "--output .*dir is a folder; give a file name inside it"),
+    (["predict", M, "{d}/table.csv", "--output", "/dev/null"],
+     "--output /dev/null is a character device, not a regular file"),
+    (["train", "--csv", "{d}/table.csv", "--target", "y", "--out", M + "/sub"],
+     "model.safetensors is a file, not a folder"),
+    (["train", "{d}/table.csv", "--target", "y", "--out", "{d}/ok.csv"],
+     "--out .*ok.csv is a file; give a folder"),
+    (["train", "--out", "{d}/ok.csv/sub"], "ok.csv is a file, not a folder"),
+    (["train", "--out", "{d}/m", "--csv", "{d}/table.csv", "--target", "y", "--max-epochs", "1"],
+     "history.json is not a regular file .*move it away or give another --out"),
+    (["train", "--checkpoint", "{d}/ok.csv/c.ckpt"], "ok.csv is a file, not a folder"),
+    (["lab", "nosuchlab", "--out", "{d}/new"], "unknown experiment 'nosuchlab'"),
+    # issue 22: one CSV route, every option honoured or refused
+    (["train", "--test-size", "0.3"], "--test-size applies to a CSV file"),
+    (["train", "and", "--target", "y"], "--target applies to a CSV file"),
+    (["train", "--layers", "2,2,1", "--hidden", "3"], "give --layers .* or --hidden .*not both"),
+    (["train", "{d}/table.csv", "--target", "y", "--layers", "2,4,1"],
+     r"layer sizes \[2, 4, 1\] do not fit table.csv: it encodes to 3 inputs .*--layers 3,4,1"),
+    (["train", "{d}/big.csv", "--target", "y", "--task", "regression", "--loss",
+      "cross_entropy"], "its loss is mse, not cross-entropy"),
+    (["train", "{d}/table.csv", "--csv", "{d}/ok.csv", "--target", "y"],
+     "give the data once"),
+    (["predict", M, "xor"], "trained on a CSV table; give a CSV file"),
+    (["predict", M, "{d}/table.csv", "--rows", "-1"], "--rows must be ≥ 0"),
+    # issue 22: smaller things
+    (["train", "--csv", "{d}/dir", "--target", "y"], "is a folder; give the CSV file inside it"),
+    (["train", "--epsilon", "0"], "--epsilon must be > 0, got 0: .*e.g. 1e-8"),
+    (["train", "{d}/latin.csv", "--target", "y", "--encoding", "utf-8"],
+     "is not UTF-8 text .*pass --encoding latin-1"),
+    (["train", "{d}/latin.csv", "--target", "y", "--encoding", "klingon"],
+     "unknown text encoding 'klingon'"),
+    (["train", "--lr", "abc"], "Invalid value for '--lr'.*see '.*train --help'"),
+    (["trian"], "No such command 'trian'"),
+    # issue 24, items 9 and 10: inputs that explode, files that are not files
+    (["train", "{d}/longcell.csv", "--target", "y"],
+     "line 3, column 'a' holds a cell of 20,000 characters"),
+    (["train", "{d}/huge.csv", "--target", "y"],
+     "target column 'y' holds -1e\\+308 on line 2, beyond ±1e\\+150 .*rescale the column"),
+    (["train", "{d}/dup.csv", "--target", "y"],
+     "two columns named 'y' \\(columns 2 and 3\\); rename one"),
+    (["train", "--csv", "{d}/pipe.csv", "--target", "y"], "is a FIFO \\(named pipe\\)"),
+    (["train", "--csv", "/dev/zero", "--target", "y"], "/dev/zero is a character device"),
+    (["train", "--csv", "{d}/loop.csv", "--target", "y"], "Too many levels of symbolic links"),
+    (["predict", M, "--csv", "{d}/pipe.csv"], "is a FIFO \\(named pipe\\)"),
 ]
 
 
@@ -268,8 +337,71 @@ def test_cli(files, args, message):
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines[-1].startswith("error: ")
-    assert __import__("re").search(message, lines[-1]), lines[-1]
+    assert re.search(message, lines[-1]), lines[-1]
     assert "Traceback" not in result.output
+    assert not (files / "new").exists()  # nothing is created before the input is checked
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "--out", "{u}/run"],
+    ["train", "{d}/table.csv", "--target", "y", "--out", "{u}/run"],
+    ["train", "--checkpoint", "{u}/c.ckpt"],
+    ["predict", M, "{d}/table.csv", "--output", "{u}/pred.csv"],
+    ["lab", "xor", "--out", "{u}/lab"],
+    ["tour", "--out", "{u}/tour"],
+])
+def test_cli_unwritable_locations(files, unwritable, args):
+    result = CliRunner().invoke(app, [a.format(d=files, u=unwritable) for a in args])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1, result.output  # nothing trained or printed before
+    assert re.search(f"error: .*: cannot write in folder {unwritable} ", result.output)
+
+
+WARNINGS = [  # input that is fixed up, with one line saying how; the command goes on
+    (lambda d: (d / "ids.csv").write_text("id,x,y\n" + "".join(
+        f"u{i},{i % 7},{i % 2}\n" for i in range(60))), "ids.csv",
+     "dropped column 'id': 48 distinct values in 48 rows make it an identifier"),
+    (lambda d: (d / "towns.csv").write_text("town,y\n" + "".join(
+        f"t{i % 150},{i % 2}\n" for i in range(600))), "towns.csv",
+     "column 'town' has 1.. distinct values; kept the 100 most frequent"),
+    (lambda d: (d / "latin1.csv").write_bytes("name,y\n".encode() + "".join(
+        f"{'café' if i % 2 else 'thé'},{i % 2}\n" for i in range(10)).encode("latin-1")),
+     "latin1.csv", "is not UTF-8 text \\(byte 0xe9 .*read it as cp1252"),
+]
+
+
+@pytest.mark.parametrize("make,name,message", WARNINGS, ids=[w[1] for w in WARNINGS])
+def test_cli_warnings(tmp_path, make, name, message):
+    make(tmp_path)
+    result = CliRunner().invoke(app, ["train", str(tmp_path / name), "--target", "y",
+                                      "--max-epochs", "2", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 1 and re.search(message, warned[0]), result.output
+
+
+PREPARED = [  # the library behind train FILE.csv: DataError naming the problem
+    ("id,y\n" + "".join(f"u{i},{i % 2}\n" for i in range(60)), {},
+     "no usable feature column is left \\(identifier-like columns dropped: id\\)"),
+    ("x,y\n" + "".join(f"{i},c{i}\n" for i in range(1500)), {},
+     "target column 'y' has 1,500 distinct values, more classes than 1000"),
+    ("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(10)), {"test_size": 0.0},
+     r"test size must be in \(0, 1\)"),
+    ("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(10)), {"max_categories": 0},
+     "max_categories must be an integer ≥ 1"),
+]
+
+
+@pytest.mark.parametrize("text,options,message", PREPARED,
+                         ids=["only-ids", "1500-classes", "test-size-0", "max-categories-0"])
+@pytest.mark.filterwarnings("ignore::mlplab.preprocessing.ColumnWarning")
+def test_prepared_csv(tmp_path, text, options, message):
+    from mlplab.datasets.csv_model import prepare_csv
+
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=message):
+        prepare_csv(path, "y", **options)
 
 
 def test_real_process_on_a_corrupt_model_file(files):
@@ -283,6 +415,7 @@ def test_real_process_on_a_corrupt_model_file(files):
 
 def test_catalogue_is_at_least_forty_cases():
     assert len(API) + len(FILES) + len(CSV) + len(CLI) + len(PLAYGROUND) + 3 >= 40
+    assert len(CLI) + len(WARNINGS) + len(PREPARED) >= 55
 
 
 # ----------------------------------------------------------------- the playground's HTTP API

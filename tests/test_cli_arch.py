@@ -91,30 +91,34 @@ def test_train_digits_with_an_architecture_file_saves_a_loadable_cnn(tmp_path):
     proc = cli("train", "digits", "--arch", arch, "--max-epochs", 3, "--lr", 0.01,
                "--no-progress", "--out", tmp_path / "out", "--seed", 2)
     assert proc.returncode == 0, proc.stderr
-    assert "test accuracy" in proc.stdout and "(450 held-out images)" in proc.stdout
-    assert "numpy-conv" in proc.stdout and "Conv2D(1 → 4, 3, relu, padding='same')  output " \
-        "(4, 8, 8), 40 parameters" in proc.stdout
+    assert "digits: 1347 training samples of shape (1, 8, 8), 450 held out" in proc.stdout
+    assert "1 conv2d      (4, 1, 3, 3), (4,)" in proc.stdout  # the layer table
+    assert "2 maxpool2d   → 4×4×4 maps" in proc.stdout
+    assert "held-out 450 rows (25%), never trained on:" in proc.stdout and "accuracy" in proc.stdout
     net = mlplab.load(tmp_path / "out" / "model.safetensors")
-    assert net.input_shape == (1, 8, 8)
+    assert net.input_shape == (1, 8, 8) and net.extra["images"]["n_test"] == 450
     history = json.loads((tmp_path / "out" / "history.json").read_text())
-    assert history["epochs"] == 3 and history["architecture"]["input"] == [1, 8, 8]
+    assert history["epochs"] == 3 and len(history["val_loss"]) == 3  # the held-out set watched
     shown = cli("show", tmp_path / "out" / "model.safetensors")
-    assert shown.returncode == 0 and "MaxPool2D(2)  output (4, 4, 4), 0 parameters" in shown.stdout
+    assert shown.returncode == 0 and "(1×8×8 images)" in shown.stdout
+    assert "MaxPool2D(2)  output (4, 4, 4), 0 parameters" in shown.stdout
 
 
-def test_train_on_a_cifar10_folder_and_on_a_plain_table(tmp_path):
+def test_train_on_a_cifar10_folder_and_on_a_truth_table(tmp_path):
     write_cifar(tmp_path / "cifar", n_per_file=8)
     arch = write(tmp_path, "c.json", json.dumps({"input": [3, 32, 32], "layers": [
         {"conv": 4, "stride": 2}, {"maxpool": 3, "stride": 2}, {"flatten": True},
         {"dense": 10, "activation": "softmax"}]}))
     proc = cli("train", tmp_path / "cifar", "--arch", arch, "--max-epochs", 1, "--no-progress")
     assert proc.returncode == 0, proc.stderr
-    assert "(8 held-out images)" in proc.stdout
+    assert "40 training samples of shape (3, 32, 32), 8 held out" in proc.stdout
     xor = write(tmp_path, "xor.toml", 'input = [2]\nloss = "mse"\n[[layers]]\ndense = 3\n'
                                       'activation = "tanh"\n[[layers]]\ndense = 1\n'
                                       'activation = "sigmoid"\n')
     proc = cli("train", "xor", "--arch", xor, "--max-epochs", 5, "--no-progress")
     assert proc.returncode == 0 and "after 5 epochs" in proc.stdout, proc.stderr
+    proc = cli("train", "mushrooms.csv", "--arch", xor, "--no-progress")
+    assert proc.returncode == 2 and "with --arch, DATA is digits, a folder" in proc.stderr
 
 
 def test_a_bad_architecture_file_is_one_line_with_exit_code_2(tmp_path):

@@ -215,7 +215,7 @@ def test_a_csv_model_exports_with_its_encoding(tmp_path, mixed_csv, target, labe
     import onnx
 
     got = run_onnx(onnx.load(str(onnx_path)), encode_from_json(record, frame))
-    expected = mlplab.datasets.csv.predict_csv(mlplab.load(out / "model.safetensors"),
+    expected = mlplab.datasets.csv_model.predict_csv(mlplab.load(out / "model.safetensors"),
                                                 mixed_csv).predictions
     if labels:  # the target's own values, as 'mlplab predict --csv' prints them
         assert got["label"].tolist() == [str(v) for v in expected]

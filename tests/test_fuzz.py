@@ -326,7 +326,7 @@ TABLE_TEXT = st.text(alphabet=st.sampled_from(list("0123456789.,-e naN?abc\"\n")
 @given(TABLE_TEXT)
 def test_any_csv_training_path_gives_only_mlplab_errors(text):
     """``mlplab train --csv``'s library path (type inference, imputation, one-hot, training)."""
-    from mlplab.datasets.csv import train_csv
+    from mlplab.datasets.csv_model import train_csv
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "fuzz.csv"
@@ -334,7 +334,7 @@ def test_any_csv_training_path_gives_only_mlplab_errors(text):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                run = train_csv(path, "y", hidden=(3,), max_iter=2)
+                run = train_csv(path, "y", hidden=(3,), max_epochs=2)
             except MlplabError:
                 pass
             else:

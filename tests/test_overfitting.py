@@ -77,16 +77,17 @@ def test_results_json_holds_every_number_of_the_table(lab):
     _, res, _ = lab
     (table,) = res["tables"]
     methods = res["numbers"]["methods"]
-    assert table["columns"][3:] == ["train acc", "test acc", "gap", "gap vs baseline"]
+    assert table["columns"][3:] == ["训练正确率", "测试正确率", "差距（百分点）", "差距相对基线"]
+    assert table["answer"] and table["id"] == "overfitting-answer"  # marked as mlplab's answer
     assert len(table["rows"]) == len(METHODS)
     for key, row in zip(METHODS, table["rows"]):
         r = methods[key]
-        assert row[0] == METHODS[key][0] and row[2] == METHODS[key][1]
+        assert row[0] == METHODS[key][0][1] and row[2] == METHODS[key][1][1]
         assert row[3] == f"{100 * r['train_acc_mean']:.1f}%"
         assert row[4] == f"{100 * r['test_acc_mean']:.1f}%"
-        assert row[5] == f"{100 * r['gap_mean']:.1f} pts"
+        assert row[5] == f"{100 * r['gap_mean']:.1f}".replace("-", "−")
         if key != "baseline":
-            assert row[6] == f"{100 * r['gap_change']:+.1f} pts"
+            assert row[6] == f"{100 * r['gap_change']:+.1f}".replace("-", "−")
 
 
 def test_figures_are_written_and_listed(lab):
@@ -96,4 +97,4 @@ def test_figures_are_written_and_listed(lab):
     for name in names:
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
-    assert "5 figure(s)" in output and "Baseline: train accuracy" in output
+    assert "5 figure(s)" in output and "基线：训练正确率" in output

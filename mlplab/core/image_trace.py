@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import DataError
 from .layers import AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
-from .trace import Trace, TraceStep, _sup
+from .trace_steps import Trace, TraceStep, _sup
 
 Array = np.ndarray
 

@@ -12,55 +12,15 @@ neuron of layer l); ``∂C/∂W⁽ˡ⁾`` has W's shape ``(n_out, n_in)``.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ConfigError, DataError
 from .layers import Dense
+from .trace_steps import Trace, TraceStep, _sup  # noqa: F401  (Trace, TraceStep: public here)
 from .validation import check_learning_rate
 
 Array = np.ndarray
-
-
-@dataclass
-class TraceStep:
-    symbol: str
-    formula: str
-    value: Array
-
-    def as_dict(self) -> dict:
-        return {"symbol": self.symbol, "formula": self.formula, "value": self.value.tolist()}
-
-
-@dataclass
-class Trace:
-    steps: list[TraceStep]
-    cost: float
-
-    def __getitem__(self, symbol: str) -> Array:
-        for s in self.steps:
-            if s.symbol == symbol:
-                return s.value
-        raise KeyError(symbol)
-
-    def as_dict(self) -> dict:
-        return {"cost": self.cost, "steps": [s.as_dict() for s in self.steps]}
-
-    def __str__(self) -> str:
-        out = []
-        with np.printoptions(precision=6, suppress=True, linewidth=100):
-            for s in self.steps:
-                value = str(s.value)
-                if "\n" in value:
-                    value = "\n" + "\n".join("      " + row for row in value.splitlines())
-                out.append(f"{s.symbol:<10} = {s.formula:<38} = {value}")
-        out.append(f"C = {self.cost:.6g}")
-        return "\n".join(out)
-
-
-def _sup(l: int | str) -> str:
-    return "⁽" + str(l).translate(str.maketrans("0123456789L", "⁰¹²³⁴⁵⁶⁷⁸⁹ᴸ")) + "⁾"
 
 
 def _prediction_network(net):

@@ -1,48 +1,217 @@
-"""CSV files for the command line.
+"""CSV files, read safely whatever the path turns out to be.
 
-:func:`load_csv` reads a numeric CSV as it is (the positional ``mlplab train FILE --target``);
-:func:`train_csv` / :func:`predict_csv` handle any table (``mlplab train --csv``): column kinds
-inferred, text one-hot encoded, missing values imputed, numbers standardized, the encoding
-saved with the model as JSON (see :mod:`mlplab.preprocessing`).
+:func:`read_frame` reads any CSV table into a pandas DataFrame for
+:mod:`mlplab.datasets.csv_model` (``mlplab train FILE.csv``); :func:`load_csv` reads a
+numeric CSV as it is, for Python users who want the raw numbers.
+
+Before pandas sees a byte, :func:`read_frame` checks what the path is (a folder, a FIFO, a
+device, a symbolic-link loop are each named, and nothing blocks or reads forever), that the
+file fits in memory, that it holds no NUL byte (a binary file), that no line is longer than
+:data:`MAX_LINE_BYTES`, and which text encoding it uses (UTF-8, else Windows-1252/Latin-1
+with a warning, or the one given). After parsing, header names must be unique (pandas would
+rename a second ``y`` to ``y.1`` and train on the target as a feature) and no text cell may
+be longer than :data:`MAX_CELL_CHARS`. Every problem is a :class:`~mlplab.errors.DataError`
+naming the file, and the line where there is one (the header is line 1).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import codecs
+import os
+import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
+from .preprocessing import ColumnWarning, available_memory, format_bytes
+
+MAX_LINE_BYTES = 4 * 2**20  # 4 MiB: 100,000 numeric columns fit; a pasted document does not
+MAX_CELL_CHARS = 10_000  # a category is a short label, not a text to read
+READ_FACTOR = 6  # pandas holds a table in about this many times its file size, at most
+_CHUNK = 2**20
+_NODES = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device",
+          stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
 
 
-def read_frame(path: str | Path):
-    """Read a CSV with pandas; every failure becomes a :class:`DataError` naming the file."""
+def node_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words ("a FIFO (named pipe)", ...)."""
+    return _NODES.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def check_csv_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path, after checking that it is a regular file this process can read.
+
+    Never opens a FIFO or a device (which would block or read forever); a symbolic-link loop,
+    a folder, a missing file and a file it may not read are each named.
+    """
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise DataError(f"CSV file {path} does not exist; check the path") from None
+    except NotADirectoryError:
+        raise DataError(f"CSV file {path} does not exist: a part of its path is a file, not a "
+                        "folder") from None
+    except OSError as exc:  # ELOOP, ENAMETOOLONG, EACCES on a folder on the way
+        raise DataError(f"CSV file {path} cannot be opened: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataError(f"CSV file {path} is a folder; give the CSV file inside it")
+    if not stat.S_ISREG(st.st_mode):
+        raise DataError(f"CSV file {path} is {node_kind(st.st_mode)}, not a regular file; save the table to a "
+                        "file and give its path")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"CSV file {path} cannot be read: permission denied")
+    available = available_memory()
+    if available is not None and st.st_size * READ_FACTOR > available:
+        raise DataError(f"CSV file {path} is {format_bytes(st.st_size)}; reading it needs up "
+                        f"to {format_bytes(st.st_size * READ_FACTOR)} but this machine has "
+                        f"{format_bytes(available)} available: use a sample of its rows")
+    return path
+
+
+def scan_csv(path: Path) -> int | None:
+    """Read ``path`` once in 1 MiB chunks: refuse NUL bytes and over-long lines.
+
+    Returns None when the file is valid UTF-8, else the offset of its first byte that is not.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    bad_utf8, offset, line, line_bytes = None, 0, 1, 0
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            if b"\0" in chunk:
+                raise DataError(f"{path} could not be read as CSV: it holds NUL bytes (a binary "
+                                "file, or a UTF-16 text: save it as UTF-8)")
+            if bad_utf8 is None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    bad_utf8 = offset + exc.start
+            pieces = chunk.split(b"\n")
+            for piece in pieces[:-1]:
+                _check_line(path, line, line_bytes + len(piece))
+                line, line_bytes = line + 1, 0
+            line_bytes += len(pieces[-1])
+            _check_line(path, line, line_bytes)
+            offset += len(chunk)
+    return bad_utf8
+
+
+def _check_line(path: Path, line: int, n_bytes: int) -> None:
+    if n_bytes > MAX_LINE_BYTES:
+        raise DataError(f"{path}: line {line} is longer than {format_bytes(MAX_LINE_BYTES)} "
+                        f"(the longest line mlplab reads); is it a CSV table? Shorten or drop "
+                        "its long text cells")
+
+
+def choose_encoding(path: Path, encoding: str | None) -> str:
+    """The text encoding to read ``path`` with: ``encoding`` when given (checked), else UTF-8,
+    else Windows-1252 (or Latin-1 where 1252 leaves a byte undefined), with a warning."""
+    bad = scan_csv(path)
+    if encoding is not None:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            raise DataError(f"unknown text encoding {encoding!r}; use e.g. utf-8, latin-1 or "
+                            "cp1252") from None
+        if name == "utf-8" and bad is not None:
+            raise DataError(_not_utf8(path, bad) + "; if it was saved as Latin-1 (Excel, older "
+                            "Windows programs) pass --encoding latin-1")
+        return name
+    if bad is None:
+        return "utf-8-sig"  # UTF-8, and a byte-order mark (Excel's "CSV UTF-8") is dropped
+    chosen = "cp1252" if _decodes(path, "cp1252") else "latin-1"
+    warnings.warn(f"{_not_utf8(path, bad)}; read it as {chosen} (Latin-1); pass --encoding "
+                  "(encoding=) if its text looks wrong", ColumnWarning, stacklevel=3)
+    return chosen
+
+
+def _not_utf8(path: Path, offset: int) -> str:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        byte = f.read(1)
+    return f"{path} is not UTF-8 text (byte 0x{byte.hex()} at offset {offset})"
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open(path, "rb") as f:
+        try:
+            while chunk := f.read(_CHUNK):
+                decoder.decode(chunk)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def read_frame(path: str | os.PathLike, encoding: str | None = None):
+    """Read a CSV table with pandas, after the checks of the module docstring.
+
+    Parameters
+    ----------
+    path : a CSV file with a header line.
+    encoding : its text encoding; None detects UTF-8 or Windows-1252/Latin-1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``?`` and empty cells are NaN; leading spaces after a comma are dropped.
+    """
     import pandas as pd
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"CSV file {path} does not exist")
+    path = check_csv_path(path)
+    chosen = choose_encoding(path, encoding)
+    options = dict(na_values=["?"], skipinitialspace=True, encoding=chosen)
     try:
-        frame = pd.read_csv(path, na_values=["?"], skipinitialspace=True)
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
+        frame = pd.read_csv(path, **options)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError,
-            ValueError, OverflowError) as exc:
-        raise DataError(f"{path} could not be read as CSV: {str(exc).splitlines()[0]}") from None
+            ValueError, OverflowError, MemoryError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path} could not be read as CSV: {message}") from None
     if frame.shape[0] == 0:
         raise DataError(f"{path} has a header but no data rows")
+    _check_names(path, [str(v) for v in header.iloc[0].tolist()])
+    _check_cells(path, frame)
     return frame
 
 
-def load_csv(path: str | Path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Features X, target Y (one column) and the feature names, from a numeric CSV."""
-    import pandas as pd
+def _check_names(path: Path, names: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if name in seen:
+            raise DataError(f"{path} has two columns named {name!r} (columns {seen[name]} and "
+                            f"{i}); rename one: a second target column would be read as a "
+                            "feature and leak the answer")
+        seen[name] = i
 
-    frame = read_frame(path)
+
+def _check_cells(path: Path, frame) -> None:
+    from pandas.api.types import is_numeric_dtype
+
+    for name in frame.columns:
+        col = frame[name]
+        if is_numeric_dtype(col.dtype):
+            continue
+        lengths = col.dropna().astype(str).str.len()
+        if len(lengths) and lengths.max() > MAX_CELL_CHARS:
+            raise DataError(f"{path}: line {int(lengths.idxmax()) + 2}, column {name!r} holds a cell of "
+                            f"{int(lengths.max()):,} characters; mlplab reads text cells of up "
+                            f"to {MAX_CELL_CHARS:,} (a category is a short label): drop the "
+                            "column or shorten the cell")
+
+
+def load_csv(path: str | os.PathLike, target: str, encoding: str | None = None
+             ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Features X, target Y (one column) and the feature names, from a numeric CSV, as they
+    are (no scaling, no encoding; :func:`mlplab.datasets.csv_model.train_csv` does both)."""
+    from pandas.api.types import is_numeric_dtype
+
+    frame = read_frame(path, encoding)
     if target not in frame.columns:
         raise DataError(f"{path} has no column {target!r}; its columns are: "
                         f"{', '.join(map(str, frame.columns))}")
-    from pandas.api.types import is_numeric_dtype
-
     features = [c for c in frame.columns if c != target]
     if not features:
         raise DataError(f"{path} has only the target column {target!r}; it needs at least one "
@@ -55,8 +224,6 @@ def load_csv(path: str | Path, target: str) -> tuple[np.ndarray, np.ndarray, lis
         col = X.columns[X.isna().any()][0]
         raise DataError(f"{path}: column {col!r} has missing values; fill or drop them first")
     y = frame[target]
-    if isinstance(y, pd.DataFrame):
-        raise DataError(f"{path} has several columns named {target!r}; rename them")
     if not is_numeric_dtype(y.dtype) or y.isna().any():
         raise DataError(f"{path}: target column {target!r} must be numeric with no missing values")
     X, Y = X.to_numpy(np.float64), y.to_numpy(np.float64).reshape(-1, 1)
@@ -65,163 +232,3 @@ def load_csv(path: str | Path, target: str) -> tuple[np.ndarray, np.ndarray, lis
                         "remove or clip those values")
     return X, Y, [str(c) for c in features]
 
-
-# ---------------------------------------------------------------- any CSV: train and predict
-@dataclass
-class CsvRun:
-    """What :func:`train_csv` or :func:`predict_csv` did.
-
-    Attributes
-    ----------
-    estimator : MLPClassifier or MLPRegressor (train only)
-    net : the trained :class:`mlplab.Network`
-    encoder, target : the fitted :class:`~mlplab.preprocessing.TabularEncoder` and
-        :class:`~mlplab.preprocessing.TargetEncoder`
-    predictions : (m,) array of labels or numbers for the rows scored
-    report : str
-        A classification report or regression metrics; "" when there was no target to score.
-    metrics : dict
-        ``accuracy`` (classification) or ``r2``, ``mae``, ``rmse`` (regression).
-    n_train, n_test : int
-    """
-
-    net: object
-    encoder: object
-    target: object
-    predictions: np.ndarray
-    report: str = ""
-    metrics: dict = field(default_factory=dict)
-    estimator: object = None
-    n_train: int = 0
-    n_test: int = 0
-
-    def extra(self) -> dict:
-        """The JSON stored in the model file beside the weights."""
-        return {"tabular": {"encoder": self.encoder.to_dict(), "target": self.target.to_dict(),
-                            "metrics": self.metrics}}
-
-
-def _read_table(path, target: str):
-    """The CSV as a frame, checked to be a table holding the ``target`` column."""
-    frame = read_frame(path)
-    if frame.shape[1] < 2:
-        raise DataError(f"{path} does not look like a CSV table: its first line has "
-                        f"{frame.shape[1]} column; expected a header of comma-separated names "
-                        "and at least two columns (features and a target)")
-    if target not in frame.columns:
-        raise DataError(f"{path} has no column {target!r}; its columns are: "
-                        f"{', '.join(map(str, frame.columns))}")
-    return frame
-
-
-def _score(target, truth, labels_or_values) -> tuple[str, dict]:
-    from sklearn import metrics as m
-
-    if target.task == "classification":
-        truth = np.array([str(v) for v in truth])
-        pred = np.array([str(v) for v in labels_or_values])
-        report = m.classification_report(truth, pred, zero_division=0)
-        return report, {"accuracy": float(m.accuracy_score(truth, pred))}
-    truth = np.asarray(truth, dtype=float)
-    r = {"r2": float(m.r2_score(truth, labels_or_values)),
-         "mae": float(m.mean_absolute_error(truth, labels_or_values)),
-         "rmse": float(np.sqrt(m.mean_squared_error(truth, labels_or_values)))}
-    return "  ".join(f"{k.upper() if k != 'r2' else 'R²'} {v:.4g}" for k, v in r.items()), r
-
-
-def _decode(net, target, X) -> np.ndarray:
-    """Labels (classification) or numbers in the target's units (regression)."""
-    A = net.forward(X)
-    if target.task == "regression":
-        return A[:, 0] * target.std + target.mean
-    classes = np.array(target.classes, dtype=object)
-    idx = A.argmax(axis=1) if A.shape[1] > 1 else (A[:, 0] > 0.5).astype(int)
-    return classes[idx]
-
-
-def train_csv(path: str | Path, target: str, *, hidden=(16,), task: str = "auto",
-              test_size: float = 0.2, seed: int = 0, **estimator_params) -> CsvRun:
-    """Train an MLP on any CSV: infer column kinds, encode, hold out ``test_size``, score.
-
-    Numeric columns are median-imputed and standardized, text columns most-frequent-imputed
-    and one-hot encoded (see :mod:`mlplab.preprocessing`); the encoder is fitted on the
-    training rows only. ``estimator_params`` go to :class:`mlplab.MLPClassifier` or
-    :class:`mlplab.MLPRegressor` (e.g. ``activation``, ``solver``, ``learning_rate_init``,
-    ``max_iter``, ``alpha``).
-    """
-    from sklearn.model_selection import train_test_split
-
-    from ..sklearn import MLPClassifier, MLPRegressor
-    from .preprocessing import TabularEncoder, TargetEncoder
-
-    frame = _read_table(path, target)
-    if not 0 < test_size < 1:
-        raise DataError(f"test size must be in (0, 1), got {test_size!r}")
-    y_enc = TargetEncoder(target, task).fit(frame[target], source=str(path))
-    features = frame.drop(columns=target)
-    TabularEncoder().fit(features, source=str(path))  # whole-file checks (all-missing columns)
-    y = y_enc.transform(frame[target])
-    counts = np.unique(y.astype(str), return_counts=True)[1] if y_enc.task != "regression" else []
-    stratify = y.astype(str) if len(counts) and counts.min() >= 2 else None
-    F_train, F_test, y_train, y_test = train_test_split(features, y, test_size=test_size,
-                                                        random_state=seed, stratify=stratify)
-    encoder = TabularEncoder().fit(F_train, source=str(path))
-    X_train = encoder.transform(F_train, source=str(path))
-    X_test = encoder.transform(F_test, source=str(path))
-    cls = MLPRegressor if y_enc.task == "regression" else MLPClassifier
-    est = cls(hidden_layer_sizes=tuple(hidden), random_state=seed, **estimator_params)
-    est.fit(X_train, y_train)
-    if y_enc.task == "classification":
-        y_enc.classes = [_plain_label(c) for c in est.classes_]
-    pred = _decode(est.net_, y_enc, X_test)
-    truth = frame.loc[F_test.index, target].to_numpy()
-    report, metrics = _score(y_enc, truth, pred)
-    return CsvRun(est.net_, encoder, y_enc, pred, report, metrics, est, len(X_train),
-                  len(X_test))
-
-
-def encode_csv(path: str | Path, target: str, task: str = "auto"):
-    """Every row of a CSV encoded as :func:`train_csv` encodes its training rows.
-
-    Returns ``(X, y, encoder, target_encoder)``: the encoded ``(m, n)`` features, the target
-    (labels, or standardized numbers for regression) and the two fitted encoders. The
-    encoder is fitted on all rows (a sweep's folds then share its means and categories).
-    """
-    from .preprocessing import TabularEncoder, TargetEncoder
-
-    frame = _read_table(path, target)
-    y_enc = TargetEncoder(target, task).fit(frame[target], source=str(path))
-    features = frame.drop(columns=target)
-    encoder = TabularEncoder().fit(features, source=str(path))
-    return (encoder.transform(features, source=str(path)), y_enc.transform(frame[target]),
-            encoder, y_enc)
-
-
-def _plain_label(v):
-    from .preprocessing import _plain
-
-    return _plain(v)
-
-
-def predict_csv(net, path: str | Path) -> CsvRun:
-    """Apply a model trained by :func:`train_csv` (and loaded by :func:`mlplab.load`) to a CSV.
-
-    The stored encoding is applied as is (unseen categories encode as zeros); when the CSV
-    also holds the target column, the run is scored.
-    """
-    from .preprocessing import TabularEncoder, TargetEncoder
-    from ..core.validation import check_X
-
-    info = (getattr(net, "extra", None) or {}).get("tabular")
-    if not info:
-        raise DataError("this model was not trained with 'mlplab train --csv': it stores no "
-                        "column encoding; pass data with the model's numeric columns instead")
-    encoder = TabularEncoder.from_dict(info["encoder"])
-    target = TargetEncoder.from_dict(info["target"])
-    frame = read_frame(path)
-    X = check_X(encoder.transform(frame, source=str(path)), net.n_inputs, str(path))
-    pred = _decode(net, target, X)
-    report, metrics = "", {}
-    if target.name in frame.columns and frame[target.name].notna().all():
-        report, metrics = _score(target, frame[target.name].to_numpy(), pred)
-    return CsvRun(net, encoder, target, pred, report, metrics, n_test=len(X))

@@ -7,8 +7,15 @@
 - numeric columns: missing → the training median, then standardized ``(x − mean) / std``;
 - categorical columns: missing → the most frequent training value, then one-hot encoded;
   a category never seen in training encodes as all zeros (no crash);
+- a text column whose values are nearly all different (an identifier: a name, an order
+  number) is dropped, and a column with more than ``max_categories`` values keeps its most
+  frequent ones (the rest encode as all zeros), each with a :class:`ColumnWarning` naming
+  the column: a one-hot of 50,000 identifiers would be 50,000 inputs that teach nothing;
+- the encoded array's size is estimated before it is allocated and refused, with the sizes,
+  when it would not fit in the memory available;
 - :meth:`to_dict` / :meth:`from_dict` store every fitted number as plain JSON, so
-  ``mlplab predict --csv`` applies exactly the training encoding.
+  ``mlplab predict`` applies exactly the training encoding; a malformed record is a
+  :class:`~mlplab.errors.ModelFileError`.
 
 :class:`TargetEncoder` does the same for the target column: class labels (classification)
 or a standardized number (regression).
@@ -19,11 +26,49 @@ applies, the CSV line: the header is line 1, the first data row line 2).
 
 from __future__ import annotations
 
+import math
+import os
+import warnings
+
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, ModelFileError
 
 MAX_CLASSES_FOR_NUMBERS = 20  # an integer target with at most this many values is a class label
+MAX_CLASSES = 1000  # more distinct labels than this is not a classification target
+MAX_CATEGORIES = 100  # one-hot inputs per text column, by default
+ID_MIN_VALUES = 20  # a text column is identifier-like with more distinct values than this …
+ID_FRACTION = 0.5  # … and than this fraction of its present values
+MAX_MAGNITUDE = 1e150  # |x| beyond this: x² overflows float64 and no mean or std is finite
+MAX_INT_LABEL = 2**53  # larger "integers" are not exact in float64: not class labels
+
+
+class ColumnWarning(UserWarning):
+    """A column was dropped or cut down, or a file was read in another text encoding."""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def format_bytes(n: float) -> str:
+    """``11.9 GiB``, ``512 KiB``: binary units, three significant digits."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} bytes" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} TiB"
 
 
 def _numeric(col):
@@ -38,39 +83,92 @@ def _line(index_position: int) -> int:
     return index_position + 2  # header is line 1
 
 
+def _check_magnitude(values, name: str, source: str, what: str = "column") -> None:
+    big = values.abs() > MAX_MAGNITUDE  # NaN compares False: missing cells pass
+    if big.any():
+        i = int(np.flatnonzero(big.to_numpy())[0])
+        raise DataError(f"{source}: {what} {name!r} holds {values.iloc[i]:g} on line {_line(i)}, "
+                        f"beyond ±{MAX_MAGNITUDE:g} where no mean or standard deviation is "
+                        "finite in float64; rescale the column (divide it by a power of ten)")
+
+
+def check_columns(frame, source: str = "data") -> None:
+    """Whole-table checks before a split: no column may be missing in every row, and no
+    number may be too large to standardize."""
+    for name in frame.columns:
+        if frame[name].isna().all():
+            raise DataError(f"{source}: column {name!r} has no values at all (every cell is "
+                            "missing); drop it")
+        values = _numeric(frame[name])
+        if values is not None:
+            _check_magnitude(values, str(name), source)
+
+
 class TabularEncoder:
     """Fit on a training frame, then transform any frame with the same columns.
+
+    Parameters
+    ----------
+    columns : list of dict, optional
+        A fitted encoding (see below); normally left out and learned by :meth:`fit`.
+    max_categories : int
+        One-hot inputs kept per text column: its most frequent values.
 
     Attributes (after :meth:`fit`)
     ------------------------------
     columns : list of dict
         One per input column, in order: ``{"name", "kind": "numeric", "median", "mean",
         "std"}`` or ``{"name", "kind": "categorical", "fill", "categories"}``.
+    dropped : list of dict
+        ``{"name", "distinct", "present"}`` for every identifier-like column left out.
     """
 
-    def __init__(self, columns: list[dict] | None = None):
+    def __init__(self, columns: list[dict] | None = None, max_categories: int = MAX_CATEGORIES,
+                 dropped: list[dict] | None = None):
+        if isinstance(max_categories, bool) or not isinstance(max_categories, int) or (
+                max_categories < 1):
+            raise DataError(f"max_categories must be an integer ≥ 1, got {max_categories!r}")
         self.columns = columns or []
+        self.max_categories = max_categories
+        self.dropped = dropped or []
 
     def fit(self, frame, source: str = "data") -> "TabularEncoder":
-        self.columns = []
+        """Learn each column's kind and statistics from ``frame`` (the training rows)."""
+        check_columns(frame, source)
+        self.columns, self.dropped = [], []
         for name in frame.columns:
             col = frame[name]
-            if col.isna().all():
-                raise DataError(f"{source}: column {name!r} has no values at all (every cell is "
-                                "missing); drop it")
             values = _numeric(col)
             if values is not None:
-                std = float(values.std(ddof=0))
-                self.columns.append({"name": str(name), "kind": "numeric",
-                                     "median": float(values.median()),
-                                     "mean": float(values.mean()),
-                                     "std": std if std > 0 else 1.0})
+                self.columns.append(_numeric_record(str(name), values, source))
             else:
-                text = col.dropna().astype(str)
-                self.columns.append({"name": str(name), "kind": "categorical",
-                                     "fill": str(text.mode().iloc[0]),
-                                     "categories": sorted(text.unique().tolist())})
+                record = self._categorical_record(str(name), col.dropna().astype(str), source)
+                if record is not None:
+                    self.columns.append(record)
+        if not self.columns:
+            raise DataError(f"{source}: no usable feature column is left (identifier-like "
+                            f"columns dropped: {', '.join(d['name'] for d in self.dropped)})")
         return self
+
+    def _categorical_record(self, name: str, text, source: str) -> dict | None:
+        counts = text.value_counts()
+        if len(counts) > ID_MIN_VALUES and len(counts) > ID_FRACTION * len(text):
+            self.dropped.append({"name": name, "distinct": len(counts), "present": len(text)})
+            warnings.warn(f"{source}: dropped column {name!r}: {len(counts):,} distinct values "
+                          f"in {len(text):,} rows make it an identifier, not a feature",
+                          ColumnWarning, stacklevel=4)
+            return None
+        kept = counts
+        if len(counts) > self.max_categories:
+            # the most frequent first, ties by name, so that the choice is reproducible
+            order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            kept = dict(order[:self.max_categories])
+            warnings.warn(f"{source}: column {name!r} has {len(counts):,} distinct values; kept "
+                          f"the {self.max_categories} most frequent as inputs, the other "
+                          f"{len(counts) - self.max_categories:,} encode as all zeros "
+                          "(max_categories, --max-categories)", ColumnWarning, stacklevel=4)
+        return {"name": name, "kind": "categorical", "fill": str(text.mode().iloc[0]),
+                "categories": sorted(str(k) for k in kept.keys())}
 
     @property
     def feature_names(self) -> list[str]:
@@ -83,13 +181,35 @@ class TabularEncoder:
                 names.extend(f"{c['name']}={v}" for v in c["categories"])
         return names
 
-    def transform(self, frame, source: str = "data") -> np.ndarray:
+    def check_memory(self, n_rows: int, source: str = "data", copies: int = 2,
+                     limit: int | None = None) -> None:
+        """Refuse, before allocating, an encoding that would not fit in memory.
+
+        ``copies`` arrays of ``n_rows × len(feature_names)`` float64 must fit in ``limit``
+        bytes (default: the memory available now).
+        """
+        limit = available_memory() if limit is None else limit
+        n_inputs = len(self.feature_names)
+        need = copies * n_rows * n_inputs * 8
+        if limit is not None and need > limit:
+            widest = max(self.columns, key=lambda c: len(c.get("categories", ())))
+            raise DataError(f"{source}: encoding {n_rows:,} rows × {n_inputs:,} inputs needs "
+                            f"{format_bytes(need)} but {format_bytes(limit)} is available; the "
+                            f"widest column is {widest['name']!r}: drop it or lower "
+                            "max_categories (--max-categories)")
+
+    def transform(self, frame, source: str = "data", memory_limit: int | None = None
+                  ) -> np.ndarray:
         """The encoded ``(m, len(feature_names))`` float64 array; extra columns are ignored."""
+        import pandas as pd
+
         missing = [c["name"] for c in self.columns if c["name"] not in frame.columns]
         if missing:
             raise DataError(f"{source} lacks column {missing[0]!r} that the model was trained "
                             f"on (expected columns: {', '.join(c['name'] for c in self.columns)})")
-        blocks = []
+        self.check_memory(len(frame), source, copies=1, limit=memory_limit)
+        X = np.zeros((len(frame), len(self.feature_names)))
+        start = 0
         for c in self.columns:
             col = frame[c["name"]]
             if c["kind"] == "numeric":
@@ -98,24 +218,63 @@ class TabularEncoder:
                     bad = int(np.flatnonzero(_numeric_mask(col))[0])
                     raise DataError(f"{source}: column {c['name']!r} is numeric in training but "
                                     f"line {_line(bad)} holds {col.iloc[bad]!r}")
-                x = values.fillna(c["median"]).to_numpy(float)
-                blocks.append(((x - c["mean"]) / c["std"])[:, None])
+                _check_magnitude(values, c["name"], source)
+                X[:, start] = (values.fillna(c["median"]).to_numpy(float) - c["mean"]) / c["std"]
+                start += 1
             else:
-                text = col.astype(object).where(col.notna(), c["fill"]).astype(str).to_numpy()
-                blocks.append((text[:, None] == np.array(c["categories"])[None, :]).astype(float))
-        return np.hstack(blocks)
+                text = col.astype(object).where(col.notna(), c["fill"]).astype(str)
+                # one-hot through integer codes: memory is m × k, whatever the cells' length
+                codes = pd.Index(c["categories"]).get_indexer(text)
+                rows = np.flatnonzero(codes >= 0)  # unseen categories (−1) stay all zeros
+                X[rows, start + codes[rows]] = 1.0
+                start += len(c["categories"])
+        return X
 
     def to_dict(self) -> dict:
-        return {"columns": self.columns}
+        return {"columns": self.columns, "dropped": self.dropped}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TabularEncoder":
-        return cls([dict(c) for c in d["columns"]])
+        """The encoder stored in a model file, after checking every field."""
+        if not isinstance(d, dict) or not isinstance(d.get("columns"), list) or not d["columns"]:
+            raise ModelFileError("the model file's column encoding is not a list of columns")
+        columns = [_checked_column(c) for c in d["columns"]]
+        dropped = d.get("dropped") or []
+        if not isinstance(dropped, list) or not all(
+                isinstance(x, dict) and isinstance(x.get("name"), str) for x in dropped):
+            raise ModelFileError("the model file's list of dropped columns is malformed")
+        return cls(columns, dropped=[dict(x) for x in dropped])
 
     def __repr__(self) -> str:
         kinds = [c["kind"][0] for c in self.columns]
         return (f"TabularEncoder({kinds.count('n')} numeric, {kinds.count('c')} categorical "
                 f"→ {len(self.feature_names)} features)")
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _checked_column(c) -> dict:
+    ok = isinstance(c, dict) and isinstance(c.get("name"), str)
+    if ok and c.get("kind") == "numeric":
+        ok = all(_finite(c.get(k)) for k in ("median", "mean", "std")) and c["std"] > 0
+    elif ok and c.get("kind") == "categorical":
+        cats = c.get("categories")
+        ok = (isinstance(c.get("fill"), str) and isinstance(cats, list) and 0 < len(cats)
+              and all(isinstance(v, str) for v in cats))
+    else:
+        ok = False
+    if not ok:
+        raise ModelFileError(f"the model file's encoding of column {str(c)[:80]} is malformed")
+    return dict(c)
+
+
+def _numeric_record(name: str, values, source: str) -> dict:
+    _check_magnitude(values, name, source)
+    std = float(values.std(ddof=0))
+    return {"name": name, "kind": "numeric", "median": float(values.median()),
+            "mean": float(values.mean()), "std": std if std > 0 else 1.0}
 
 
 def _numeric_mask(col):
@@ -139,33 +298,59 @@ class TargetEncoder:
         self.mean, self.std = mean, std
 
     def fit(self, col, source: str = "data") -> "TargetEncoder":
+        """Decide the task (when "auto") and learn the classes or the mean and std."""
         if col.isna().any():
             line = _line(int(np.flatnonzero(col.isna().to_numpy())[0]))
             raise DataError(f"{source}: target column {self.name!r} is missing on line {line}; "
                             "drop the rows without a target")
         values = _numeric(col)
         if self.task == "auto":
-            few_ints = (values is not None and np.all(np.mod(values, 1) == 0)
+            few_ints = (values is not None and bool(np.all(np.mod(values, 1) == 0))
+                        and bool((values.abs() <= MAX_INT_LABEL).all())
                         and values.nunique() <= MAX_CLASSES_FOR_NUMBERS)
             self.task = "classification" if values is None or few_ints else "regression"
         if self.task == "regression":
             if values is None:
                 raise DataError(f"{source}: target column {self.name!r} is not numeric; "
                                 "use --task classification")
+            _check_magnitude(values, self.name, source, "target column")
             self.mean, self.std = float(values.mean()), float(values.std(ddof=0)) or 1.0
             return self
-        labels = col.to_numpy()
-        self.classes = sorted({_plain(v) for v in labels}, key=str)
+        labels = {_plain(v) for v in col.to_numpy()}
+        if len(labels) > MAX_CLASSES:
+            raise DataError(f"{source}: target column {self.name!r} has {len(labels):,} distinct "
+                            f"values, more classes than {MAX_CLASSES}; for a number to predict "
+                            "use --task regression")
+        numbers = all(isinstance(v, (int, float)) for v in labels)
+        self.classes = sorted(labels, key=(lambda v: v) if numbers else str)
         if len(self.classes) < 2:
             raise DataError(f"{source}: target column {self.name!r} has only one class "
                             f"({self.classes[0]!r}); a classifier needs at least two")
         return self
 
+    @property
+    def n_outputs(self) -> int:
+        """Output units: one for regression and two classes, else one per class."""
+        return 1 if self.task == "regression" or len(self.classes) == 2 else len(self.classes)
+
     def transform(self, col) -> np.ndarray:
-        """Class labels as they are (the estimator encodes them), or standardized numbers."""
+        """Class indices 0…k−1 (m,), or standardized numbers (m,)."""
         if self.task == "regression":
-            return (_numeric(col).to_numpy(float) - self.mean) / self.std
-        return np.asarray([_plain(v) for v in col.to_numpy()])  # ints stay ints, text str
+            values = _numeric(col)
+            if values is None:
+                raise DataError(f"target column {self.name!r} holds text; it was a number in "
+                                "training")
+            return (values.to_numpy(float) - self.mean) / self.std
+        index = {v: i for i, v in enumerate(self.classes)}
+        return np.array([index.get(_plain(v), -1) for v in col.to_numpy()], dtype=np.int64)
+
+    def decode(self, A: np.ndarray) -> np.ndarray:
+        """Labels (classification) or numbers in the target's units (regression) from a⁽ᴸ⁾."""
+        if self.task == "regression":
+            return A[:, 0] * self.std + self.mean
+        classes = np.array(self.classes, dtype=object)
+        idx = A.argmax(axis=1) if A.shape[1] > 1 else (A[:, 0] > 0.5).astype(int)
+        return classes[idx]
 
     def to_dict(self) -> dict:
         return {"name": self.name, "task": self.task, "classes": self.classes,
@@ -173,13 +358,29 @@ class TargetEncoder:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TargetEncoder":
+        """The target encoding stored in a model file, after checking every field."""
+        ok = isinstance(d, dict) and isinstance(d.get("name"), str)
+        if ok and d.get("task") == "regression":
+            ok = _finite(d.get("mean")) and _finite(d.get("std")) and d["std"] > 0
+        elif ok and d.get("task") == "classification":
+            classes = d.get("classes")
+            ok = (isinstance(classes, list) and 2 <= len(classes) <= MAX_CLASSES
+                  and all(isinstance(v, str) or _finite(v) for v in classes))
+        else:
+            ok = False
+        if not ok:
+            raise ModelFileError(f"the model file's target record {str(d)[:80]} is malformed")
         return cls(d["name"], d["task"], d.get("classes"), d.get("mean", 0.0), d.get("std", 1.0))
 
 
 def _plain(v):
-    """A JSON-friendly scalar: numpy ints and floats become Python ones, 3.0 becomes 3."""
+    """A JSON-friendly scalar: NumPy ints and floats become Python ones, 3.0 becomes 3,
+    True becomes "True" (a label, not the number 1)."""
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (float, np.floating)):
-        return int(v) if float(v).is_integer() else float(v)
+        v = float(v)
+        return int(v) if v.is_integer() and abs(v) <= MAX_INT_LABEL else v
     return v

@@ -9,8 +9,8 @@ A network with batch-norm, residual or image layers (``Network.from_layers``) is
 ``stack`` instead: a list of layer records (``dense``, ``batchnorm``, ``residual`` holding its
 own list, ``conv2d``, ``maxpool2d``, ``avgpool2d``, ``flatten``: :mod:`mlplab.io.image_layers`),
 its tensors named by position, ``stack.{i}.W``, ``stack.{i}.running_var``, ``stack.{i}.{j}.W``
-inside a residual block, and the sample's ``input_shape`` when it is not a vector. Dropout is identity at prediction time and is
-left out, as in the plain format.
+inside a residual block; an image's ``input_shape`` too. Dropout is identity at prediction
+time and is left out, as in the plain format.
 
 Loading never unpickles or evaluates anything: the header is JSON, the tensors are raw bytes,
 and every shape is checked against the declared architecture before a network is built.
@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.activations import get_activation
+from ..core.xp import to_numpy
 from ..errors import ConfigError, ModelFileError
 from ..core.layers import BatchNorm, Dense, Dropout, Input, Residual
 from . import image_layers
@@ -106,9 +107,9 @@ def _stack_record(layers) -> list[dict]:
             records.append({"kind": "residual", "layers": _stack_record(layer.layers)})
         else:
             raise ModelFileError(f"cannot save this network: the model file holds dense, "
-                                 f"batch-norm, residual, dropout, conv2d, pooling and flatten "
-                                 f"layers, not {layer!r}; keep "
-                                 "the Network object in memory (copy.deepcopy) or rebuild it")
+                                 f"batch-norm, residual, dropout and image layers, not "
+                                 f"{layer!r}; keep the Network object in memory "
+                                 "(copy.deepcopy) or rebuild it")
     return records
 
 
@@ -117,12 +118,10 @@ def _stack_arrays(layers, prefix: str = "stack."):
     for i, layer in enumerate(_kept(layers), start=1):
         if isinstance(layer, Residual):
             yield from _stack_arrays(layer.layers, f"{prefix}{i}.")
-        elif image_layers.is_image_layer(layer):
-            for name in layer.param_names:  # a convolution's W and b; pooling has none
-                yield f"{prefix}{i}.{name}", getattr(layer, name)
-        else:
-            kind = "dense" if isinstance(layer, Dense) else "batchnorm"
-            for name in STACK_TENSORS[kind]:
+        else:  # dense and conv2d: W, b; batch norm with its statistics; pooling: none
+            names = STACK_TENSORS["batchnorm"] if isinstance(layer, BatchNorm) else \
+                layer.param_names
+            for name in names:
                 yield f"{prefix}{i}.{name}", getattr(layer, name)
 
 
@@ -164,7 +163,7 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
     if not isinstance(net, Network):
         raise ConfigError(f"save expects a Network, got {type(net).__name__}")
     path = _as_path(path)
-    tensors = {name: np.ascontiguousarray(a) for name, a in state_arrays(net)}
+    tensors = {name: np.ascontiguousarray(to_numpy(a)) for name, a in state_arrays(net)}
     history = None
     if net.history is not None:
         history = {"epochs": net.history.epochs, "stop_reason": net.history.stop_reason,
@@ -187,6 +186,16 @@ def _as_path(path) -> Path:
     return Path(path)
 
 
+def _new_file_mode() -> int:
+    """0o666 less the umask: the mode ``open(path, "w")`` gives a new file."""
+    try:  # Linux shows the umask without setting it (setting it races with other threads)
+        umask = int(Path("/proc/self/status").read_text().split("Umask:")[1].split()[0], 8)
+    except (OSError, IndexError, ValueError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync, then rename over ``path``."""
     folder = path.parent if str(path.parent) else Path(".")
@@ -197,6 +206,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        os.fchmod(fd, _new_file_mode())  # mkstemp makes 0600; a saved file is shared as open() would
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

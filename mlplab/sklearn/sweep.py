@@ -244,7 +244,7 @@ class CsvSweep:
 
     def extra(self) -> dict:
         """The JSON saved beside the best network, as ``mlplab train --csv`` saves it."""
-        from ..datasets.csv import CsvRun
+        from ..datasets.csv_model import CsvRun
 
         metrics = {f"cv_{self.scoring}": float(self.search.best_score_)}
         return CsvRun(self.search.best_estimator_.net_, self.encoder, self.target,
@@ -272,7 +272,7 @@ def sweep_csv(path, target: str, grid: dict, *, task: str = "auto",
         Passed to :func:`sweep` (``cv``, ``n_iter``, ``seed``, ``scheduler``, ``n_jobs``,
         ``progress``, ``on_cluster``, ``timeout``).
     """
-    from ..datasets.csv import encode_csv
+    from ..datasets.csv_model import encode_csv
     from ..datasets.preprocessing import _plain
     from . import MLPClassifier, MLPRegressor
 

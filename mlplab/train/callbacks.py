@@ -25,6 +25,7 @@ The state holds numbers, strings, None and lists of NumPy arrays: nothing is pic
 from __future__ import annotations
 
 import math
+import time
 from typing import Callable
 
 import numpy as np
@@ -194,24 +195,56 @@ class EarlyStopping(Callback):
 
 
 class ProgressBar(Callback):
-    """A rich progress bar showing the epoch and the loss (used by the CLI)."""
+    """Training progress as Keras prints it: ``epoch 12/200``, the loss, the validation loss
+    and accuracy when ``fit`` has validation data, and the time left (used by the CLI).
+
+    On a terminal a rich progress bar redrawn in place; elsewhere (a log file, a pipe) about
+    ten plain lines, as Keras does when it cannot redraw.
+    """
 
     def __init__(self, max_epochs: int, console=None):
         self.max_epochs, self.console = max_epochs, console
 
     def on_train_begin(self, trainer):
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn)
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        self.progress = Progress(TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
-                                 TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
-                                 console=self.console, transient=False)
-        self.task = self.progress.add_task("train", total=self.max_epochs, loss="—")
-        self.progress.start()
+        self.console = self.console or Console(stderr=True)
+        self.start, self.done = time.perf_counter(), 0
+        self.every = max(1, self.max_epochs // 10)
+        self.progress = None
+        if self.console.is_terminal:
+            self.progress = Progress(TextColumn("epoch"), MofNCompleteColumn(),
+                                     BarColumn(bar_width=20), TextColumn("{task.fields[logs]}"),
+                                     console=self.console, transient=False)
+            self.task = self.progress.add_task("train", total=self.max_epochs, logs="")
+            self.progress.start()
+
+    def _text(self, logs: dict, epoch: int, finished: bool) -> str:
+        shown = [f"loss {logs['loss']:.4g}"]
+        shown += [f"val_loss {logs['val_loss']:.4g}"] if "val_loss" in logs else []
+        shown += [f"val_accuracy {logs['val_accuracy']:.4f}"] if "val_accuracy" in logs else []
+        elapsed = time.perf_counter() - self.start
+        if finished:
+            shown.append(f"{elapsed:.1f} s")
+        else:  # the mean epoch so far times the epochs left
+            shown.append(f"ETA {elapsed / self.done * (self.max_epochs - epoch):.0f} s")
+        return " · ".join(shown)
 
     def on_epoch_end(self, trainer, epoch, logs):
-        self.progress.update(self.task, completed=epoch, loss=f"{logs['loss']:.6f}")
+        self.done, self.logs = self.done + 1, logs
+        if self.progress is not None:
+            self.progress.update(self.task, completed=epoch,
+                                 logs=self._text(logs, epoch, finished=False))
+        elif epoch % self.every == 0 and epoch < self.max_epochs:
+            self.console.print(f"epoch {epoch}/{self.max_epochs}  "
+                               f"{self._text(logs, epoch, finished=False)}", highlight=False)
 
     def on_train_end(self, trainer):
-        self.progress.update(self.task, total=trainer.history.epochs)
-        self.progress.stop()
+        epochs = trainer.history.epochs
+        text = self._text(self.logs, epochs, finished=True) if self.done else ""
+        if self.progress is not None:
+            self.progress.update(self.task, total=epochs, completed=epochs, logs=text)
+            self.progress.stop()
+        else:
+            self.console.print(f"epoch {epochs}/{self.max_epochs}  {text}", highlight=False)

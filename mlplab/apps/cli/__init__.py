@@ -3,8 +3,8 @@
 One module per group of commands; importing it registers its commands on :data:`app`.
 """
 
-from . import engine, lab, tour  # noqa: F401  (register the commands)
-from . import export, serve, sweep  # noqa: F401
+from . import train, predict, describe, engine, lab, tour, serve  # noqa: F401  (in --help order)
+from . import export, sweep  # noqa: F401
 from .app import app, main
 
 __all__ = ["app", "main"]

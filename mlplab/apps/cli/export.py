@@ -10,19 +10,14 @@ from typing import Optional
 import typer
 
 from ...errors import ConfigError
-from .app import app, console, user_errors
+from .app import check_output, command, console, user_errors
 
 
 def output_file(path: Path, option: str, model: Path) -> Path:
     """Refuse an output ``path`` that cannot be written, before any work is done."""
     if path.resolve() == model.resolve():
         raise ConfigError(f"{option} {path} is the model file itself; give another name")
-    if path.is_dir():
-        raise ConfigError(f"{option} {path} is a folder; give a file name inside it")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ConfigError(f"{option} {path}: folder {folder} does not exist; create it first")
-    return path
+    return check_output(path, option, "file")
 
 
 ENCODING_HOW = (
@@ -46,7 +41,7 @@ def encoding_record(net) -> dict | None:
             "target": info["target"]}
 
 
-@app.command()
+@command()
 def export(
     model: Path = typer.Argument(..., help="A model file written by 'mlplab train --out' "
                                  "or 'mlplab sweep --out'."),

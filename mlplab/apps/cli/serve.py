@@ -9,10 +9,10 @@ import webbrowser
 import typer
 
 from ...errors import ConfigError
-from .app import app, console, user_errors
+from .app import command, console, user_errors
 
 
-@app.command()
+@command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind; the default is reachable only "
                              "from this machine (use 0.0.0.0 to share on your network)."),

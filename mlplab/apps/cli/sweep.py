@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from ...errors import ConfigError
-from .app import app, console, err_console, output_folder, user_errors
+from .app import check_output, command, console, err_console, output_folder, user_errors
 
 # the command line's short names → the estimators' parameters
 GRID_NAMES = {"hidden": "hidden_layer_sizes", "lr": "learning_rate_init", "epochs": "max_iter",
@@ -92,7 +92,7 @@ def _table(result, top: int):
     return table
 
 
-@app.command()
+@command()
 def sweep(
     csv: Path = typer.Option(..., help="Any CSV table (encoded as 'train --csv' does)."),
     target: str = typer.Option(..., help="The column to predict."),
@@ -123,12 +123,9 @@ def sweep(
     from ...sklearn.sweep import sweep_csv
 
     with user_errors():
-        if out is not None and out.exists() and not out.is_dir():
-            raise ConfigError(f"--out {out} is a file; give a folder")
+        check_output(out, "--out", "folder")
         if cv < 2:
             raise ConfigError(f"--cv must be at least 2 folds, got {cv}")
-        if out is not None:
-            output_folder(out)
         with warnings.catch_warnings():  # short fits stop at max_iter: expected, not news
             warnings.simplefilter("ignore", ConvergenceWarning)  # (sent to the workers too)
             result = sweep_csv(csv, target, parse_grid(grid), task=task, scoring=scoring,
@@ -151,6 +148,7 @@ def _save(result, out: Path) -> None:
     from ...io.model import save
     from ...lab.plots.sweep import scores_by_parameter
 
+    output_folder(out)
     path = save(result.search.best_estimator_.net_, out / "model.safetensors",
                 extra=result.extra())
     pd.DataFrame(result.search.cv_results_).to_csv(out / "cv_results.csv", index=False)

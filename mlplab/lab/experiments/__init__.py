@@ -2,13 +2,20 @@
 
 An experiment module defines
 
-- ``NAME`` (its CLI name: ``mlplab lab NAME``), ``ORDER`` (its place in ``mlplab tour``),
-- ``TITLE``, ``TITLE_ZH`` (the lecture's Chinese section title) and ``CLAIM`` (the lecture's
-  claim in one sentence),
+- ``NAME`` (its CLI name: ``mlplab lab NAME``), ``ORDER`` (its place among the labs that
+  follow the lecture; the lecture's own sections keep the outline's order),
+- ``TITLE``, ``TITLE_ZH`` (English and Chinese titles) and ``CLAIM`` (what it shows, in one
+  sentence),
 - ``run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult``, which writes
   its figures (PNG) into ``out`` and returns the numbers. It never prints.
 
-Modules are discovered: adding a file here adds a lab command and a tour section.
+Modules are discovered: adding a file here adds a lab command and a tour section. A module
+whose ``NAME`` is a section id of :mod:`mlplab.lab.outline` fills that section of the
+lecture; any other (the CNN and RNN labs, say) follows the lecture, linked from homework 3.
+
+Text of a result (captions, findings, table cells, notes) is a plain string or a
+:class:`~mlplab.lab.text.T` in both languages whose numbers name paths of ``numbers``; it is
+written in the language of :func:`mlplab.lab.text.language` (Chinese unless set).
 """
 
 from __future__ import annotations
@@ -21,18 +28,38 @@ from pathlib import Path
 from types import ModuleType
 
 from ...errors import ConfigError
+from ..text import T, current_language, plain
+
+
+@dataclass(frozen=True)
+class Code:
+    """A table cell holding a line of source code (shown as code, its digits are not data)."""
+
+    source: str
+
+    def __str__(self) -> str:
+        return self.source
 
 
 @dataclass
 class Table:
-    """A small table for the report: ``rows`` are lists aligned with ``columns``."""
+    """A small table for the report: ``rows`` are lists aligned with ``columns``.
 
-    title: str
-    columns: list[str]
+    ``answer`` marks a table that is mlplab's measured answer to a homework question; ``id``
+    is its anchor in the report (homework 2 links to it).
+    """
+
+    title: str | T
+    columns: list
     rows: list[list]
+    answer: bool = False
+    id: str = ""
 
-    def as_dict(self) -> dict:
-        return {"title": self.title, "columns": self.columns, "rows": self.rows}
+    def as_dict(self, numbers=None) -> dict:
+        return {"title": plain(self.title, numbers),
+                "columns": [plain(c, numbers) for c in self.columns],
+                "rows": [[c if isinstance(c, (int, float)) else plain(c, numbers) for c in row]
+                         for row in self.rows], "answer": self.answer, "id": self.id}
 
 
 @dataclass
@@ -40,7 +67,9 @@ class ExperimentResult:
     """What an experiment measured and drew.
 
     ``numbers`` must be JSON-serializable; it becomes ``results.json``. ``figures`` are paths
-    of PNG files inside the output folder, with a caption each.
+    of PNG files inside the output folder, with a caption each. ``lecture`` is what the
+    lecture itself says here (quoted or closely paraphrased, nothing more); ``notes`` are
+    mlplab's explanations and answers, shown labelled as mlplab's.
     """
 
     name: str
@@ -48,19 +77,26 @@ class ExperimentResult:
     title_zh: str
     claim: str
     numbers: dict
-    figures: list[tuple[Path, str]] = field(default_factory=list)
+    figures: list[tuple[Path, str | T]] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
-    findings: list[str] = field(default_factory=list)
+    findings: list[str | T] = field(default_factory=list)
+    lecture: T | str | None = None
+    notes: list[str | T] = field(default_factory=list)
 
     def as_dict(self) -> dict:
+        n = self.numbers
         return {"name": self.name, "title": self.title, "title_zh": self.title_zh,
-                "claim": self.claim, "findings": self.findings, "numbers": self.numbers,
-                "tables": [t.as_dict() for t in self.tables],
-                "figures": [{"path": p.name, "caption": c} for p, c in self.figures]}
+                "claim": self.claim, "lang": current_language(),
+                "lecture": plain(self.lecture, n) if self.lecture is not None else None,
+                "findings": [plain(f, n) for f in self.findings],
+                "notes": [plain(f, n) for f in self.notes], "numbers": n,
+                "tables": [t.as_dict(n) for t in self.tables],
+                "figures": [{"path": p.name, "caption": plain(c, n)} for p, c in self.figures]}
 
     def save_json(self, out: Path) -> Path:
         path = Path(out) / "results.json"
-        path.write_text(json.dumps(self.as_dict(), indent=1, default=float))
+        path.write_text(json.dumps(self.as_dict(), indent=1, default=float, ensure_ascii=False),
+                        encoding="utf-8")
         return path
 
 
@@ -73,7 +109,9 @@ def discover() -> dict[str, ModuleType]:
         module = importlib.import_module(f"{__name__}.{info.name}")
         if hasattr(module, "NAME") and hasattr(module, "run"):
             found.append(module)
-    found.sort(key=lambda m: getattr(m, "ORDER", 100))
+    from ..outline import order
+
+    found.sort(key=lambda m: (order(m.NAME), getattr(m, "ORDER", 100), m.NAME))
     return {m.NAME: m for m in found}
 
 

@@ -25,15 +25,16 @@ from ...train.callbacks import Callback, EarlyStopping
 from ...datasets import moons, validation_split
 from ...core.layers import Dense, with_dropout
 from ...core.network import Network
+from ..text import R, T
 from ...train.regularizers import L1, L2, InputNoise, MaxNorm
 
 NAME = "overfitting"
-ORDER = 60
-TITLE = "Overfitting and how to prevent it"
-TITLE_ZH = "过拟合与正则化"
-CLAIM = ("Learning is not just optimization: a network that drives its training loss to zero "
-         "can do worse on new data, and regularization (weight penalties, dropout, early "
-         "stopping, noise, more data) trades a little training accuracy for generalization.")
+TITLE = "Generalization and regularization"
+TITLE_ZH = "泛化/正则化"
+CLAIM = "A network that fits its training data perfectly can still do badly on new data."
+LECTURE = T("overfitting: a network can fit its training samples yet generalize badly to new "
+            "ones; regularization is what is done against it.",
+            "过拟合：网络能拟合训练样本，却在新样本上泛化很差；正则化就是针对它的办法。")
 
 NOISE = 0.4
 N_TEST = 2000
@@ -59,29 +60,47 @@ class Setup:
 
 QUICK = Setup(seeds=3, more_data=400, sizes=(10, 40, 400), widths=(1, 4, 100))
 
-# method → (label, the one-sentence reason it works, strength shown in the table)
+# method → (label, the one-sentence reason it works, strength shown in the table), each (en, zh)
 METHODS = {
-    "baseline": ("no regularization", "Nothing stops the network from bending its boundary "
-                 "around every noisy point.", ""),
-    "l2": ("L2 weight decay", "Penalizing ½λ‖W‖² keeps weights small, so the function stays "
-           "smooth and cannot bend sharply around single points.", f"λ = {L2_LAMBDA:g}"),
-    "l1": ("L1 penalty", "Penalizing λΣ|W| pulls every weight toward zero at a constant rate, "
-           "so only the few weights the data strongly needs survive: too few to memorize noise.",
-           f"λ = {L1_LAMBDA:g}"),
-    "dropout": ("dropout", "Randomly silencing hidden units stops them co-adapting to fit "
-                "particular points; training averages many thinned networks.",
-                f"p = {DROPOUT_P:g}"),
-    "early_stopping": ("early stopping", "Training stops when the loss on held-out data "
-                       "starts rising, before the network has time to fit the noise.",
-                       f"patience {PATIENCE}, {VAL_SIZE:.0%} validation"),
-    "noise": ("input-noise augmentation", "Every epoch sees each point jittered, so the "
-              "boundary must be right in a neighbourhood, not just at the point.",
-              f"σ = {NOISE_STD:g}"),
-    "max_norm": ("max-norm constraint", "Capping each neuron's incoming weight norm bounds "
-                 "how steeply its output can change, limiting sharp wiggles.",
-                 f"c = {MAX_NORM_C:g}"),
-    "more_data": ("more data", "With many points the noise averages out: memorizing it no "
-                  "longer pays, so the boundary follows the true shape.", "{more}× the points"),
+    "baseline": (("no regularization", "不加正则化"),
+                 ("Nothing stops the network from bending its boundary around every noisy point.",
+                  "没有什么能阻止网络把边界绕到每个噪声点周围。"), ("", "")),
+    "l2": (("L2 weight decay", "L2 权重衰减"),
+           ("Penalizing ½λ‖W‖² keeps weights small, so the function stays smooth and cannot bend "
+            "sharply around single points.",
+            "惩罚 ½λ‖W‖² 让权重保持小，函数因而平滑，不能绕着单个点急转。"),
+           (f"λ = {L2_LAMBDA:g}",) * 2),
+    "l1": (("L1 penalty", "L1 惩罚"),
+           ("Penalizing λΣ|W| pulls every weight toward zero at a constant rate, so only the few "
+            "weights the data strongly needs survive: too few to memorize noise.",
+            "惩罚 λΣ|W| 以恒定速率把每个权重拉向零，只有数据强烈需要的少数权重留下：不足以记住噪声。"),
+           (f"λ = {L1_LAMBDA:g}",) * 2),
+    "dropout": (("dropout", "dropout"),
+                ("Randomly silencing hidden units stops them co-adapting to fit particular points; "
+                 "training averages many thinned networks.",
+                 "随机让隐藏单元静默，使它们无法合谋去拟合个别点；训练相当于平均许多变稀的网络。"),
+                (f"p = {DROPOUT_P:g}",) * 2),
+    "early_stopping": (("early stopping", "早停"),
+                       ("Training stops when the loss on held-out data starts rising, before the "
+                        "network has time to fit the noise.",
+                        "留出数据上的损失开始上升时就停止训练，网络来不及拟合噪声。"),
+                       (f"patience {PATIENCE}, {VAL_SIZE:.0%} validation",
+                        f"耐心 {PATIENCE}，{VAL_SIZE:.0%} 验证集")),
+    "noise": (("input-noise augmentation", "输入加噪声"),
+              ("Every epoch sees each point jittered, so the boundary must be right in a "
+               "neighbourhood, not just at the point.",
+               "每轮都给每个点加抖动，边界必须在点的邻域里都对，而不只是在点上。"),
+              (f"σ = {NOISE_STD:g}",) * 2),
+    "max_norm": (("max-norm constraint", "max-norm 约束"),
+                 ("Capping each neuron's incoming weight norm bounds how steeply its output can "
+                  "change, limiting sharp wiggles.",
+                  "限制每个神经元输入权重的范数，也就限制了输出变化的陡峭程度，抑制尖锐的弯折。"),
+                 (f"c = {MAX_NORM_C:g}",) * 2),
+    "more_data": (("more data", "更多数据"),
+                  ("With many points the noise averages out: memorizing it no longer pays, so the "
+                   "boundary follows the true shape.",
+                   "点多了噪声就被平均掉：记住噪声不再划算，边界于是贴合真实形状。"),
+                  ("{more}× the points", "{more} 倍的点")),
 }
 
 
@@ -225,61 +244,102 @@ def run(out: Path, *, quick: bool = False, seed: int = 0):
         capacity = curve(setup, setup.widths, over="width", seed=seed, cache=cache)
     out = Path(out)
     more = setup.more_data // setup.n_train
-    figures = [
-        (plots.loss_curves(curves, out / "overfitting_curves.png"),
-         "The baseline (2-100-100-1, 40 points): training loss keeps falling while the test "
-         "loss turns and rises; the dashed line marks the test-loss minimum."),
-        (plots.boundaries(first, METHODS, X_test, y_test, out / "overfitting_boundaries.png"),
-         "Decision boundaries (first seed): the baseline bends around single noisy points; "
-         f"each regularizer alone smooths it. With {more}× more data the same network still "
-         "carves small islands inside the overlap, but its boundary follows the moons."),
-        (plots.gap_bars(methods, METHODS, out / "overfitting_gaps.png"),
-         f"Train and test accuracy per method (mean ± std over {setup.seeds} seeds); the "
-         "number above each pair is the train–test gap in points."),
-        (plots.error_curve(learning, "n", out / "overfitting_learning_curve.png"),
-         "Learning curve: test error falls and the train–test gap closes as the training "
-         f"set grows (mean over {setup.seeds} seeds; bands ± one standard deviation)."),
-        (plots.error_curve(capacity, "width", out / "overfitting_capacity_curve.png"),
-         "Capacity curve (40 points): too few hidden units underfit, too many overfit; test "
-         f"error is lowest in between (mean over {setup.seeds} seeds; bands ± one std)."),
-    ]
-    table = Table("How do you prevent overfitting? (measured, mean over "
-                  f"{setup.seeds} seeds)", ["method", "setting", "why it works",
-                                            "train acc", "test acc", "gap", "gap vs baseline"],
-                  [[METHODS[m][0], METHODS[m][2].format(more=more), METHODS[m][1],
-                    _pct(r["train_acc_mean"]), _pct(r["test_acc_mean"]),
-                    f"{100 * r['gap_mean']:.1f} pts",
-                    "—" if m == "baseline" else f"{100 * r['gap_change']:+.1f} pts"]
-                   for m, r in methods.items()])
-    numbers = {"setup": {**setup.__dict__, "noise": NOISE, "n_test": N_TEST},
+    strengths = {"l2": L2_LAMBDA, "l1": L1_LAMBDA, "dropout_p": DROPOUT_P, "noise_std": NOISE_STD,
+                 "max_norm": MAX_NORM_C, "patience": PATIENCE, "val_size": VAL_SIZE}
+    numbers = {"setup": {**setup.__dict__, "noise": NOISE, "n_test": N_TEST, "more": more,
+                         **strengths},
                "methods": methods, "curves": curves, "learning_curve": learning,
                "capacity_curve": capacity, "time_s": time.perf_counter() - start}
+    numbers["summary"] = summary(numbers)
+    figures = [
+        (plots.loss_curves(curves, out / "overfitting_curves.png"), T(
+            "The baseline ({setup.width} units in each of two hidden layers, {setup.n_train} "
+            "points): the training loss keeps falling while the test loss turns at epoch "
+            "{curves.best_test_epoch} (dashed) and rises.",
+            "基线（两个隐藏层各 {setup.width} 个单元，{setup.n_train} 个点）：训练损失一直下降，测试损失在第 "
+            "{curves.best_test_epoch} 轮（虚线）转而上升。")),
+        (plots.boundaries(first, METHODS, X_test, y_test, out / "overfitting_boundaries.png"), T(
+            "Decision boundaries (first seed): the baseline bends around single noisy points; each "
+            "regularizer alone smooths it. With {setup.more} times the data the same network still "
+            "carves small islands inside the overlap, but its boundary follows the moons.",
+            "决策边界（第一个种子）：基线绕着单个噪声点弯折；每种正则化单独使用都让它变平滑。数据多 "
+            "{setup.more} 倍时同一网络仍会在重叠区里挖出小岛，但边界总体贴合两个月牙。")),
+        (plots.gap_bars(methods, METHODS, out / "overfitting_gaps.png"), T(
+            "Train and test accuracy per method (mean ± std over {setup.seeds} seeds); the number "
+            "above each pair is the train–test gap in points.",
+            "各方法的训练与测试正确率（{setup.seeds} 个种子的均值 ± 标准差）；每对柱子上方的数字是训练–测试差距（百分点）。")),
+        (plots.error_curve(learning, "n", out / "overfitting_learning_curve.png"), T(
+            "Learning curve: test error falls and the train–test gap closes as the training set "
+            "grows (mean over {setup.seeds} seeds; bands ± one standard deviation).",
+            "学习曲线：训练集变大时测试误差下降，训练–测试差距缩小（{setup.seeds} 个种子的均值；色带为 ± 一个标准差）。")),
+        (plots.error_curve(capacity, "width", out / "overfitting_capacity_curve.png"), T(
+            "Capacity curve ({setup.n_train} points): too few hidden units underfit, too many "
+            "overfit; the test error is lowest at width {summary.capacity_best_width} "
+            "(mean over {setup.seeds} seeds; bands ± one std).",
+            "容量曲线（{setup.n_train} 个点）：隐藏单元太少欠拟合，太多过拟合；宽度为 {summary.capacity_best_width} "
+            "时测试误差最低（{setup.seeds} 个种子的均值；色带为 ± 一个标准差）。")),
+    ]
+    table = Table(T("How do you prevent overfitting? Measured, mean over {setup.seeds} seeds",
+                    "如何防止过拟合？实测，{setup.seeds} 个种子的均值"),
+                  [T("method", "方法"), T("setting", "设置"), T("why it works", "为什么有效"),
+                   T("train acc", "训练正确率"), T("test acc", "测试正确率"),
+                   T("gap (points)", "差距（百分点）"), T("gap vs baseline", "差距相对基线")],
+                  [[T(*METHODS[m][0]), T(*(t.replace("{more}", "{setup.more}") for t in METHODS[m][2])),
+                    T(*METHODS[m][1]), R(f"methods.{m}.train_acc_mean", ".1%"),
+                    R(f"methods.{m}.test_acc_mean", ".1%"), R(f"summary.gap_points.{m}", ".1f"),
+                    "—" if m == "baseline" else R(f"summary.gap_change_points.{m}", "+.1f")]
+                   for m in methods], answer=True, id="overfitting-answer")
     return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures, [table],
-                            findings(numbers))
+                            findings(numbers), lecture=LECTURE, notes=[NOTE])
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+NOTE = T("mlplab's note: the methods in the table are mlplab's answer to homework 2, measured "
+         "here; the lecture names overfitting, generalization and regularization, not this list.",
+         "mlplab 的说明：表中的方法是 mlplab 对作业二的回答，是这里实测的；讲义讲的是过拟合、泛化与正则化，"
+         "并没有列出这张表。")
 
 
-def findings(numbers: dict) -> list[str]:
-    """Sentences computed from the numbers (no claim the run did not measure)."""
-    m, c = numbers["methods"], numbers["curves"]
-    base = m["baseline"]
-    out = [f"Baseline: train accuracy {_pct(base['train_acc_mean'])}, test "
-           f"{_pct(base['test_acc_mean'])}: a gap of {100 * base['gap_mean']:.1f} points.",
-           f"Its test loss is lowest at epoch {c['best_test_epoch']} and rises from there to "
-           f"{c['test_loss'][-1]:.2f} while the training loss keeps falling."]
-    out.append(f"L1 leaves {_pct(m['l1']['small_weights_mean'])} of the weights below "
-               f"{SMALL} in magnitude (L2 {_pct(m['l2']['small_weights_mean'])}, baseline "
-               f"{_pct(base['small_weights_mean'])}).")
-    narrowed = [k for k in m if k != "baseline" and m[k]["gap_change"] < 0]
-    out.append(f"{len(narrowed)} of {len(m) - 1} methods narrow the gap; best test accuracy: "
-               f"{METHODS[max(m, key=lambda k: m[k]['test_acc_mean'])][0]} "
-               f"({_pct(max(r['test_acc_mean'] for r in m.values()))}).")
-    cap = numbers["capacity_curve"]
+def summary(numbers: dict) -> dict:
+    """The derived numbers the text quotes (gaps in points, the best method and width)."""
+    m, cap = numbers["methods"], numbers["capacity_curve"]
+    best = max(m, key=lambda k: m[k]["test_acc_mean"])
     i = int(np.argmin(cap["test_error"]))
-    out.append(f"Capacity curve: test error {_pct(cap['test_error'][0])} at width "
-               f"{cap['width'][0]}, lowest {_pct(cap['test_error'][i])} at width "
-               f"{cap['width'][i]}, {_pct(cap['test_error'][-1])} at width {cap['width'][-1]}.")
-    return out
+    return {"gap_points": {k: 100 * r["gap_mean"] for k, r in m.items()},
+            "gap_change_points": {k: 100 * r["gap_change"] for k, r in m.items()},
+            "narrowed": sum(1 for k in m if k != "baseline" and m[k]["gap_change"] < 0),
+            "methods_tried": len(m) - 1, "best_method": best,
+            "best_method_label": T(*METHODS[best][0]).text(),
+            "best_test_acc": m[best]["test_acc_mean"],
+            "capacity_best_width": cap["width"][i], "capacity_best_error": cap["test_error"][i],
+            "capacity_first_error": cap["test_error"][0], "capacity_first_width": cap["width"][0],
+            "capacity_last_error": cap["test_error"][-1], "capacity_last_width": cap["width"][-1],
+            "final_test_loss": numbers["curves"]["test_loss"][-1]}
+
+
+def findings(numbers: dict) -> list:
+    """Sentences whose numbers all come from ``numbers`` (no claim the run did not measure)."""
+    return [
+        T("Baseline: train accuracy {methods.baseline.train_acc_mean:.1%}, test "
+          "{methods.baseline.test_acc_mean:.1%}: a gap of {summary.gap_points.baseline:.1f} points.",
+          "基线：训练正确率 {methods.baseline.train_acc_mean:.1%}，测试 {methods.baseline.test_acc_mean:.1%}："
+          "差距 {summary.gap_points.baseline:.1f} 个百分点。"),
+        T("Its test loss is lowest at epoch {curves.best_test_epoch} and rises from there to "
+          "{summary.final_test_loss:.2f} while the training loss keeps falling.",
+          "它的测试损失在第 {curves.best_test_epoch} 轮最低，此后升到 {summary.final_test_loss:.2f}，"
+          "而训练损失一直下降。"),
+        T("L1 leaves {methods.l1.small_weights_mean:.1%} of the weights near zero (L2 "
+          "{methods.l2.small_weights_mean:.1%}, baseline {methods.baseline.small_weights_mean:.1%}).",
+          "L1 让 {methods.l1.small_weights_mean:.1%} 的权重接近零（L2 为 {methods.l2.small_weights_mean:.1%}，"
+          "基线 {methods.baseline.small_weights_mean:.1%}）。"),
+        T("{summary.narrowed} of {summary.methods_tried} methods narrow the gap; best test accuracy: "
+          "{summary.best_method_label} ({summary.best_test_acc:.1%}).",
+          "{summary.methods_tried} 种方法中有 {summary.narrowed} 种缩小了差距；测试正确率最高的是"
+          "{summary.best_method_label}（{summary.best_test_acc:.1%}）。"),
+        T("Capacity curve: test error {summary.capacity_first_error:.1%} at width "
+          "{summary.capacity_first_width}, lowest {summary.capacity_best_error:.1%} at width "
+          "{summary.capacity_best_width}, {summary.capacity_last_error:.1%} at width "
+          "{summary.capacity_last_width}.",
+          "容量曲线：宽度 {summary.capacity_first_width} 时测试误差 {summary.capacity_first_error:.1%}，宽度 "
+          "{summary.capacity_best_width} 时最低 {summary.capacity_best_error:.1%}，宽度 "
+          "{summary.capacity_last_width} 时 {summary.capacity_last_error:.1%}。"),
+    ]

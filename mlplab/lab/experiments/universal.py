@@ -6,15 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..text import R, T
 from . import ExperimentResult, Table
 
 NAME = "universal"
-ORDER = 10
 TITLE = "Universal approximation"
-TITLE_ZH = "01 NN概述"
-CLAIM = ("A network with one hidden layer approximates any continuous function on a bounded "
-         "interval as closely as you like, given enough hidden units: the error falls as the "
-         "layer widens.")
+TITLE_ZH = "万能逼近"
+CLAIM = "One hidden layer, wide enough, approximates any continuous function."
+LECTURE = T("universal approximation (万能逼近): a network with one hidden layer can approximate "
+            "any continuous function.", "万能逼近：含一个隐藏层的网络可以逼近任意连续函数。")
 
 FUNCTIONS = {
     "sin(πx)": lambda x: np.sin(np.pi * x),
@@ -80,24 +80,37 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
         x, fits[name], errors[name] = approximate(f, epochs=epochs, seed=seed)
         targets[name] = f(x)
     path = universal_panel(x, targets, fits, errors, out / "universal.png")
-    g = lambda v: float(f"{v:.3g}")  # noqa: E731  (3 significant digits)
-    rows = [[w] + [g(errors[name][w][k]) for name in FUNCTIONS for k in (0, 1)] for w in WIDTHS]
-    table = Table("Error on [-1, 1] (401 points) by hidden width: max |error| / mean |error|",
-                  ["hidden units"] + [f"{name} {k}" for name in FUNCTIONS for k in ("max", "mean")],
-                  rows)
-    findings = []
-    for name in FUNCTIONS:
-        e1, eN = errors[name][WIDTHS[0]], errors[name][WIDTHS[-1]]
-        findings.append(f"{name}: max error {e1[0]:.3f} with {WIDTHS[0]} hidden unit → "
-                        f"{eN[0]:.2g} with {WIDTHS[-1]} (mean {e1[1]:.3f} → {eN[1]:.2g}).")
-    findings.append("The kink of |x| is the hardest: smooth tanh units round it off, so its "
-                    "error falls slowest.")
-    numbers = {"widths": list(WIDTHS), "epochs_per_width": epochs,
-               "errors": {name: {str(w): {"max": errors[name][w][0], "mean": errors[name][w][1]}
-                                 for w in WIDTHS} for name in FUNCTIONS}}
-    caption = ("Left: each target (black) and the fits of 1 … 32 tanh hidden units. Right: max and "
-               "mean |error| against width, log axes. Method: Adam on the MSE, each width "
-               "starting from the previous one's trained units, output layer solved by least "
-               "squares.")
+    names = list(FUNCTIONS)
+    numbers = {"widths": list(WIDTHS), "epochs_per_width": epochs, "functions": names,
+               "bump_2s2": 2 * 0.15 ** 2,  # the bump's exp(−x²/0.045), as its name writes it
+               "points": len(x),
+               "errors": [{str(w): {"max": errors[name][w][0], "mean": errors[name][w][1]}
+                           for w in WIDTHS} for name in names]}
+    first, last = str(WIDTHS[0]), str(WIDTHS[-1])
+    table = Table(T("Error on [−1, 1] ({points} points) by hidden width: max |error| / mean |error|",
+                    "在 [−1, 1]（{points} 个点）上的误差随隐藏层宽度的变化：max |误差| / 平均 |误差|"),
+                  [T("hidden units", "隐藏单元数")] + [T(n, n) for n in names],
+                  [[R(f"widths.{i}")] + [T(f"{{errors.{k}.{w}.max:.3g}} / {{errors.{k}.{w}.mean:.3g}}",
+                                          f"{{errors.{k}.{w}.max:.3g}} / {{errors.{k}.{w}.mean:.3g}}")
+                                        for k in range(len(names))]
+                   for i, w in enumerate(WIDTHS)])
+    findings = [T(f"{name}: max error {{errors.{k}.{first}.max:.3f}} with {{widths.0}} hidden unit → "
+                  f"{{errors.{k}.{last}.max:.2g}} with {{widths.{len(WIDTHS) - 1}}} (mean "
+                  f"{{errors.{k}.{first}.mean:.3f}} → {{errors.{k}.{last}.mean:.2g}}).",
+                  f"{name}：{{widths.0}} 个隐藏单元时最大误差 {{errors.{k}.{first}.max:.3f}} → "
+                  f"{{widths.{len(WIDTHS) - 1}}} 个时 {{errors.{k}.{last}.max:.2g}}（平均 "
+                  f"{{errors.{k}.{first}.mean:.3f}} → {{errors.{k}.{last}.mean:.2g}}）。")
+                for k, name in enumerate(names)]
+    notes = [T("mlplab's note: the kink of |x| is the hardest, since smooth tanh units round it off. "
+               "Method: Adam on the MSE, each width starting from the previous one's trained "
+               "units, the output layer then solved by least squares (the exact MSE optimum for "
+               "those hidden units).",
+               "mlplab 的说明：|x| 的尖角最难，因为光滑的 tanh 单元会把它磨圆。方法：对 MSE 用 Adam 训练，"
+               "每个宽度从上一个宽度训练好的单元出发，再用最小二乘解出输出层（对这些隐藏单元而言是 MSE 的精确最优）。")]
+    caption = T("Left: each target (black) and the fits of {widths.0} to {widths.5} tanh hidden "
+                "units. Right: max and mean |error| against the width, log axes: the error falls "
+                "as the layer widens.",
+                "左：各目标函数（黑线）与 {widths.0} 到 {widths.5} 个 tanh 隐藏单元的拟合。右：max 与平均 |误差| "
+                "随宽度的变化（对数坐标）：隐藏层越宽，误差越小。")
     return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, [(path, caption)], [table],
-                            findings)
+                            findings, lecture=LECTURE, notes=notes)

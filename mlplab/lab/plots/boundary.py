@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..text import tr
 from .style import CLASS_COLORS, PROBABILITY_CMAP
 
 Array = np.ndarray
@@ -49,7 +50,7 @@ def scatter_classes(ax, X: Array, y: Array, *, marker: str = "o", label: str = "
         style = dict(facecolors="none", edgecolors=color, linewidths=1.4) if hollow else \
             dict(c=color, edgecolors="white", linewidths=0.5)
         ax.scatter(pts[:, 0], pts[:, 1], s=size, marker=marker, zorder=3,
-                   label=f"{label}class {k}".strip(), **style)
+                   label=(label + tr(f"class {k}", f"类别 {k}")).strip(), **style)
 
 
 def plot_decision_boundary(ax, model, X_train: Array, y_train: Array, X_test: Array | None = None,
@@ -64,14 +65,15 @@ def plot_decision_boundary(ax, model, X_train: Array, y_train: Array, X_test: Ar
     mesh = ax.contourf(xx, yy, P, levels=np.linspace(0, 1, 11), cmap=PROBABILITY_CMAP, alpha=0.75)
     if P.min() < 0.5 < P.max():
         ax.contour(xx, yy, P, levels=[0.5], colors="black", linewidths=2)
-    scatter_classes(ax, X_train, y_train, label="train " if X_test is not None else "")
+    scatter_classes(ax, X_train, y_train,
+                    label=tr("train ", "训练 ") if X_test is not None else "")
     if X_test is not None:
-        scatter_classes(ax, X_test, y_test, marker="s", label="test ", hollow=True)
+        scatter_classes(ax, X_test, y_test, marker="s", label=tr("test ", "测试 "), hollow=True)
     ax.set_xlabel("x₁")
     ax.set_ylabel("x₂")
     ax.set_title(title)
     ax.set_aspect("equal", adjustable="box")
-    ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04, label="P(class 1)")
+    ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04, label=tr("P(class 1)", "P(类别 1)"))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4 if X_test is not None else 2,
               fontsize=8.5, frameon=False)
     return xx, yy, P

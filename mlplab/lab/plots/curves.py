@@ -6,6 +6,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..text import tr
 from .style import PALETTE, figure, save
 
 
@@ -42,23 +43,23 @@ def universal_panel(x, targets: Mapping[str, np.ndarray], fits: Mapping[str, Map
     cmap = __import__("matplotlib").colormaps["viridis"]
     for row, name in enumerate(names):
         ax = axes[row, 0]
-        ax.plot(x, targets[name], color="black", lw=3, label="target f(x)", zorder=1)
+        ax.plot(x, targets[name], color="black", lw=3, label=tr("target f(x)", "目标 f(x)"), zorder=1)
         for i, w in enumerate(widths):
             ax.plot(x, fits[name][w], color=cmap(i / max(1, len(widths) - 1)), lw=1.6,
-                    label=f"{w} hidden", zorder=2)
+                    label=tr(f"{w} hidden", f"{w} 个隐藏单元"), zorder=2)
         ax.set_title(f"f(x) = {name}")
         ax.set_xlabel("x")
         ax.legend(fontsize=8, ncol=2, loc="best", framealpha=0.85)
         ax = axes[row, 1]
         mx = [errors[name][w][0] for w in widths]
         mean = [errors[name][w][1] for w in widths]
-        ax.loglog(widths, mx, "o-", color=PALETTE[5], lw=2, label="max |error|")
-        ax.loglog(widths, mean, "s-", color=PALETTE[0], lw=2, label="mean |error|")
+        ax.loglog(widths, mx, "o-", color=PALETTE[5], lw=2, label=tr("max |error|", "max |误差|"))
+        ax.loglog(widths, mean, "s-", color=PALETTE[0], lw=2, label=tr("mean |error|", "平均 |误差|"))
         ax.set_xticks(widths, [str(w) for w in widths])
         ax.minorticks_off()
-        ax.set_xlabel("hidden units (width)")
-        ax.set_ylabel("error on [-1, 1]")
-        ax.set_title("error falls with width")
+        ax.set_xlabel(tr("hidden units (width)", "隐藏单元数（宽度）"))
+        ax.set_ylabel(tr("error on [−1, 1]", "[−1, 1] 上的误差"))
+        ax.set_title(tr("error falls with width", "误差随宽度下降"))
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=9)
     fig.tight_layout()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.animation import FuncAnimation, PillowWriter
 
+from ..text import tr
 from .boundary import scatter_classes
 from .style import PALETTE, figure, save
 
@@ -55,17 +56,18 @@ def dancing_line_gif(clf, X: Array, y: Array, path, *, max_frames: int = 60, fps
         if u > 0:
             k = clf.update_samples_[u - 1]
             ax.scatter(*X[k], s=260, facecolors="none", edgecolors=PALETTE[5], linewidths=2.5,
-                       zorder=4, label="misclassified: pulls the line")
-            where = f"update {u}/{clf.n_updates_}, epoch {clf.update_epochs_[u - 1]}"
+                       zorder=4, label=tr("misclassified: pulls the line", "分错的样本：把线拉向自己"))
+            where = tr(f"update {u}/{clf.n_updates_}, epoch {clf.update_epochs_[u - 1]}",
+                       f"第 {u}/{clf.n_updates_} 次更新，第 {clf.update_epochs_[u - 1]} 轮")
             if u == clf.n_updates_ and clf.converged_:
-                where += ": separated"
+                where += tr(": separated", "：已分开")
         else:
-            where = "start: w = 0, no line yet"
+            where = tr("start: a random line", "起点：一条随机的线")
         ax.set_xlim(xlim)
         ax.set_ylim(ylim)
         ax.set_xlabel("x₁")
         ax.set_ylabel("x₂")
-        ax.set_title(f"perceptron rule — {where}", fontsize=10.5)
+        ax.set_title(tr("perceptron rule — ", "感知机规则 — ") + where, fontsize=10.5)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8,
                   frameon=False)
         fig.subplots_adjust(bottom=0.24)
@@ -78,25 +80,37 @@ def dancing_line_gif(clf, X: Array, y: Array, path, *, max_frames: int = 60, fps
     return path
 
 
-def dancing_line_still(clf, X: Array, y: Array, path, *, title: str = "", unit: int = 0,
-                       highlight: int | None = None, highlight_label: str = ""):
-    """Every line the rule visited (faint, darker when later) and the final one (bold).
+def drawn_updates(n_updates: int, max_lines: int = 40) -> list[int]:
+    """Which of the lines before the last to draw: all of them up to ``max_lines``, else
+    evenly spaced ones (the start always among them)."""
+    if n_updates <= max_lines:
+        return list(range(n_updates))
+    return sorted({int(u) for u in np.linspace(0, n_updates - 1, max_lines).round()})
 
-    ``highlight`` draws that update's line in red (e.g. the best line on XOR).
-    """
+
+def dancing_line_still(clf, X: Array, y: Array, path, *, title: str = "", unit: int = 0,
+                       highlight: int | None = None, highlight_label: str = "",
+                       max_lines: int = 40):
+    """The lines the rule visited (pale to dark in order, the start dashed) and the final one
+    (bold). ``highlight`` draws that update's line in red (e.g. the best line on XOR)."""
     X = np.asarray(X, float)
     xlim, ylim = _limits(X)
     fig, ax = figure(figsize=(5.6, 5.0))
     n = clf.n_updates_
-    step = max(1, n // 150)
-    for u in range(1, n, step):
+    drawn = drawn_updates(n, max_lines)
+    cmap = __import__("matplotlib").colormaps["Greys"]
+    for u in drawn:
         pts = line_points(*clf.line_at(u, unit), xlim, ylim)
         if pts is not None:
-            ax.plot(pts[:, 0], pts[:, 1], color="0.4", lw=0.8, alpha=0.08 + 0.4 * u / n)
-    ax.plot([], [], color="0.5", lw=1, label=f"the {n} earlier lines")
+            ax.plot(pts[:, 0], pts[:, 1], color=cmap(0.3 + 0.5 * u / max(n, 1)), lw=1.1,
+                    ls="--" if u == 0 else "-")
+    label = (tr(f"the {n} earlier lines", f"之前的 {n} 条线") if len(drawn) == n else
+             tr(f"{len(drawn)} of the {n} earlier lines", f"之前 {n} 条线中的 {len(drawn)} 条"))
+    ax.plot([], [], color="0.5", lw=1, label=label)
+    ax.plot([], [], color="0.5", lw=1, ls="--", label=tr("the random start", "随机起点"))
     pts = line_points(*clf.line_at(n, unit), xlim, ylim)
     if pts is not None:
-        ax.plot(pts[:, 0], pts[:, 1], color="black", lw=2.8, label="final line")
+        ax.plot(pts[:, 0], pts[:, 1], color="black", lw=2.8, label=tr("final line", "最终的线"))
     if highlight is not None:
         pts = line_points(*clf.line_at(highlight, unit), xlim, ylim)
         if pts is not None:
@@ -111,7 +125,7 @@ def dancing_line_still(clf, X: Array, y: Array, path, *, title: str = "", unit: 
     return save(fig, path)
 
 
-def mistakes_plot(runs: dict, path, *, title: str = "Mistakes per epoch"):
+def mistakes_plot(runs: dict, path, *, title: str = ""):
     """``{label: (mistakes per epoch, samples)}``: the separable run reaches 0, XOR never does.
 
     Plotted as the share of the samples misclassified, so data sets of any size compare.
@@ -121,10 +135,33 @@ def mistakes_plot(runs: dict, path, *, title: str = "Mistakes per epoch"):
         ax.plot(np.arange(1, len(mistakes) + 1), np.asarray(mistakes) / m, "o-", ms=3, lw=1.6,
                 color=PALETTE[i % len(PALETTE)], label=label)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("share of samples misclassified")
+    ax.set_xlabel(tr("epoch", "轮次"))
+    ax.set_ylabel(tr("share of samples misclassified", "分错的样本比例"))
     ax.yaxis.set_major_formatter(__import__("matplotlib").ticker.PercentFormatter(1.0))
-    ax.set_title(title)
+    ax.set_title(title or tr("Mistakes per epoch", "每轮分错的样本"))
     ax.grid(alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=8.5, frameon=False)
+    return save(fig, path)
+
+
+def rule_panels(panels: list[tuple[str, Array, Array, Array, float]], path):
+    """One panel per run of a one-layer rule: ``(title, X, y, w, b)``; draws the points and
+    the learned line w·x + b = 0, or says that w = 0 leaves no line."""
+    fig, axes = figure(1, len(panels), figsize=(4.2 * len(panels), 4.3))
+    for ax, (title, X, y, w, b) in zip(np.atleast_1d(axes), panels):
+        xlim, ylim = _limits(np.asarray(X, float), margin=0.4)
+        pts = line_points(np.asarray(w, float), b, xlim, ylim)
+        if pts is not None:
+            ax.plot(pts[:, 0], pts[:, 1], color="black", lw=2.5, label="w·x + b = 0")
+        else:
+            ax.text(0.5, 0.5, tr("w = 0: no line", "w = 0：没有线"), transform=ax.transAxes,
+                    ha="center", va="center", fontsize=11, color=PALETTE[5])
+        scatter_classes(ax, np.asarray(X, float), y, size=90)
+        ax.set_xlim(xlim)
+        ax.set_ylim(ylim)
+        ax.set_xlabel("x₁")
+        ax.set_ylabel("x₂")
+        ax.set_title(title, fontsize=10.5)
+        ax.set_aspect("equal")
+    fig.tight_layout()
     return save(fig, path)

@@ -1,4 +1,8 @@
-"""The shared look of mlplab's figures: Okabe–Ito colours, readable sizes, PNG output."""
+"""The shared look of mlplab's figures: Okabe–Ito colours, readable sizes, PNG output.
+
+Text is drawn in DejaVu Sans with the lab's CJK subset as the per-glyph fallback
+(:mod:`mlplab.lab.fonts`), so Chinese labels render on machines without a CJK font.
+"""
 
 from __future__ import annotations
 
@@ -25,15 +29,35 @@ RC = {
 
 
 def figure(*args, **kwargs):
-    """``plt.subplots`` with mlplab's style applied."""
+    """``plt.subplots`` with mlplab's style applied (and the lab's fonts made the default, so
+    that texts measured before saving, e.g. by ``tight_layout``, use them too)."""
+    from ..fonts import register_matplotlib
+
+    plt.rcParams["font.family"] = register_matplotlib()
     with plt.rc_context(RC):
         return plt.subplots(*args, **kwargs)
 
 
+def use_lab_fonts(fig) -> None:
+    """Set every text of ``fig`` to DejaVu Sans with the CJK subset as fallback.
+
+    Done at saving time rather than through rcParams: texts added after :func:`figure`
+    returns (titles, legends) would otherwise take the user's global font.
+    """
+    from matplotlib.text import Text
+
+    from ..fonts import register_matplotlib
+
+    family = register_matplotlib()
+    for text in fig.findobj(Text):
+        text.set_fontfamily(family)
+
+
 def save(fig, path: str | Path) -> Path:
-    """Write ``fig`` as PNG to ``path`` and close it."""
+    """Write ``fig`` as PNG to ``path`` (lab fonts applied) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    use_lab_fonts(fig)
     with plt.rc_context(RC):
         fig.savefig(path, bbox_inches="tight")
     plt.close(fig)

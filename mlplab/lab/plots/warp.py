@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..text import tr
 from .boundary import grid, probability, scatter_classes
 from .style import PALETTE, PROBABILITY_CMAP, figure, save
 
@@ -49,7 +50,7 @@ class Warp:
     path: object = None
 
 
-def _grid_lines(X: Array, n_lines: int = 13, n_points: int = 150) -> list[Array]:
+def _grid_lines(X: Array, n_lines: int = 17, n_points: int = 200) -> list[Array]:
     xx, yy = grid(X, steps=n_lines, margin=0.15)
     xs, ys = xx[0], yy[:, 0]
     fine_x = np.linspace(xs[0], xs[-1], n_points)
@@ -100,29 +101,8 @@ def warp_figure(net, X: Array, y: Array, path, *, title: str = "", show_cuts: bo
     y = np.asarray(y).ravel()
     fig, (left, right) = figure(1, 2, figsize=(12, 5.4))
     lines = _grid_lines(X)
-    # ---- left: the input plane, its grid and the curved boundary
-    xx, yy = grid(X, steps=200, margin=0.15)
-    P = probability(net, np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
-    left.contourf(xx, yy, P, levels=np.linspace(0, 1, 11), cmap=PROBABILITY_CMAP, alpha=0.45)
-    for i, line in enumerate(lines):
-        left.plot(line[:, 0], line[:, 1], color=_grid_color(i, len(lines)), lw=0.7, zorder=1)
-    if P.min() < 0.5 < P.max():
-        left.contour(xx, yy, P, levels=[0.5], colors="black", linewidths=2.5)
-    left.plot([], [], color="black", lw=2.5, label="network's boundary (p = 0.5)")
-    first = net.layers[1]
-    if show_cuts and first.n_in == 2 and first.n_out <= 4 and net.L > 1:
-        for i in range(first.n_out):  # each hidden unit's own cut w_i·x + b_i = 0
-            _draw_line(left, first.W[i], float(first.b[i]), color=PALETTE[2 + i], lw=1.8,
-                       ls="--", label=f"hidden unit {i + 1}'s cut: w{_SUB[i + 1]}·x + b{_SUB[i + 1]} = 0")
     size = 70 if len(X) <= 10 else 28
-    scatter_classes(left, X, y, size=size)
-    _label_points(left, X, X)
-    left.set_xlim(xx.min(), xx.max())
-    left.set_ylim(yy.min(), yy.max())
-    left.set_xlabel("x₁")
-    left.set_ylabel("x₂")
-    left.set_title("input space: the network's boundary")
-    _legend_below(left)
+    _input_panel(left, net, X, y, lines, size, show_cuts)
     # ---- right: the same grid and data in hidden space, and a straight boundary
     H = hidden(net, X)
     d = H.shape[1]
@@ -157,15 +137,20 @@ def warp_figure(net, X: Array, y: Array, path, *, title: str = "", show_cuts: bo
     _label_points(right, U, X)
     right.set_xlim(lo[0], hi[0])
     right.set_ylim(lo[1], hi[1])
-    _draw_line(right, w2, c2, color="black", lw=2.5, label="output layer's boundary z⁽ᴸ⁾ = 0")
-    names = (("h₁ (hidden unit 1's output)", "h₂ (hidden unit 2's output)") if d == 2 else
-             ("h along w, the output layer's normal", "h along the top principal component of the rest"))
+    _draw_line(right, w2, c2, color="black", lw=2.5,
+               label=tr("output layer's boundary z⁽ᴸ⁾ = 0", "输出层的决策边界 z⁽ᴸ⁾ = 0"))
+    names = ((tr("h₁ (hidden unit 1's output)", "h₁（隐藏单元 1 的输出）"),
+              tr("h₂ (hidden unit 2's output)", "h₂（隐藏单元 2 的输出）")) if d == 2 else
+             (tr("h along w, the output layer's normal", "h 沿输出层法向量 w 的分量"),
+              tr("h along the top principal component of the rest", "h 在其余部分第一主成分上的分量")))
     right.set_xlabel(names[0])
     right.set_ylabel(names[1])
     if d == 2:
-        right.set_title("hidden space: the same grid, warped; a straight boundary")
+        right.set_title(tr("hidden space: the same grid, warped; a straight boundary",
+                           "隐藏空间：同一网格被扭曲；边界是直线"))
     else:
-        right.set_title(f"hidden space ({d}-D) projected to 2-D ({explained:.0%} of its variance)",
+        right.set_title(tr(f"hidden space ({d}-D) projected to 2-D ({explained:.0%} of its variance)",
+                           f"隐藏空间（{d} 维）投影到 2 维（保留 {explained:.0%} 的方差）"),
                         fontsize=10.5)
     _legend_below(right)
     if title:
@@ -173,3 +158,30 @@ def warp_figure(net, X: Array, y: Array, path, *, title: str = "", show_cuts: bo
     fig.tight_layout()
     saved = save(fig, path)
     return Warp(H=U, w=w2, c=c2, projected=d > 2, explained=explained, path=saved)
+
+
+def _input_panel(left, net, X: Array, y: Array, lines, size: int, show_cuts: bool) -> None:
+    """The left panel: the input plane, its grid and the network's curved boundary."""
+    xx, yy = grid(X, steps=200, margin=0.15)
+    P = probability(net, np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
+    left.contourf(xx, yy, P, levels=np.linspace(0, 1, 11), cmap=PROBABILITY_CMAP, alpha=0.45)
+    for i, line in enumerate(lines):
+        left.plot(line[:, 0], line[:, 1], color=_grid_color(i, len(lines)), lw=0.7, zorder=1)
+    if P.min() < 0.5 < P.max():
+        left.contour(xx, yy, P, levels=[0.5], colors="black", linewidths=2.5)
+    left.plot([], [], color="black", lw=2.5, label=tr("network's boundary (p = 0.5)",
+                                                       "网络的决策边界（p = 0.5）"))
+    first = net.layers[1]
+    if show_cuts and first.n_in == 2 and first.n_out <= 4 and net.L > 1:
+        for i in range(first.n_out):  # each hidden unit's own cut w_i·x + b_i = 0
+            _draw_line(left, first.W[i], float(first.b[i]), color=PALETTE[2 + i], lw=1.8,
+                       ls="--", label=tr(f"hidden unit {i + 1}'s cut", f"隐藏单元 {i + 1} 的一刀")
+                       + f": w{_SUB[i + 1]}·x + b{_SUB[i + 1]} = 0")
+    scatter_classes(left, X, y, size=size)
+    _label_points(left, X, X)
+    left.set_xlim(xx.min(), xx.max())
+    left.set_ylim(yy.min(), yy.max())
+    left.set_xlabel("x₁")
+    left.set_ylabel("x₂")
+    left.set_title(tr("input space: the network's boundary", "输入空间：网络的决策边界"))
+    _legend_below(left)

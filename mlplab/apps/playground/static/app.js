@@ -44,6 +44,9 @@ async function api(method, path, body, raw) {
   showError(null);
   return data;
 }
+// a layer index as superscript digits, so that a⁽¹²⁾ is raised in HTML text and on canvases alike
+// (a plain digit between ⁽ ⁾ came out full size: a⁽3⁾)
+const sup = (n) => String(n).split("").map((c) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[c]).join("");
 function showError(msg) { const e = $("error"); e.hidden = !msg; e.textContent = msg ? "⚠ " + msg : ""; }
 
 async function sessionCall(method, what, body, raw) {
@@ -219,7 +222,7 @@ function drawDiagram(f) {
       const head = document.createElement("div"); head.className = "layerhead";
       head.style.left = (neuronPos(l, 0)[0] - 30) + "px"; head.style.top = "0px";
       if (l === 0) head.textContent = "input a⁽⁰⁾";
-      else if (l === sizes.length - 1) head.textContent = `output a⁽${l}⁾`;
+      else if (l === sizes.length - 1) head.textContent = `output a⁽${sup(l)}⁾`;
       else {
         const acts = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"];
         head.innerHTML = `layer ${l}: ${n} <button data-d="1" title="add a neuron">+</button><button data-d="-1" title="remove a neuron">−</button><br>` +
@@ -249,8 +252,7 @@ function cardTitle(f) {
   // the card's connection, read from the latest frame (so it follows training and edits)
   const { l, i, j } = $("card").dataset, w = f.layers[l - 1]?.W[i]?.[j];
   if (w === undefined) { $("card").hidden = true; return null; }
-  const sup = String(l).split("").map((c) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[c]).join("");
-  $("card_title").textContent = `w⁽${sup}⁾ from ${l == 1 ? f.inputs[j] : "neuron " + (Number(j) + 1)} to neuron ${Number(i) + 1}: ${w.toFixed(4)}`;
+  $("card_title").textContent = `w⁽${sup(l)}⁾ from ${l == 1 ? f.inputs[j] : "neuron " + (Number(j) + 1)} to neuron ${Number(i) + 1}: ${w.toFixed(4)}`;
   return w;
 }
 function showCard(ev) {
@@ -313,7 +315,7 @@ function drawGrads(f) {
     const t = v ? Math.min(1, Math.max(0, (Math.log10(v) - lo) / (hi - lo))) : 0;
     const x = 30 + k * (bw + 8), h = t * (H - 40);
     ctx.fillStyle = "#4a7ab0"; ctx.fillRect(x, H - 16 - h, bw, h);
-    ctx.fillStyle = "#333"; ctx.fillText(`W⁽${k + 1}⁾`, x + 2, H - 4);
+    ctx.fillStyle = "#333"; ctx.fillText(`W⁽${sup(k + 1)}⁾`, x + 2, H - 4);
     ctx.fillText(v ? v.toExponential(1) : "0", x, H - 19 - h);
   });
 }
@@ -322,7 +324,7 @@ function drawTables(f) {
   const cell = (v) => `<td style="background:${rgb(mix(WHITE, v >= 0 ? BLUE : ORANGE, Math.min(1, Math.abs(v)) * 0.5))}">${v.toFixed(3)}</td>`;
   $("tables").innerHTML = f.layers.map((layer, k) => {
     const inputs = k === 0 ? f.inputs : layer.W[0].map((_, j) => `a${j + 1}`);
-    return `<div>W⁽${k + 1}⁾ ${layer.W.length}×${layer.W[0].length}, b⁽${k + 1}⁾ (${layer.activation})</div><table class="wb"><tr><th></th>` +
+    return `<div>W⁽${sup(k + 1)}⁾ ${layer.W.length}×${layer.W[0].length}, b⁽${sup(k + 1)}⁾ (${layer.activation})</div><table class="wb"><tr><th></th>` +
       inputs.map((x) => `<th>${x}</th>`).join("") + "<th>b</th></tr>" +
       layer.W.map((row, i) => `<tr><th>${i + 1}</th>${row.map(cell).join("")}${cell(layer.b[i])}</tr>`).join("") + "</table>";
   }).join("");
