@@ -200,10 +200,12 @@ def report(rows: dict, results: dict, args) -> str:
                      f"{row.get('ratio', 0):>7.2f} {row.get('paired', 0):>7.2f} "
                      f"{gflop() / row['best']:>8.1f} {row['cpu'] * 1e3:>8.2f}")
     if "best" in rows.get("mlplab", {}) and "best" in rows.get("gemm", {}):
-        lines.append(f"\nmlplab / GEMM-only bound: {rows['mlplab']['best'] / rows['gemm']['best']:.2f}")
+        bound = rows["mlplab"]["best"] / rows["gemm"]["best"]
+        lines.append(f"\nmlplab / GEMM-only bound: {bound:.2f}")
     if "best" in rows.get("torch", {}):
-        lines.append(f"mlplab is {rows['torch']['ratio']:.2f}× (paired {rows['torch']['paired']:.2f}×)"
-                     " as fast as PyTorch; target ≥ 1.5×")
+        torch = rows["torch"]
+        lines.append(f"mlplab is {torch['ratio']:.2f}× (paired {torch['paired']:.2f}×) as fast as "
+                     "PyTorch; target ≥ 1.5×")
     lines.append("CPU ms: the least CPU time of a step, all threads (with --threads 1 it does not "
                  "count the time another process held the core: the steadier figure on a busy "
                  "machine)")

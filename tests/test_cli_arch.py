@@ -65,9 +65,11 @@ def test_toml_and_json_describe_the_same_network(tmp_path):
 @pytest.mark.parametrize("change, message", [
     (lambda t: t.replace("maxpool = 2", "maxpool = 2\nconv = 3"), "layer 2 needs exactly one kind"),
     (lambda t: t.replace("avgpool = 2", "pool = 2"), r"layer 4 needs exactly one kind \(conv,"),
-    (lambda t: t.replace('kernel = [3, 2]', 'kernal = 3'), "layer 3 \\(conv\\) has no option 'kernal'"),
+    (lambda t: t.replace('kernel = [3, 2]', 'kernal = 3'),
+     "layer 3 \\(conv\\) has no option 'kernal'"),
     (lambda t: t.replace("dropout = 0.1", "dropout = 1.5"), "dropout probability p must be in"),
-    (lambda t: t.replace('padding = "same"', 'padding = "full"'), "padding must be 'valid', 'same'"),
+    (lambda t: t.replace('padding = "same"', 'padding = "full"'),
+     "padding must be 'valid', 'same'"),
     (lambda t: t.replace("input = [1, 8, 8]", "input = [1, 2, 2]"),
      r"a.toml: Conv2D\(\? → 6, \(3, 2\), tanh\) does not fit into maps of shape \(4, 1, 1\)"),
     (lambda t: t.replace("flatten = true", "flatten = true\n[[layers]]\nmaxpool = 2"),

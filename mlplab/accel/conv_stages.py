@@ -3,7 +3,8 @@ NumPy arrays reused batch after batch, computing what the core's layer computes.
 
 Inside the step, feature maps are kept channel-first, ``(C, m, H, W)`` ("CNHW") instead of the
 core's ``(m, C, H, W)``: then a convolution's output ``W_col @ cols`` *is* the next layer's
-input, with no transposition, and every window of :func:`~mlplab.accel.conv_kernels.im2col_into` is one strided copy.
+input, with no transposition, and every window of
+:func:`~mlplab.accel.conv_kernels.im2col_into` is one strided copy.
 The data's ``(m, C, H, W)`` batch is read through a transposed view; :class:`FlattenStage`
 turns maps back into the rows ``(m, C·H·W)`` (in the core's order) that the dense layers take.
 

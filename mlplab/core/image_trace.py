@@ -33,14 +33,15 @@ def _forward_formula(layer, l: int) -> list[tuple[str, str]]:
     """(symbol, formula) of what layer l computes in the forward pass."""
     up, this = _sup(l - 1), _sup(l)
     if isinstance(layer, Conv2D):
-        return [("z" + this, f"W{this} ⋆ a{up} + b{this}"), ("a" + this, f"{layer.g.name}(z{this})")]
+        return [("z" + this, f"W{this} ⋆ a{up} + b{this}"),
+                ("a" + this, f"{layer.g.name}(z{this})")]
     if isinstance(layer, Dense):
         return [("z" + this, f"W{this}a{up} + b{this}"), ("a" + this, f"{layer.g.name}(z{this})")]
     if isinstance(layer, BatchNorm):
         return [("z" + this, f"γ{this} (a{up} − μ) / σ + β{this}"),
                 ("a" + this, f"{layer.g.name}(z{this})")]
-    name = {MaxPool2D: "maxpool", AvgPool2D: "avgpool", Flatten: "flatten"}.get(type(layer),
-                                                                                type(layer).__name__)
+    names = {MaxPool2D: "maxpool", AvgPool2D: "avgpool", Flatten: "flatten"}
+    name = names.get(type(layer), type(layer).__name__)
     return [("a" + this, f"{name}(a{up})")]
 
 
@@ -128,7 +129,8 @@ def trace_image(net, x, y, learning_rate: float = 0.5) -> Trace:
     X, Y = net.check_XY(X, Y.astype(np.int64) if Y.ndim == 1 else Y)
     net.require_trainable()
     cost = float(net.loss.value(net.forward(X), Y, net.layers[-1].Z))
-    steps = [TraceStep("a" + _sup(0), "x (the input image)", X[0]), TraceStep("y", "the target", Y[0])]
+    steps = [TraceStep("a" + _sup(0), "x (the input image)", X[0]),
+             TraceStep("y", "the target", Y[0])]
     for l, layer in enumerate(net.layers[1:], start=1):
         for symbol, formula in _forward_formula(layer, l):
             steps.append(TraceStep(symbol, formula, getattr(layer, symbol[0].upper())[0]))

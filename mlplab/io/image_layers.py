@@ -50,7 +50,8 @@ def count(rec: dict, path) -> int:
     kind = rec["kind"]
     if kind == "flatten":
         return 0
-    if not (_ints(rec.get("kernel"), 2, 1, MAX_WINDOW) and _ints(rec.get("stride"), 2, 1, MAX_WINDOW)):
+    if not (_ints(rec.get("kernel"), 2, 1, MAX_WINDOW)
+            and _ints(rec.get("stride"), 2, 1, MAX_WINDOW)):
         raise ModelFileError(f"{path} declares an impossible {kind} layer {str(rec)[:80]}")
     if kind != "conv2d":
         return 0

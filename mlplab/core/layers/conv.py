@@ -103,7 +103,8 @@ def im2col(A: Array, kernel, stride, out_hw) -> Array:
     """The windows of ``A`` (m, C, H, W) as columns: ``(m, C·kh·kw, H_out·W_out)``, the rows in
     the order of ``W.reshape(out_channels, -1)``'s columns (c, then i, then j)."""
     m, C = A.shape[:2]
-    return namespace(A).reshape(windows(A, kernel, stride, out_hw), (m, C * kernel[0] * kernel[1], -1))
+    rows = C * kernel[0] * kernel[1]
+    return namespace(A).reshape(windows(A, kernel, stride, out_hw), (m, rows, -1))
 
 
 def col2im(cols: Array, in_shape, kernel, stride, out_hw) -> Array:

@@ -29,7 +29,8 @@ class _Pool2D(Layer):
 
     def __init__(self, pool_size=2, stride=None):
         self.kernel = pair(pool_size, f"{type(self).__name__} pool_size")
-        self.stride = self.kernel if stride is None else pair(stride, f"{type(self).__name__} stride")
+        self.stride = self.kernel if stride is None else pair(stride,
+                                                              f"{type(self).__name__} stride")
         self.A_prev = self.A = None
 
     def build(self, in_shape: tuple) -> tuple:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..text import tr
 from .style import figure, save
 
 Array = np.ndarray
@@ -34,14 +35,14 @@ def filters(W: Array, path: Path) -> Path:
     rows = -(-len(W) // columns)
     fig, axes = figure(rows, columns, figsize=(1.3 * columns, 1.4 * rows + 0.4), squeeze=False)
     _grid(axes.ravel(), W, SIGNED, signed=True)
-    fig.suptitle("first-layer filters (blue < 0 < red)")
+    fig.suptitle(tr("first-layer filters (blue < 0 < red)", "第一层滤波器（蓝 < 0 < 红）"))
     return save(fig, path)
 
 
 def feature_maps(net, x: Array, path: Path, per_row: int = 16) -> Path:
     """One image through the layers of ``net`` that keep maps: a row per layer."""
     net.forward(np.asarray(x, net.dtype)[None])
-    rows = [("input", np.asarray(x))] + [
+    rows = [(tr("input", "输入"), np.asarray(x))] + [
         (repr(layer).split("(")[0] + f" {l}", layer.A[0]) for l, layer in
         enumerate(net.layers[1:], start=1) if layer.A is not None and layer.A.ndim == 4]
     fig, axes = figure(len(rows), per_row, figsize=(0.9 * per_row, 1.1 * len(rows)),
@@ -50,7 +51,8 @@ def feature_maps(net, x: Array, path: Path, per_row: int = 16) -> Path:
         _grid(axes_row, maps[:per_row], MAPS, signed=False)
         axes_row[0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
         axes_row[0].set_frame_on(False)
-    fig.suptitle(f"feature maps a⁽ˡ⁾ of one image (at most {per_row} channels per layer)")
+    fig.suptitle(tr(f"feature maps a⁽ˡ⁾ of one image (at most {per_row} channels per layer)",
+                    f"一幅图像的特征图 a⁽ˡ⁾（每层最多 {per_row} 个通道）"))
     return save(fig, path)
 
 
@@ -67,8 +69,9 @@ def shift_grid(grids: dict, path: Path) -> Path:
         ticks = range(len(grid))
         labels = [str(d) for d in range(-reach, reach + 1)]
         ax.set(xticks=ticks, xticklabels=labels, yticks=ticks, yticklabels=labels,
-               xlabel="shift right dx (pixels)", ylabel="shift down dy (pixels)",
-               title=f"{name.upper()}: test accuracy (%)")
+               xlabel=tr("shift right dx (pixels)", "向右平移 dx（像素）"),
+               ylabel=tr("shift down dy (pixels)", "向下平移 dy（像素）"),
+               title=f"{name.upper()}: " + tr("test accuracy (%)", "测试正确率（%）"))
     return save(fig, path)
 
 
@@ -84,5 +87,6 @@ def trace_figure(trace, path: Path, per_row: int = 8) -> Path:
     for (symbol, maps, signed), axes_row in zip(rows, axes):
         _grid(axes_row, maps[:per_row], SIGNED if signed else MAPS, signed)
         axes_row[0].set_ylabel(symbol, rotation=0, ha="right", va="center", fontsize=11)
-    fig.suptitle(f"trace of one image: maps forward, δ backward (C = {trace.cost:.3g})")
+    fig.suptitle(tr("trace of one image: maps forward, δ backward",
+                    "一幅图像的追踪：前向的特征图，反向的 δ") + f" (C = {trace.cost:.3g})")
     return save(fig, path)
