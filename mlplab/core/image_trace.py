@@ -45,22 +45,17 @@ def _forward_formula(layer, l: int) -> list[tuple[str, str]]:
     return [("a" + this, f"{name}(a{up})")]
 
 
+PASSED_DOWN = {  # how a layer turns what it receives into ∂C/∂a for the layer below
+    Conv2D: "full correlation of δ{l} with W{l} flipped", Dense: "(W{l})ᵀδ{l}",
+    MaxPool2D: "∂C/∂a{l} at each window's maximum, 0 elsewhere",
+    AvgPool2D: "∂C/∂a{l} shared equally over each window", Flatten: "∂C/∂a{l} reshaped to maps",
+    BatchNorm: "γ{l}δ{l} / σ (the running statistics)",
+}
+
+
 def _passed_down(layer, l: int) -> str:
-    """How layer l turns what it receives into ``∂C/∂a⁽ˡ⁻¹⁾`` for the layer below."""
-    this = _sup(l)
-    if isinstance(layer, Conv2D):
-        return f"full correlation of δ{this} with W{this} flipped"
-    if isinstance(layer, Dense):
-        return f"(W{this})ᵀδ{this}"
-    if isinstance(layer, MaxPool2D):
-        return f"∂C/∂a{this} at each window's maximum, 0 elsewhere"
-    if isinstance(layer, AvgPool2D):
-        return f"∂C/∂a{this} shared equally over each window"
-    if isinstance(layer, Flatten):
-        return f"∂C/∂a{this} reshaped to maps"
-    if isinstance(layer, BatchNorm):
-        return f"γ{this}δ{this} / σ (the running statistics)"
-    return f"back through layer {l}"
+    """The formula of ``∂C/∂a⁽ˡ⁻¹⁾`` as layer l passes it down."""
+    return PASSED_DOWN.get(type(layer), "back through layer {l}").format(l=_sup(l))
 
 
 def _backward_steps(net, Y) -> list[TraceStep]:

@@ -45,6 +45,11 @@ class _Pool2D(Layer):
         self.in_shape, self.out_shape = in_shape, (in_shape[0], Ho, Wo)
         return self.out_shape
 
+    @property
+    def size(self) -> int:
+        """Places in a window: kh·kw."""
+        return self.kernel[0] * self.kernel[1]
+
     def windows(self, A_prev: Array) -> Array:
         """``(m, C, k·k, H_out, W_out)``: every window of the input."""
         return windows(A_prev, self.kernel, self.stride, self.out_shape[1:])
@@ -85,8 +90,7 @@ class MaxPool2D(_Pool2D):
 
         if not need_dA_prev:
             return None
-        xp = namespace(dA)
-        k = self.kernel[0] * self.kernel[1]
+        xp, k = namespace(dA), self.size
         places = xp.reshape(xp.arange(k, device=device(dA)), (1, 1, k, 1, 1))
         winner = xp.astype(xp.expand_dims(self.argmax, axis=2) == places, dA.dtype)
         return self.add_windows(winner * xp.expand_dims(dA, axis=2))  # ∂C/∂a at the argmax
@@ -114,7 +118,6 @@ class AvgPool2D(_Pool2D):
         if not need_dA_prev:
             return None
         xp = namespace(dA)
-        k = self.kernel[0] * self.kernel[1]
-        share = xp.expand_dims(dA / k, axis=2)  # ∂C/∂a / (k·k) to each place of the window
-        m, C, Ho, Wo = dA.shape
-        return self.add_windows(xp.broadcast_to(share, (m, C, k, Ho, Wo)))
+        share = xp.expand_dims(dA / self.size, axis=2)  # ∂C/∂a / (kh·kw) to each place
+        return self.add_windows(xp.broadcast_to(share, (*dA.shape[:2], self.size,
+                                                        *dA.shape[2:])))
