@@ -73,3 +73,12 @@ def test_a_bad_cifar10_option_is_one_line_before_any_training(tmp_path, args, me
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith(message.format(tmp=tmp_path)), proc.stderr
     assert not (tmp_path / "o" / "results.json").exists()
+
+
+def test_the_labs_networks_are_seeded():
+    from mlplab.lab.experiments.cnn import cifar_network, cnn, mlp
+
+    for make in (cnn, mlp, cifar_network):
+        a, b, c = make(3), make(3), make(4)
+        assert all(np.array_equal(p, q) for p, q in zip(a.params, b.params)), make.__name__
+        assert not np.array_equal(a.params[0], c.params[0])

@@ -72,8 +72,8 @@ def cnn(seed: int, dtype=np.float32) -> Network:
 def mlp(seed: int, dtype=np.float32) -> Network:
     """The MLP of the same budget: 64-81-10, 6,085 parameters."""
     return Network.from_layers(
-        [Input((1, 8, 8)), Flatten(), Dense(64, 81, "relu", "he_normal", dtype=dtype),
-         Dense(81, 10, "softmax", "xavier_normal", dtype=dtype)], loss="cross_entropy",
+        [Input((1, 8, 8)), Flatten(), Dense(None, 81, "relu", "he_normal", dtype=dtype),
+         Dense(None, 10, "softmax", "xavier_normal", dtype=dtype)], loss="cross_entropy",
         seed=seed)
 
 
@@ -226,8 +226,8 @@ def cifar_network(seed: int) -> Network:
     return Network.from_layers(
         [Input((3, 32, 32)), Conv2D(3, 32, 3, "relu", padding="same", dtype=np.float32),
          MaxPool2D(2), Conv2D(32, 64, 3, "relu", padding="same", dtype=np.float32),
-         MaxPool2D(2), Flatten(), Dense(4096, 128, "relu", "he_normal", dtype=np.float32),
-         Dense(128, 10, "softmax", "xavier_normal", dtype=np.float32)],
+         MaxPool2D(2), Flatten(), Dense(None, 128, "relu", "he_normal", dtype=np.float32),
+         Dense(None, 10, "softmax", "xavier_normal", dtype=np.float32)],
         loss="cross_entropy", seed=seed)
 
 
