@@ -19,8 +19,8 @@ arrays (tests/test_accel_conv.py compares the two). What changes
 - the update rules run in place (:mod:`mlplab.accel.updates`);
 - a small network's step (under ``SMALL_STEP_FLOP``; the digits CNN's is 0.016 GFLOP at batch
   32) runs with one BLAS thread: its products are too small to share, and a second thread that
-  waits for work costs the step many times over on busy cores (20–30× measured with the digits
-  CNN on this project's shared 2-core machine).
+  waits for work costs the step many times over on busy cores (3 epochs of the digits CNN:
+  7–10 s with two BLAS threads, 0.3 s with one, on this project's shared 2-core machine).
 
 :func:`predict` runs the same forward pass over blocks of rows.
 """
