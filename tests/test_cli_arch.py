@@ -106,28 +106,38 @@ def test_train_digits_with_an_architecture_file_saves_a_loadable_cnn(tmp_path):
     assert "MaxPool2D(2)  output (4, 4, 4), 0 parameters" in shown.stdout
 
 
+def invoke(*args):
+    """The command in this process (the end-to-end test above runs ``python -m mlplab``)."""
+    from typer.testing import CliRunner
+
+    from mlplab.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
 def test_train_on_a_cifar10_folder_and_on_a_truth_table(tmp_path):
     write_cifar(tmp_path / "cifar", n_per_file=8)
     arch = write(tmp_path, "c.json", json.dumps({"input": [3, 32, 32], "layers": [
         {"conv": 4, "stride": 2}, {"maxpool": 3, "stride": 2}, {"flatten": True},
         {"dense": 10, "activation": "softmax"}]}))
-    proc = cli("train", tmp_path / "cifar", "--arch", arch, "--max-epochs", 1, "--no-progress")
-    assert proc.returncode == 0, proc.stderr
-    assert "40 training samples of shape (3, 32, 32), 8 held out" in proc.stdout
+    result = invoke("train", tmp_path / "cifar", "--arch", arch, "--max-epochs", 1,
+                    "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "40 training samples of shape (3, 32, 32), 8 held out" in result.output
     xor = write(tmp_path, "xor.toml", 'input = [2]\nloss = "mse"\n[[layers]]\ndense = 3\n'
                                       'activation = "tanh"\n[[layers]]\ndense = 1\n'
                                       'activation = "sigmoid"\n')
-    proc = cli("train", "xor", "--arch", xor, "--max-epochs", 5, "--no-progress")
-    assert proc.returncode == 0 and "after 5 epochs" in proc.stdout, proc.stderr
-    proc = cli("train", "mushrooms.csv", "--arch", xor, "--no-progress")
-    assert proc.returncode == 2 and "with --arch, DATA is digits, a folder" in proc.stderr
+    result = invoke("train", "xor", "--arch", xor, "--max-epochs", 5, "--no-progress")
+    assert result.exit_code == 0 and "after 5 epochs" in result.output, result.output
+    result = invoke("train", "mushrooms.csv", "--arch", xor, "--no-progress")
+    assert result.exit_code == 2 and "with --arch, DATA is digits, a folder" in result.output
 
 
 def test_a_bad_architecture_file_is_one_line_with_exit_code_2(tmp_path):
     arch = write(tmp_path, "bad.toml", DIGITS_TOML.replace("conv = 6", "conv = 0"))
-    for args in (["--arch", arch], ["--arch", tmp_path / "missing.toml"]):
-        proc = cli("train", "digits", *args, "--no-progress")
-        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
-        assert proc.stderr.startswith("error: ")
-    assert "Conv2D out_channels must be an integer ≥ 1" in cli(
-        "train", "digits", "--arch", arch).stderr
+    proc = cli("train", "digits", "--arch", arch, "--no-progress")  # as the user sees it
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("error: ") and "Conv2D out_channels must be an integer ≥ 1" \
+        in proc.stderr
+    result = invoke("train", "digits", "--arch", tmp_path / "missing.toml", "--no-progress")
+    assert result.exit_code == 2 and "error: architecture file" in result.output

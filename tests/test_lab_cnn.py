@@ -13,21 +13,32 @@ from imagecheck import assert_not_blank
 from test_datasets_images import write_cifar
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """One quick run of the command, with 20 CIFAR-10 records per file (~15 s on 2 cores)."""
-    tmp = tmp_path_factory.mktemp("cnn")
-    write_cifar(tmp / "cifar-10-batches-bin", n_per_file=20)
-    out = tmp / "out"
+def test_the_lab_command_end_to_end(tmp_path):
+    """One quick run of the command (~10 s on 2 quiet cores), with 20 CIFAR-10 records per
+    file: the digits comparison, the CIFAR-10 exercise, the figures."""
+    write_cifar(tmp_path / "cifar-10-batches-bin", n_per_file=20)
+    out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "mlplab", "lab", "cnn", "--quick", "--out",
-                           str(out), "--cifar10", str(tmp), "--lang", "en"],
+                           str(out), "--cifar10", str(tmp_path), "--lang", "en"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    return json.loads((out / "results.json").read_text()), out, proc.stdout
+    results = json.loads((out / "results.json").read_text())
+    _digits_numbers(results["numbers"])
+    cifar = results["numbers"]["cifar10"]
+    assert cifar["n_train"] == 100 and cifar["n_test"] == 20 and cifar["epochs"] == 1
+    assert cifar["parameters"] == 545_098 and 0 <= cifar["test_accuracy"] <= 1
+    assert "CIFAR-10 (the course's network" in proc.stdout
+    names = [f["path"] for f in results["figures"]]
+    assert names == ["cnn_filters.png", "cnn_feature_maps.png", "cnn_shifts.png", "cnn_trace.png"]
+    for name in names:
+        with Image.open(out / name) as image:
+            assert image.width > 400 and image.height > 200
+        assert_not_blank(out / name)
+    assert "wrote" in proc.stdout and "4 figure(s)" in proc.stdout
 
 
-def test_the_cnn_beats_the_mlp_of_the_same_size_and_loses_less_to_shifts(lab):
-    numbers = lab[0]["numbers"]
+def _digits_numbers(numbers):
+    """The CNN beats the MLP of the same size, and loses less to shifts."""
     cnn, mlp = numbers["cnn"], numbers["mlp"]
     assert cnn["parameters"] == 6090 and mlp["parameters"] == 6085  # the same budget
     assert numbers["setup"]["n_train"] == 1347 and numbers["setup"]["n_test"] == 450
@@ -43,35 +54,20 @@ def test_the_cnn_beats_the_mlp_of_the_same_size_and_loses_less_to_shifts(lab):
     assert cnn["runs"][0]["backend"] == "numpy-conv"
 
 
-def test_the_cifar10_exercise_ran_on_the_files(lab):
-    cifar = lab[0]["numbers"]["cifar10"]
-    assert cifar["n_train"] == 100 and cifar["n_test"] == 20 and cifar["epochs"] == 1
-    assert cifar["parameters"] == 545_098 and 0 <= cifar["test_accuracy"] <= 1
-    assert "CIFAR-10 (the course's network" in lab[2]
-
-
-def test_figures_are_drawn(lab):
-    results, out, stdout = lab
-    names = [f["path"] for f in results["figures"]]
-    assert names == ["cnn_filters.png", "cnn_feature_maps.png", "cnn_shifts.png", "cnn_trace.png"]
-    for name in names:
-        with Image.open(out / name) as image:
-            assert image.width > 400 and image.height > 200
-        assert_not_blank(out / name)
-    assert "wrote" in stdout and "4 figure(s)" in stdout
-
-
 @pytest.mark.parametrize("args, message", [
     (["lab", "cnn", "--cifar10", "{tmp}/nowhere"],
      "error: CIFAR-10 folder {tmp}/nowhere does not exist. Download the binary version"),
     (["lab", "xor", "--cifar10", "{tmp}"], "error: --cifar10 belongs to the cnn lab"),
 ])
 def test_a_bad_cifar10_option_is_one_line_before_any_training(tmp_path, args, message):
+    from typer.testing import CliRunner
+
+    from mlplab.cli import app
+
     args = [a.format(tmp=tmp_path) for a in args]
-    proc = subprocess.run([sys.executable, "-m", "mlplab", *args, "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
-    assert proc.stderr.startswith(message.format(tmp=tmp_path)), proc.stderr
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()).startswith(message.format(tmp=tmp_path)), result.output
     assert not (tmp_path / "o" / "results.json").exists()
 
 

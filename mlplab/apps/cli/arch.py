@@ -84,7 +84,8 @@ def arch_network(arch: Path, data: str | None, o: dict):
     from .app import console
     from .describe import layer_table
 
-    spec = read_architecture(arch)
+    # the network first: a bad file fails before any data is read (fit casts it to the data)
+    net = network_from_architecture(read_architecture(arch), seed=o["seed"], where=str(arch))
     data = data or "xor"
     images = image_data(data)
     if images is None and data.lower() not in BUILTIN:
@@ -93,8 +94,6 @@ def arch_network(arch: Path, data: str | None, o: dict):
     X, Y = load_builtin(data) if images is None else (images.X_train, images.Y_train)
     if images is not None:
         o["test_size"] = len(images.y_test) / (len(images.y_test) + len(X))
-    net = network_from_architecture(spec, seed=o["seed"], where=str(arch),
-                                    dtype="float32" if X.dtype == np.float32 else "float64")
     console.print(f"{data}: {len(X)} training samples of shape {net.input_shape}"
                   + ("" if images is None else f", {len(images.y_test)} held out"),
                   highlight=False)
