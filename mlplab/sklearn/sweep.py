@@ -19,13 +19,14 @@ A fit is a pure function of its parameters, fold and seed, so a sweep on any clu
 the ``cv_results_`` of the serial run (``n_jobs=1``), apart from the timing columns. A worker
 that dies mid-sweep loses nothing: the scheduler reruns its fits on the other workers (up to
 ``distributed.scheduler.allowed-failures`` deaths per fit), ``X`` and ``y`` are on every
-worker, and a group whose fits lost other inputs with the worker is submitted again
-(:meth:`_Grouped._evaluate`).
+worker, and a search whose fits lost other inputs with the worker (joblib's per-call
+scatter of fold indices) runs again with its data scattered anew (:func:`sweep`).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import Callable
@@ -77,26 +78,12 @@ class _Grouped:
         candidates = list(self._candidates())
         group = self._group or len(candidates)
         for start in range(0, len(candidates), group):
-            results = self._evaluate(evaluate_candidates, candidates[start:start + group])
+            results = evaluate_candidates(candidates[start:start + group])
             if self._progress is not None:
                 best = int(np.argmin(results["rank_test_score"]))
                 self._progress(SweepProgress(
                     len(results["params"]) * self._n_folds, len(candidates) * self._n_folds,
                     float(results["mean_test_score"][best]), results["params"][best]))
-
-    @staticmethod
-    def _evaluate(evaluate_candidates, candidates: list) -> dict:
-        # The scheduler reruns the fits of a worker that died. But joblib scatters each fold's
-        # train/test indices (and scikit-learn's search object) to *one* worker; when that
-        # worker dies, the fits needing them are cancelled, and joblib raises. Submitting the
-        # group again scatters them anew to the workers alive (the group's results are kept
-        # only once it completes, so nothing is counted twice).
-        for attempt in range(LOST_DATA_RETRIES):
-            try:
-                return evaluate_candidates(candidates)
-            except CancelledError:
-                if attempt == LOST_DATA_RETRIES - 1:
-                    raise
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: object's is the live __dict__
@@ -209,9 +196,19 @@ def sweep(estimator, grid: dict, X, y, *, cv=5, scoring: str | Callable | None =
         # a group of about four times as many fits as run at once keeps every worker busy
         search._group = max(1, math.ceil(4 * info.threads / search._n_folds))
         search.n_jobs = -1
-        with parallel_config(backend="dask", client=client, scatter=[X, y],
-                             wait_for_workers_timeout=timeout):
-            return search.fit(X, y)
+        # The scheduler reruns the fits of a worker that dies. But the data a fit needs may
+        # have lived on that worker only (joblib scatters each call's fold indices to one
+        # worker): the fits needing it are cancelled. Then the search runs again with its data
+        # scattered anew to the workers alive; the same seeds give the same results.
+        for attempt in range(LOST_DATA_RETRIES):
+            try:
+                with parallel_config(backend="dask", client=client, scatter=[X, y],
+                                     wait_for_workers_timeout=timeout):
+                    return search.fit(X, y)
+            except CancelledError:
+                if attempt == LOST_DATA_RETRIES - 1:
+                    raise
+                time.sleep(1.0)  # the scheduler notices the dead worker first
 
 
 def ranked(search, top: int | None = None) -> list[dict]:
