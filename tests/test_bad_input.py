@@ -444,7 +444,7 @@ def playground():
 
     from mlplab.playground.server import create_app
 
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(), base_url="http://127.0.0.1:8000") as client:
         sid = client.post("/api/sessions", json={}).json()["id"]
         yield client, sid
 
@@ -455,3 +455,139 @@ def test_playground_api(playground, method, url, kwargs, status, message):
     response = getattr(client, method)(url.format(sid=sid), **kwargs)
     assert response.status_code == status, response.text
     assert message in response.json()["error"]
+
+
+# ================================================================= issue 24: files that are not
+# files, crafted records, hostile clients (kept in one block; other blocks are other issues')
+def _fifo(d: Path) -> Path:
+    os.mkfifo(d / "fifo")
+    return d / "fifo"
+
+
+def _loop(d: Path) -> Path:
+    (d / "loop").symlink_to("loop")
+    return d / "loop"
+
+
+def _dangling(d: Path) -> Path:
+    (d / "dangling").symlink_to("nowhere")
+    return d / "dangling"
+
+
+def _sparse(d: Path) -> Path:
+    path = save(net(), d / "sparse.safetensors")
+    os.truncate(path, 3_300_000_000)
+    return path
+
+
+def _ckpt_state(d: Path, edit) -> Path:
+    """A real checkpoint (and its history log) with its training state edited."""
+    ck = d / "edited.ckpt"
+    net().fit(X, Y, max_epochs=4, checkpoint=ck)
+    raw = ck.read_bytes()
+    header, body = _split(raw)
+    state = json.loads(header["__metadata__"]["state"])
+    edit(state)
+    header["__metadata__"]["state"] = json.dumps(state)
+    ck.write_bytes(_pack(header, body))
+    return ck
+
+
+RELIABILITY_FILES = [
+    (lambda d: load("/dev/zero"), "model file /dev/zero is a character device, not a regular"),
+    (lambda d: load(_fifo(d)), "is a FIFO .named pipe., not a regular file"),
+    (lambda d: load(_loop(d)), "is a symlink loop"),
+    (lambda d: load(_sparse(d)), "header accounts for .* the file holds 3300000000"),
+    (lambda d: save(net(), "/dev/null"), "/dev/null: it is a character device"),
+    (lambda d: save(net(), _fifo(d)), "it is a FIFO .named pipe."),
+    (lambda d: save(net(), _dangling(d)), "a symlink to nowhere, which does not exist"),
+    (lambda d: loads(struct.pack("<Q", 100_000) + b"[" * 50_000 + b"]" * 50_000),
+     "JSON nested too deeply"),
+    (lambda d: loads(_edit(lambda h: _set_config(h, sizes=[2, int("9" * 4000), 1]))),
+     "integer of 4000 digits"),
+    (lambda d: loads(_edit(lambda h: _set_config(h, extra={"csv": {"target": "y", "features":
+                                                                    [{"x": 1}, 2]}}))),
+     "invalid extra record: extra.csv.features must be a non-empty list of strings"),
+    (lambda d: loads(_edit(lambda h: _set_config(h, extra={"tabular": {"encoder": {}}}))),
+     "invalid extra record: extra.tabular.encoder.columns must be a non-empty list"),
+    (lambda d: load_checkpoint(_ckpt_state(d, lambda s: s["history"]["tail"].update(loss=[]))),
+     r"history.loss holds \d values after 4 epochs"),
+    (lambda d: load_checkpoint(_ckpt_state(d, lambda s: s["history"].update(diverged="x"))),
+     "history.diverged must be a JSON object"),
+    (lambda d: load_checkpoint(_ckpt_state(d, lambda s: s["history"].update(best_epoch=99))),
+     r"history.best_epoch must be an integer in \[0, 4\]"),
+    (lambda d: load_checkpoint(_ckpt_state(d, lambda s: s["rng"]["state"].update(state="x"))),
+     "rng is not a PCG64 state"),
+    (lambda d: load_checkpoint(_ckpt_state(d, lambda s: s.update(layer_rngs={"../x": {}}))),
+     "layer_rngs has an unknown owner"),
+    (lambda d: load_checkpoint(_ckpt_state(d, lambda s: s["history"].update(run=[1]))),
+     "history.run must be a string"),
+    (lambda d: (lambda ck: (Path(f"{ck}.history.jsonl").unlink(), load_checkpoint(ck)))(
+        _ckpt_state(d, lambda s: None)), "history log .* does not exist"),
+]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs, devices: POSIX")
+@pytest.mark.parametrize("call,message", RELIABILITY_FILES)
+def test_reliability_files(tmp_path, call, message):
+    with pytest.raises(ModelFileError, match=message):
+        call(tmp_path)
+
+
+@pytest.fixture
+def odd_files(files):
+    _fifo(files)
+    (files / "out").mkdir()
+    os.mkfifo(files / "out" / "model.safetensors")
+    save(net(), files / "m.safetensors")
+    return files
+
+
+RELIABILITY_CLI = [
+    (["train", "--checkpoint", "/dev/null"], "/dev/null.* a character device, not a regular "
+                                             "file"),
+    (["train", "--checkpoint", "{d}/fifo"], "is a FIFO"),
+    (["train", "--out", "{d}/out"], "model.safetensors.*(is not a regular file|FIFO)"),
+    (["show", "/dev/zero"], "is a character device, not a regular file"),
+    (["show", "{d}/fifo"], "is a FIFO"),
+    (["predict", "{d}/fifo", "xor"], "is a FIFO"),
+    (["serve", "--host", ""], "--host must be an address such as 127.0.0.1"),
+    (["serve", "--session-timeout", "nan"], "--session-timeout must be a number of seconds > 0"),
+]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs, devices: POSIX")
+@pytest.mark.parametrize("args,message", RELIABILITY_CLI)
+def test_reliability_cli(odd_files, args, message, monkeypatch):
+    args = [a.format(d=odd_files) for a in args]
+    if args[0] == "train":
+        args += ["--no-progress", "--max-epochs", "3"]
+    monkeypatch.chdir(odd_files)  # where a model that could not be saved is rescued to
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: ") and "Traceback" not in result.output
+    assert re.search(message, lines[-1]), lines[-1]
+    assert os.stat("/dev/null").st_mode & 0o170000 == 0o020000  # still the device
+
+
+RELIABILITY_PLAYGROUND = [
+    ("post", "/api/sessions/{sid}/csv", {"content": b"x1,x2,y\n1e308,0,0\n1,1,1\n2,2,0\n3,3,1\n"},
+     400, "must lie within ±10000"),
+    ("post", "/api/sessions", {"content": b'{"learning_rate": NaN}',
+                               "headers": {"content-type": "application/json"}},
+     422, "finite number"),
+    ("post", "/api/sessions/{sid}/points", {"json": {"action": "add", "x1": 1e5, "x2": 0}},
+     422, "x1"),
+    ("get", "/api/meta", {"headers": {"host": "rebound.example"}}, 400,
+     "Host 'rebound.example' is not served here"),
+    ("post", "/api/sessions/{sid}/step", {"headers": {"origin": "http://evil.example"}}, 403,
+     "only this playground's own page may drive it"),
+]
+
+
+@pytest.mark.parametrize("method,url,kwargs,status,message", RELIABILITY_PLAYGROUND)
+def test_reliability_playground(playground, method, url, kwargs, status, message):
+    test_playground_api(playground, method, url, kwargs, status, message)
+    client, sid = playground
+    assert client.post(f"/api/sessions/{sid}/step").status_code == 200  # the session lives on

@@ -270,3 +270,133 @@ def test_a_callback_state_that_is_not_json_is_refused_with_a_reason(tmp_path):
         Network([2, 3, 1], seed=0).fit(np.zeros((4, 2)), np.zeros(4), max_epochs=2,
                                        checkpoint=tmp_path / "o.ckpt", callbacks=[Odd()])
     assert not (tmp_path / "o.ckpt").exists()
+
+
+# ------------------------------------------------------------------ the history log (issue 24)
+def _xor_run(max_epochs, **kw):
+    X, Y = mlplab.datasets.xor()
+    net = Network([2, 3, 1], activation="tanh", seed=3)
+    net.fit(X, Y, optimizer="momentum", learning_rate=0.3, batch_size=2, seed=5,
+            max_epochs=max_epochs, epsilon=None, **kw)
+    return net
+
+
+def test_a_save_costs_the_same_at_epoch_10_and_at_epoch_100000(tmp_path):
+    """What a save writes does not grow with the history: the lists are appended to the log,
+    the checkpoint keeps only what the log has not synced (the old format rewrote all)."""
+    from mlplab.io.checkpoint import save_checkpoint
+    from mlplab.io.history_log import HistoryLog
+    from mlplab.optimizers import get_optimizer
+    from mlplab.training import History
+
+    net, rng = Network([2, 3, 1], seed=0), np.random.default_rng(0)
+    written = {}
+    for epochs in (10, 100_000):
+        history = History(loss=list(np.linspace(1, 0, epochs)), epochs=epochs,
+                          max_change=list(np.linspace(1, 0, epochs)))
+        path = tmp_path / f"{epochs}.ckpt"
+        log = HistoryLog(path)
+        save_checkpoint(path, net, get_optimizer("adam", 0.1), rng, epochs, history, {},
+                        log=log)  # the run's first save: the log gets everything, once
+        size = Path(f"{path}.history.jsonl").stat().st_size
+        history.loss.append(0.5)
+        history.max_change.append(0.5)
+        history.epochs += 1
+        save_checkpoint(path, net, get_optimizer("adam", 0.1), rng, epochs + 1, history, {},
+                        log=log)
+        written[epochs] = (path.stat().st_size,
+                           Path(f"{path}.history.jsonl").stat().st_size - size)
+        assert len(load_checkpoint(path).history["loss"]) == epochs + 1
+    small, large = written[10], written[100_000]
+    assert abs(large[0] - small[0]) < 64 and abs(large[1] - small[1]) < 64, written
+
+
+def test_the_history_log_survives_kills_power_loss_and_other_runs(tmp_path, monkeypatch):
+    from mlplab.io import history_log
+    from mlplab.io.history_log import HistoryLog
+
+    ck, log = tmp_path / "x.ckpt", tmp_path / "x.ckpt.history.jsonl"
+    straight = _xor_run(60)
+    monkeypatch.setattr(history_log, "SYNC_S", 1e9)  # never synced after the first save
+    _xor_run(30, checkpoint=ck, checkpoint_every=1)
+    state = load_checkpoint(ck)
+    assert len(state.history["loss"]) == 30
+    # power loss: the unsynced appends vanish; the checkpoint's tail has them
+    first_line = log.read_bytes().split(b"\n")[0] + b"\n"
+    log.write_bytes(first_line)
+    # a fresh run at the same path killed before its first checkpoint: only its log lines
+    other = HistoryLog(ck)
+    other.append(mlplab.training.History(loss=[9.0, 9.0], max_change=[9.0, 9.0], epochs=2))
+    with open(log, "ab") as f:
+        f.write(b'{"run": "torn by a kill mid-app')  # no newline: ignored
+    resumed = _xor_run(60, checkpoint=ck, resume=True)
+    assert resumed.history.loss == straight.history.loss
+    assert all(np.array_equal(p, q) for p, q in zip(resumed.params, straight.params))
+    import json  # the resumed run's first save compacted the log: its own lines only
+
+    assert {json.loads(line)["run"] for line in open(log)} == {state.log["run"]}
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda log: log.unlink(), "history log .* does not exist"),
+    (lambda log: log.write_bytes(b""), "holds 0 values of loss"),
+    (lambda log: log.write_bytes(b"{oops\n"), "invalid history line"),
+    (lambda log: log.write_bytes(b"[" * 200 + b"]" * 200 + b"\n"), "nested"),
+    (lambda log: (log.unlink(), os.mkfifo(log)), "is a FIFO"),
+])
+def test_a_damaged_history_log_is_a_clear_error(tmp_path, damage, message):
+    ck = tmp_path / "x.ckpt"
+    _xor_run(5, checkpoint=ck)
+    damage(tmp_path / "x.ckpt.history.jsonl")
+    with pytest.raises(mlplab.MlplabError, match=message):
+        _xor_run(10, checkpoint=ck, resume=True)
+
+
+def test_version_1_checkpoints_with_the_history_inside_still_resume(tmp_path):
+    import json
+    import struct
+
+    ck = tmp_path / "v1.ckpt"
+    _xor_run(8, checkpoint=ck, checkpoint_every=4)
+    full = load_checkpoint(ck).history
+    raw = ck.read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    state = json.loads(header["__metadata__"]["state"])
+    for key in ("run", "synced", "tail"):
+        state["history"].pop(key)
+    state["history"].update({k: full[k] for k in ("loss", "val_loss", "val_accuracy",
+                                                  "max_change")})
+    header["__metadata__"].update(format_version="1", state=json.dumps(state))
+    hb = json.dumps(header).encode()
+    ck.write_bytes(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
+    (tmp_path / "v1.ckpt.history.jsonl").unlink()
+    resumed, straight = _xor_run(15, checkpoint=ck, resume=True), _xor_run(15)
+    assert resumed.history.loss == straight.history.loss
+
+
+def test_orphaned_temporary_files_of_killed_runs_are_cleaned_on_the_next_run(tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # a finished process
+    ck = tmp_path / "run.ckpt"
+    orphans = [tmp_path / f".run.ckpt.{gone}-0123abcd.tmp",
+               tmp_path / f".run.ckpt.history.jsonl.{gone}-89abcdef.tmp"]
+    alive = tmp_path / f".run.ckpt.{os.getppid()}-00ff00ff.tmp"  # a writer still running
+    for path in orphans + [alive]:
+        path.write_bytes(b"half a checkpoint")
+    _xor_run(3, checkpoint=ck)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [alive.name, "run.ckpt", "run.ckpt.history.jsonl"])
+
+
+def test_sigkill_while_checkpointing_leaves_nothing_behind_after_the_next_run(tmp_path):
+    run, script = _module(tmp_path)
+    ck = tmp_path / "k.ckpt"
+    for delay in (0.4, 0.7, 1.0):
+        proc = subprocess.Popen([sys.executable, str(script), str(ck)], cwd=ROOT, env=_env())
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    run.train(ck, resume=ck.exists())
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith((".", "k."))) == [
+        "k.ckpt", "k.ckpt.history.jsonl"]  # no .tmp left by the kills

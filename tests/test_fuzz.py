@@ -201,16 +201,23 @@ def test_fit_and_predict_with_random_shapes_and_values(x_shape, y_shape, x_value
             assert len(P) == len(X)
 
 
-def _good_checkpoint_bytes() -> bytes:
+def _good_checkpoint_bytes() -> tuple[bytes, bytes]:
+    """A checkpoint's bytes and those of the history log beside it."""
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "c.ckpt"
         X, Y = mlplab.datasets.xor()
         Network([2, 3, 1], seed=0).fit(X, Y, optimizer="adam", learning_rate=0.1, batch_size=2,
                                        max_epochs=3, checkpoint=path)
-        return path.read_bytes()
+        return path.read_bytes(), Path(f"{path}.history.jsonl").read_bytes()
 
 
-CKPT = _good_checkpoint_bytes()
+CKPT, CKPT_LOG = _good_checkpoint_bytes()
+
+
+def _write_checkpoint(path: Path, data: bytes, log: bytes = CKPT_LOG) -> None:
+    """A checkpoint file at ``path`` and its (intact) history log beside it."""
+    path.write_bytes(data)
+    Path(f"{path}.history.jsonl").write_bytes(log)
 
 
 def _resume(path: Path) -> None:
@@ -230,7 +237,7 @@ def test_random_splices_into_a_checkpoint(patch, at):
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "fuzz.ckpt"
-        path.write_bytes(CKPT[:at] + patch + CKPT[at + len(patch):])
+        _write_checkpoint(path, CKPT[:at] + patch + CKPT[at + len(patch):])
         try:
             ck = load_checkpoint(path)
         except ModelFileError as exc:
@@ -261,19 +268,40 @@ def _with_state(ckpt: bytes, edit) -> bytes:
 
 @FUZZ
 @given(st.sampled_from(["epoch", "optimizer", "rng", "history", "settings", "history.loss",
-                        "history.epochs", "optimizer.keys", "optimizer.t", "rng.state"]),
+                        "history.epochs", "optimizer.keys", "optimizer.t", "rng.state",
+                        "history.run", "history.lengths", "history.stop_reason",
+                        "history.diverged", "history.best_epoch", "history.converged",
+                        "layer_rngs", "callbacks"]),
        JSONISH)
 def test_structured_corruption_of_the_checkpoint_state(key, value):
     from mlplab import load_checkpoint
 
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "fuzz.ckpt"
-        path.write_bytes(_with_state(CKPT, lambda state: _set(state, key, value)))
+        _write_checkpoint(path, _with_state(CKPT, lambda state: _set(state, key, value)))
         try:
             load_checkpoint(path)
         except MlplabError as exc:
             assert "fuzz.ckpt" in str(exc)
         else:
+            _resume(path)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=48), st.integers(0, len(CKPT_LOG)))
+def test_random_splices_into_a_history_log(patch, at):
+    """The log beside a checkpoint is as untrusted as the checkpoint: only mlplab errors."""
+    from mlplab import load_checkpoint
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "fuzz.ckpt"
+        _write_checkpoint(path, CKPT, CKPT_LOG[:at] + patch + CKPT_LOG[at + len(patch):])
+        try:
+            ck = load_checkpoint(path)
+        except ModelFileError as exc:
+            assert "fuzz.ckpt" in str(exc)
+        else:
+            assert len(ck.history["loss"]) == ck.epoch
             _resume(path)
 
 
@@ -287,7 +315,7 @@ def _early_stopping_run(path: Path, resume: bool) -> None:
 
 with tempfile.TemporaryDirectory() as _d:
     _early_stopping_run(Path(_d) / "e.ckpt", resume=False)
-    CKPT_ES = (Path(_d) / "e.ckpt").read_bytes()
+    CKPT_ES, CKPT_ES_LOG = (Path(_d) / "e.ckpt").read_bytes(), Path(_d, "e.ckpt.history.jsonl").read_bytes()
 
 
 @FUZZ
@@ -297,8 +325,8 @@ with tempfile.TemporaryDirectory() as _d:
 def test_structured_corruption_of_a_callback_state(key, value):
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "fuzz.ckpt"
-        path.write_bytes(_with_state(CKPT_ES, lambda state: _set(state["callbacks"][0], key,
-                                                                  value)))
+        _write_checkpoint(path, _with_state(CKPT_ES, lambda state: _set(state["callbacks"][0],
+                                                                         key, value)), CKPT_ES_LOG)
         try:
             _early_stopping_run(path, resume=True)
         except MlplabError as exc:
@@ -339,3 +367,54 @@ def test_any_csv_training_path_gives_only_mlplab_errors(text):
                 pass
             else:
                 assert len(run.predictions) == run.n_test
+
+
+FIELD_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                         st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from(
+                             [-0.0, 0.0, 1e-300, 1e308, -1e308, 5e-324]),
+                         st.text(max_size=8), st.lists(st.integers(-3, 12), max_size=8))
+
+
+@pytest.fixture(scope="module")
+def playground_client():
+    from fastapi.testclient import TestClient
+
+    from mlplab.playground.server import create_app
+
+    with TestClient(create_app(max_sessions=100), base_url="http://127.0.0.1:8000") as client:
+        yield client
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["dataset", "n_points", "noise", "train_ratio", "batch_size", "features",
+                        "hidden", "activations", "learning_rate", "reg_rate", "stop_epochs",
+                        "seed", "regularization"]), FIELD_VALUES,
+       st.lists(st.tuples(*[st.floats(-1e308, 1e308)] * 2, st.integers(0, 1)), min_size=4,
+                max_size=6))
+def test_fuzzed_api_requests_never_500_and_a_failed_update_changes_nothing(
+        playground_client, field, value, rows):
+    """Any value of any field, on create and on update, and any finite CSV values: a 2xx or a
+    4xx naming the problem, never a 500; after a refusal the session is exactly as before."""
+    import json as _json
+
+    c = playground_client
+    body = _json.dumps({"n_points": 40, "hidden": [2], "activations": ["tanh"], field: value})
+    r = c.post("/api/sessions", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code in (200, 400, 422), r.text
+    if r.status_code == 200:
+        c.post(f"/api/sessions/{r.json()['id']}/close")
+    sid = c.post("/api/sessions", json={"n_points": 40, "hidden": [2],
+                                        "activations": ["tanh"]}).json()["id"]
+    before = c.post(f"/api/sessions/{sid}/view", json={"warp_layer": 1}).json()
+    r = c.put(f"/api/sessions/{sid}/config", content=body,
+              headers={"Content-Type": "application/json"})
+    assert r.status_code in (200, 400, 422), r.text
+    text = "".join(f"{a!r},{b!r},{y}\n" for a, b, y in rows)
+    r2 = c.post(f"/api/sessions/{sid}/csv", content=text)
+    assert r2.status_code in (200, 400), r2.text
+    after = c.post(f"/api/sessions/{sid}/view", json={"warp_layer": 1}).json()
+    if r.status_code != 200 and r2.status_code != 200:
+        assert after == before  # both refused: nothing changed
+    assert c.post(f"/api/sessions/{sid}/step").status_code == 200
+    c.post(f"/api/sessions/{sid}/close")

@@ -5,6 +5,7 @@ test_playground_browser.py.
 """
 
 import base64
+import time
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -16,11 +17,13 @@ from mlplab.playground.server import create_app
 from mlplab.playground.session import Session
 
 XOR = {"dataset": "xor", "hidden": [4], "activations": ["tanh"], "n_points": 200, "seed": 1}
+LOCAL = "http://127.0.0.1:8000"  # a Host the server answers to (not TestClient's "testserver")
+WS = "ws://127.0.0.1:8000"
 
 
 @pytest.fixture
 def client():
-    with TestClient(create_app(max_sessions=4, timeout_s=60)) as c:
+    with TestClient(create_app(max_sessions=4, timeout_s=60), base_url=LOCAL) as c:
         yield c
 
 
@@ -262,7 +265,7 @@ def test_oversized_requests_are_refused_with_413(client):
 
 
 def test_sessions_are_bounded_and_expire():
-    with TestClient(create_app(max_sessions=2, timeout_s=60)) as c:
+    with TestClient(create_app(max_sessions=2, timeout_s=60), base_url=LOCAL) as c:
         now = [0.0]
         c.app.state.sessions.clock = lambda: now[0]  # a clock the test moves
         ids = [new_session(c, **XOR)[0] for _ in range(2)]
@@ -280,7 +283,7 @@ def test_sessions_are_bounded_and_expire():
 
 def test_the_stream_plays_pauses_steps_and_resets(client):
     sid, _ = new_session(client, **XOR)
-    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+    with client.websocket_connect(f"{WS}/api/sessions/{sid}/stream") as ws:
         assert ws.receive_json()["epoch"] == 0
         ws.send_json({"cmd": "step"})
         assert ws.receive_json()["epoch"] == 1
@@ -288,18 +291,17 @@ def test_the_stream_plays_pauses_steps_and_resets(client):
         epochs = [ws.receive_json()["epoch"] for _ in range(3)]
         assert epochs[0] > 1 and epochs == sorted(epochs) and epochs[-1] > epochs[0]
         ws.send_json({"cmd": "pause"})
-        ws.send_text("garbage")
-        # frames already on their way may come first; the answer follows within a few
-        replies = [ws.receive_json()]
-        while "error" not in replies[-1] and len(replies) < 4:
-            replies.append(ws.receive_json())
-        assert "unknown command" in replies[-1]["error"] and not replies[-2]["playing"]
-        ws.send_json({"cmd": "reset"})
+        # frames already on their way may come first; the paused one follows within a few
         frames = [ws.receive_json()]
-        while frames[-1]["epoch"] != 0 and len(frames) < 3:
+        while frames[-1]["playing"] and len(frames) < 5:
             frames.append(ws.receive_json())
-        assert frames[-1]["epoch"] == 0 and frames[-1]["status"] == "ready"
-    with client.websocket_connect("/api/sessions/nope/stream") as ws:
+        assert not frames[-1]["playing"] and frames[-1]["status"].startswith("paused at epoch")
+        ws.send_json({"cmd": "teleport"})  # well-formed, unknown: answered, socket kept
+        assert "unknown command" in ws.receive_json()["error"]
+        ws.send_json({"cmd": "reset"})
+        frame = ws.receive_json()
+        assert frame["epoch"] == 0 and frame["status"] == "ready"
+    with client.websocket_connect(f"{WS}/api/sessions/nope/stream") as ws:
         assert "expired" in ws.receive_json()["error"]
 
 
@@ -363,3 +365,191 @@ def test_l1_and_l2_shrink_the_weights():
     free = weight_norm("none", 0.0)
     assert weight_norm("l2", 0.03) < 0.8 * free
     assert weight_norm("l1", 0.03) < 0.8 * free
+
+
+# ----------------------------------------------------------------- hostile clients (issue 24)
+def _closed_with(ws) -> tuple[int, str]:
+    """Read until the server closes ``ws``; its close code and reason."""
+    from starlette.websockets import WebSocketDisconnect
+
+    for _ in range(100):
+        try:
+            ws.receive_json()
+        except WebSocketDisconnect as exc:
+            return exc.code, exc.reason
+    raise AssertionError("the server never closed the socket")
+
+
+def test_one_play_loop_per_session_and_caps_on_sockets():
+    from contextlib import ExitStack
+
+    with TestClient(create_app(max_sessions=4, timeout_s=60, max_streams=5,
+                               max_streams_per_session=4), base_url=LOCAL) as c:
+        player = c.app.state.player
+        a, _ = new_session(c, **XOR)
+        b, _ = new_session(c, **XOR)
+        with ExitStack() as stack:
+            socks = [stack.enter_context(c.websocket_connect(f"{WS}/api/sessions/{a}/stream"))
+                     for _ in range(4)]
+            for ws in socks:
+                ws.receive_json()
+                ws.send_json({"cmd": "play"})
+            with c.websocket_connect(f"{WS}/api/sessions/{a}/stream") as fifth:
+                assert _closed_with(fifth) == (1013, "this session already has 4 open streams;"
+                                                     " close another tab of it")
+            epochs = [[ws.receive_json()["epoch"] for _ in range(3)] for ws in socks]
+            # one loop: every socket sees the same frames, none trains on its own
+            assert player.n_streams == 4 and len(player.hubs) == 1
+            assert all(e == sorted(e) for e in epochs)
+            with c.websocket_connect(f"{WS}/api/sessions/{b}/stream") as other:
+                other.receive_json()
+                with c.websocket_connect(f"{WS}/api/sessions/{b}/stream") as over:
+                    assert _closed_with(over)[0] == 1013  # 5 streams in all
+        assert player.n_streams == 0 and not player.hubs  # all left: nothing plays
+        assert not c.app.state.sessions.items[a].playing
+
+
+def test_closing_or_expiring_a_session_ends_its_stream_and_its_training():
+    with TestClient(create_app(max_sessions=4, timeout_s=60), base_url=LOCAL) as c:
+        now = [0.0]
+        sessions = c.app.state.sessions
+        sessions.clock = lambda: now[0]
+        sid, _ = new_session(c, **XOR)
+        with c.websocket_connect(f"{WS}/api/sessions/{sid}/stream") as ws:
+            ws.receive_json()
+            ws.send_json({"cmd": "play"})
+            ws.receive_json()
+            session = sessions.items[sid]
+            c.post(f"/api/sessions/{sid}/close")
+            assert _closed_with(ws) == (1001, "this session was closed: reload the page")
+        time.sleep(0.1)  # a chunk under way ends at its 30 ms budget
+        epoch = session.epoch
+        time.sleep(0.3)
+        assert session.epoch == epoch and not session.playing  # the loop stopped
+        sid, _ = new_session(c, **XOR)
+        with c.websocket_connect(f"{WS}/api/sessions/{sid}/stream") as ws:
+            ws.receive_json()
+            ws.send_json({"cmd": "play"})
+            ws.receive_json()
+            now[0] = 1000.0  # idle past the timeout, as far as the server knows
+            sessions.items[sid].last_seen = 0.0
+            new_session(c, **XOR)  # a create purges expired sessions
+            code, reason = _closed_with(ws)
+            assert code == 1001 and "expired" in reason
+        assert not c.app.state.player.hubs
+
+
+@pytest.mark.parametrize("send,code,words", [
+    (lambda ws: ws.send_bytes(b'{"cmd": "play"}'), 1003, "binary"),
+    (lambda ws: ws.send_text("garbage"), 1007, "not a JSON command"),
+    (lambda ws: ws.send_text("[" * 120 + "]" * 120), 1007, "not a JSON command"),
+    (lambda ws: ws.send_text('{"cmd": ' + "9" * 200 + "}"), 1007, "not a JSON command"),
+    (lambda ws: ws.send_text('{"cmd": "play", "pad": "' + "x" * 300 + '"}'), 1009, "at most"),
+    (lambda ws: [ws.send_json({"cmd": "pause"}) for _ in range(60)], 1008, "commands a second"),
+])
+def test_malformed_or_flooding_messages_close_the_socket_with_a_code(client, send, code, words):
+    sid, _ = new_session(client, **XOR)
+    with client.websocket_connect(f"{WS}/api/sessions/{sid}/stream") as ws:
+        ws.receive_json()
+        send(ws)
+        got, reason = _closed_with(ws)
+    assert got == code and words in reason
+    assert client.post(f"/api/sessions/{sid}/step").status_code == 200  # the session lives on
+
+
+def test_minus_zero_and_near_overflow_csv_values_are_not_500s(client):
+    sid, f = new_session(client, **XOR, noise=-0.0)
+    assert f["config"]["noise"] == 0.0
+    r = client.put(f"/api/sessions/{sid}/config", json={**XOR, "noise": -0.0, "seed": 2})
+    assert r.status_code == 200
+    before = client.post(f"/api/sessions/{sid}/step").json()
+    for value in ("1e308", "-1.7e308", "10000.5"):
+        rows = "x1,x2,label\n" + "".join(f"{v},{i},{i % 2}\n" for i, v in
+                                         enumerate([value, 1, 2, 3, 4, 5]))
+        r = client.post(f"/api/sessions/{sid}/csv", content=rows)
+        assert r.status_code == 400 and "within ±10000" in r.json()["error"], r.text
+    after = client.post(f"/api/sessions/{sid}/step").json()  # the session is as it was
+    assert after["epoch"] == before["epoch"] + 1 and after["task"] == before["task"]
+    for bad in ({"learning_rate": "NaN"}, {"noise": "Infinity"}, {"train_ratio": 1e309}):
+        r = client.post("/api/sessions", content=__import__("json").dumps({**XOR, **bad})
+                        .replace('"NaN"', "NaN").replace('"Infinity"', "Infinity"),
+                        headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, (bad, r.text)
+
+
+def test_a_failed_update_leaves_the_session_as_it_was(monkeypatch):
+    import mlplab.playground.session as session_module
+    from mlplab.playground.data import parse_csv
+
+    s = Session(PlaygroundConfig(**XOR))
+    s.advance(3)
+    before = s.frame()
+    data = parse_csv("1,2,0\n2,1,1\n0,0,0\n1,1,1\n3,0,1\n0,3,0\n", s.cfg)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(session_module.Network, "from_layers", broken)  # fails mid-reset
+    with pytest.raises(RuntimeError):
+        s.set_data(data)
+    with pytest.raises(RuntimeError):
+        s.configure(PlaygroundConfig(**{**XOR, "hidden": [3]}))
+    monkeypatch.undo()
+    assert s.frame() == before and s.data.source == "xor"
+    s.advance(1)
+    assert s.epoch == 4
+
+
+def test_foreign_hosts_and_origins_are_refused():
+    from starlette.websockets import WebSocketDisconnect
+
+    app = create_app(allow_hosts=["lab.example"])
+    with TestClient(app, base_url="http://evil.example:8000") as evil:
+        r = evil.get("/api/meta")
+        assert r.status_code == 400 and "--allow-host evil.example" in r.json()["error"]
+    with TestClient(app, base_url="http://lab.example:8000") as lab:
+        assert lab.get("/api/meta").status_code == 200
+    with TestClient(app, base_url=LOCAL) as c:
+        sid, _ = new_session(c, **XOR)
+        foreign = {"Origin": "http://evil.example"}
+        r = c.post(f"/api/sessions/{sid}/step", headers=foreign)
+        assert r.status_code == 403 and "refused" in r.json()["error"]
+        assert c.get("/api/meta", headers=foreign).status_code == 200  # reading is harmless
+        with pytest.raises(WebSocketDisconnect) as closed:
+            with c.websocket_connect(f"{WS}/api/sessions/{sid}/stream", headers=foreign):
+                pass
+        assert closed.value.code == 1008
+        own = {"Origin": LOCAL}
+        assert c.post(f"/api/sessions/{sid}/step", headers=own).status_code == 200
+        with c.websocket_connect(f"{WS}/api/sessions/{sid}/stream", headers=own) as ws:
+            assert ws.receive_json()["type"] == "frame"
+    with TestClient(create_app(host="0.0.0.0"), base_url="http://192.168.7.7:8000") as lan:
+        assert lan.get("/api/meta").status_code == 200  # an address cannot be rebound
+        assert lan.get("/api/meta", headers={"Host": "rebind.example"}).status_code == 400
+
+
+def test_serve_refuses_an_empty_host_and_a_nan_timeout_and_tells_where_it_listens():
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from mlplab.cli import app
+    from mlplab.playground.launch import free_port
+
+    runner = CliRunner()
+    for args, words in ((["--host", ""], "--host must be an address"),
+                        (["--session-timeout", "nan"], "--session-timeout must be a number"),
+                        (["--session-timeout", "-5"], "--session-timeout must be a number"),
+                        (["--max-sessions", "0"], "--max-sessions must be in")):
+        r = runner.invoke(app, ["serve", *args])
+        assert r.exit_code == 2 and words in r.output and "Traceback" not in r.output
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "mlplab", "serve", "--host", "0.0.0.0",
+                             "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert f"http://127.0.0.1:{port}/ (listening on every interface, 0.0.0.0)" in first

@@ -16,7 +16,9 @@ What is here, for NumPy on the CPU:
   product (:mod:`~mlplab.accel.blas`), the other rules in place (:mod:`~mlplab.accel.updates`),
   blocked inference; elementwise kernels in :mod:`~mlplab.accel.kernels`;
 - :mod:`~mlplab.accel.tiny`: the lecture's tiny full-batch networks in one numba-compiled loop
-  (with the ``fast`` extra).
+  (with the ``fast`` extra);
+- :mod:`~mlplab.accel.recurrent`: SimpleRNN, LSTM and GRU layers with one fused gate product
+  per step into reused arrays, gate arithmetic compiled by numba where installed.
 
 For PyTorch tensors (a GPU, or the CPU): :mod:`~mlplab.accel.torch_step`, dense stacks in few
 kernels a step, the cost kept on the device, and on CUDA each step one graph launch.
@@ -25,7 +27,7 @@ kernels a step, the cost kept on the device, and on CUDA each step one graph lau
 from __future__ import annotations
 
 from ..core import plugins
-from . import dense, tiny, torch_step
+from . import dense, recurrent, tiny, torch_step
 
 
 class NumpyCPU:
@@ -34,10 +36,11 @@ class NumpyCPU:
     name = "numpy"
 
     def predict(self, net, X):
-        return dense.predict(net, X)
+        A = dense.predict(net, X)
+        return A if A is not None else recurrent.predict(net, X)
 
     def step(self, run):
-        return dense.step_for(run)
+        return dense.step_for(run) or recurrent.step_for(run)
 
     def fit_unwatched(self, run) -> bool:
         return tiny.fit_unwatched(run)

@@ -78,9 +78,9 @@ def cce_value(a, y, z=None):
     overflows.
     """
     xp = namespace(a if z is None else z)
-    if z is not None:
-        zmax = xp.max(z, axis=1, keepdims=True)
-        log_sum = xp.log(xp.sum(xp.exp(z - zmax), axis=1)) + zmax[:, 0]
+    if z is not None:  # the classes lie along the last axis (a sequence's steps before it)
+        zmax = xp.max(z, axis=-1, keepdims=True)
+        log_sum = xp.log(xp.sum(xp.exp(z - zmax), axis=-1)) + zmax[..., 0]
         return (xp.sum(log_sum) - xp.sum(y * z)) / z.shape[0]
     eps = xp.finfo(a.dtype).eps
     return -xp.sum(y * xp.log(xp.clip(a, eps, 1))) / a.shape[0]

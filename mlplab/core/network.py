@@ -247,7 +247,7 @@ class Network:
             return A
         A = to_numpy(A)
         if self.output == "softmax":
-            labels = A.argmax(axis=1)
+            labels = A.argmax(axis=-1)  # the class axis is last (a sequence: one per step)
         else:
             labels = (A > 0.5).astype(np.int64)
         return _like_caller(labels, X, None)
@@ -256,11 +256,11 @@ class Network:
         """Accuracy for classifiers (every output unit right), else the mean cost."""
         if self.output not in ("sigmoid", "softmax", "step"):
             return self.cost(X, Y)
-        Y = check_Y(Y, len(X), self.n_outputs, self.dtype)
+        Y = check_Y(Y, len(X), self.layers[-1].out_shape, self.dtype)
         pred = to_numpy(self.predict(X))
         if self.output == "softmax":
-            return float(np.mean(pred == Y.argmax(axis=1)))
-        return float(np.mean(np.all(pred == Y, axis=1)))
+            return float(np.mean(pred == Y.argmax(axis=-1)))
+        return float(np.mean(np.all(pred == Y, axis=-1)))
 
     def fit(self, X: Array, Y: Array, **options):
         """Train; see :func:`mlplab.train.fit` for the options. Returns the History."""
@@ -272,15 +272,23 @@ class Network:
         with np.printoptions(precision=4, suppress=True):
             lines = [repr(self), f"loss: {self.loss.name}"]
             for l, layer in enumerate(self.layers):
-                lines.append(f"layer {l}: {layer!r}")
+                n = sum(int(np.prod(p.shape)) for p in layer.params)
+                lines.append(f"layer {l}: {layer!r}  output {tuple(layer.out_shape)}, "
+                             f"{n} parameters")
                 if isinstance(layer, Dense):
                     W, b = to_numpy(layer.W), to_numpy(layer.b)
                     lines.append(f"  W({l}) {W.shape} =\n" + _indent(str(W), 4))
                     lines.append(f"  b({l}) {b.shape} = {b}")
+                elif n:  # a layer of several arrays (a recurrent layer's gates): their shapes
+                    lines.append("  " + ", ".join(f"{name} {tuple(p.shape)}" for name, p in
+                                                  zip(layer.param_names, layer.params)))
             lines.append(f"{sum(int(np.prod(p.shape)) for p in self.params)} parameters")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
+        if any(len(layer.out_shape) > 1 for layer in self.layers):  # sequences, images
+            device = "" if self.place.is_numpy else f", device={self.place.name!r}"
+            return f"Network({self.layers!r}, loss={self.loss.name!r}{device})"
         hidden = [layer.g.name for layer in self.layers[1:-1] if isinstance(layer, Dense)]
         activation = hidden if len(set(hidden)) > 1 else self.activation
         device = "" if self.place.is_numpy else f", device={self.place.name!r}"

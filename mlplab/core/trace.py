@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from .layers import Dense
+from .layers import Dense, Recurrent
+from .sequence_trace import forward_backward, sequence_steps, sup as _sup
 from .validation import check_learning_rate
 
 Array = np.ndarray
@@ -59,10 +60,6 @@ class Trace:
         return "\n".join(out)
 
 
-def _sup(l: int | str) -> str:
-    return "⁽" + str(l).translate(str.maketrans("0123456789L", "⁰¹²³⁴⁵⁶⁷⁸⁹ᴸ")) + "⁾"
-
-
 def _prediction_network(net):
     """A float64 copy of ``net`` with only its Input and Dense layers, numbered 0 … L."""
     from .layers import Dropout, Input
@@ -86,19 +83,21 @@ def trace(net, x, y, learning_rate: float = 0.5) -> Trace:
     x : (n_inputs,) array, one sample
     y : (n_outputs,) array or scalar
     learning_rate : float in (0, 1], the α of the update shown
+
+    A network with recurrent layers is traced through time instead (x is one sequence,
+    ``(T, features)``; :func:`mlplab.core.sequence_trace.sequence_steps`).
     """
     alpha = check_learning_rate(learning_rate)
+    if any(isinstance(layer, Recurrent) for layer in net.layers):  # unrolled in time
+        steps, cost = sequence_steps(net, x, y)
+        return Trace([TraceStep(*step) for step in steps], cost)
     net = _prediction_network(net)
     try:
         X = np.asarray(x, dtype=float).reshape(1, -1)
         Y = np.asarray(y, dtype=float).reshape(1, -1)
     except (TypeError, ValueError) as exc:
         raise DataError(f"trace needs one numeric sample x and its target y ({exc})") from None
-    X, Y = net.check_XY(X, Y)
-    net.require_trainable()
-    A = net.forward(X)
-    cost = float(net.loss.value(A, Y, net.layers[-1].Z))
-    net.backward(Y)
+    X, Y, cost = forward_backward(net, X, Y)
     L = net.L
     steps = []
     for l in range(1, L + 1):

@@ -139,6 +139,12 @@ def _check_Y_shaped(Y, n_samples: int, shape: tuple, dtype, where) -> Array:
     Y = to_numpy(Y)
     if Y.dtype == object or not (np.issubdtype(Y.dtype, np.number) or Y.dtype == bool):
         raise DataError(f"Y must be numeric, got dtype {Y.dtype}; encode the labels as numbers")
+    k = shape[-1]
+    if Y.shape == (n_samples, *shape[:-1]) and k > 1 and np.all(np.mod(Y, 1) == 0):
+        if Y.min() < 0 or Y.max() >= k:  # class labels per step (a sequence's), e.g. (m, T)
+            raise DataError(f"Y holds class labels {Y.min():g}..{Y.max():g} but the network "
+                            f"has {k} outputs per step; labels must be 0..{k - 1}")
+        Y = np.eye(k)[Y.astype(np.int64)]
     if Y.shape != (n_samples, *shape):
         raise DataError(f"Y has shape {Y.shape} but the network's outputs for {n_samples} "
                         f"samples have shape {(n_samples, *shape)}")

@@ -1,42 +1,57 @@
 """Crash-safe training checkpoints: stop anywhere, resume bit for bit.
 
-A checkpoint is one safetensors file, written atomically (temp file in the same folder, fsync,
-rename: :func:`mlplab.io.atomic_write_bytes`), so a crash leaves either the previous
+A checkpoint is one safetensors file, written atomically (:func:`mlplab.io.files.atomic_write`:
+temp file in the same folder, fsync, rename), so a crash leaves either the previous
 checkpoint or the new one, never half of one. It holds
 
 - the weights ``layers.{l}.W``, ``layers.{l}.b``, or a layer stack's tensors with the
-  batch-norm running statistics (as in a model file, :mod:`mlplab.io`),
+  batch-norm running statistics (as in a model file, :mod:`mlplab.io.model`),
 - the optimizer's state arrays ``optimizer.{i}.{name}`` (velocity, Adam's moments) and step t,
 - the states of the shuffle generator and of the network's own generators (dropout masks):
   ``bit_generator.state`` as JSON (nothing is pickled),
-- the epoch just finished, the :class:`~mlplab.training.History` so far, and the settings of
-  the run (optimizer, learning rate, batch size, …) so that a resume with different settings
-  is refused rather than silently producing a different model.
+- the epoch just finished, the :class:`~mlplab.train.loop.History` summary, and the settings
+  of the run (optimizer, learning rate, batch size, …) so that a resume with different
+  settings is refused rather than silently producing a different model.
+
+The per-epoch history lists (format version 2) are not in the file: they are appended to
+``{checkpoint}.history.jsonl`` beside it (:mod:`mlplab.io.history_log`), and the file
+records the run's id, how many values the log holds durably, and the few values after those
+(the tail). So a save costs the same at any epoch, and the two files travel together (copy
+or move both). Version 1 files, with the lists inside, are still read.
 
 Resuming restores all of it and continues with the next epoch; because every random choice
 comes from the restored generator, the resumed run ends with bit-identical weights to an
 uninterrupted one. Callbacks that define ``state_dict`` (EarlyStopping: its patience counter
 and best weights) are saved too, by position, and restored into the same callbacks of the
 resumed run (``callbacks.{i}.{name}.{j}`` tensors, the rest JSON).
+
+Reading is as careful as for a model file: header first, every field of the training state
+checked (:func:`check_state`) before anything uses it, tensors read only after the tensor
+table matches the network and its optimizer.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from ..core.xp import place, to_numpy
 from ..errors import ConfigError, ModelFileError
-from .model import (_as_path, _read_header, atomic_write_bytes, build_network, check_metadata,
-                 describe, fill_weights, load_tensors, network_config, read_model_bytes,
-                 state_arrays)
+from .container import check_metadata, check_table, load_tensors, read_container
+from .files import as_path, atomic_write, check_target, remove_orphans
+from .history_log import HistoryLog, log_path, read_history
+from .model import build_network, describe, fill_weights, network_config, state_arrays
+from .records import HISTORY_LISTS, Check, check_history, parse_json
 
 FORMAT = "mlplab-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the history lists live in the log beside the file
+READS = (1, 2)
+GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+MAX_CALLBACK_COPIES = 8  # callback tensors may hold this many copies of the parameters
 
 
 @dataclass
@@ -51,12 +66,13 @@ class Checkpoint:
     history: dict
     settings: dict
     callbacks: list = field(default_factory=list)  # [(position, class name, state)]
+    log: dict | None = None  # the history log's {"run", "synced"} (None: a version 1 file)
 
 
 def _layer_rngs(net) -> dict:
-    """The states of the generators inside the network (dropout masks, the network's own)."""
+    """The generators inside the network (dropout masks, the network's own), by owner."""
     owners = {"net": net, **{str(l): layer for l, layer in enumerate(net.layers)}}
-    return {key: obj.rng.bit_generator.state for key, obj in owners.items()
+    return {key: obj.rng for key, obj in owners.items()
             if isinstance(getattr(obj, "rng", None), np.random.Generator)}
 
 
@@ -81,11 +97,18 @@ def _callback_records(callbacks, tensors: dict) -> list[dict]:
 
 
 def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Generator,
-                    epoch: int, history, settings: dict, callbacks=()) -> Path:
-    """Write a checkpoint of the run after ``epoch`` to ``path``, atomically."""
+                    epoch: int, history, settings: dict, callbacks=(),
+                    log: HistoryLog | None = None) -> Path:
+    """Write a checkpoint of the run after ``epoch`` to ``path``, atomically.
+
+    With ``log`` the history lists are appended to it before the file is renamed into
+    place, the file keeping what the log has not yet synced, and the run's first save then
+    compacts the log; without, they go inside the file (a save then costs time in
+    proportion to the epochs so far).
+    """
     from safetensors.numpy import save as st_save
 
-    path = Path(path)
+    path = as_path(path)
     tensors = {name: np.ascontiguousarray(to_numpy(a)) for name, a in state_arrays(net)}
     opt = optimizer.state_dict()
     keys = []
@@ -93,9 +116,14 @@ def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Gene
         keys.append(sorted(s))
         for k, v in s.items():
             tensors[f"optimizer.{i}.{k}"] = np.ascontiguousarray(v)
+    record = {f.name: getattr(history, f.name) for f in fields(history)  # no copy of the lists
+              if log is None or f.name not in HISTORY_LISTS}
+    if log is not None:
+        record.update(log.append(history))  # the run, and the values the log may yet lose
     state = {"epoch": epoch, "optimizer": {"t": opt["t"], "keys": keys},
-             "rng": rng.bit_generator.state, "layer_rngs": _layer_rngs(net),
-             "history": asdict(history), "settings": settings,
+             "rng": rng.bit_generator.state,
+             "layer_rngs": {k: g.bit_generator.state for k, g in _layer_rngs(net).items()},
+             "history": record, "settings": settings,
              "callbacks": _callback_records(callbacks, tensors)}
     try:
         meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
@@ -105,57 +133,112 @@ def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Gene
         raise ConfigError(f"cannot write checkpoint {path}: its state is not JSON ({exc}); a "
                           "callback's state_dict may hold numbers, strings, None, and lists "
                           "of NumPy arrays") from None
-    atomic_write_bytes(path, st_save(tensors, metadata=meta))
+    atomic_write(path, st_save(tensors, metadata=meta), "checkpoint")
+    if log is not None and not log.compacted:
+        log.compact(history)  # drops older runs' lines, once the new checkpoint is in place
     return path
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read a checkpoint written by :func:`save_checkpoint` (an untrusted file, like a model)."""
-    data = read_model_bytes(path, "checkpoint")
-    header = _read_header(data, path)
-    meta = check_metadata(header, path, FORMAT, FORMAT_VERSION)
+def _check_generator(c: Check, state, name: str) -> dict:
+    """A ``bit_generator.state`` record that a fresh generator of its kind accepts."""
+    c.dict(state, name)
+    kind = state.get("bit_generator")
+    if kind not in GENERATORS:
+        c.fail(f"{name}.bit_generator must be one of {', '.join(GENERATORS)}")
     try:
-        net_record = json.loads(meta["config"])["network"]
-        state = json.loads(meta["state"])
-        epoch, opt, rng_state = state["epoch"], state["optimizer"], state["rng"]
-        history, settings = state["history"], state["settings"]
-        layer_rngs = state.get("layer_rngs", {})
-        if type(epoch) is not int or epoch < 1 or type(opt["t"]) is not int or opt["t"] < 0:
-            raise ValueError(f"bad epoch {epoch!r} or step count")
-        if not all(isinstance(d, dict) for d in (rng_state, history, settings, layer_rngs)):
-            raise ValueError("rng, history and settings must be JSON objects")
-        keys = [list(map(str, k)) for k in opt["keys"]]
-        cb_records = state.get("callbacks", [])
-        if not isinstance(cb_records, list) or not all(
-                isinstance(r, dict) and type(r.get("index")) is int and r["index"] >= 0
-                and isinstance(r.get("class"), str) and isinstance(r.get("values"), dict)
-                and isinstance(r.get("arrays"), dict)
-                and all(type(n) is int and 0 < n <= 10_000 for n in r["arrays"].values())
-                for r in cb_records):
-            raise ValueError("callbacks must be a list of callback records")
-    except Exception as exc:
-        raise ModelFileError(f"{path} has an invalid training-state record: "
-                             f"{type(exc).__name__} {str(exc)[:120]}") from None
-    net = build_network(net_record, path, len(data))
-    tensors = load_tensors(data, path)
-    expected = fill_weights(net, tensors, path)
+        getattr(np.random, kind)().state = state
+    except Exception as exc:  # ValueError, TypeError, KeyError, OverflowError from NumPy
+        c.fail(f"{name} is not a {kind} state ({type(exc).__name__})")
+    return state
+
+
+def check_state(state, path) -> dict:
+    """Every field of a checkpoint's training state, checked before anything uses it."""
+    c = Check(path, "training-state record")
+    c.dict(state, "state")
+    epoch = c.integer(state.get("epoch"), "epoch", 1, 10**12)
+    opt = c.dict(state.get("optimizer"), "optimizer")
+    c.integer(opt.get("t"), "optimizer.t", 0, 10**15)
+    keys = opt.get("keys")
+    if not isinstance(keys, list) or not all(
+            isinstance(k, list) and len(k) <= 8 and all(isinstance(n, str) and 0 < len(n) <= 64
+                                                        for n in k) for k in keys):
+        c.fail("optimizer.keys must be a list of lists of state names")
+    _check_generator(c, state.get("rng"), "rng")
+    layer_rngs = c.dict(state.get("layer_rngs", {}), "layer_rngs")
+    for key, value in layer_rngs.items():
+        if key != "net" and not key.isdigit():
+            c.fail(f"layer_rngs has an unknown owner {key[:20]!r}")
+        _check_generator(c, value, f"layer_rngs.{key[:20]}")
+    c.dict(state.get("history"), "history")
+    c.dict(state.get("settings"), "settings")
+    records = state.get("callbacks", [])
+    if not isinstance(records, list) or not all(
+            isinstance(r, dict) and type(r.get("index")) is int and 0 <= r["index"] <= 10_000
+            and isinstance(r.get("class"), str) and isinstance(r.get("values"), dict)
+            and isinstance(r.get("arrays"), dict)
+            and all(type(n) is int and 0 < n <= 10_000 for n in r["arrays"].values())
+            for r in records):
+        c.fail("callbacks must be a list of callback records")
+    return {**state, "epoch": epoch, "layer_rngs": layer_rngs, "callbacks": records}
+
+
+def _plan(header: dict, table: dict, size: int, path):
+    """The network and training state a checkpoint declares, checked against its tensor table
+    before the tensors are read."""
+    meta = check_metadata(header, path, FORMAT, READS)
+    config = parse_json(meta.get("config"), path, "config record")
+    state = check_state(parse_json(meta.get("state"), path, "training-state record"), path)
+    net = build_network(config.get("network") if isinstance(config, dict) else None, path,
+                        size)
     params = net.params
+    keys = state["optimizer"]["keys"]
     if keys and len(keys) != len(params):
         raise ModelFileError(f"{path}: optimizer state covers {len(keys)} arrays, the network "
                              f"has {len(params)}")
+    expected = state_arrays(net) + [(f"optimizer.{i}.{k}", p)
+                                    for i, (names, p) in enumerate(zip(keys, params))
+                                    for k in names]
+    check_table(table, expected, path, net.dtype)
+    extra = [f"callbacks.{r['index']}.{k}.{j}" for r in state["callbacks"]
+             for k, n in r["arrays"].items() for j in range(n)]
+    unknown = sorted(set(table) - {name for name, _ in expected} - set(extra))
+    if unknown:
+        raise ModelFileError(f"{path} holds unexpected tensor {unknown[0]!r}")
+    budget = MAX_CALLBACK_COPIES * sum(p.nbytes for p in params) + 2**20
+    if sum(table[name][2] for name in extra if name in table) > budget:
+        raise ModelFileError(f"{path}: its callback tensors are larger than "
+                             f"{MAX_CALLBACK_COPIES} copies of the network's parameters")
+    return net, state
+
+
+def _history(state: dict, path) -> dict:
+    """The full history record: the file's summary with the lists from the log (version 2)
+    or from the file itself (version 1), checked."""
+    record = dict(state["history"])
+    if "run" in record:
+        record.update(read_history(path, record))
+        for key in ("run", "synced", "tail"):
+            record.pop(key, None)
+    return check_history(record, state["epoch"], path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint` (an untrusted file, like a model),
+    with the history lists from its log."""
+    path = as_path(path)
+    (net, state), data = read_container(path, "checkpoint",
+                                        lambda header, table, size: _plan(header, table, size, path))
+    tensors = load_tensors(data, path)
+    fill_weights(net, tensors, path)
     opt_state = []
-    for i, (names, p) in enumerate(zip(keys, params)):
-        s = {}
-        for k in names:
-            t = tensors.get(f"optimizer.{i}.{k}")
-            if t is None or t.shape != p.shape or t.dtype != p.dtype:
-                raise ModelFileError(f"{path}: optimizer tensor optimizer.{i}.{k} is missing or "
-                                     f"does not match parameter shape {p.shape}")
-            s[k] = t.copy()
-            expected.add(f"optimizer.{i}.{k}")
+    for i, names in enumerate(state["optimizer"]["keys"]):
+        s = {k: tensors[f"optimizer.{i}.{k}"].copy() for k in names}
+        if not all(np.isfinite(v).all() for v in s.values()):
+            raise ModelFileError(f"{path}: optimizer state {i} contains NaN or inf")
         opt_state.append(s)
     callbacks = []
-    for r in cb_records:
+    for r in state["callbacks"]:
         cb_state = dict(r["values"])
         for k, n in r["arrays"].items():
             names = [f"callbacks.{r['index']}.{k}.{j}" for j in range(n)]
@@ -163,13 +246,11 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             if missing:
                 raise ModelFileError(f"{path} lacks tensor {missing[0]}")
             cb_state[k] = [tensors[name].copy() for name in names]
-            expected.update(names)
         callbacks.append((r["index"], r["class"], cb_state))
-    unknown = sorted(set(tensors) - expected)
-    if unknown:
-        raise ModelFileError(f"{path} holds unexpected tensor {unknown[0]!r}")
-    return Checkpoint(net, epoch, {"t": opt["t"], "state": opt_state}, rng_state, layer_rngs,
-                      history, settings, callbacks)
+    log = {k: state["history"][k] for k in ("run", "synced") if k in state["history"]}
+    return Checkpoint(net, state["epoch"], {"t": state["optimizer"]["t"], "state": opt_state},
+                      state["rng"], state["layer_rngs"], _history(state, path),
+                      state["settings"], callbacks, log or None)
 
 
 def restore(path, net, optimizer, rng: np.random.Generator, history, settings: dict,
@@ -195,26 +276,24 @@ def restore(path, net, optimizer, rng: np.random.Generator, history, settings: d
     if got and got != want:
         raise ModelFileError(f"{path}: optimizer state {got[0]} does not fit optimizer "
                              f"{type(optimizer).__name__} (needs {want[0]})")
+    owners = _layer_rngs(net)
+    missing = sorted(set(ck.layer_rngs) - set(owners))
+    if missing:
+        raise ModelFileError(f"{path} holds a generator state for {missing[0]!r}, which this "
+                             "network does not have")
     for (_, p), (_, q) in zip(state_arrays(net), state_arrays(ck.net)):
         p[...] = place(p).asarray(q)  # weights, and batch norm's running statistics
     optimizer.load_state_dict(ck.optimizer_state, net.params)
-    try:
-        owners = {"net": net, **{str(l): layer for l, layer in enumerate(net.layers)}}
+    try:  # checked by check_state; the kinds of generator may still differ from this run's
         for key, state in ck.layer_rngs.items():
-            owners[key].rng.bit_generator.state = state
+            owners[key].bit_generator.state = state
         rng.bit_generator.state = ck.rng_state
-        for name, value in ck.history.items():
-            default = getattr(history, name, None)
-            if isinstance(default, list) and not (
-                    isinstance(value, list) and all(isinstance(v, (int, float)) for v in value)):
-                raise TypeError(f"history.{name} must be a list of numbers")
-            if hasattr(history, name):
-                setattr(history, name, value)
-        if type(history.epochs) is not int or not isinstance(history.stop_reason, str):
-            raise TypeError("history.epochs must be an int and stop_reason a string")
     except Exception as exc:
-        raise ModelFileError(f"{path} has an invalid generator or history record: "
+        raise ModelFileError(f"{path} has a generator state this run cannot take: "
                              f"{str(exc)[:120]}") from None
+    for name, value in ck.history.items():
+        if hasattr(history, name):
+            setattr(history, name, list(value) if isinstance(value, list) else value)
     return ck.epoch
 
 
@@ -224,8 +303,9 @@ class Checkpointer:
     def __init__(self, path, every: int, settings: dict, callbacks=()):
         from ..core.validation import check_positive_int
 
-        self.path, self.settings, self.callbacks = _as_path(path), settings, list(callbacks)
+        self.path, self.settings, self.callbacks = as_path(path), settings, list(callbacks)
         self.loaded: Checkpoint | None = None
+        self.log: HistoryLog | None = None
         self.every = check_positive_int(every, "checkpoint_every")
         if not self.path.parent.is_dir():
             raise ConfigError(f"checkpoint {self.path}: folder {self.path.parent} does not exist; "
@@ -233,6 +313,11 @@ class Checkpointer:
         if self.path.is_dir():
             raise ConfigError(f"checkpoint {self.path} is a folder; give a file path such as "
                               f"{self.path / 'checkpoint.safetensors'}")
+        try:  # a device, FIFO or odd symlink is refused before training, not at the first save
+            check_target(self.path, "checkpoint")
+            check_target(log_path(self.path), "history log")
+        except ModelFileError as exc:
+            raise ConfigError(str(exc)) from None
 
     def start(self, trainer, rng, resume: bool) -> int:
         """The first epoch to run: 1, or the one after the checkpoint when resuming."""
@@ -240,14 +325,19 @@ class Checkpointer:
             state_arrays(trainer.net)
         except ModelFileError as exc:
             raise ConfigError(f"{exc} (checkpoint {self.path})") from None
+        for path in (self.path, log_path(self.path)):
+            remove_orphans(path)  # temporary files of a killed run
         if not resume:
+            self.log = HistoryLog(self.path)
             return 1
         if not self.path.exists():
             raise ConfigError(f"cannot resume: no checkpoint at {self.path}; run once without "
                               "resume (--resume) to create it")
-        self.loaded = load_checkpoint(self.path)
-        return restore(self.path, trainer.net, trainer.optimizer, rng, trainer.history,
-                       self.settings, self.loaded) + 1
+        self.loaded = ck = load_checkpoint(self.path)
+        epoch = restore(self.path, trainer.net, trainer.optimizer, rng, trainer.history,
+                        self.settings, ck)
+        self.log = HistoryLog(self.path, **ck.log) if ck.log else HistoryLog(self.path)
+        return epoch + 1
 
     def restore_callbacks(self, trainer) -> None:
         """After ``on_train_begin``: give the resumed callbacks their saved state."""
@@ -271,4 +361,4 @@ class Checkpointer:
         if last or trainer.stop_reason or epoch % self.every == 0:
             trainer.history.stop_reason = trainer.stop_reason or ""
             save_checkpoint(self.path, trainer.net, trainer.optimizer, rng, epoch,
-                            trainer.history, self.settings, self.callbacks)
+                            trainer.history, self.settings, self.callbacks, self.log)

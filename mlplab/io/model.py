@@ -11,18 +11,19 @@ own list), its tensors named by position, ``stack.{i}.W``, ``stack.{i}.running_v
 ``stack.{i}.{j}.W`` inside a residual block. Dropout is identity at prediction time and is
 left out, as in the plain format.
 
-Loading never unpickles or evaluates anything: the header is JSON, the tensors are raw bytes,
-and every shape is checked against the declared architecture before a network is built.
-Saving writes a temporary file in the same folder, fsyncs it and renames it over the target,
-so a crash mid-save never leaves a half-written file where a good one was.
+Loading never unpickles or evaluates anything: the header is JSON, the tensors are raw bytes.
+It reads the header first (:mod:`mlplab.io.container`), checks every record in it
+(:mod:`mlplab.io.records`: the architecture, the training summary, the ``extra`` records
+``csv``, ``tabular`` and ``playground`` against the network) and the tensor table against the
+architecture, and only then reads the tensors. Saving goes through
+:func:`mlplab.io.files.atomic_write`, so a crash mid-save never leaves a half-written file
+where a good one was, and a target that is not a regular file is refused.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +32,16 @@ from ..core.activations import get_activation
 from ..core.xp import to_numpy
 from ..errors import ConfigError, ModelFileError
 from ..core.layers import BatchNorm, Dense, Dropout, Input, Residual
+from . import recurrent
+from .container import (check_metadata, check_table, load_tensors, read_container,
+                        split_bytes)
+from .files import as_path, atomic_write
+from .records import MAX_JSON_DEPTH, check_extra, check_saved_history, depth, parse_json
 
 FORMAT = "mlplab"
 FORMAT_VERSION = 1
-MAX_HEADER_BYTES = 16 * 2**20  # a header is a few KB; anything huge is not ours
 MAX_LAYER_UNITS = 1_000_000
 MAX_LAYERS = 1000
-MAX_FILE_BYTES = 4 * 2**30  # 4 GiB: far beyond any network this NumPy engine trains
 MAX_NESTING = 8  # residual blocks inside residual blocks
 STACK_TENSORS = {"dense": ("W", "b"), "batchnorm": ("gamma", "beta", "running_mean", "running_var")}
 
@@ -50,8 +54,11 @@ def network_config(net) -> dict:
     residual layers are recorded as a ``stack`` of layer records (see the module docstring).
     """
     if not _is_plain(net):
-        return {"stack": _stack_record(net.layers[1:]), "n_inputs": net.n_inputs,
-                "loss": net.loss.name, "dtype": str(net.dtype)}
+        config = {"stack": _stack_record(net.layers[1:]), "n_inputs": net.n_inputs,
+                  "loss": net.loss.name, "dtype": str(net.dtype)}
+        if len(net.input_shape) > 1:  # sequences: Input((T, features))
+            config["input_shape"] = list(net.input_shape)
+        return config
     dense = _dense_layers(net)
     sizes = [net.n_inputs] + [layer.n_out for layer in dense]
     init = "normal" if net.init == "custom" else str(net.init)  # the saved weights replace it
@@ -79,7 +86,8 @@ def _dense_layers(net) -> list:
 
 
 def _is_plain(net) -> bool:
-    return all(isinstance(layer, (Dense, Dropout, Input)) for layer in net.layers)
+    return all(isinstance(layer, (Dense, Dropout, Input)) and not recurrent.is_sequence_layer(layer)
+               for layer in net.layers)
 
 
 def _kept(layers) -> list:
@@ -90,7 +98,9 @@ def _kept(layers) -> list:
 def _stack_record(layers) -> list[dict]:
     records = []
     for layer in _kept(layers):
-        if isinstance(layer, Dense):
+        if recurrent.is_sequence_layer(layer):
+            records.append(recurrent.record(layer))
+        elif isinstance(layer, Dense):
             records.append({"kind": "dense", "n_in": layer.n_in, "n_out": layer.n_out,
                             "activation": layer.g.name})
         elif isinstance(layer, BatchNorm):
@@ -110,6 +120,9 @@ def _stack_arrays(layers, prefix: str = "stack."):
     for i, layer in enumerate(_kept(layers), start=1):
         if isinstance(layer, Residual):
             yield from _stack_arrays(layer.layers, f"{prefix}{i}.")
+        elif recurrent.is_sequence_layer(layer):
+            for name in layer.param_names:
+                yield f"{prefix}{i}.{name}", getattr(layer, name)
         else:
             kind = "dense" if isinstance(layer, Dense) else "batchnorm"
             for name in STACK_TENSORS[kind]:
@@ -137,7 +150,8 @@ def describe(config: dict) -> str:
 
 def _describe_stack(records) -> str:
     return ", ".join(f"residual[{_describe_stack(r['layers'])}]" if r["kind"] == "residual"
-                     else f"{r['kind']} {r.get('n_out', r.get('n'))}" for r in records)
+                     else f"{r['kind']} {r.get('n_out', r.get('n', r.get('n_hidden')))}"
+                     for r in records)
 
 
 def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
@@ -152,7 +166,7 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
 
     if not isinstance(net, Network):
         raise ConfigError(f"save expects a Network, got {type(net).__name__}")
-    path = _as_path(path)
+    path = as_path(path)
     tensors = {name: np.ascontiguousarray(to_numpy(a)) for name, a in state_arrays(net)}
     history = None
     if net.history is not None:
@@ -160,109 +174,16 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
                    "loss": net.history.loss[-1] if net.history.loss else None}
     config = {"network": network_config(net), "history": history,
               "extra": extra if extra is not None else getattr(net, "extra", None)}
+    if depth(config) > MAX_JSON_DEPTH:  # load would refuse it: refuse it now
+        raise ModelFileError(f"cannot save: extra metadata nests deeper than {MAX_JSON_DEPTH} "
+                             "levels")
+    check_extra(config["extra"], net, path)  # a file load would refuse is never written
     try:
         meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
                 "config": json.dumps(config)}
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ModelFileError(f"cannot save: extra metadata is not JSON-serializable ({exc})") from None
-    data = st_save(tensors, metadata=meta)
-    atomic_write_bytes(path, data)
-    return path
-
-
-def _as_path(path) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise ConfigError(f"a file path must be a str or os.PathLike, got {type(path).__name__}")
-    return Path(path)
-
-
-def _new_file_mode() -> int:
-    """0o666 less the umask: the mode ``open(path, "w")`` gives a new file."""
-    try:  # Linux shows the umask without setting it (setting it races with other threads)
-        umask = int(Path("/proc/self/status").read_text().split("Umask:")[1].split()[0], 8)
-    except (OSError, IndexError, ValueError):
-        umask = os.umask(0o022)
-        os.umask(umask)
-    return 0o666 & ~umask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync, then rename over ``path``."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ModelFileError(f"cannot save to {path}: folder {folder} does not exist; create it first")
-    if path.is_dir():
-        raise ModelFileError(f"cannot save to {path}: it is a folder; give a file name inside it")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        os.fchmod(fd, _new_file_mode())  # mkstemp makes 0600; a saved file is shared as open() would
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ModelFileError(f"cannot save to {path}: {exc.strerror or exc}; check the "
-                                 "folder's permissions and free space") from None
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-
-
-def _read_header(data: bytes, path) -> dict:
-    if len(data) < 8:
-        raise ModelFileError(f"{path} is not an mlplab model file: only {len(data)} bytes")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n < 2 or n > MAX_HEADER_BYTES or 8 + n > len(data):
-        raise ModelFileError(f"{path} is truncated or not a safetensors file "
-                             f"(header claims {n} bytes, file has {len(data)})")
-    try:
-        header = json.loads(data[8:8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path} has a corrupt header: bad JSON ({exc})") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{path} has a corrupt header: not a JSON object")
-    return header
-
-
-def read_model_bytes(path: str | os.PathLike, what: str = "model file") -> bytes:
-    """The bytes of ``path``; a missing or unreadable file is a :class:`ModelFileError`."""
-    path = _as_path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ModelFileError(f"{what} {path} is {size} bytes, larger than any mlplab "
-                                 f"{what} may be ({MAX_FILE_BYTES} bytes); it is not ours")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileError(f"{what} {path} does not exist; check the path") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{what} {path} is a folder; give the file inside it") from None
-    except OSError as exc:
-        raise ModelFileError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-
-
-def check_metadata(header: dict, path, fmt: str = FORMAT, version: int = FORMAT_VERSION) -> dict:
-    """The ``__metadata__`` of an mlplab file, after checking its format name and version."""
-    meta = header.get("__metadata__")
-    if not isinstance(meta, dict) or meta.get("format") != fmt:
-        kind = "an mlplab model" if fmt == FORMAT else f"an {fmt} file"
-        raise ModelFileError(f"{path} is not {kind} (no {fmt!r} format metadata); "
-                             "was it written by mlplab?")
-    if meta.get("format_version") != str(version):
-        raise ModelFileError(f"{path} has format version {meta.get('format_version')!r}; this "
-                             f"mlplab reads version {version}: upgrade mlplab or re-save the file")
-    return meta
+    return atomic_write(path, st_save(tensors, metadata=meta), "model file")
 
 
 def build_network(arch, path, n_bytes: int):
@@ -315,6 +236,9 @@ def _count_stack(records, path, depth: int = 0) -> tuple[int, int]:
             n_layers, n_numbers = _count_stack(rec.get("layers"), path, depth + 1)
             layers, numbers = layers + n_layers, numbers + n_numbers
             continue
+        if recurrent.handles(kind):
+            layers, numbers = layers + 1, numbers + recurrent.count(rec, path)
+            continue
         sizes = ([rec.get("n_in"), rec.get("n_out")] if kind == "dense"
                  else [rec.get("n")] if kind == "batchnorm" else None)
         if sizes is None or not all(type(n) is int and 0 < n <= MAX_LAYER_UNITS for n in sizes):
@@ -332,6 +256,11 @@ def _stack_layers(records, width: int, dtype) -> list:
     for rec in records:
         if rec["kind"] == "residual":
             layer = Residual(_stack_layers(rec["layers"], width, dtype))
+        elif recurrent.handles(rec["kind"]):
+            layer = recurrent.build(rec, width, dtype)
+            layers.append(layer)
+            width = recurrent.width_after(layer)
+            continue
         elif rec["kind"] == "dense":
             if rec["n_in"] != width:
                 raise ConfigError(f"a dense layer of {rec['n_in']} inputs receives {width}")
@@ -361,21 +290,12 @@ def _build_stack(arch, path, n_bytes: int):
         raise ModelFileError(f"{path} declares {numbers} numbers but holds only {n_bytes} "
                              "bytes: truncated or inconsistent")
     try:
-        layers = _stack_layers(arch["stack"], n_inputs, np.dtype(dtype))
-        return Network.from_layers([Input(n_inputs)] + layers, loss=arch["loss"], seed=0)
+        shape = recurrent.input_shape(arch, n_inputs)
+        layers = _stack_layers(arch["stack"], shape[-1], np.dtype(dtype))
+        return Network.from_layers([Input(shape)] + layers, loss=arch["loss"], seed=0)
     except Exception as exc:  # ConfigError, KeyError, TypeError from the records
         raise ModelFileError(f"{path} has an invalid layer stack: {type(exc).__name__} "
                              f"{str(exc)[:120]}") from None
-
-
-def load_tensors(data: bytes, path) -> dict:
-    """Every tensor of a safetensors body (raw little-endian bytes; nothing is executed)."""
-    from safetensors.numpy import load as st_load
-
-    try:
-        return st_load(data)
-    except Exception as exc:
-        raise ModelFileError(f"{path} has corrupt tensor data: {str(exc)[:160]}") from None
 
 
 def fill_weights(net, tensors: dict, path) -> set:
@@ -400,35 +320,45 @@ def fill_weights(net, tensors: dict, path) -> set:
     return expected
 
 
-def loads(data: bytes, path="<bytes>"):
-    """A :class:`~mlplab.Network` from the bytes of a model file (see :func:`load`)."""
-    header = _read_header(data, path)
-    meta = check_metadata(header, path)
-    try:
-        config = json.loads(meta["config"])
-        if not isinstance(config, dict):
-            raise TypeError("config is not a JSON object")
-    except Exception as exc:
-        raise ModelFileError(f"{path} has an invalid config record: {str(exc)[:120]}") from None
-    net = build_network(config.get("network"), path, len(data))
-    tensors = load_tensors(data, path)
-    unknown = sorted(set(tensors) - fill_weights(net, tensors, path))
+
+
+def _plan(header: dict, table: dict, size: int, path):
+    """The network a model file declares and its checked records, before its tensors are read."""
+    meta = check_metadata(header, path, FORMAT, (FORMAT_VERSION,))
+    config = parse_json(meta.get("config"), path, "config record")
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path} has an invalid config record: not a JSON object")
+    net = build_network(config.get("network"), path, size)
+    expected = state_arrays(net)
+    check_table(table, expected, path, net.dtype)
+    unknown = sorted(set(table) - {name for name, _ in expected})
     if unknown:
         raise ModelFileError(f"{path} holds unexpected tensor {unknown[0]!r}")
-    extra = config.get("extra")
-    if extra is not None and not isinstance(extra, dict):
-        raise ModelFileError(f"{path} has an invalid extra record: not a JSON object")
-    net.extra = extra
-    history = config.get("history")
-    net.saved_history = history if isinstance(history, dict) else None
+    net.extra = check_extra(config.get("extra"), net, path)
+    net.saved_history = check_saved_history(config.get("history"), path)
+    return net
+
+
+def loads(data: bytes, path="<bytes>"):
+    """A :class:`~mlplab.Network` from the bytes of a model file (see :func:`load`)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ConfigError(f"loads expects the bytes of a model file, got {type(data).__name__}")
+    net = _plan(*split_bytes(bytes(data), path), path)
+    fill_weights(net, load_tensors(bytes(data), path), path)
     return net
 
 
 def load(path: str | os.PathLike):
     """Read a model file written by :func:`save`; returns a :class:`~mlplab.Network`.
 
-    The file is untrusted: anything wrong with it (missing, truncated, bad JSON, unknown
-    format version, impossible or inconsistent shapes, wrong dtype, NaN) is a
-    :class:`ModelFileError`; nothing in it is unpickled or evaluated.
+    The file is untrusted: anything wrong with it (missing, not a regular file, truncated,
+    padded, bad or deeply nested JSON, unknown format version, impossible or inconsistent
+    shapes, wrong dtype, NaN, malformed ``extra`` records) is a :class:`ModelFileError`;
+    nothing in it is unpickled or evaluated, and its tensors are read only after its header
+    has been checked.
     """
-    return loads(read_model_bytes(path), Path(path))
+    path = as_path(path)
+    net, data = read_container(path, "model file",
+                               lambda header, table, size: _plan(header, table, size, path))
+    fill_weights(net, load_tensors(data, path), path)
+    return net

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConfigError
+from ..io.files import atomic_write
+from ..io.files import atomic_write
 from .experiments import ExperimentResult, discover
 from .text import DEFAULT_LANGUAGE, check_language, language
 
@@ -130,8 +132,8 @@ def run_tour(out: Path, *, quick: bool = False, seed: int = 0, only: list[str] |
     tour.seconds = time.perf_counter() - start
     from .report import render
 
-    tour.path.write_text(render(tour, quick=quick, seed=seed, embed=embed, lang=lang),
-                         encoding="utf-8")
+    atomic_write(tour.path, render(tour, quick=quick, seed=seed, embed=embed, lang=lang),
+                 "tour report")
     return tour
 
 

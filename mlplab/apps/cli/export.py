@@ -58,7 +58,7 @@ def export(
     (OUT.encoding.json): the ONNX model's inputs are the encoded columns.
     """
     from ...extras import require
-    from ...io.model import atomic_write_bytes, load
+    from ...io import atomic_write, load
 
     with user_errors():
         if onnx is None and torch is None:
@@ -77,7 +77,7 @@ def export(
             encoding = encoding_record(net)
             if encoding is not None:
                 side = onnx.with_suffix(".encoding.json")
-                atomic_write_bytes(side, json.dumps(encoding, indent=1).encode())
+                atomic_write(side, json.dumps(encoding, indent=1), "encoding file")
                 console.print(f"wrote {side}: the {len(encoding['features'])} encoded input "
                               "columns and how to encode a CSV row into them", highlight=False)
         if torch is not None:
@@ -88,7 +88,7 @@ def export(
             module = to_torch(net)
             buffer = io.BytesIO()
             torch_module.save(module.state_dict(), buffer)
-            atomic_write_bytes(torch, buffer.getvalue())
+            atomic_write(torch, buffer.getvalue(), "--torch")
             console.print(f"wrote {torch} (state_dict of):\n{module}", highlight=False,
                           markup=False)
 

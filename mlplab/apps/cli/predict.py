@@ -30,13 +30,13 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
 
 def write_table(path: Path, header: list[str], rows: list[list[str]]) -> None:
     """The table as CSV with a header line, written atomically."""
-    from ...io.model import atomic_write_bytes
+    from ...io import atomic_write
 
     buffer = io.StringIO()
     writer = csvlib.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    atomic_write_bytes(path, buffer.getvalue().encode())
+    atomic_write(path, buffer.getvalue(), "--output")
 
 
 def tabular_table(run) -> tuple[list[str], list[list[str]]]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import webbrowser
+from typing import List
 
 import typer
 
-from ...errors import ConfigError
 from .app import command, console, user_errors
 
 
@@ -20,27 +17,13 @@ def serve(
     open_browser: bool = typer.Option(False, "--open", help="Open the page in a browser."),
     max_sessions: int = typer.Option(16, help="Browser tabs served at once."),
     session_timeout: float = typer.Option(900, help="Seconds before an idle tab's session is freed."),
+    allow_host: List[str] = typer.Option([], help="Another name this server may be reached by "
+                                         "(its Host header), e.g. a machine name; repeatable."),
 ):
     """Start the playground: train a network in the browser and watch it learn."""
-    import uvicorn
-
-    from ..playground.server import create_app
+    from ..playground.launch import serve as run_server
 
     with user_errors():
-        if not 1 <= port <= 65535:
-            raise ConfigError(f"--port must be in 1..65535, got {port}")
-        if max_sessions < 1 or session_timeout <= 0:
-            raise ConfigError("--max-sessions must be ≥ 1 and --session-timeout > 0")
-        try:  # fail with one clear line rather than uvicorn's traceback
-            with socket.create_server((host, port)):
-                pass
-        except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); "
-                              "pick another --port") from None
-        shown = "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
-        url = f"http://{shown}:{port}/"
-        console.print(f"mlplab playground: {url}   (Ctrl+C stops it)", highlight=False)
-        if open_browser:
-            threading.Timer(1.0, webbrowser.open, [url]).start()
-        uvicorn.run(create_app(max_sessions, session_timeout), host=host, port=port,
-                    log_level="warning")
+        run_server(host, port, max_sessions=max_sessions, session_timeout=session_timeout,
+                   allow_hosts=allow_host, open_browser=open_browser,
+                   announce=lambda line: console.print(line, highlight=False))

@@ -145,13 +145,14 @@ def sweep(
 def _save(result, out: Path) -> None:
     import pandas as pd
 
-    from ...io.model import save
+    from ...io import atomic_write, save
     from ...lab.plots.sweep import scores_by_parameter
 
     output_folder(out)
     path = save(result.search.best_estimator_.net_, out / "model.safetensors",
                 extra=result.extra())
-    pd.DataFrame(result.search.cv_results_).to_csv(out / "cv_results.csv", index=False)
+    atomic_write(out / "cv_results.csv", pd.DataFrame(result.search.cv_results_).to_csv(
+        index=False), "sweep results")
     figure = scores_by_parameter(result.search.cv_results_, out / "sweep.png",
                                  score_name=result.scoring)
     console.print(f"saved {path} (best model, with its column encoding), "

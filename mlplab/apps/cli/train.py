@@ -251,14 +251,14 @@ def _report(net, X, Y, prepared, history, o, data) -> dict:
 
 
 def _save(net, out: Path, extra: dict, history) -> None:
-    from ...io.model import atomic_write_bytes, save
+    from ...io import atomic_write, save
 
     record = {"loss": history.loss, "val_loss": history.val_loss, "epochs": history.epochs,
               "stop_reason": history.stop_reason}
     try:
         output_folder(out)
         path = save(net, out / "model.safetensors", extra=extra)
-        atomic_write_bytes(out / "history.json", json.dumps(record, indent=1).encode())
+        atomic_write(out / "history.json", json.dumps(record, indent=1), "history file")
     except (MlplabError, OSError) as exc:
         rescue_save(net, extra, exc)
     console.print(f"saved {path} and {out / 'history.json'}", highlight=False)

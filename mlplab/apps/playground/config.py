@@ -1,19 +1,27 @@
-"""What a playground session is made of, declared once with its bounds (pydantic models).
+"""What a playground session is made of, declared once with its bounds (pydantic models),
+and the server's limits.
 
 FastAPI validates every request against these models, so an out-of-range or malformed
-parameter is refused with a 4xx naming the field before any engine code runs.
+parameter is refused with a 4xx naming the field before any engine code runs. Every float
+must be finite, and ``-0.0`` is read as ``0.0`` (NumPy refuses a noise scale of ``-0.0``).
 """
 
 from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_HIDDEN_LAYERS = 6
 MAX_NEURONS = 8
 MAX_POINTS = 2000
+MAX_COORD = 1e4  # |x1|, |x2| and |label| of any point, drawn or uploaded
 MAX_BODY_BYTES = 1_000_000  # any request body larger than this is refused with 413
+# the stream: commands are {"cmd": "pause"}-sized; caps keep one tab from starving the others
+MAX_COMMAND_BYTES = 256  # a WebSocket message larger than this is closed with 1009
+MAX_STREAMS_PER_SESSION = 4
+MAX_STREAMS = 64
+COMMANDS_PER_SECOND = 20  # per socket, with bursts of twice that
 
 # name: (kind, classes, default generator noise σ); the slider's 0.5 is the default σ.
 DATASETS = {
@@ -32,7 +40,12 @@ HiddenActivation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "identity", 
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_negative_zero(cls, value):
+        return value + 0.0 if type(value) is float else value  # -0.0 + 0.0 is 0.0
 
 
 class PlaygroundConfig(Strict):
@@ -95,9 +108,9 @@ class PointEdit(Strict):
     """Add a point of class/target ``label`` at ``(x1, x2)``, or remove the nearest point."""
 
     action: Literal["add", "remove"]
-    x1: float = Field(ge=-1e4, le=1e4)
-    x2: float = Field(ge=-1e4, le=1e4)
-    label: float = Field(0, ge=-1e4, le=1e4)
+    x1: float = Field(ge=-MAX_COORD, le=MAX_COORD)
+    x2: float = Field(ge=-MAX_COORD, le=MAX_COORD)
+    label: float = Field(0, ge=-MAX_COORD, le=MAX_COORD)
     subset: Literal["train", "test"] = "train"
 
 

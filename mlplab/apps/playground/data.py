@@ -14,7 +14,7 @@ import numpy as np
 from ...datasets import synthetic, train_test_split
 from ...datasets.playground_sets import surface, three_blobs, three_spirals
 from ...errors import DataError
-from .config import DATASETS, MAX_POINTS, PlaygroundConfig
+from .config import DATASETS, MAX_COORD, MAX_POINTS, PlaygroundConfig
 
 Array = np.ndarray
 
@@ -93,6 +93,12 @@ def parse_csv(text: str, cfg: PlaygroundConfig) -> Data:
     data = values.to_numpy(dtype=np.float64)
     if not np.isfinite(data).all():
         raise DataError("the CSV holds inf values; every number must be finite")
+    big = np.abs(data) > MAX_COORD  # x1², a grid over 1e308 … overflow: refuse, as for a drawn point
+    if big.any():
+        row, col = np.argwhere(big)[0]
+        raise DataError(f"every number in the CSV must lie within ±{MAX_COORD:g}; data row "
+                        f"{row + 1} holds {data[row, col]:g} ({('x1', 'x2', 'label')[col]}): "
+                        "rescale the data")
     if not 4 <= len(data) <= MAX_POINTS:
         raise DataError(f"the CSV must hold 4 to {MAX_POINTS} points, found {len(data)}")
     P, y = data[:, :2], data[:, 2]

@@ -8,8 +8,13 @@ Routes (JSON unless noted; every refusal is a 4xx with ``{"error": "..."}``):
   ``.../csv`` (text/csv body), ``.../weight``, ``.../view``: change it, answer a frame;
 - ``POST .../trace``: one point's forward values and backward deltas (:func:`mlplab.trace`);
 - ``GET .../model``: the model file (safetensors) for :func:`mlplab.load`;
-- ``POST .../close``: free it now (sessions also expire after ``timeout_s`` idle);
-- ``WS .../stream``: commands ``{"cmd": "play" | "pause" | "step" | "reset"}`` in, frames out.
+- ``POST .../close``: free it now (sessions also expire after ``timeout_s`` idle); either
+  way its streams close and its play loop stops;
+- ``WS .../stream``: commands ``{"cmd": "play" | "pause" | "step" | "reset"}`` in, frames out
+  (:mod:`.stream`: one play loop per session, all on one worker thread).
+
+Every request first passes the guards (:mod:`.guards`): a ``Host`` this server answers to,
+no cross-origin WebSocket or change, a body of at most ``MAX_BODY_BYTES``.
 """
 
 from __future__ import annotations
@@ -22,17 +27,19 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ...errors import MlplabError
 from .config import (DATASETS, FEATURES, MAX_BODY_BYTES, MAX_HIDDEN_LAYERS, MAX_NEURONS,
-                     MAX_POINTS, PlaygroundConfig, PointEdit, TraceRequest, ViewOptions,
-                     WeightEdit)
+                     MAX_POINTS, MAX_STREAMS, MAX_STREAMS_PER_SESSION, PlaygroundConfig,
+                     PointEdit, TraceRequest, ViewOptions, WeightEdit)
 from .data import parse_csv
+from .guards import BodyLimit, HostGuard, Interactive
 from .session import Session
+from .stream import Hub, Player, serve_stream
 
 STATIC = Path(__file__).parent / "static"
 
@@ -46,11 +53,18 @@ class Refused(Exception):
 
 
 class Sessions:
-    """At most ``limit`` sessions; one idle for ``timeout_s`` is freed."""
+    """At most ``limit`` sessions; one idle for ``timeout_s`` is freed, its streams closed.
+
+    Creating one reserves its place under the lock before the session is built (in a worker
+    thread), so concurrent creates never pass the limit. Every other method runs on the
+    event loop's thread.
+    """
 
     def __init__(self, limit: int, timeout_s: float):
         self.limit, self.timeout_s = limit, timeout_s
         self.items: dict[str, Session] = {}
+        self.hubs: dict[str, Hub] = {}
+        self.pending = 0  # places reserved by creates still building their session
         self.lock = threading.Lock()
         self.clock = time.monotonic  # replaceable in tests
 
@@ -59,22 +73,28 @@ class Sessions:
 
     def purge(self) -> None:
         now = self.clock()
-        with self.lock:
-            for sid in [k for k, s in self.items.items() if now - s.last_seen > self.timeout_s]:
-                del self.items[sid]
+        for sid in [k for k, s in self.items.items() if now - s.last_seen > self.timeout_s]:
+            self.close(sid, "this session expired after "
+                       f"{self.timeout_s:.0f} s idle: reload the page")
 
-    def create(self, cfg: PlaygroundConfig) -> tuple[str, Session]:
+    async def create(self, cfg: PlaygroundConfig) -> tuple[str, Session]:
         self.purge()
         with self.lock:
-            if len(self.items) >= self.limit:
+            if len(self.items) + self.pending >= self.limit:
                 raise Refused(503, f"the playground already holds {self.limit} sessions (one "
                               f"per tab); close a tab, or wait {self.timeout_s:.0f} s for idle "
                               "ones to expire")
-        session = Session(cfg)  # may raise MlplabError: nothing registered yet
+            self.pending += 1
+        try:
+            session = await asyncio.to_thread(Session, cfg)  # may raise: nothing registered
+        finally:
+            with self.lock:
+                self.pending -= 1
         sid = secrets.token_urlsafe(12)
         self.touch(session)
         with self.lock:
             self.items[sid] = session
+            self.hubs[sid] = Hub(sid, session, lambda: self.touch(session))
         return sid, session
 
     def get(self, sid: str) -> Session:
@@ -84,45 +104,12 @@ class Sessions:
         self.touch(session)
         return session
 
-    def close(self, sid: str) -> None:
+    def close(self, sid: str, reason: str = "this session was closed: reload the page") -> None:
         with self.lock:
             self.items.pop(sid, None)
-
-
-class BodyLimit:
-    """ASGI middleware: a request body over ``limit`` bytes is refused with 413."""
-
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            return await _too_large(self.limit)(scope, receive, send)
-        seen = 0
-
-        async def counted():
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await _too_large(self.limit)(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _too_large(limit: int):
-    return JSONResponse({"error": f"request body too large: at most {limit} bytes"}, 413)
+            hub = self.hubs.pop(sid, None)
+        if hub is not None:
+            hub.close(reason)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -134,9 +121,17 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(parts)
 
 
-def create_app(max_sessions: int = 16, timeout_s: float = 900.0) -> FastAPI:
-    """The playground app: ``uvicorn.run(create_app(), host="127.0.0.1", port=8000)``."""
+def create_app(max_sessions: int = 16, timeout_s: float = 900.0, host: str = "127.0.0.1",
+               allow_hosts=(), max_streams: int = MAX_STREAMS,
+               max_streams_per_session: int = MAX_STREAMS_PER_SESSION) -> FastAPI:
+    """The playground app: ``uvicorn.run(create_app(), host="127.0.0.1", port=8000)``.
+
+    ``host`` is the address it listens on and, with ``allow_hosts``, the names its ``Host``
+    header may carry besides 127.0.0.1, localhost and [::1] (:mod:`.guards`); the stream caps
+    are per session and in all (:mod:`.stream`).
+    """
     sessions = Sessions(max_sessions, timeout_s)
+    player = Player(max_streams, max_streams_per_session)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -145,14 +140,19 @@ def create_app(max_sessions: int = 16, timeout_s: float = 900.0) -> FastAPI:
                 await asyncio.sleep(min(60.0, timeout_s))
                 sessions.purge()
 
-        task = asyncio.create_task(purge_forever())
+        player.start()
+        tasks = [asyncio.create_task(purge_forever()), asyncio.create_task(player.run())]
         yield
-        task.cancel()
+        for task in tasks:
+            task.cancel()
+        player.close()
 
     app = FastAPI(title="mlplab playground", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
-    app.state.sessions = sessions
+    app.state.sessions, app.state.player = sessions, player
+    app.add_middleware(Interactive, player=player)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(HostGuard, host=host, allow_hosts=tuple(allow_hosts))  # outermost
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(RequestValidationError)
@@ -167,9 +167,26 @@ def create_app(max_sessions: int = 16, timeout_s: float = 900.0) -> FastAPI:
     async def refused(request: Request, exc: Refused):
         return JSONResponse({"error": str(exc)}, exc.status)
 
-    def run(fn, *args):
-        return asyncio.to_thread(fn, *args)
+    _add_routes(app, sessions, player)
+    return app
 
+
+def run(fn, *args):
+    """``fn(*args)`` in a worker thread: the event loop keeps serving meanwhile."""
+    return asyncio.to_thread(fn, *args)
+
+
+def _answer(session: Session, fn=None, *args) -> Response:
+    """``fn(*args)`` then the frame, JSON-encoded here in the worker thread: FastAPI's own
+    encoder would take longer, on the event loop's thread."""
+    with session.lock:  # the frame shows this change, not a later one
+        if fn is not None:
+            fn(*args)
+        return Response(json.dumps(session.frame()), media_type="application/json")
+
+
+def _add_routes(app: FastAPI, sessions: Sessions, player: Player) -> None:
+    """The page, session life and the stream (see the module docstring)."""
     @app.get("/", include_in_schema=False)
     async def index():
         return FileResponse(STATIC / "index.html")
@@ -183,13 +200,35 @@ def create_app(max_sessions: int = 16, timeout_s: float = 900.0) -> FastAPI:
 
     @app.post("/api/sessions")
     async def create(cfg: PlaygroundConfig):
-        sid, session = await run(sessions.create, cfg)
+        sid, session = await sessions.create(cfg)
         return {"id": sid, "frame": await run(session.frame)}
 
+    @app.post("/api/sessions/{sid}/trace")
+    async def trace(sid: str, req: TraceRequest):
+        return await run(sessions.get(sid).trace_point, req.subset, req.index)
+
+    @app.get("/api/sessions/{sid}/model")
+    async def model(sid: str):
+        data = await run(sessions.get(sid).export)
+        return Response(data, media_type="application/octet-stream", headers={
+            "Content-Disposition": 'attachment; filename="mlplab-playground.safetensors"'})
+
+    @app.post("/api/sessions/{sid}/close", status_code=204)
+    async def close(sid: str):
+        sessions.close(sid)
+
+    @app.websocket("/api/sessions/{sid}/stream")
+    async def stream(ws: WebSocket, sid: str):
+        await serve_stream(ws, sessions.hubs.get(sid), player)
+
+    _add_edit_routes(app, sessions)
+
+
+def _add_edit_routes(app: FastAPI, sessions: Sessions) -> None:
+    """The changes to a session; each answers the new frame."""
     async def then_frame(sid: str, fn, *args):
         session = sessions.get(sid)
-        await run(fn(session), *args)
-        return await run(session.frame)
+        return await run(_answer, session, fn(session), *args)
 
     @app.put("/api/sessions/{sid}/config")
     async def configure(sid: str, cfg: PlaygroundConfig):
@@ -224,81 +263,3 @@ def create_app(max_sessions: int = 16, timeout_s: float = 900.0) -> FastAPI:
     @app.post("/api/sessions/{sid}/view")
     async def view(sid: str, options: ViewOptions):
         return await then_frame(sid, lambda s: s.view.update, options.model_dump())
-
-    @app.post("/api/sessions/{sid}/trace")
-    async def trace(sid: str, req: TraceRequest):
-        return await run(sessions.get(sid).trace_point, req.subset, req.index)
-
-    @app.get("/api/sessions/{sid}/model")
-    async def model(sid: str):
-        data = await run(sessions.get(sid).export)
-        return Response(data, media_type="application/octet-stream", headers={
-            "Content-Disposition": 'attachment; filename="mlplab-playground.safetensors"'})
-
-    @app.post("/api/sessions/{sid}/close", status_code=204)
-    async def close(sid: str):
-        sessions.close(sid)
-
-    @app.websocket("/api/sessions/{sid}/stream")
-    async def stream(ws: WebSocket, sid: str):
-        await ws.accept()
-        try:
-            session = sessions.get(sid)
-        except Refused as exc:
-            await ws.send_json({"type": "error", "error": str(exc)})
-            return await ws.close(code=4404)
-        await _stream(ws, session, run, lambda: sessions.touch(session))
-
-    return app
-
-
-async def _stream(ws: WebSocket, session: Session, run, touch) -> None:
-    """Frames while playing (train ≈ 30 ms, send, repeat); commands answered as they come."""
-    send_lock = asyncio.Lock()
-
-    async def send(message: dict) -> None:
-        async with send_lock:
-            await ws.send_json(message)
-
-    async def read_commands():
-        while True:
-            try:
-                msg = json.loads(await ws.receive_text())
-                cmd = msg["cmd"] if isinstance(msg, dict) else None
-            except (json.JSONDecodeError, KeyError, TypeError):
-                cmd = None
-            touch()
-            if cmd == "play":
-                session.playing = True
-            elif cmd == "pause":
-                session.playing = False
-                session.status = f"paused at epoch {session.epoch}"
-                await send(await run(session.frame))
-            elif cmd == "step":
-                session.playing = False
-                await run(session.advance, 1)
-                await send(await run(session.frame))
-            elif cmd == "reset":
-                await run(session.reset)
-                await send(await run(session.frame))
-            else:
-                await send({"type": "error", "error": "unknown command: send "
-                            '{"cmd": "play" | "pause" | "step" | "reset"}'})
-
-    await send(await run(session.frame))
-    reader = asyncio.create_task(read_commands())
-    try:
-        while not reader.done():
-            if session.playing:
-                await run(session.advance)
-                touch()
-                frame = await run(session.frame)
-                if frame["playing"] or not frame["status"].startswith(("training", "paused")):
-                    await send(frame)
-            else:
-                await asyncio.wait([reader], timeout=0.05)
-    except (WebSocketDisconnect, RuntimeError):
-        pass
-    finally:
-        session.playing = False
-        reader.cancel()

@@ -8,11 +8,14 @@ single step layer, whose derivative is 0 so backpropagation cannot train it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -33,16 +36,25 @@ from .data import Data, features, generate
 FRAME_BUDGET_S = 0.03  # training time between two frames: ≈ 20 frames per second
 
 
-class _Watch(Callback):
-    """Stops a chunk at its time budget; averages ‖∂C/∂W⁽ˡ⁾‖ over the chunk's batches."""
+def _go_on() -> None:
+    """The default ``hold``: never wait."""
 
-    def __init__(self, deadline: float, dense: list[Dense]):
-        self.deadline, self.dense = deadline, dense
+
+class _Watch(Callback):
+    """Stops a chunk at its time budget; calls ``hold()`` between batches (where the server
+    parks a play loop while another tab's request runs); averages ‖∂C/∂W⁽ˡ⁾‖ over the
+    chunk's batches."""
+
+    def __init__(self, deadline: float, dense: list[Dense], hold: Callable[[], None]):
+        self.deadline, self.dense, self.hold = deadline, dense, hold
         self.norms, self.batches = np.zeros(len(dense)), 0
 
     def on_gradients(self, trainer):
         self.norms += [np.linalg.norm(layer.dW) for layer in self.dense]
         self.batches += 1
+
+    def on_batch_end(self, trainer, logs):
+        self.hold()
 
     def on_epoch_end(self, trainer, epoch, logs):
         if time.perf_counter() > self.deadline:
@@ -59,10 +71,23 @@ class Session:
         self.view = {"warp_layer": 1}
         self.configure(cfg, regenerate=True)
 
+    @contextmanager
+    def _transaction(self):
+        """A change that fails leaves the session exactly as it was (every public edit: no
+        half-applied configuration or data breaks the calls that follow)."""
+        with self.lock:
+            before = dict(self.__dict__)
+            try:
+                yield
+            except BaseException:
+                self.__dict__.clear()
+                self.__dict__.update(before)
+                raise
+
     # ----------------------------------------------------------------- set up
     def configure(self, cfg: PlaygroundConfig, regenerate: bool | None = None) -> None:
         """Apply a configuration: new data and network when they changed, else keep training."""
-        with self.lock:
+        with self._transaction():
             old = getattr(self, "cfg", None)
             data_keys = ("dataset", "n_points", "noise", "train_ratio", "seed")
             net_keys = data_keys + ("features", "hidden", "activations", "output", "loss",
@@ -90,7 +115,7 @@ class Session:
 
     def reset(self) -> None:
         """Fresh weights from the seed; epoch 0."""
-        with self.lock:
+        with self._transaction():
             cfg, data = self.cfg, self.data
             rng = np.random.default_rng(cfg.seed)
             n_out = data.classes if data.classes > 2 else 1
@@ -142,8 +167,12 @@ class Session:
         return float(self.net.loss.value(self.net.forward(X), Y, out.Z))
 
     # ----------------------------------------------------------------- training
-    def advance(self, epochs: int | None = None, budget_s: float = FRAME_BUDGET_S) -> None:
-        """Train ``epochs`` epochs, or as many as fit in ``budget_s``; stop at ``stop_epochs``."""
+    def advance(self, epochs: int | None = None, budget_s: float = FRAME_BUDGET_S,
+                hold: Callable[[], None] = _go_on) -> None:
+        """Train ``epochs`` epochs, or as many as fit in ``budget_s``; stop at ``stop_epochs``.
+
+        ``hold()`` is called between batches (or perceptron samples); it may block.
+        """
         with self.lock:
             left = (self.cfg.stop_epochs - self.epoch) if self.cfg.stop_epochs else 10**9
             n = min(epochs or 10**9, left)
@@ -153,9 +182,9 @@ class Session:
             before = [p.copy() for p in self.net.params]
             deadline = time.perf_counter() + (math.inf if epochs else budget_s)
             if self.cfg.output == "step":
-                done = self._perceptron_epochs(n, deadline)
+                done = self._perceptron_epochs(n, deadline, hold)
             else:
-                done = self._fit(n, deadline)
+                done = self._fit(n, deadline, hold)
             if not all(np.isfinite(p).all() for p in self.net.params):
                 for p, b in zip(self.net.params, before):
                     np.copyto(p, b)
@@ -167,9 +196,14 @@ class Session:
             if self.cfg.stop_epochs and self.epoch >= self.cfg.stop_epochs:
                 self.playing, self.status = False, f"stopped after {self.epoch} epochs"
 
-    def _fit(self, n: int, deadline: float) -> int:
+    def pause(self) -> None:
+        with self.lock:
+            self.playing = False
+            self.status = f"paused at epoch {self.epoch}"
+
+    def _fit(self, n: int, deadline: float, hold: Callable[[], None]) -> int:
         cfg = self.cfg
-        watch = _Watch(deadline, self.dense)
+        watch = _Watch(deadline, self.dense, hold)
         callbacks = [watch]
         if cfg.regularization in ("l1", "l2") and cfg.reg_rate > 0:
             callbacks.append((L1 if cfg.regularization == "l1" else L2)(cfg.reg_rate))
@@ -183,13 +217,14 @@ class Session:
         self.grad_norms = (watch.norms / max(watch.batches, 1)).tolist()
         return history.epochs
 
-    def _perceptron_epochs(self, n: int, deadline: float) -> int:
+    def _perceptron_epochs(self, n: int, deadline: float, hold: Callable[[], None]) -> int:
         """The lecture's perceptron rule, sample by sample: ``w ← w + η t x`` when t·z ≤ 0."""
         layer, eta = self.dense[-1], self.cfg.learning_rate
         T = 2 * self.Y_train - 1  # targets as ±1
         done = 0
         while done < n and (done == 0 or time.perf_counter() < deadline):
             for k in self.net.rng.permutation(len(self.X_train)):
+                hold()
                 x, t = self.X_train[k], T[k]
                 wrong = t * (layer.W @ x + layer.b) <= 0
                 layer.W[wrong] += eta * t[wrong, None] * x
@@ -214,8 +249,8 @@ class Session:
                 layer.W[edit.i, edit.j] = edit.value
 
     def edit_points(self, edit: PointEdit) -> None:
-        with self.lock:
-            d = self.data
+        with self._transaction():
+            d = self.data = dataclasses.replace(self.data)  # a copy: the old data stays whole
             if edit.action == "add":
                 if d.classes and (edit.label not in range(d.classes)):
                     raise DataError(f"class label must be one of 0..{d.classes - 1}, got {edit.label:g}")
@@ -240,7 +275,7 @@ class Session:
             self._refresh_inputs()
 
     def set_data(self, data: Data) -> None:
-        with self.lock:
+        with self._transaction():
             self._check_task(self.cfg, data)
             self.data = data
             self.reset()

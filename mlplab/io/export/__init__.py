@@ -20,5 +20,6 @@ from __future__ import annotations
 
 from .onnx_model import to_onnx  # onnx and torch are imported when called
 from .pytorch import from_torch, to_torch
+from . import recurrent  # noqa: E402,F401  (registers the recurrent layers' converters)
 
 __all__ = ["to_onnx", "to_torch", "from_torch"]

@@ -117,18 +117,19 @@ def _head_outputs(graph: OnnxGraph, head: Head, net: Network, a: str) -> list[tu
             graph.nodes.append(helper.make_node("Add", [scaled, graph.constant("mean", head.mean)],
                                                 ["variable"]))
         return [("variable", float_type, ["N", n_out])]
-    if head.kind == "network":
+    if head.kind == "network":  # one output per sample, or per step of a sequence
+        shape = ["N", *net.layers[-1].out_shape]
         graph.nodes.append(helper.make_node("Identity", [a], ["output"]))
-        outputs = [("output", float_type, ["N", n_out])]
-        if net.output == "softmax":
-            graph.nodes.append(helper.make_node("ArgMax", ["output"], ["label"], axis=1,
+        outputs = [("output", float_type, shape)]
+        if net.output == "softmax":  # the class axis is the last
+            graph.nodes.append(helper.make_node("ArgMax", ["output"], ["label"], axis=-1,
                                                 keepdims=0))
-            outputs.append(("label", TensorProto.INT64, ["N"]))
+            outputs.append(("label", TensorProto.INT64, shape[:-1]))
         elif net.output in ("sigmoid", "step"):  # 0/1 per output unit, threshold ½
             half = graph.constant("half", 0.5)
             over = graph.node("Greater", ["output", half])
             graph.nodes.append(helper.make_node("Cast", [over], ["label"], to=TensorProto.INT64))
-            outputs.append(("label", TensorProto.INT64, ["N", n_out]))
+            outputs.append(("label", TensorProto.INT64, shape))
         return outputs
     if head.kind == "multilabel":  # one sigmoid per label: label j is on where a_j > ½
         over = graph.node("Greater", [a, graph.constant("half", 0.5)])
@@ -192,8 +193,9 @@ def to_onnx(model, path: str | os.PathLike | None = None, *, opset: int = MIN_OP
         a = graph.layer(layer, a)
     outputs = _head_outputs(graph, head, net, a)
     float_type = helper.np_dtype_to_tensor_dtype(graph.dtype)
-    # a row of features, or what the Input layer declares (an image's (C, H, W), say)
-    shape = ["N", *getattr(net.layers[0], "input_shape", (net.n_inputs,))]
+    # a row of features, or what the Input layer declares (an image's (C, H, W), a
+    # sequence's (T, features))
+    shape = ["N", *getattr(net.layers[0], "input_shape", net.input_shape)]
     proto = helper.make_graph(
         graph.nodes, name, [helper.make_tensor_value_info("X", float_type, shape)],
         [helper.make_tensor_value_info(*out) for out in outputs], graph.initializers)
@@ -204,8 +206,8 @@ def to_onnx(model, path: str | os.PathLike | None = None, *, opset: int = MIN_OP
     helper.set_model_props(result, head.metadata)
     onnx.checker.check_model(result, full_check=True)
     if path is not None:
-        from ..model import _as_path, atomic_write_bytes
+        from ..files import atomic_write
 
-        atomic_write_bytes(_as_path(path), result.SerializeToString())
+        atomic_write(path, result.SerializeToString(), "ONNX file")
     return result
 

@@ -1,4 +1,4 @@
-"""The two PyTorch modules that ``torch.nn`` lacks for mlplab's layers.
+"""The PyTorch modules that ``torch.nn`` lacks for mlplab's layers.
 
 Importable by name, so that a module made by :func:`mlplab.io.export.to_torch` can be saved
 whole with ``torch.save(module)`` and loaded where mlplab and torch are installed (a
@@ -20,6 +20,19 @@ class Residual(nn.Module):
 
     def forward(self, a_prev: torch.Tensor) -> torch.Tensor:
         return a_prev + self.block(a_prev)
+
+
+class Recurrent(nn.Module):
+    """``nn.RNN``/``nn.LSTM``/``nn.GRU`` (batch first) giving every state ``(N, T, H)`` or,
+    like an mlplab layer without ``return_sequences``, the last one ``(N, H)``."""
+
+    def __init__(self, rnn: nn.Module, return_sequences: bool = False):
+        super().__init__()
+        self.rnn, self.return_sequences = rnn, bool(return_sequences)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return out if self.return_sequences else out[:, -1]
 
 
 class Step(nn.Module):

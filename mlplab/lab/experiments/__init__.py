@@ -28,6 +28,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ...errors import ConfigError
+from ...io.files import atomic_write
 from ..text import T, current_language, plain
 
 
@@ -95,8 +96,8 @@ class ExperimentResult:
 
     def save_json(self, out: Path) -> Path:
         path = Path(out) / "results.json"
-        path.write_text(json.dumps(self.as_dict(), indent=1, default=float, ensure_ascii=False),
-                        encoding="utf-8")
+        atomic_write(path, json.dumps(self.as_dict(), indent=1, default=float,
+                                      ensure_ascii=False), "results file")
         return path
 
 

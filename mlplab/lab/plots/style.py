@@ -14,6 +14,8 @@ matplotlib.use("Agg")  # figures are files; never open a window
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 
+from ...io.files import atomic_write  # noqa: E402
+
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
            "#000000"]
@@ -59,6 +61,6 @@ def save(fig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     use_lab_fonts(fig)
     with plt.rc_context(RC):
-        fig.savefig(path, bbox_inches="tight")
+        atomic_write(path, lambda f: fig.savefig(f, format="png", bbox_inches="tight"), "figure")
     plt.close(fig)
     return path
