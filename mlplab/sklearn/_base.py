@@ -33,12 +33,11 @@ from sklearn.utils import check_random_state
 from ..core.layers import Dropout
 from ..core.network import Network
 from ..core.optimizers import Adam, GradientDescent, Momentum
-from ..core.xp import place
 from ..errors import ConfigError
 from ..train.loop import fit as train
 from ..train.regularizers import L1
 from ._coefs import LayerAttributes
-from ._device import copy, host_copy, move_to, on_cpu, put, to_device
+from ._device import copy, host_copy, move_to, on_cpu, put, resolve, to_device
 from ._lbfgs import fit_lbfgs, loss_and_gradient
 from ._losses import SklearnLoss
 from ._training import (SklearnBatches, SklearnGlorot, SklearnStopping, batch_size,
@@ -212,7 +211,7 @@ class BaseMLP(LayerAttributes, BaseEstimator):
     def _fit(self, X, y, sample_weight, incremental: bool):
         """Validate, (re)build the network if needed, and run the solver. Returns self."""
         self._check_params()
-        where = place(self.device)  # a ConfigError naming the fix without PyTorch or a GPU
+        where = resolve(self.device)  # a ConfigError naming the fix without PyTorch or a GPU
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         assigned = "_assigned_coefs" in self.__dict__ or "_assigned_intercepts" in self.__dict__

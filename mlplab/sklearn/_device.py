@@ -30,6 +30,15 @@ import numpy as np
 from ..core.xp import namespace, place, to_numpy
 
 
+def resolve(device):
+    """The :class:`~mlplab.core.xp.Place` for an estimator's ``device`` (a ConfigError naming
+    the fix without PyTorch or a GPU). It is the place of an array put there: 'cuda' names the
+    current GPU, whose arrays say 'cuda:0', and only equal places let the training loop take
+    the data as already on the network's device instead of copying it through the host."""
+    where = place(device)
+    return where if where.is_numpy else place(where.asarray(np.zeros(1)))
+
+
 def array_module(a):
     """The functions for ``a``: NumPy itself for a NumPy array (the CPU path stays the NumPy
     code whose numbers match scikit-learn's), else the array-API namespace of its library."""
