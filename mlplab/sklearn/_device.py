@@ -10,9 +10,10 @@ each epoch's order) stay NumPy's on the host, so the same ``random_state`` gives
   to the device at the start of every ``fit``/``partial_fit`` (a no-op when already there);
 - the training data: once per fit; each epoch's order of the rows: once an epoch; each batch
   is gathered on the device from it;
-- back to the host: the epoch's loss and penalty (once an epoch), the validation predictions
-  for ``early_stopping`` (once an epoch), ``predict``'s output, copies for ``coefs_`` and
-  ``intercepts_``;
+- back to the host: each batch's cost (the divergence guard of the core's training step
+  tests it for NaN/inf), the epoch's loss, penalty and largest change and, for
+  ``early_stopping``, the validation predictions (once an epoch), ``predict``'s output,
+  copies for ``coefs_`` and ``intercepts_``;
 - a pickle (``pickle``, ``joblib.dump``, ``copy.deepcopy``) holds the network on the CPU, so
   that it loads on a machine without the device; the loaded estimator predicts with NumPy
   and its next ``fit``/``partial_fit`` moves the network back to ``device``.
@@ -52,8 +53,11 @@ def to_device(a, where, dtype=None):
     which PyTorch would otherwise warn about."""
     if a is None:
         return None
-    if isinstance(a, np.ndarray) and not where.is_numpy and not a.flags.writeable:
-        a = a.copy()
+    if isinstance(a, np.ndarray):
+        if where.is_numpy:  # the CPU's path: no array-API namespace on the way
+            return a if dtype is None else a.astype(dtype, copy=False)
+        if not a.flags.writeable:
+            a = a.copy()
     return where.asarray(a, dtype)
 
 

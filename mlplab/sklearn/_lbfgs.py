@@ -53,7 +53,7 @@ def pack(coefs: list[Array], intercepts: list[Array]) -> Array:
 def unpack(theta: Array, layers) -> None:
     """Write θ into the layers' ``W`` and ``b`` (in place: the network keeps its arrays; on
     another device θ is copied there once)."""
-    theta = place(layers[0].W).asarray(theta)
+    theta = to_device(theta, place(layers[0].W))
     xp, start = array_module(theta), 0
     for layer in layers:  # coefs_[l − 1] = W⁽ˡ⁾ᵀ, (n_in, n_out)
         end = start + layer.n_in * layer.n_out

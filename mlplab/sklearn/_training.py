@@ -108,7 +108,8 @@ class SklearnBatches(L2):
             X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
         self.X, self.Y, self._weights = X, Y, sample_weight
         if self.where is not None:  # the one move of the data to the device in a fit
-            self.X, self.Y, self._weights = (to_device(a, self.where) for a in (X, Y, sample_weight))
+            self.X, self.Y, self._weights = (to_device(a, self.where)
+                                             for a in (X, Y, sample_weight))
         self.sample_weight = sample_weight
         self.batch_size, self.shuffle, self.random_state = batch_size, shuffle, random_state
         self.loss = loss
