@@ -7,7 +7,8 @@ import pytest
 
 import mlplab
 from mlplab.core.xp import place, to_numpy
-from mlplab.layers import BatchNorm, Dense, Dropout, Input, Residual
+from mlplab.layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Input,
+                           MaxPool2D, Residual)
 
 DEVICES = ["array_api_strict", "torch"]
 
@@ -64,6 +65,27 @@ def test_a_stack_of_every_layer_kind_on_the_device(device):
     _same(net, ref, rtol=1e-7)
     np.testing.assert_allclose(to_numpy(net.layers[2].running_mean), ref.layers[2].running_mean,
                                rtol=1e-7)
+    np.testing.assert_allclose(to_numpy(net.predict_proba(X)), ref.predict_proba(X), rtol=1e-7)
+
+
+def test_a_stack_of_every_image_layer_on_the_device(device):
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(20, 2, 7, 7)), rng.integers(0, 3, 20)
+
+    def stack():
+        return mlplab.Network.from_layers(
+            [Input((2, 7, 7)), Conv2D(2, 4, 3, "tanh", padding="same"), BatchNorm(None, "relu"),
+             Dropout(None, 0.2, seed=9), MaxPool2D(2), Conv2D(None, 3, 2, "relu", padding=1),
+             AvgPool2D(2, stride=1), Flatten(), Dense(None, 3, "softmax")],
+            loss="cross_entropy", seed=10)
+
+    net, ref = stack().to(device), stack()
+    kw = dict(optimizer="adam", learning_rate=0.01, max_epochs=3, batch_size=8, epsilon=None)
+    h = net.fit(X, y, **kw)
+    ref.fit(X, y, accelerate=False, **kw)
+    assert h.backend == "core" and type(net.layers[1].W).__module__.split(".")[0] in (
+        "array_api_strict", "torch")
+    _same(net, ref, rtol=1e-7)  # the variance's order of summation, magnified by Adam
     np.testing.assert_allclose(to_numpy(net.predict_proba(X)), ref.predict_proba(X), rtol=1e-7)
 
 

@@ -15,6 +15,9 @@ What is here, for NumPy on the CPU:
 - :mod:`~mlplab.accel.dense`: dense stacks without temporaries, plain SGD folded into the BLAS
   product (:mod:`~mlplab.accel.blas`), the other rules in place (:mod:`~mlplab.accel.updates`),
   blocked inference; elementwise kernels in :mod:`~mlplab.accel.kernels`;
+- :mod:`~mlplab.accel.conv`: convolutional networks, im2col into reused arrays with the bias
+  inside the product, ReLU and max pooling fused, feature maps kept channel-first
+  (:mod:`~mlplab.accel.conv_stages`, :mod:`~mlplab.accel.conv_kernels`);
 - :mod:`~mlplab.accel.tiny`: the lecture's tiny full-batch networks in one numba-compiled loop
   (with the ``fast`` extra);
 - :mod:`~mlplab.accel.recurrent`: SimpleRNN, LSTM and GRU layers with one fused gate product
@@ -27,7 +30,7 @@ kernels a step, the cost kept on the device, and on CUDA each step one graph lau
 from __future__ import annotations
 
 from ..core import plugins
-from . import dense, recurrent, tiny, torch_step
+from . import conv, dense, recurrent, tiny, torch_step
 
 
 class NumpyCPU:
@@ -37,10 +40,12 @@ class NumpyCPU:
 
     def predict(self, net, X):
         A = dense.predict(net, X)
+        if A is None:
+            A = conv.predict(net, X)
         return A if A is not None else recurrent.predict(net, X)
 
     def step(self, run):
-        return dense.step_for(run) or recurrent.step_for(run)
+        return dense.step_for(run) or conv.step_for(run) or recurrent.step_for(run)
 
     def fit_unwatched(self, run) -> bool:
         return tiny.fit_unwatched(run)

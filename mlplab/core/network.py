@@ -97,6 +97,8 @@ class Network:
 
         Every layer is built on the output shape of the one below (a mismatch is a ConfigError
         naming both). The last layer must be :class:`Dense`: its activation is the output's g.
+        Layers whose weights are drawn at build (``Dense(None, …)``, ``Conv2D``) and that were
+        given no ``rng`` draw them from ``seed``.
         """
         layers = list(layers)
         if len(layers) < 2 or not isinstance(layers[0], Input) or not isinstance(layers[-1], Dense):
@@ -104,13 +106,14 @@ class Network:
         net = cls.__new__(cls)
         rng = make_rng(seed)
         net._assemble(layers, get_loss(loss, layers[-1].n_out), rng, seed, "custom", device)
-        hidden = [layer.g.name for layer in layers[1:-1] if isinstance(layer, Dense)]
+        hidden = [layer.g.name for layer in layers[1:-1] if "W" in layer.param_names]
         net.activation = hidden[0] if hidden else layers[-1].g.name
         return net
 
     def _assemble(self, layers, loss: Loss, rng, seed, init, device) -> None:
         shape = layers[0].out_shape
         for layer in layers[1:]:
+            layer.seed_from(rng)
             shape = layer.build(shape)  # each layer checks the shape it receives
         self.layers: list[Layer] = layers
         self.loss = loss
@@ -204,12 +207,13 @@ class Network:
         return float(self.loss.value(A, Y, self.layers[-1].Z))
 
     def gradients(self, X: Array, Y: Array) -> dict[int, tuple[Array, Array]]:
-        """``{l: (∂C/∂W⁽ˡ⁾, ∂C/∂b⁽ˡ⁾)}`` for every dense layer l, the cost being the batch mean."""
+        """``{l: (∂C/∂W⁽ˡ⁾, ∂C/∂b⁽ˡ⁾)}`` for every layer l with a W and b (dense and
+        convolutional), the cost being the batch mean."""
         X, Y = self.check_XY(X, Y)
         self.forward(X, training=True)
         self.backward(Y)
         return {l: (layer.dW, layer.db)
-                for l, layer in enumerate(self.layers) if isinstance(layer, Dense)}
+                for l, layer in enumerate(self.layers) if layer.param_names == ("W", "b")}
 
     # ----------------------------------------------------------------- use
     def output_for(self, X: Array) -> Array:
@@ -268,7 +272,8 @@ class Network:
 
     # ----------------------------------------------------------------- display
     def summary(self) -> str:
-        """Every layer's shape, activation, and its W and b (the lecture's step 7)."""
+        """Every layer with its output shape and parameter count, and each dense layer's W
+        and b (the lecture's step 7); other layers' arrays by shape."""
         with np.printoptions(precision=4, suppress=True):
             lines = [repr(self), f"loss: {self.loss.name}"]
             for l, layer in enumerate(self.layers):
@@ -279,19 +284,19 @@ class Network:
                     W, b = to_numpy(layer.W), to_numpy(layer.b)
                     lines.append(f"  W({l}) {W.shape} =\n" + _indent(str(W), 4))
                     lines.append(f"  b({l}) {b.shape} = {b}")
-                elif n:  # a layer of several arrays (a recurrent layer's gates): their shapes
+                elif n:  # a layer of several arrays (gates, filters, γ and β): their shapes
                     lines.append("  " + ", ".join(f"{name} {tuple(p.shape)}" for name, p in
                                                   zip(layer.param_names, layer.params)))
             lines.append(f"{sum(int(np.prod(p.shape)) for p in self.params)} parameters")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        if any(len(layer.out_shape) > 1 for layer in self.layers):  # sequences, images
-            device = "" if self.place.is_numpy else f", device={self.place.name!r}"
-            return f"Network({self.layers!r}, loss={self.loss.name!r}{device})"
+        device = "" if self.place.is_numpy else f", device={self.place.name!r}"
+        if len(self.input_shape) > 1:  # images, sequences: the layers say more than widths
+            return (f"Network({' → '.join(map(repr, self.layers))}, "
+                    f"loss={self.loss.name!r}{device})")
         hidden = [layer.g.name for layer in self.layers[1:-1] if isinstance(layer, Dense)]
         activation = hidden if len(set(hidden)) > 1 else self.activation
-        device = "" if self.place.is_numpy else f", device={self.place.name!r}"
         return (f"Network({self.sizes}, activation={activation!r}, output={self.output!r}, "
                 f"loss={self.loss.name!r}{device})")
 

@@ -12,52 +12,16 @@ neuron of layer l); ``∂C/∂W⁽ˡ⁾`` has W's shape ``(n_out, n_in)``.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ConfigError, DataError
 from .layers import Dense, Recurrent
-from .sequence_trace import forward_backward, sequence_steps, sup as _sup
+from .sequence_trace import forward_backward, sequence_steps
+from .trace_steps import Trace, TraceStep, _sup  # noqa: F401  (Trace, TraceStep: public here)
 from .validation import check_learning_rate
 
 Array = np.ndarray
-
-
-@dataclass
-class TraceStep:
-    symbol: str
-    formula: str
-    value: Array
-
-    def as_dict(self) -> dict:
-        return {"symbol": self.symbol, "formula": self.formula, "value": self.value.tolist()}
-
-
-@dataclass
-class Trace:
-    steps: list[TraceStep]
-    cost: float
-
-    def __getitem__(self, symbol: str) -> Array:
-        for s in self.steps:
-            if s.symbol == symbol:
-                return s.value
-        raise KeyError(symbol)
-
-    def as_dict(self) -> dict:
-        return {"cost": self.cost, "steps": [s.as_dict() for s in self.steps]}
-
-    def __str__(self) -> str:
-        out = []
-        with np.printoptions(precision=6, suppress=True, linewidth=100):
-            for s in self.steps:
-                value = str(s.value)
-                if "\n" in value:
-                    value = "\n" + "\n".join("      " + row for row in value.splitlines())
-                out.append(f"{s.symbol:<10} = {s.formula:<38} = {value}")
-        out.append(f"C = {self.cost:.6g}")
-        return "\n".join(out)
 
 
 def _prediction_network(net):
@@ -85,8 +49,13 @@ def trace(net, x, y, learning_rate: float = 0.5) -> Trace:
     learning_rate : float in (0, 1], the α of the update shown
 
     A network with recurrent layers is traced through time instead (x is one sequence,
-    ``(T, features)``; :func:`mlplab.core.sequence_trace.sequence_steps`).
+    ``(T, features)``; :func:`mlplab.core.sequence_trace.sequence_steps`), and one whose input
+    is an image (``Input((C, H, W))``) map by map (:func:`mlplab.core.image_trace.trace_image`).
     """
+    if len(net.input_shape) == 3:  # feature maps, not the lecture's column vectors
+        from .image_trace import trace_image
+
+        return trace_image(net, x, y, learning_rate)
     alpha = check_learning_rate(learning_rate)
     if any(isinstance(layer, Recurrent) for layer in net.layers):  # unrolled in time
         steps, cost = sequence_steps(net, x, y)

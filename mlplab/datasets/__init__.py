@@ -3,7 +3,8 @@
 Every loader returns ``(X, Y)`` with samples as rows. Generators live in
 :mod:`mlplab.datasets.synthetic` (blobs, xor_clusters, moons, circles, spiral, two_curves),
 splits in :mod:`mlplab.datasets.split`, the course's real data (UCI Mushroom, UCI Heart
-Disease Cleveland) in :mod:`mlplab.datasets.tabular`.
+Disease Cleveland) in :mod:`mlplab.datasets.tabular`, images (digits as 1 × 8 × 8 images,
+CIFAR-10's binary files) in :mod:`mlplab.datasets.images`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from .images import load_cifar10, load_digits_images, shift_images
 from .split import train_test_split, train_val_test_split, validation_split
 from .tabular import load_heart_cleveland, load_mushrooms
 from .synthetic import blobs, circles, moons, spiral, two_curves, xor_clusters
@@ -46,4 +48,5 @@ def load_builtin(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 __all__ = ["truth_table", "xor", "load_builtin", "BUILTIN", "blobs", "xor_clusters", "moons",
            "circles", "spiral", "two_curves", "load_mushrooms", "load_heart_cleveland",
-           "train_test_split", "train_val_test_split", "validation_split"]
+           "train_test_split", "train_val_test_split", "validation_split", "load_digits_images",
+           "load_cifar10", "shift_images"]

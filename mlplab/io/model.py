@@ -5,11 +5,12 @@ One file, ``*.safetensors``: tensors ``layers.{l}.W`` and ``layers.{l}.b`` (the 
 ``format_version`` and ``config`` (JSON: the network's constructor arguments, the training
 history summary, and any ``extra`` the caller adds, such as CSV preprocessing).
 
-A network with batch-norm or residual layers (``Network.from_layers``) is recorded as a
+A network with batch-norm, residual or image layers (``Network.from_layers``) is recorded as a
 ``stack`` instead: a list of layer records (``dense``, ``batchnorm``, ``residual`` holding its
-own list), its tensors named by position, ``stack.{i}.W``, ``stack.{i}.running_var``,
-``stack.{i}.{j}.W`` inside a residual block. Dropout is identity at prediction time and is
-left out, as in the plain format.
+own list, ``conv2d``, ``maxpool2d``, ``avgpool2d``, ``flatten``: :mod:`mlplab.io.image_layers`),
+its tensors named by position, ``stack.{i}.W``, ``stack.{i}.running_var``, ``stack.{i}.{j}.W``
+inside a residual block; an image's ``input_shape`` too. Dropout is identity at prediction
+time and is left out, as in the plain format.
 
 Loading never unpickles or evaluates anything: the header is JSON, the tensors are raw bytes.
 It reads the header first (:mod:`mlplab.io.container`), checks every record in it
@@ -32,7 +33,7 @@ from ..core.activations import get_activation
 from ..core.xp import to_numpy
 from ..errors import ConfigError, ModelFileError
 from ..core.layers import BatchNorm, Dense, Dropout, Input, Residual
-from . import recurrent
+from . import image_layers, recurrent
 from .container import (check_metadata, check_table, load_tensors, read_container,
                         split_bytes)
 from .files import as_path, atomic_write
@@ -56,7 +57,7 @@ def network_config(net) -> dict:
     if not _is_plain(net):
         config = {"stack": _stack_record(net.layers[1:]), "n_inputs": net.n_inputs,
                   "loss": net.loss.name, "dtype": str(net.dtype)}
-        if len(net.input_shape) > 1:  # sequences: Input((T, features))
+        if len(net.input_shape) > 1:  # images Input((C, H, W)), sequences Input((T, features))
             config["input_shape"] = list(net.input_shape)
         return config
     dense = _dense_layers(net)
@@ -100,18 +101,21 @@ def _stack_record(layers) -> list[dict]:
     for layer in _kept(layers):
         if recurrent.is_sequence_layer(layer):
             records.append(recurrent.record(layer))
+        elif image_layers.is_image_layer(layer):
+            records.append(image_layers.record(layer))
         elif isinstance(layer, Dense):
             records.append({"kind": "dense", "n_in": layer.n_in, "n_out": layer.n_out,
                             "activation": layer.g.name})
-        elif isinstance(layer, BatchNorm):
-            records.append({"kind": "batchnorm", "n": layer.n_out, "activation": layer.g.name,
+        elif isinstance(layer, BatchNorm):  # n: units, or channels of feature maps
+            records.append({"kind": "batchnorm", "n": layer.n, "activation": layer.g.name,
                             "momentum": layer.momentum, "eps": layer.eps})
         elif isinstance(layer, Residual):
             records.append({"kind": "residual", "layers": _stack_record(layer.layers)})
         else:
             raise ModelFileError(f"cannot save this network: the model file holds dense, "
-                                 f"batch-norm, residual and dropout layers, not {layer!r}; keep "
-                                 "the Network object in memory (copy.deepcopy) or rebuild it")
+                                 f"batch-norm, residual, dropout and image layers, not "
+                                 f"{layer!r}; keep the Network object in memory "
+                                 "(copy.deepcopy) or rebuild it")
     return records
 
 
@@ -123,9 +127,10 @@ def _stack_arrays(layers, prefix: str = "stack."):
         elif recurrent.is_sequence_layer(layer):
             for name in layer.param_names:
                 yield f"{prefix}{i}.{name}", getattr(layer, name)
-        else:
-            kind = "dense" if isinstance(layer, Dense) else "batchnorm"
-            for name in STACK_TENSORS[kind]:
+        else:  # dense and conv2d: W, b; batch norm with its statistics; pooling: none
+            names = STACK_TENSORS["batchnorm"] if isinstance(layer, BatchNorm) else \
+                layer.param_names
+            for name in names:
                 yield f"{prefix}{i}.{name}", getattr(layer, name)
 
 
@@ -150,8 +155,8 @@ def describe(config: dict) -> str:
 
 def _describe_stack(records) -> str:
     return ", ".join(f"residual[{_describe_stack(r['layers'])}]" if r["kind"] == "residual"
-                     else f"{r['kind']} {r.get('n_out', r.get('n', r.get('n_hidden')))}"
-                     for r in records)
+                     else f"{r['kind']} {r.get('n_out', r.get('n', r.get('n_hidden', r.get('out_channels', ''))))}"
+                     .rstrip() for r in records)
 
 
 def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
@@ -239,6 +244,9 @@ def _count_stack(records, path, depth: int = 0) -> tuple[int, int]:
         if recurrent.handles(kind):
             layers, numbers = layers + 1, numbers + recurrent.count(rec, path)
             continue
+        if image_layers.handles(kind):
+            layers, numbers = layers + 1, numbers + image_layers.count(rec, path)
+            continue
         sizes = ([rec.get("n_in"), rec.get("n_out")] if kind == "dense"
                  else [rec.get("n")] if kind == "batchnorm" else None)
         if sizes is None or not all(type(n) is int and 0 < n <= MAX_LAYER_UNITS for n in sizes):
@@ -250,29 +258,30 @@ def _count_stack(records, path, depth: int = 0) -> tuple[int, int]:
     return layers, numbers
 
 
-def _stack_layers(records, width: int, dtype) -> list:
+def _stack_layers(records, shape: tuple, dtype) -> list:
     """Layers from a (counted, hence well-formed) stack record, checking each one's width."""
     layers = []
     for rec in records:
-        if rec["kind"] == "residual":
-            layer = Residual(_stack_layers(rec["layers"], width, dtype))
+        width = int(np.prod(shape))  # a dense layer's inputs (after a Flatten)
+        if image_layers.handles(rec["kind"]):
+            layer = image_layers.build(rec, dtype)
         elif recurrent.handles(rec["kind"]):
-            layer = recurrent.build(rec, width, dtype)
-            layers.append(layer)
-            width = recurrent.width_after(layer)
-            continue
+            layer = recurrent.build(rec, shape[-1], dtype)
+        elif rec["kind"] == "residual":
+            layer = Residual(_stack_layers(rec["layers"], shape, dtype))
         elif rec["kind"] == "dense":
             if rec["n_in"] != width:
                 raise ConfigError(f"a dense layer of {rec['n_in']} inputs receives {width}")
             layer = Dense(rec["n_in"], rec["n_out"], rec["activation"],
                           rng=np.random.default_rng(0), dtype=dtype)  # weights: from the file
         else:
-            if rec["n"] != width:
-                raise ConfigError(f"a batch-norm layer of {rec['n']} units receives {width}")
+            if rec["n"] != shape[0]:
+                raise ConfigError(f"a batch-norm layer of {rec['n']} units receives "
+                                  f"{width if len(shape) == 1 else shape}")
             layer = BatchNorm(rec["n"], rec["activation"], rec.get("momentum", 0.9),
                               rec.get("eps", 1e-5), dtype=dtype)
         layers.append(layer)
-        width = layer.n_out
+        shape = layer.build(shape)  # raises ConfigError when the record's shapes disagree
     return layers
 
 
@@ -290,8 +299,10 @@ def _build_stack(arch, path, n_bytes: int):
         raise ModelFileError(f"{path} declares {numbers} numbers but holds only {n_bytes} "
                              "bytes: truncated or inconsistent")
     try:
-        shape = recurrent.input_shape(arch, n_inputs)
-        layers = _stack_layers(arch["stack"], shape[-1], np.dtype(dtype))
+        shape = recurrent.input_shape(arch, n_inputs) if len(arch.get("input_shape") or []) == 2 \
+            else (n_inputs,) if arch.get("input_shape") is None else \
+            image_layers.check_input_shape(arch["input_shape"], n_inputs, MAX_LAYER_UNITS)
+        layers = _stack_layers(arch["stack"], shape, np.dtype(dtype))
         return Network.from_layers([Input(shape)] + layers, loss=arch["loss"], seed=0)
     except Exception as exc:  # ConfigError, KeyError, TypeError from the records
         raise ModelFileError(f"{path} has an invalid layer stack: {type(exc).__name__} "

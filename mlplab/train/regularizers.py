@@ -1,8 +1,9 @@
 """Weight penalties as callbacks that add their gradient after backpropagation.
 
-The regularized cost is ``C + λ·Ω(W)``; only the weights ``W⁽ˡ⁾`` are penalized, not the
-biases, unless ``include_bias=True``. The loss recorded in the History stays the data cost
-``C``; :meth:`penalty` gives ``λ·Ω`` for reports.
+The regularized cost is ``C + λ·Ω(W)``; only the weights ``W⁽ˡ⁾`` of every layer that has
+them (dense and convolutional) are penalized, not the biases, unless ``include_bias=True``.
+The loss recorded in the History stays the data cost ``C``; :meth:`penalty` gives ``λ·Ω`` for
+reports.
 
 - ``L2(λ)``: ``Ω = ½ Σ‖W⁽ˡ⁾‖²``, gradient ``λ W`` (weight decay);
 - ``L1(λ)``: ``Ω = Σ|W⁽ˡ⁾|``, gradient ``λ sign(W)``.
@@ -12,7 +13,8 @@ Two more regularizers live here because they too act through the callback hooks:
 - ``InputNoise(σ)``: data augmentation, ``x̃ = x + ε``, ``ε ~ N(0, σ²)`` per batch
   (``on_batch_begin`` hands the loop a noisy copy; the stored data never changes);
 - ``MaxNorm(c)``: after every update, each neuron's incoming weight vector (a row
-  ``W⁽ˡ⁾[i, :]``) is rescaled onto the ball ``‖w_i‖ ≤ c`` (``on_batch_end``).
+  ``W⁽ˡ⁾[i, :]``; a convolution's filter ``W⁽ˡ⁾[i]``) is rescaled onto the ball ``‖w_i‖ ≤ c``
+  (``on_batch_end``).
 
 Dropout is a layer (:mod:`mlplab.layers.dropout`); early stopping a callback
 (:class:`mlplab.callbacks.EarlyStopping`) with a validation split
@@ -27,9 +29,13 @@ import numpy as np
 
 from .callbacks import Callback
 from ..errors import ConfigError
-from ..core.layers import Dense
 from ..core.validation import as_float_dtype
 from ..core.xp import namespace
+
+
+def weighted_layers(net) -> list:
+    """The layers with a weight array ``W`` (dense and convolutional), input first."""
+    return [layer for layer in net.layers if "W" in layer.param_names]
 
 
 class _Penalty(Callback):
@@ -39,11 +45,10 @@ class _Penalty(Callback):
         self.lam, self.include_bias = float(lam), bool(include_bias)
 
     def _pairs(self, net):
-        for layer in net.layers:
-            if isinstance(layer, Dense):
-                yield layer.W, layer.dW
-                if self.include_bias:
-                    yield layer.b, layer.db
+        for layer in weighted_layers(net):
+            yield layer.W, layer.dW
+            if self.include_bias:
+                yield layer.b, layer.db
 
     def on_gradients(self, trainer) -> None:
         if self.lam:
@@ -129,10 +134,12 @@ class MaxNorm(Callback):
 
     def apply(self, net) -> None:
         """Project every constrained ``W⁽ˡ⁾`` onto the max-norm ball, in place."""
-        dense = [layer for layer in net.layers if isinstance(layer, Dense)]
-        for layer in dense if self.include_output else dense[:-1]:
-            norms = np.linalg.norm(layer.W, axis=1, keepdims=True)  # ‖w_i‖ per neuron i
-            layer.W *= np.minimum(1.0, self.c / np.maximum(norms, 1e-12)).astype(layer.W.dtype)
+        weighted = weighted_layers(net)
+        for layer in weighted if self.include_output else weighted[:-1]:
+            W = layer.W
+            # ‖w_i‖ per neuron i (a filter's every weight, for a convolution)
+            norms = np.linalg.norm(W.reshape(len(W), -1), axis=1).reshape(-1, *[1] * (W.ndim - 1))
+            W *= np.minimum(1.0, self.c / np.maximum(norms, 1e-12)).astype(W.dtype)
 
     def on_train_begin(self, trainer) -> None:
         self.apply(trainer.net)

@@ -16,14 +16,19 @@ def layer_table(net) -> str:
     """One line per layer: its kind, W and b shapes, activation g and parameter count."""
     from ...core.layers import Dense
 
+    shape = net.input_shape  # images: (C, H, W); the maps of each layer below likewise
     lines = [f"{'layer':<14}{'W, b':<22}{'g':<12}{'parameters':>10}",
-             f"{'0 input':<14}({net.n_inputs} inputs)"]
+             f"{'0 input':<14}({net.n_inputs} inputs)" if len(shape) == 1 else
+             f"{'0 input':<14}({'×'.join(map(str, shape))} images)"]
     for l, layer in enumerate(net.layers[1:], start=1):
         count = sum(p.size for p in getattr(layer, "params", []))
-        if isinstance(layer, Dense):
-            shapes, kind = f"{layer.W.shape}, {layer.b.shape}", f"{l} dense"
+        kind = f"{l} dense" if isinstance(layer, Dense) else f"{l} {type(layer).__name__.lower()}"
+        if "W" in getattr(layer, "param_names", ()):  # dense and convolutional layers
+            shapes = f"{layer.W.shape}, {layer.b.shape}"
+        elif len(layer.out_shape) > 1:
+            shapes = f"→ {'×'.join(map(str, layer.out_shape))} maps"
         else:
-            shapes, kind = f"→ {layer.n_out} units", f"{l} {type(layer).__name__.lower()}"
+            shapes = f"→ {layer.n_out} units"
         g = getattr(getattr(layer, "g", None), "name", "")
         lines.append(f"{kind:<14}{shapes:<22}{g:<12}{count:>10,}")
     total = sum(p.size for p in net.params)

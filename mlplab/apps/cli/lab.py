@@ -18,8 +18,12 @@ def lab(
     quick: bool = typer.Option(False, help="A smaller, faster run (for tests and previews)."),
     seed: int = typer.Option(0, help="Seed of every random choice."),
     lang: str = typer.Option("zh", help=LANG_HELP),
+    cifar10: Optional[Path] = typer.Option(None, help="With 'cnn': also train the course's "
+                                           "CIFAR-10 network on the binary files in this "
+                                           "folder (cifar-10-batches-bin)."),
 ):
     """Run one lecture experiment: writes DIR/results.json and its figures."""
+    from ...errors import ConfigError
     from ...lab.experiments import discover, get_experiment, run_experiment
     from ...lab.text import check_language, language, plain
 
@@ -31,9 +35,13 @@ def lab(
                 console.print(f"{key:<14} {title or module.TITLE}", highlight=False)
             return
         get_experiment(name)  # an unknown name fails before --out is checked or created
+        if cifar10 is not None and name != "cnn":
+            raise ConfigError(f"--cifar10 belongs to the cnn lab (mlplab lab cnn --cifar10 "
+                              f"DIR), not to {name!r}")
         check_output(out, "--out", "folder")
+        options = {} if cifar10 is None else {"cifar10": cifar10}
         with language(lang):
-            result = run_experiment(name, out, quick=quick, seed=seed)
+            result = run_experiment(name, out, quick=quick, seed=seed, **options)
             console.print(f"[bold]{result.title_zh if lang == 'zh' else result.title}[/bold]")
             for finding in result.findings:
                 console.print(f"  • {plain(finding, result.numbers)}", highlight=False,

@@ -21,6 +21,7 @@ import typer
 from ...errors import ConfigError, MlplabError
 from .app import (check_output, command, console, csv_option, data_source, encoding_option,
                   err_console, output_folder, parse_ints, rescue_save, user_errors)
+from .arch import arch_network, with_defaults
 
 # the lecture's defaults: truth tables train as in the lecture notes
 LECTURE = {"layers": "2,2,1", "activation": "sigmoid", "optimizer": "gd", "lr": 1.0,
@@ -130,13 +131,17 @@ def _check(o: dict, csv: bool, data: Optional[str]) -> None:
 @command()
 def train(
     data: Optional[str] = typer.Argument(None, help="xor, and, or (the lecture's truth "
-                                         "tables; default xor) or a CSV file."),
+                                         "tables; default xor) or a CSV file; with --arch "
+                                         "also digits or a CIFAR-10 folder."),
     csv: Optional[Path] = csv_option(),
     target: Optional[str] = typer.Option(None, help="CSV: the column to predict."),
     layers: Optional[str] = typer.Option(None, help="Units per layer, input first, e.g. 2,2,1 "
                                          "(the default for truth tables)."),
     hidden: Optional[str] = typer.Option(None, help="Hidden layer sizes only, e.g. 32,16 "
                                          "(default 16 for a CSV)."),
+    arch: Optional[Path] = typer.Option(None, help="A TOML or JSON architecture file: any "
+                                        "layers (conv, pooling, dense, ...; docs/cnn.md), "
+                                        "trained with Adam by default."),
     activation: Optional[str] = typer.Option(None, help="Hidden g: sigmoid, tanh, relu, "
                                              "leaky_relu, identity, or one per hidden layer, "
                                              "e.g. tanh,relu (default sigmoid; relu for a CSV)."),
@@ -186,25 +191,31 @@ def train(
              optimizer=optimizer, lr=lr, epsilon=epsilon, max_epochs=max_epochs,
              batch_size=batch_size, init=init, seed=seed, test_size=test_size, task=task,
              encoding=encoding, max_categories=max_categories, out=out, checkpoint=checkpoint)
+    with user_errors():
+        _train(o, data, csv, arch, layers, hidden, device, progress, checkpoint_every, resume,
+               on_divergence)
+
+
+def _train(o, data, csv, arch, layers, hidden, device, progress, checkpoint_every, resume,
+           on_divergence) -> None:
     from ...core.xp import place
 
-    with user_errors():
-        path = _csv_path(data, csv)
-        _check(o, path is not None, data)
-        o = _defaults(o, path is not None)
-        sizes, hidden_sizes = _sizes(layers, hidden)
-        where = place(device)  # a missing GPU or PyTorch fails here, before any work
-        if path is None:
-            net, X, Y, prepared = _truth_table(data or "xor", sizes, hidden_sizes, o)
-        else:
-            net, X, Y, prepared = _csv_table(path, sizes, hidden_sizes, o)
-        net.to(where)
-        history = _fit(net, X, Y, prepared, o, progress, checkpoint_every, resume,
-                       on_divergence)
-        extra = _report(net, X, Y, prepared, history, o, data)
-        if out is not None:
-            _save(net, out, extra, history)
-
+    path = None if arch is not None else _csv_path(data, csv)
+    _check(o, path is not None, data)
+    o = _defaults(o if arch is None else with_defaults(o), path is not None)
+    sizes, hidden_sizes = _sizes(layers, hidden)
+    where = place(device)  # a missing GPU or PyTorch fails here, before any work
+    if arch is not None:  # any layers, from an architecture file (apps/cli/arch.py)
+        net, X, Y, prepared = arch_network(arch, data, o)
+    elif path is None:
+        net, X, Y, prepared = _truth_table(data or "xor", sizes, hidden_sizes, o)
+    else:
+        net, X, Y, prepared = _csv_table(path, sizes, hidden_sizes, o)
+    net.to(where)
+    history = _fit(net, X, Y, prepared, o, progress, checkpoint_every, resume, on_divergence)
+    extra = _report(net, X, Y, prepared, history, o, data)
+    if o["out"] is not None:
+        _save(net, o["out"], extra, history)
 
 def _fit(net, X, Y, prepared, o, progress, checkpoint_every, resume, on_divergence):
     from ...train.callbacks import ProgressBar

@@ -8,7 +8,8 @@ Shapes (one convention, everywhere in mlplab):
   ``Z = A_prev @ W.T + b`` and the gradients are ``dW = Δᵀ @ A_prev / m``, ``db = Δ.sum(0) / m``
   (the division by ``m`` because the cost is the mean over the batch).
 - Layers that see more than a vector per sample keep the sample first: images are
-  ``(m, channels, height, width)`` (PyTorch's layout), sequences ``(m, time, features)``.
+  ``(m, channels, height, width)`` (PyTorch's layout, NCHW), sequences ``(m, time, features)``.
+  A convolution's ``W`` is ``(out_channels, in_channels, kh, kw)``, as in PyTorch and ONNX.
   A layer's ``in_shape`` and ``out_shape`` are the shapes of one sample.
 
 The contract every layer keeps:
@@ -67,6 +68,13 @@ class Layer:
         if self.out_shape is None:
             self.out_shape = self.in_shape
         return self.out_shape
+
+    def seed_from(self, rng) -> None:
+        """Draw the weights that ``build`` will draw from ``rng``, unless this layer was given
+        a generator of its own (``Network.from_layers`` passes the network's this way)."""
+        if (vars(self).get("_init_rng", False) is None and self.param_names
+                and getattr(self, self.param_names[0], None) is None):
+            self._init_rng = rng
 
     def forward(self, A_prev: Array, training: bool = False) -> Array:
         raise NotImplementedError

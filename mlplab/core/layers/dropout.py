@@ -1,6 +1,7 @@
 """Inverted dropout: while training, each unit's activation is zeroed with probability ``p``.
 
-Forward, for a batch ``A`` of shape ``(m, n)``::
+Forward, for a batch ``A`` of shape ``(m, n)`` (or feature maps ``(m, C, H, W)``: every number
+of every map is a unit, dropped on its own)::
 
     mask = (u ≥ p) / (1 − p),   u ~ U[0, 1) per entry       (training)
     a_out = a ⊙ mask
@@ -37,8 +38,10 @@ class Dropout(Layer):
 
     Parameters
     ----------
-    n : int
-        Width of the activation it passes through (the layer below's ``n_out``).
+    n : int, tuple or None
+        Width of the activation it passes through (the layer below's ``n_out``), or the shape of
+        one sample (``(C, H, W)`` for feature maps); ``None`` takes it from the layer below when
+        the network is built.
     p : float in [0, 1)
         Probability of dropping a unit while training.
     seed : int or numpy.random.Generator, optional
@@ -46,7 +49,7 @@ class Dropout(Layer):
 
     Attributes
     ----------
-    mask : (m, n) array or None
+    mask : array shaped like the batch, or None
         The last training mask, already scaled by ``1 / (1 − p)``.
     frozen : bool
         When True, training forwards reuse ``mask`` instead of drawing a new one.
@@ -54,8 +57,12 @@ class Dropout(Layer):
 
     trainable = False
 
-    def __init__(self, n: int, p: float = 0.5, seed: int | np.random.Generator | None = None):
-        self.out_shape = (check_positive_int(n, "Dropout width n"),)
+    def __init__(self, n: int | tuple | None, p: float = 0.5,
+                 seed: int | np.random.Generator | None = None):
+        if n is not None:
+            shape = tuple(n) if isinstance(n, (tuple, list)) else (n,)
+            self.in_shape = self.out_shape = tuple(check_positive_int(k, "Dropout width n")
+                                                   for k in shape)
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
             raise ConfigError(f"dropout probability p must be in [0, 1), got {p!r} "
                               "(p = 0.5 drops half of the units while training)")
@@ -63,6 +70,11 @@ class Dropout(Layer):
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.mask: Array | None = None
         self.frozen = False
+
+    def build(self, in_shape: tuple) -> tuple:
+        if self.in_shape is None:
+            self.out_shape = None  # inferred: the shape it receives
+        return super().build(in_shape)
 
     def forward(self, A_prev: Array, training: bool = False) -> Array:
         if not training or self.p == 0.0:
@@ -91,7 +103,9 @@ class Dropout(Layer):
     state_names = ("mask",)
 
     def __repr__(self) -> str:
-        return f"Dropout({self.n_out}, p={self.p:g})"
+        shape = "?" if self.out_shape is None else (
+            self.out_shape[0] if len(self.out_shape) == 1 else self.out_shape)
+        return f"Dropout({shape}, p={self.p:g})"
 
 
 @contextlib.contextmanager
@@ -105,7 +119,7 @@ def frozen_masks(net, X: Array | None = None):
     if X is not None:
         for layer in layers:
             layer.mask = None
-        net.forward(check_X(X, net.n_inputs, dtype=net.dtype), training=True)
+        net.forward(check_X(X, net.input_shape, dtype=net.dtype), training=True)
     for layer in layers:
         layer.freeze()
     try:

@@ -18,6 +18,7 @@ saying so.
 
 from __future__ import annotations
 
+from . import image_layers  # noqa: F401  (registers the image layers' converters)
 from .onnx_model import to_onnx  # onnx and torch are imported when called
 from .pytorch import from_torch, to_torch
 from . import recurrent  # noqa: E402,F401  (registers the recurrent layers' converters)

@@ -6,7 +6,8 @@ mlplab layer                           PyTorch modules
 ``Dense(n_in, n_out, g)``              ``nn.Linear(n_in, n_out)`` (``weight`` is W,
                                        ``(n_out, n_in)``, ``bias`` is b) then g's module
 ``BatchNorm(n, g, momentum, eps)``     ``nn.BatchNorm1d(n, eps, 1 − momentum)`` then g
-                                       (PyTorch's momentum weighs the *new* statistics)
+                                       (PyTorch's momentum weighs the *new* statistics);
+                                       ``nn.BatchNorm2d`` on feature maps
 ``Residual([...])``                    :class:`~.torch_modules.Residual`
 ``Dropout(n, p)``                      ``nn.Dropout(p)``
 g: sigmoid, tanh, relu, leaky_relu,    ``nn.Sigmoid``, ``nn.Tanh``, ``nn.ReLU``,
@@ -15,7 +16,8 @@ softmax, step, identity                ``nn.LeakyReLU(0.01)``, ``nn.Softmax(dim=
 =====================================  ================================================
 
 Conversions in each direction are registries keyed by type (:data:`TO_TORCH`,
-:data:`FROM_TORCH`), so a new layer kind adds one entry per direction. The module is in the
+:data:`FROM_TORCH`), so a new layer kind adds one entry per direction (the image layers':
+:mod:`.image_layers`). The module is in the
 network's dtype (float64 stays float64) and in evaluation mode, as mlplab predicts.
 """
 
@@ -35,6 +37,8 @@ from ...extras import require
 TO_TORCH: dict[type, Callable[[Layer], list]] = {}
 # torch module type name → fn(module, activation name, n_in) -> mlplab layer
 FROM_TORCH: dict[str, Callable] = {}
+# torch module type names that take the activation module after them as their g
+TAKES_ACTIVATION = {"Linear", "BatchNorm1d"}
 # activation name ↔ torch module type name (softmax over dim 1, the row of a sample)
 ACTIVATION_MODULES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU",
                       "leaky_relu": "LeakyReLU", "softmax": "Softmax", "step": "Step"}
@@ -74,8 +78,9 @@ def _batchnorm_to_torch(layer: BatchNorm) -> list:
     import torch
     from torch import nn
 
-    bn = nn.BatchNorm1d(layer.n_out, eps=layer.eps, momentum=_flip(layer.momentum),
-                        dtype=_torch_dtype(layer.gamma.dtype))
+    kind = nn.BatchNorm2d if len(layer.in_shape) == 3 else nn.BatchNorm1d  # per channel on maps
+    bn = kind(layer.n, eps=layer.eps, momentum=_flip(layer.momentum),
+              dtype=_torch_dtype(layer.gamma.dtype))
     bn.weight, bn.bias = _tensor(layer.gamma), _tensor(layer.beta)
     with torch.no_grad():
         bn.running_mean.copy_(torch.from_numpy(layer.running_mean))
@@ -209,15 +214,16 @@ def _layers(modules: list, n_in: int, dtype) -> list[Layer]:
                 module) else f"known modules: {', '.join(sorted(FROM_TORCH))}"
             raise ConfigError(f"from_torch cannot convert module {i} ({module!r}): {what}")
         following = _activation_name(modules[i + 1]) if i + 1 < len(modules) else None
-        takes_g = kind in ("Linear", "BatchNorm1d") and following is not None
+        takes_g = kind in TAKES_ACTIVATION and following is not None
         layer = FROM_TORCH[kind](module, following if takes_g else "identity", n_in, dtype)
         layers.append(layer)
-        n_in = layer.n_out
+        out = layer.build(n_in if isinstance(n_in, tuple) else (n_in,))
+        n_in = out[0] if len(out) == 1 else out  # a width, or the shape of feature maps
         i += 2 if takes_g else 1
     return layers
 
 
-def from_torch(module, loss: str | None = None, seed=None) -> Network:
+def from_torch(module, loss: str | None = None, seed=None, input_shape=None) -> Network:
     """A :class:`~mlplab.Network` from a ``torch.nn.Sequential`` of mlplab's layer kinds.
 
     Parameters
@@ -230,6 +236,9 @@ def from_torch(module, loss: str | None = None, seed=None) -> Network:
         The network's loss; default ``"cross_entropy"`` for a softmax output, else ``"mse"``.
     seed : int, optional
         Seeds the network's generator (dropout masks, shuffling when it is trained).
+    input_shape : tuple, optional
+        The shape of one sample, needed when the module starts with a ``nn.Conv2d``:
+        ``(channels, height, width)``.
 
     Returns
     -------
@@ -241,11 +250,13 @@ def from_torch(module, loss: str | None = None, seed=None) -> Network:
     if not isinstance(module, torch.nn.Sequential) or not len(module):
         raise ConfigError(f"from_torch expects a non-empty torch.nn.Sequential, got "
                           f"{type(module).__name__}")
-    first = next((m for m in module.modules() if type(m).__name__ in ("Linear", "BatchNorm1d")),
-                 None)
+    first = next((m for m in module.modules()
+                  if type(m).__name__ in ("Linear", "BatchNorm1d", "Conv2d", "BatchNorm2d")), None)
     if first is None:
         raise ConfigError("from_torch: the module has no nn.Linear; mlplab's output layer is one")
-    n_inputs = getattr(first, "in_features", None) or first.num_features
+    n_inputs = getattr(first, "in_features", None) or getattr(first, "num_features", None)
+    if input_shape is not None or type(first).__name__ in ("Conv2d", "BatchNorm2d"):
+        n_inputs = _input_shape(input_shape)
     dtype = first.weight.dtype
     if dtype not in (torch.float32, torch.float64):
         raise ConfigError(f"from_torch: weights must be float32 or float64, got {dtype}")
@@ -256,3 +267,11 @@ def from_torch(module, loss: str | None = None, seed=None) -> Network:
     if loss is None:
         loss = "cross_entropy" if layers[-1].g.name == "softmax" else "mse"
     return Network.from_layers([Input(n_inputs)] + layers, loss=loss, seed=seed)
+
+
+def _input_shape(input_shape) -> tuple:
+    if not isinstance(input_shape, (tuple, list)) or not all(
+            isinstance(n, int) and n > 0 for n in input_shape):
+        raise ConfigError(f"from_torch: a module of images needs input_shape=(channels, height, "
+                          f"width), got {input_shape!r}")
+    return tuple(input_shape)

@@ -124,13 +124,15 @@ def get_experiment(name: str) -> ModuleType:
     return experiments[name]
 
 
-def run_experiment(name: str, out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
-    """Run experiment ``name`` into folder ``out`` and write ``out/results.json``."""
+def run_experiment(name: str, out: Path, *, quick: bool = False, seed: int = 0,
+                   **options) -> ExperimentResult:
+    """Run experiment ``name`` into folder ``out`` and write ``out/results.json``; ``options``
+    go to that experiment's ``run`` (e.g. ``cifar10=DIR`` for the cnn lab)."""
     module = get_experiment(name)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; give a folder")
     out.mkdir(parents=True, exist_ok=True)
-    result = module.run(out, quick=quick, seed=seed)
+    result = module.run(out, quick=quick, seed=seed, **options)
     result.save_json(out)
     return result

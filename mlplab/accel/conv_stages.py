@@ -1,0 +1,267 @@
+"""The stages of :class:`~mlplab.accel.conv.ConvStep`: each layer's forward and backward on
+NumPy arrays reused batch after batch, computing what the core's layer computes.
+
+Inside the step, feature maps are kept channel-first, ``(C, m, H, W)`` ("CNHW") instead of the
+core's ``(m, C, H, W)``: then a convolution's output ``W_col @ cols`` *is* the next layer's
+input, with no transposition, and every window of
+:func:`~mlplab.accel.conv_kernels.im2col_into` is one strided copy.
+The data's ``(m, C, H, W)`` batch is read through a transposed view; :class:`FlattenStage`
+turns maps back into the rows ``(m, C·H·W)`` (in the core's order) that the dense layers take.
+
+- :class:`ConvStage`: the windows laid out once into a reused ``cols`` whose last row is ones,
+  the filters and the bias side by side in ``W_aug = [W_col | b]``, so that
+  ``z = W_aug @ cols`` is one BLAS product with the bias in it, and ``∂C/∂W`` and ``∂C/∂b``
+  come out of one product ``δ · colsᵀ`` too; ``W_colᵀ δ`` is written over ``cols`` (no
+  longer needed) and added back into maps (:func:`~mlplab.accel.conv_kernels.col2im_into`);
+- :class:`PoolStage`: max pooling keeps the argmax of every window (which of the ``kh·kw``
+  places won, first on ties as the core); after a ReLU convolution it takes the convolution's
+  ``z`` and pools ``relu(max z) = max relu(z)``, and its backward hands the convolution
+  ``δ = ∂C/∂a ⊙ [max > 0]`` at the argmax, 0 elsewhere, which is the core's
+  ``∂C/∂a ⊙ relu'(z)`` (a window whose maximum is ≤ 0 has relu' = 0 wherever its gradient
+  would go);
+- :class:`FlattenStage`, :class:`DenseStage`: maps to rows, and the dense layers above;
+- :class:`CoreStage`: batch norm and dropout, computed by the core's own layer on the
+  ``(m, C, H, W)`` view of the maps (the same masks, the same statistics).
+
+The windows and the pooling are :mod:`mlplab.accel.conv_kernels`'.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.layers import Conv2D, MaxPool2D
+from . import conv_kernels
+from .dense import _delta_into, _g_into
+
+Array = np.ndarray
+
+
+class Stage:
+    """Work arrays per batch size (the full batches and the last, shorter one)."""
+
+    def __init__(self, layer):
+        self.layer = layer
+        self._work: dict[int, dict[str, Array]] = {}
+
+    def work(self, m: int, dtype) -> dict[str, Array]:
+        w = self._work.get(m)
+        if w is None or w["dtype"] != dtype:
+            if len(self._work) >= 2:
+                self._work.pop(next(iter(self._work)))
+            w = self._work[m] = {"dtype": dtype, **self.allocate(m, np.dtype(dtype))}
+        return w
+
+    def allocate(self, m: int, dtype) -> dict[str, Array]:
+        return {}
+
+    def clear(self) -> None:
+        self._work.clear()
+
+
+class ConvStage(Stage):
+    """A :class:`~mlplab.core.layers.Conv2D` on ``(C, m, H, W)`` maps (see the module docstring).
+
+    ``pooled_relu``: a max pooling after it takes ``z`` and applies the ReLU itself, and its
+    backward gives this stage ``δ`` directly.
+    """
+
+    def __init__(self, layer: Conv2D, pooled_relu: bool = False):
+        super().__init__(layer)
+        self.pooled_relu = pooled_relu
+        C, self.H, self.W = layer.in_shape
+        self.O, self.Ho, self.Wo = layer.out_shape
+        self.K = C * layer.kernel[0] * layer.kernel[1]
+        self.W_aug = self.dW_aug = None
+
+    def allocate(self, m: int, dtype) -> dict[str, Array]:
+        layer, (top, bottom, left, right) = self.layer, self.layer.pads
+        C = layer.in_channels
+        N = m * self.Ho * self.Wo
+        w = {"cols": np.empty((self.K + 1, N), dtype), "Z": np.empty((self.O, N), dtype),
+             "delta": np.empty((self.O, N), dtype),
+             "P": np.zeros((C, m, self.H + top + bottom, self.W + left + right), dtype)}
+        w["dP"] = np.empty_like(w["P"])  # not P itself: P's zero border must stay zero
+        w["cols"][self.K] = 1  # the bias row: z = [W_col | b] @ [cols; 1]
+        if not self.pooled_relu:
+            w["A"] = np.empty((self.O, N), dtype)
+        return w
+
+    def forward(self, a: Array, training: bool) -> Array:
+        layer, m = self.layer, a.shape[1]
+        w = self.work(m, layer.W.dtype)
+        top, _, left, _ = layer.pads
+        if any(layer.pads):  # a batch's interior into the zero-bordered array
+            w["P"][:, :, top:top + self.H, left:left + self.W] = a
+            a = w["P"]
+        cols = w["cols"][:self.K].reshape(self.K, m, self.Ho, self.Wo)
+        conv_kernels.im2col_into(cols, a, layer.kernel, layer.stride)
+        if self.W_aug is None or self.W_aug.dtype != layer.W.dtype:
+            self.W_aug = np.empty((self.O, self.K + 1), layer.W.dtype)
+            self.dW_aug = np.empty_like(self.W_aug)
+        self.W_aug[:, :self.K] = layer.W.reshape(self.O, self.K)  # the weights may have been
+        self.W_aug[:, self.K] = layer.b  # changed since the last step (a callback, a restore)
+        Z = np.matmul(self.W_aug, w["cols"], out=w["Z"])  # z⁽ˡ⁾ = W⁽ˡ⁾ ⋆ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
+        layer.Z = _nchw(Z, m, self.Ho, self.Wo)  # views in the core's layout, for the guard
+        self.m = m
+        if self.pooled_relu:
+            layer.A = None
+            return Z.reshape(self.O, m, self.Ho, self.Wo)
+        A = _g_into(layer, Z, w["A"])  # a⁽ˡ⁾ = g(z⁽ˡ⁾)
+        layer.A = _nchw(A, m, self.Ho, self.Wo)
+        return A.reshape(self.O, m, self.Ho, self.Wo)
+
+    def backward(self, dA: Array, need_dA_prev: bool) -> Array | None:
+        """``dA`` is ``∂C/∂a⁽ˡ⁾`` (or ``δ⁽ˡ⁾`` itself, from a pooling that took the ReLU);
+        returns ``∂C/∂a⁽ˡ⁻¹⁾`` as ``(C, m, H, W)`` maps, a view of a reused array."""
+        layer, m = self.layer, self.m
+        w = self.work(m, layer.W.dtype)
+        dA = dA.reshape(self.O, -1)
+        if self.pooled_relu:
+            delta = dA
+        else:  # δ⁽ˡ⁾ = ∂C/∂a⁽ˡ⁾ ⊙ g'(z⁽ˡ⁾)
+            layer.check_differentiable()
+            delta = _delta_into(_flat_layer(layer, w), dA, w["delta"])
+        # [∂C/∂W | ∂C/∂b] = δ⁽ˡ⁾ [cols; 1]ᵀ, the mean over the batch
+        np.matmul(delta, w["cols"].T, out=self.dW_aug)
+        self.dW_aug *= self.dW_aug.dtype.type(1 / m)
+        layer.dW = self.dW_aug[:, :self.K].reshape(layer.W.shape)
+        layer.db = self.dW_aug[:, self.K]
+        if not need_dA_prev:
+            return None
+        dcols = np.matmul(self.W_aug[:, :self.K].T, delta, out=w["cols"][:self.K])  # W_colᵀ δ
+        dP = w["dP"]
+        conv_kernels.col2im_into(dP, dcols.reshape(self.K, m, self.Ho, self.Wo), layer.kernel,
+                                 layer.stride)
+        top, _, left, _ = layer.pads
+        return dP[:, :, top:top + self.H, left:left + self.W]
+
+
+def _nchw(flat: Array, m: int, H: int, W: int) -> Array:
+    """A ``(C, m·H·W)`` array seen as ``(m, C, H, W)`` (a view)."""
+    return flat.reshape(-1, m, H, W).transpose(1, 0, 2, 3)
+
+
+class _FlatView:
+    """The attributes :func:`mlplab.accel.dense._delta_into` reads, as flat arrays."""
+
+    def __init__(self, layer, Z, A):
+        self.g, self.Z, self.A = layer.g, Z, A
+        self.check_differentiable = layer.check_differentiable
+
+
+def _flat_layer(layer, w) -> _FlatView:
+    return _FlatView(layer, w["Z"], w["A"])
+
+
+class PoolStage(Stage):
+    """Max or average pooling on ``(C, m, H, W)`` maps; ``relu``: takes a ReLU's ``z``."""
+
+    def __init__(self, layer, relu: bool = False):
+        super().__init__(layer)
+        self.relu, self.is_max = relu, isinstance(layer, MaxPool2D)
+        self.C, self.H, self.W = layer.in_shape
+        _, self.Ho, self.Wo = layer.out_shape
+
+    def allocate(self, m: int, dtype) -> dict[str, Array]:
+        w = {"out": np.empty((self.C, m, self.Ho, self.Wo), dtype),
+             "dA_prev": np.empty((self.C, m, self.H, self.W), dtype)}
+        if self.is_max:
+            w["argmax"] = np.empty((self.C, m, self.Ho, self.Wo), np.uint8)
+        return w
+
+    def forward(self, a: Array, training: bool) -> Array:
+        layer, m = self.layer, a.shape[1]
+        w = self.work(m, a.dtype)
+        self.m = m
+        if self.is_max:
+            conv_kernels.max_pool(a, w["out"], w["argmax"], layer.kernel, layer.stride, self.relu)
+        else:
+            conv_kernels.avg_pool(a, w["out"], layer.kernel, layer.stride)
+        layer.A = w["out"].transpose(1, 0, 2, 3)
+        return w["out"]
+
+    def backward(self, dA: Array, need_dA_prev: bool) -> Array | None:
+        layer, w = self.layer, self.work(self.m, dA.dtype)
+        if self.is_max:  # ∂C/∂a at each window's argmax (⊙ relu' when it took the ReLU)
+            conv_kernels.max_pool_backward(dA, w["argmax"], w["out"], w["dA_prev"],
+                                           layer.kernel, layer.stride, self.relu)
+        else:
+            conv_kernels.avg_pool_backward(dA, w["dA_prev"], layer.kernel, layer.stride)
+        return w["dA_prev"]
+
+
+class FlattenStage(Stage):
+    """``(C, m, H, W)`` maps to the rows ``(m, C·H·W)`` of the core's order, and back."""
+
+    def allocate(self, m: int, dtype) -> dict[str, Array]:
+        C, H, W = self.layer.in_shape
+        return {"rows": np.empty((m, C * H * W), dtype), "maps": np.empty((C, m, H, W), dtype)}
+
+    def forward(self, a: Array, training: bool) -> Array:
+        w = self.work(a.shape[1], a.dtype)
+        self.m = a.shape[1]
+        np.copyto(w["rows"].reshape(self.m, *self.layer.in_shape), a.transpose(1, 0, 2, 3))
+        self.layer.A = w["rows"]
+        return w["rows"]
+
+    def backward(self, dA: Array, need_dA_prev: bool) -> Array | None:
+        w = self.work(self.m, dA.dtype)
+        np.copyto(w["maps"], dA.reshape(self.m, *self.layer.in_shape).transpose(1, 0, 2, 3))
+        return w["maps"]
+
+
+class DenseStage(Stage):
+    """A :class:`~mlplab.core.layers.Dense` on rows, as the core computes it, into reused
+    arrays (the output layer's δ⁽ᴸ⁾ comes from the step: :meth:`backward_delta`)."""
+
+    def allocate(self, m: int, dtype) -> dict[str, Array]:
+        layer = self.layer
+        shape = (m, layer.n_out)
+        return {"Z": np.empty(shape, dtype), "A": np.empty(shape, dtype),
+                "delta": np.empty(shape, dtype), "dA_prev": np.empty((m, layer.n_in), dtype),
+                "dW": np.empty_like(layer.W), "db": np.empty_like(layer.b)}
+
+    def forward(self, a: Array, training: bool, last: bool = False) -> Array:
+        layer = self.layer
+        w = self.work(len(a), layer.W.dtype)
+        layer.A_prev = a
+        Z = layer.Z = np.matmul(a, layer.W.T, out=w["Z"])
+        Z += layer.b  # z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
+        if last:  # the step computes the output and the cost together
+            return Z
+        layer.A = _g_into(layer, Z, w["A"])  # a⁽ˡ⁾ = g(z⁽ˡ⁾)
+        return layer.A
+
+    def backward(self, dA: Array, need_dA_prev: bool) -> Array | None:
+        layer = self.layer
+        w = self.work(len(dA), layer.W.dtype)
+        return self.backward_delta(_delta_into(layer, dA, w["delta"]), need_dA_prev)
+
+    def backward_delta(self, delta: Array, need_dA_prev: bool) -> Array | None:
+        layer = self.layer
+        w = self.work(len(delta), layer.W.dtype)
+        layer.delta, m = delta, len(delta)
+        np.matmul(delta.T, layer.A_prev, out=w["dW"])  # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, mean over rows
+        w["dW"] *= w["dW"].dtype.type(1 / m)
+        np.sum(delta, axis=0, out=w["db"])  # ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾, mean over rows
+        w["db"] *= w["db"].dtype.type(1 / m)
+        layer.dW, layer.db = w["dW"], w["db"]
+        return np.matmul(delta, layer.W, out=w["dA_prev"]) if need_dA_prev else None  # (W⁽ˡ⁾)ᵀδ⁽ˡ⁾
+
+
+class CoreStage(Stage):
+    """A layer that keeps the shape (:class:`~mlplab.core.layers.BatchNorm`,
+    :class:`~mlplab.core.layers.Dropout`), computed by the core's own code on the
+    ``(m, C, H, W)`` view of ``(C, m, H, W)`` maps (rows pass as they are)."""
+
+    def forward(self, a: Array, training: bool) -> Array:
+        if a.ndim == 2:
+            return self.layer.forward(a, training)
+        return self.layer.forward(a.transpose(1, 0, 2, 3), training).transpose(1, 0, 2, 3)
+
+    def backward(self, dA: Array, need_dA_prev: bool) -> Array | None:
+        if dA.ndim == 2:
+            return self.layer.backward(dA, need_dA_prev)
+        dA_prev = self.layer.backward(dA.transpose(1, 0, 2, 3), need_dA_prev)
+        return None if dA_prev is None else dA_prev.transpose(1, 0, 2, 3)
