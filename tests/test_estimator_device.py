@@ -1,6 +1,8 @@
-"""MLPClassifier/MLPRegressor(device=...): the network trains on PyTorch tensors (the CPU in
-CI, a GPU in the test that skips without one) and ends with the numbers of device='cpu' to
-float64 rounding, scikit-learn's conventions kept: NumPy out, pickles that load anywhere."""
+"""MLPClassifier/MLPRegressor(device=...): the network trains on PyTorch tensors (on the CPU
+here, on a GPU in the tests that skip without one) and on array_api_strict (the array API
+standard's conformance library, which refuses NumPy-only calls), and ends with the numbers of
+device='cpu' to float64 rounding, scikit-learn's conventions kept: NumPy out, pickles that
+load anywhere."""
 
 import pickle
 import sys
@@ -27,6 +29,16 @@ LBFGS_RTOL = 1e-8  # L-BFGS-B's line search amplifies the last bits over its ite
 @pytest.fixture(scope="module")
 def torch():
     return pytest.importorskip("torch")
+
+
+@pytest.fixture(params=["torch", "array_api_strict"])
+def device(request):
+    pytest.importorskip(request.param)
+    return request.param
+
+
+def _library(a) -> str:
+    return type(a).__module__.split(".")[0]
 
 
 @pytest.fixture(scope="module")
@@ -82,14 +94,14 @@ def _assert_same_model(a, b, X, rtol=RTOL):
 
 
 @pytest.mark.parametrize("kind, options, weighted", CASES)
-def test_torch_tensors_give_the_numbers_of_the_cpu(kind, options, weighted, data, torch):
-    on_torch, X = _fit(kind, options, weighted, data, "torch")
+def test_the_device_gives_the_numbers_of_the_cpu(kind, options, weighted, data, device):
+    on_device, X = _fit(kind, options, weighted, data, device)
     on_cpu, _ = _fit(kind, options, weighted, data, "cpu")
-    assert all(isinstance(p, torch.Tensor) for p in on_torch.net_.params)
+    assert all(_library(p) == device for p in on_device.net_.params)
     assert all(isinstance(p, np.ndarray) for p in on_cpu.net_.params)
     rtol = LBFGS_RTOL if options.get("solver") == "lbfgs" else RTOL
-    _assert_same_model(on_torch, on_cpu, X, rtol)
-    assert on_torch.loss_curve_[-1] < on_torch.loss_curve_[0]
+    _assert_same_model(on_device, on_cpu, X, rtol)
+    assert on_device.loss_curve_[-1] < on_device.loss_curve_[0]
 
 
 def test_float32_data_trains_in_float32_on_the_device(data, torch):
@@ -146,24 +158,25 @@ def test_coefs_are_numpy_copies_and_assigning_them_sets_the_network(data, torch)
 
 
 def test_a_pickled_device_estimator_loads_on_the_cpu_and_trains_on_where_it_was(
-        data, torch, tmp_path):
+        data, device, tmp_path):
     X, y, _ = data["multiclass"]
-    est = MLPClassifier((6,), solver="adam", max_iter=4, random_state=0, device="torch")
+    est = MLPClassifier((6,), solver="adam", max_iter=4, random_state=0, device=device)
     est.fit(X, y)
     joblib.dump(est, tmp_path / "est.joblib")
     loaded = joblib.load(tmp_path / "est.joblib")
     assert loaded.net_.place.is_numpy and isinstance(loaded._optimizer.state[0]["m"], np.ndarray)
-    assert isinstance(est.net_.layers[1].W, torch.Tensor)  # the original stays where it was
+    assert _library(est.net_.layers[1].W) == device  # the original stays where it was
     np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X), rtol=1e-14)
     loaded.partial_fit(X, y)  # moves the network (and Adam's moments) back to the device
     est.partial_fit(X, y)
-    assert isinstance(loaded.net_.layers[1].W, torch.Tensor)
+    assert _library(loaded.net_.layers[1].W) == device
     _assert_same_model(loaded, est, X)
     dropped = MLPRegressor(hidden_layer_sizes=(5,), early_stopping=True, dropout=0.2,
-                           max_iter=4, random_state=0, device="torch")
+                           max_iter=4, random_state=0, device=device)
     pickled = pickle.dumps(dropped.fit(*data["regression"][:2]))
-    assert b"_rebuild_tensor" not in pickled  # no tensor anywhere: it loads without PyTorch
     assert all(isinstance(p, np.ndarray) for p in pickle.loads(pickled)._best_params)
+    if device == "torch":
+        assert b"_rebuild_tensor" not in pickled  # no tensor anywhere: loads without PyTorch
 
 
 def test_device_is_a_parameter_scikit_learn_sees(torch):

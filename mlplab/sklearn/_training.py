@@ -133,7 +133,10 @@ class SklearnBatches(L2):
         self.loss.use_weights(on_data)
         opt = trainer.optimizer
         if self.adam_epsilon is not None:
-            opt.eps = self.adam_epsilon / np.sqrt(1 - opt.beta_2 ** (opt.t + 1))
+            eps = self.adam_epsilon / np.sqrt(1 - opt.beta_2 ** (opt.t + 1))
+            # NumPy's float64 scalar, as ever, on the CPU (float32 Adam's numbers depend on
+            # it); a Python float elsewhere (the array API takes no NumPy scalars)
+            opt.eps = eps if self.where is None else float(eps)
         total = m if weights is None else float(weights.sum())  # Σs, from the host's weights
         self.lam = self.alpha / total
         if self.alpha:  # the batch's ½·alpha·Σ‖W‖²/Σs, weighted by its size as its loss is
