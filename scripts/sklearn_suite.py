@@ -1,6 +1,6 @@
 """Run scikit-learn's own tests for its MLP and its Perceptron against mlplab's estimators.
 
-    python scripts/sklearn_suite.py [mlp] [perceptron] [--json OUT.json]
+    python scripts/sklearn_suite.py [mlp] [perceptron] [--json OUT.json] [--device DEVICE]
 
 The test files are read from the *installed* scikit-learn at run time
 (``sklearn/neural_network/tests/test_mlp.py``, ``sklearn/linear_model/tests/test_perceptron.py``);
@@ -10,6 +10,10 @@ scikit-learn's own conftest would (the ``global_random_seed`` fixture, seed 42 u
 ``SKLEARN_TESTS_GLOBAL_RANDOM_SEED`` says otherwise), deselects the tests listed in
 ``LEFT_OUT`` (each with the reason, printed), and records every outcome. pytest runs in a
 subprocess, without xdist or its cache.
+
+``--device torch`` (or ``cuda``) runs the MLP file against estimators whose ``device``
+defaults to it: subclasses written next to the test file, with scikit-learn's view of their
+parameters unchanged but for that default.
 
 Prints one line per test and a summary; exits 0 only when every test that is not left out
 passed (and every left-out name still exists in the file), 1 otherwise.
@@ -105,6 +109,32 @@ def pytest_sessionfinish(session):
 '''
 
 
+ON_DEVICE = '''\
+"""Written by mlplab's scripts/sklearn_suite.py: mlplab's MLPs, device={device!r} by default."""
+import inspect
+
+import mlplab
+
+
+def _on_device(base):
+    signature = inspect.signature(base.__init__)
+    signature = signature.replace(parameters=[
+        p.replace(default={device!r}) if p.name == "device" else p
+        for p in signature.parameters.values()])
+
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        base.__init__(*bound.args, **bound.kwargs)
+
+    __init__.__signature__ = signature  # what scikit-learn's get_params reads
+    return type(base.__name__, (base,), {{"__init__": __init__, "__module__": __name__}})
+
+
+MLPClassifier, MLPRegressor = _on_device(mlplab.MLPClassifier), _on_device(mlplab.MLPRegressor)
+'''
+
+
 def installed_test_file(suite: Suite) -> Path:
     """The test file inside the installed scikit-learn (found without importing it)."""
     spec = importlib.util.find_spec("sklearn")
@@ -129,11 +159,14 @@ def pointed_at_mlplab(suite: Suite, source: str) -> str:
     return source
 
 
-def run_suite(suite: Suite, folder: Path) -> dict[str, dict]:
+def run_suite(suite: Suite, folder: Path, device: str | None = None) -> dict[str, dict]:
     """Write the suite into ``folder``, run pytest on it, return {test id: outcome}."""
-    source = installed_test_file(suite).read_text()
+    source = pointed_at_mlplab(suite, installed_test_file(suite).read_text())
+    if device is not None:  # the same classes, with another default device
+        (folder / "mlplab_on_device.py").write_text(ON_DEVICE.format(device=device))
+        source = source.replace("from mlplab import", "from mlplab_on_device import")
     test_file = folder / f"test_{suite.name}_vs_mlplab.py"
-    test_file.write_text(pointed_at_mlplab(suite, source))
+    test_file.write_text(source)
     results = folder / "results.json"
     (folder / "conftest.py").write_text(CONFTEST.format(left_out=json.dumps(suite.left_out),
                                                         results=str(results)))
@@ -152,7 +185,7 @@ def run_suite(suite: Suite, folder: Path) -> dict[str, dict]:
     return {test_id.split("::", 1)[1]: entry for test_id, entry in outcomes.items()}
 
 
-def report(suite: Suite, outcomes: dict[str, dict]) -> bool:
+def report(suite: Suite, outcomes: dict[str, dict], device: str | None = None) -> bool:
     """Print one line per test and the summary; True when the suite passed."""
     import sklearn
 
@@ -168,7 +201,8 @@ def report(suite: Suite, outcomes: dict[str, dict]) -> bool:
     for name in stale:
         print(f"STALE    {name}: listed in LEFT_OUT but not in scikit-learn's file")
     total = len(outcomes)
-    print(f"{suite.name}: {counts['passed']} passed, {counts['failed']} failed, "
+    on = f" on device={device!r}" if device is not None else ""
+    print(f"{suite.name}{on}: {counts['passed']} passed, {counts['failed']} failed, "
           f"{counts['error']} errors, {counts['skipped']} skipped, {counts['left out']} left out "
           f"(of {total}; scikit-learn {sklearn.__version__}, {suite.path})")
     return counts["passed"] > 0 and not (counts["failed"] or counts["error"] or stale)
@@ -179,15 +213,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("suites", nargs="*", metavar="SUITE",
                         help=f"any of {', '.join(SUITES)} (default: all)")
     parser.add_argument("--json", type=Path, help="also write every outcome to this file")
+    parser.add_argument("--device", help="the MLPs' default device (torch, cuda, cuda:N); "
+                                         "the mlp suite only")
     args = parser.parse_args(argv)
     unknown = set(args.suites) - set(SUITES)
     if unknown:
         parser.error(f"unknown suite {sorted(unknown)[0]!r}; choose from {', '.join(SUITES)}")
+    if args.device is not None and set(args.suites or SUITES) != {"mlp"}:
+        parser.error("--device applies to the mlp suite only: python scripts/sklearn_suite.py "
+                     "mlp --device torch")
     ok, everything = True, {}
     for name in args.suites or SUITES:
         with tempfile.TemporaryDirectory(prefix=f"sklearn-{name}-") as tmp:
-            outcomes = run_suite(SUITES[name], Path(tmp))
-        ok &= report(SUITES[name], outcomes)
+            outcomes = run_suite(SUITES[name], Path(tmp), args.device)
+        ok &= report(SUITES[name], outcomes, args.device)
         everything[name] = outcomes
     if args.json:
         args.json.write_text(json.dumps(everything, indent=1))

@@ -52,6 +52,22 @@ def test_every_test_that_is_not_left_out_passes(runner, suite, tmp_path):
     assert left == runner.SUITES[suite].left_out
 
 
+def test_on_pytorch_tensors_every_mlp_test_passes_too(runner, tmp_path):
+    # about 30 s; skips where PyTorch is not installed (CI's test extra leaves it out)
+    pytest.importorskip("torch")
+    outcomes = runner.run_suite(runner.SUITES["mlp"], tmp_path, device="torch")
+    assert "device='torch'" in (tmp_path / "mlplab_on_device.py").read_text()
+    bad = {test: entry for test, entry in outcomes.items() if entry["outcome"] != "passed"}
+    assert not bad
+    assert {test.split("[")[0] for test in outcomes} == functions_in(runner, "mlp")
+
+
+def test_device_is_refused_for_the_perceptron_suite(runner, capsys):
+    with pytest.raises(SystemExit):
+        runner.main(["perceptron", "--device", "torch"])
+    assert "--device applies to the mlp suite only" in capsys.readouterr().err
+
+
 def test_the_runner_reports_failures_and_left_out_tests(runner, tmp_path, capsys):
     # point scikit-learn's perceptron tests at another linear model: its correctness test fails
     suite = replace(runner.SUITES["perceptron"],

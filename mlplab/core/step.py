@@ -47,8 +47,9 @@ class Step:
         shuffled permutation of the row indices, a NumPy array)."""
         m, bs, where = self.X.shape[0], self.batch_size, self.net.place
         for i in range(0, m, bs):
-            if order is None:
-                yield self.X[i:i + bs, ...], self.Y[i:i + bs, ...]
+            if order is None:  # the standard leaves slices past the end unspecified: stop at m
+                end = min(i + bs, m)
+                yield self.X[i:end, ...], self.Y[i:end, ...]
             else:
                 idx = where.asarray(order[i:i + bs])
                 yield where.xp.take(self.X, idx, axis=0), where.xp.take(self.Y, idx, axis=0)

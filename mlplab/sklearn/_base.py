@@ -13,9 +13,9 @@ lecture's algorithm), ``init`` (any mlplab initializer instead of scikit-learn's
 (λ of an L1 penalty ``λ·Σ|W|``) and ``dropout`` (inverted dropout with this probability after
 every hidden layer, off at prediction).
 
-Note on shapes: mlplab's ``W⁽ˡ⁾`` is ``(n_out, n_in)`` as in the lecture; scikit-learn's
-``coefs_[i]`` is ``(n_in, n_out)``, so ``coefs_[l − 1]`` is ``W⁽ˡ⁾ᵀ``: a view (writing into it
-writes into the network), and assigning ``coefs_`` or one of its items copies into ``W``.
+``device`` (mlplab's too) trains the network on PyTorch tensors, on the CPU or a GPU
+(:mod:`._device`). ``coefs_`` and ``intercepts_`` are the network's ``W⁽ˡ⁾ᵀ`` and ``b⁽ˡ⁾``
+(:mod:`._coefs`).
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from ..core.layers import Dense, Dropout
+from ..core.layers import Dropout
 from ..core.network import Network
 from ..core.optimizers import Adam, GradientDescent, Momentum
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
 from ..train.loop import fit as train
 from ..train.regularizers import L1
+from ._coefs import LayerAttributes
+from ._device import copy, host_copy, move_to, on_cpu, put, resolve, to_device
 from ._lbfgs import fit_lbfgs, loss_and_gradient
 from ._losses import SklearnLoss
 from ._training import (SklearnBatches, SklearnGlorot, SklearnStopping, batch_size,
@@ -60,25 +62,7 @@ def validate_Xy(est, X, y, **options):
     return dense(X), y
 
 
-class LayerArrays(list):
-    """``coefs_`` or ``intercepts_`` of a fitted estimator: views of the network's arrays.
-
-    Writing into an item writes into the network; assigning an item (``coefs_[0] = A``)
-    copies ``A`` in, which must have the item's shape.
-    """
-
-    def __setitem__(self, i, value):
-        if not isinstance(i, numbers.Integral):
-            raise ConfigError("assign coefs_/intercepts_ items one at a time (coefs_[0] = A) "
-                              "or the whole list (coefs_ = [A1, A2, ...])")
-        value = np.asarray(value)
-        if value.shape != self[i].shape:
-            raise DataError(f"item {i} must have shape {self[i].shape} (the network's), "
-                            f"got {value.shape}")
-        self[i][...] = value
-
-
-class BaseMLP(BaseEstimator):
+class BaseMLP(LayerAttributes, BaseEstimator):
     """Parameters, validation, and the fit logic shared by the two estimators."""
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -87,7 +71,7 @@ class BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 init="auto", change_tol=None, l1=0.0, dropout=0.0):
+                 init="auto", change_tol=None, l1=0.0, dropout=0.0, device="cpu"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -115,52 +99,7 @@ class BaseMLP(BaseEstimator):
         self.change_tol = change_tol
         self.l1 = l1
         self.dropout = dropout
-
-    # ------------------------------------------------------------ coefs_, intercepts_
-    @property
-    def coefs_(self) -> list[np.ndarray]:
-        """``coefs_[i]`` of shape ``(n_in, n_out)``: the transpose of mlplab's ``W⁽ⁱ⁺¹⁾``."""
-        return self._layer_arrays("coefs", lambda layer: layer.W.T)
-
-    @coefs_.setter
-    def coefs_(self, value) -> None:
-        self.__dict__["_assigned_coefs"] = value  # copied in when the network is next used
-
-    @property
-    def intercepts_(self) -> list[np.ndarray]:
-        """``intercepts_[i]`` of shape ``(n_out,)``: mlplab's ``b⁽ⁱ⁺¹⁾``."""
-        return self._layer_arrays("intercepts", lambda layer: layer.b)
-
-    @intercepts_.setter
-    def intercepts_(self, value) -> None:
-        self.__dict__["_assigned_intercepts"] = value
-
-    def _layer_arrays(self, name: str, view) -> list[np.ndarray]:
-        # a list assigned by hand stays what the attribute reads until the network takes it,
-        # so that scikit-learn's idiom `est.coefs_ = [0] * 2; est.coefs_[0] = A` works
-        assigned = self.__dict__.get(f"_assigned_{name}")
-        if assigned is not None:
-            return assigned
-        check_fitted(self, "net_")
-        return LayerArrays(view(layer) for layer in self._dense())
-
-    def _take_assigned(self) -> None:
-        """Copy hand-assigned ``coefs_``/``intercepts_`` into the network (shapes checked)."""
-        for name, param in (("coefs", lambda layer: layer.W.T), ("intercepts", lambda l: l.b)):
-            assigned = self.__dict__.pop(f"_assigned_{name}", None)
-            if assigned is None:
-                continue
-            targets = [param(layer) for layer in self._dense()]
-            shapes = [t.shape for t in targets]
-            arrays = [np.asarray(a) for a in assigned] if len(assigned) == len(targets) else []
-            if [a.shape for a in arrays] != shapes:
-                raise DataError(f"{name}_ must be a list of arrays of shapes {shapes} for this "
-                                f"network, got {[np.shape(a) for a in assigned]}")
-            for target, array in zip(targets, arrays):
-                target[...] = array
-
-    def _dense(self) -> list[Dense]:
-        return [layer for layer in self.net_.layers if isinstance(layer, Dense)]
+        self.device = device
 
     # ------------------------------------------------------------ validation
     def _check_params(self) -> None:
@@ -239,7 +178,7 @@ class BaseMLP(BaseEstimator):
         if fresh or not hasattr(self, "t_"):
             self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
         if self.early_stopping and getattr(self, "_best_params", None) is None:
-            self._best_params = [p.copy() for p in self.net_.params]  # a warm start turning it on
+            self._best_params = [copy(p) for p in self.net_.params]  # a warm start turning it on
         if self.solver == "lbfgs" or not (fresh or not hasattr(self, "best_loss_")):
             return
         es = self.early_stopping
@@ -247,7 +186,7 @@ class BaseMLP(BaseEstimator):
         self.validation_scores_ = [] if es else None
         self.best_validation_score_ = -np.inf if es else None
         self.best_loss_ = None if es else np.inf
-        self._best_params = [p.copy() for p in self.net_.params]
+        self._best_params = [copy(p) for p in self.net_.params]
 
     @contextmanager
     def _training_loss(self):
@@ -272,6 +211,7 @@ class BaseMLP(BaseEstimator):
     def _fit(self, X, y, sample_weight, incremental: bool):
         """Validate, (re)build the network if needed, and run the solver. Returns self."""
         self._check_params()
+        where = resolve(self.device)  # a ConfigError naming the fix without PyTorch or a GPU
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         assigned = "_assigned_coefs" in self.__dict__ or "_assigned_intercepts" in self.__dict__
@@ -288,6 +228,7 @@ class BaseMLP(BaseEstimator):
         elif self.net_.n_inputs != X.shape[1] or self.net_.n_outputs != Y.shape[1]:
             raise ConfigError("warm start or partial_fit got data of another shape than the "
                               "fitted network; set warm_start=False to start afresh")
+        move_to(self, where)
         self._take_assigned()
         self._start_bookkeeping(fresh)
         self.net_.astype(X.dtype)
@@ -312,14 +253,16 @@ class BaseMLP(BaseEstimator):
         m = len(X)
         batches = SklearnBatches(X, Y, sample_weight, batch_size(self, m), self.shuffle, rs,
                                  self._loss, self.alpha,
-                                 self.epsilon if self.solver == "adam" else None)
+                                 self.epsilon if self.solver == "adam" else None, self.net_.place)
+        if validation is not None:  # scored each epoch on the device, read back
+            validation = (to_device(validation[0], self.net_.place), *validation[1:])
         stopping = SklearnStopping(self, m, batches, validation, stop=not incremental)
         callbacks = [batches, stopping] if not self.l1 else [batches, L1(self.l1), stopping]
         # mlplab's dense accelerator forms δ⁽ᴸ⁾ = a − y itself (times g' for a loss named "mse"):
         # scikit-learn's losses give exactly that, unless sample weights scale it or the loss is
         # mlplab's squared-error classifier; those train with the core's step, which asks the loss
         plain_delta = sample_weight is None and self._loss.kind != "mse"
-        history = train(self.net_, X, Y, optimizer=self._optimizer,
+        history = train(self.net_, batches.X, batches.Y, optimizer=self._optimizer,
                         max_epochs=1 if incremental else self.max_iter,
                         batch_size=batches.batch_size, epsilon=self.change_tol, shuffle=False,
                         callbacks=callbacks, accelerate=None if plain_delta else False)
@@ -327,7 +270,7 @@ class BaseMLP(BaseEstimator):
         self.stop_reason_ = history.stop_reason
         if self.early_stopping:  # scikit-learn keeps the weights of the best validation score
             for p, best in zip(self.net_.params, self._best_params):
-                np.copyto(p, best)
+                put(p, best)
         if history.diverged is not None:
             self._diverged(history.stop_reason, recoverable=self.early_stopping)
         elif (not incremental and history.epochs == self.max_iter and not history.converged
@@ -357,10 +300,11 @@ class BaseMLP(BaseEstimator):
     def _loss_grad_lbfgs(self, packed, X, y, sample_weight=None, *buffers):
         """scikit-learn's name and signature for the L-BFGS objective: ``(f, ∇f)`` at ``packed``
         (the network keeps those weights; scikit-learn's work buffers are not needed)."""
-        X = dense(X).astype(self.net_.dtype, copy=False)
-        Y = np.asarray(y, dtype=self.net_.dtype)
+        where, dtype = self.net_.place, self.net_.dtype
+        X = to_device(dense(X), where, dtype)
+        Y = to_device(np.asarray(y).reshape(X.shape[0], -1), where, dtype)
         with self._training_loss():
-            return loss_and_gradient(self, packed, X, Y.reshape(len(X), -1), sample_weight)
+            return loss_and_gradient(self, packed, X, Y, to_device(sample_weight, where))
 
     def _clear_caches(self) -> None:
         """Forget the forward/backward caches so that a pickled estimator stays small."""
@@ -371,17 +315,22 @@ class BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------ prediction
     def _forward(self, X, check_input: bool = True) -> np.ndarray:
-        """``a⁽ᴸ⁾`` for the rows of ``X``, without touching the network's caches."""
+        """``a⁽ᴸ⁾`` for the rows of ``X``, computed where the network lives, without touching
+        its caches; a NumPy array."""
         check_fitted(self, "net_")
         self._take_assigned()
         if check_input:
             X = dense(validate_data(self, X, reset=False, accept_sparse=True,
                                     dtype=[np.float64, np.float32]))
-        A = dense(X).astype(self.net_.dtype, copy=False)
+        A = to_device(dense(X), self.net_.place, self.net_.dtype)
         with np.errstate(over="ignore", invalid="ignore"):  # huge inputs give inf, as sklearn
             for layer in self._dense():
                 A = layer.g(A @ layer.W.T + layer.b)  # a⁽ˡ⁾ = g(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)
-        return A
+        return A if isinstance(A, np.ndarray) else host_copy(A)
+
+    def __getstate__(self):
+        # a pickle holds the network on the CPU: it loads on machines without the device
+        return on_cpu(super().__getstate__())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,6 +18,10 @@ run that ends on a limit warns with scikit-learn's ``ConvergenceWarning``. mlpla
 ``loss_curve_``: ``f`` after each L-BFGS iteration (scikit-learn records none for lbfgs).
 mlplab's ``l1`` adds ``l1·Σ|W|`` to ``f`` and ``l1·sign(W)`` to ``∇f``.
 
+On another ``device`` the data moves there once per fit and ``f``, ``∇f`` are computed there;
+θ stays SciPy's NumPy vector on the host: each evaluation copies θ to the device and ``∇f``
+back, one array each way.
+
 The same runner (:func:`minimize_lbfgs`) trains a plain network on its own cost, the
 lecture's, for ``mlplab train --optimizer lbfgs`` (:func:`fit_network`).
 """
@@ -28,23 +32,32 @@ import warnings
 
 import numpy as np
 
+from ..core.xp import place, to_numpy
 from ..errors import ConfigError
+from ._device import array_module, to_device
 from ._training import squared_weights
 
 Array = np.ndarray
 
 
 def pack(coefs: list[Array], intercepts: list[Array]) -> Array:
-    """scikit-learn's ``_pack``: the coefficient matrices row by row, then the intercepts."""
-    return np.hstack([a.ravel() for a in coefs + intercepts])
+    """scikit-learn's ``_pack``: the coefficient matrices row by row, then the intercepts; a
+    NumPy vector (from another device: joined there, copied back once)."""
+    arrays = coefs + intercepts
+    if isinstance(arrays[0], np.ndarray):
+        return np.hstack([a.ravel() for a in arrays])
+    xp = array_module(arrays[0])
+    return to_numpy(xp.concat([xp.reshape(a, (-1,)) for a in arrays]))
 
 
 def unpack(theta: Array, layers) -> None:
-    """Write θ into the layers' ``W`` and ``b`` (in place: the network keeps its arrays)."""
-    start = 0
+    """Write θ into the layers' ``W`` and ``b`` (in place: the network keeps its arrays; on
+    another device θ is copied there once)."""
+    theta = to_device(theta, place(layers[0].W))
+    xp, start = array_module(theta), 0
     for layer in layers:  # coefs_[l − 1] = W⁽ˡ⁾ᵀ, (n_in, n_out)
-        end = start + layer.W.size
-        layer.W[...] = theta[start:end].reshape(layer.n_in, layer.n_out).T
+        end = start + layer.n_in * layer.n_out
+        layer.W[...] = xp.reshape(theta[start:end], (layer.n_in, layer.n_out)).T
         start = end
     for layer in layers:
         layer.b[...] = theta[start:start + layer.n_out]
@@ -54,16 +67,17 @@ def unpack(theta: Array, layers) -> None:
 def loss_and_gradient(est, theta: Array, X: Array, Y: Array, sample_weight) -> tuple[float, Array]:
     """``f(θ)`` and ``∇f(θ)`` (see the module docstring); the network keeps θ's weights."""
     net, layers = est.net_, est._dense()
+    xp = array_module(X)
     unpack(theta, layers)
     est._loss.use_weights(sample_weight)
-    total = len(X) if sample_weight is None else float(sample_weight.sum())  # Σs
+    total = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))  # Σs
     A = net.forward(X, training=True)
-    f = net.loss.value(A, Y) + 0.5 * est.alpha * squared_weights(net) / total
+    f = float(net.loss.value(A, Y) + 0.5 * est.alpha * squared_weights(net) / total)
     net.backward(Y)  # δ⁽ᴸ⁾ = a − y (weighted), then the δ recursion down to ∂C/∂W⁽¹⁾
     coef_grads = [layer.dW.T + (est.alpha / total) * layer.W.T for layer in layers]
     if est.l1:
-        f += est.l1 * sum(float(np.abs(layer.W).sum()) for layer in layers)
-        coef_grads = [g + est.l1 * np.sign(layer.W.T) for g, layer in zip(coef_grads, layers)]
+        f += est.l1 * sum(float(xp.sum(xp.abs(layer.W))) for layer in layers)
+        coef_grads = [g + est.l1 * xp.sign(layer.W.T) for g, layer in zip(coef_grads, layers)]
     return f, pack(coef_grads, [layer.db for layer in layers])
 
 
@@ -111,7 +125,8 @@ def minimize_lbfgs(layers, fg, *, max_iter: int, max_fun: int, tol: float, verbo
 
 def fit_lbfgs(est, X: Array, Y: Array, sample_weight) -> None:
     """Minimize ``f`` from the network's current weights; sets ``n_iter_``, ``loss_``,
-    ``loss_curve_`` and ``stop_reason_`` on ``est``."""
+    ``loss_curve_`` and ``stop_reason_`` on ``est``. The data moves to the network's device."""
+    X, Y, sample_weight = (to_device(a, est.net_.place) for a in (X, Y, sample_weight))
     result, curve, finite = minimize_lbfgs(
         est._dense(), lambda theta: loss_and_gradient(est, theta, X, Y, sample_weight),
         max_iter=est.max_iter, max_fun=est.max_fun, tol=est.tol, verbose=est.verbose)

@@ -18,6 +18,10 @@ of ``½‖a − y‖²`` or a cross-entropy). While an estimator trains, its net
 
 mlplab's own ``loss="squared_error"`` for the classifier (logistic outputs with the lecture's
 ``½‖a − y‖²``) keeps the lecture's value and delta ``(a − y) ⊙ σ'(z)``, weighted the same way.
+
+Everything here computes with the array library of its inputs (:mod:`._device`): NumPy on
+the CPU, PyTorch on ``device="torch"`` or a GPU, where a batch's value stays a 0-d array on
+the device (the training loop sums it there and reads the epoch's total once).
 """
 
 from __future__ import annotations
@@ -26,8 +30,13 @@ import numpy as np
 
 from ..core.activations import Activation
 from ..core.losses import Loss, get_loss
+from ._device import array_module
 
 Array = np.ndarray
+
+
+def _exp(z: Array) -> Array:
+    return array_module(z).exp(z)
 
 
 def _exp_derivative(z: Array, a: Array) -> Array:
@@ -35,25 +44,34 @@ def _exp_derivative(z: Array, a: Array) -> Array:
 
 
 # the Poisson regressor's output g (scikit-learn's log link); not in the core's registry
-EXP = Activation("exp", np.exp, np.exp, _exp_derivative)
+EXP = Activation("exp", _exp, _exp, _exp_derivative)
+
+
+def _xlogy(x: Array, y: Array) -> Array:
+    """``x·log(y)``, 0 where ``x`` is 0 (SciPy's ``xlogy`` on NumPy)."""
+    if isinstance(x, np.ndarray):
+        from scipy.special import xlogy
+
+        return xlogy(x, y)
+    xp = array_module(x)
+    return xp.where(x == 0, xp.zeros_like(x), x * xp.log(y))
 
 
 def per_sample_cost(kind: str, a: Array, y: Array) -> Array:
     """scikit-learn's cost of each row, summed over the outputs (the mean for squared error)."""
-    from scipy.special import xlogy
-
+    xp = array_module(a)
     if kind == "squared_error":
-        return 0.5 * ((y - a) ** 2).mean(axis=1)
+        return 0.5 * xp.mean((y - a) ** 2, axis=1)
     if kind == "mse":  # mlplab's classifier option: the lecture's ½‖a − y‖²
-        return 0.5 * ((y - a) ** 2).sum(axis=1)
+        return 0.5 * xp.sum((y - a) ** 2, axis=1)
     if kind == "poisson":
-        return (xlogy(y, y / a) - y + a).sum(axis=1)
+        return xp.sum(_xlogy(y, y / a) - y + a, axis=1)
     # the targets are 0/1 and p is clipped away from 0: y·log p is scikit-learn's xlogy(y, p)
-    eps = np.finfo(a.dtype).eps
-    p = np.clip(a, eps, 1 - eps)
+    eps = xp.finfo(a.dtype).eps
+    p = xp.clip(a, eps, 1 - eps)
     if kind == "binary_log_loss":
-        return -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(axis=1)
-    return -(y * np.log(p)).sum(axis=1)  # log_loss after a softmax
+        return -xp.sum(y * xp.log(p) + (1 - y) * xp.log(1 - p), axis=1)
+    return -xp.sum(y * xp.log(p), axis=1)  # log_loss after a softmax
 
 
 class SklearnLoss:
@@ -72,14 +90,23 @@ class SklearnLoss:
         self.scale: Array | None = None    # sᵢ · m / Σ s, per row of δ⁽ᴸ⁾
 
     def use_weights(self, weights: Array | None) -> None:
-        """Weigh the rows of the next batches by ``weights`` (None: all alike)."""
+        """Weigh the rows of the next batches by ``weights`` (None: all alike), an array on
+        the data's device."""
         self.weights = weights
-        self.scale = None if weights is None else weights * (len(weights) / weights.sum())
+        if weights is not None:
+            self.scale = weights * (weights.shape[0] / array_module(weights).sum(weights))
+        else:
+            self.scale = None
 
-    def value(self, a: Array, y: Array, z: Array | None = None) -> float:
+    def value(self, a: Array, y: Array, z: Array | None = None):
+        """The batch's (weighted) mean cost: a float on NumPy, else a 0-d array."""
         costs = per_sample_cost(self.kind, a, y)
-        return float(costs.mean() if self.weights is None
-                     else np.average(costs, weights=self.weights))
+        xp = array_module(costs)
+        if self.weights is None:
+            mean = xp.mean(costs)
+        else:  # np.average's Σ sᵢcᵢ / Σ sᵢ
+            mean = xp.sum(costs * self.weights) / xp.sum(self.weights)
+        return float(mean) if xp is np else mean
 
     def output_delta(self, z: Array, a: Array, y: Array, g: Activation) -> Array:
         # δ⁽ᴸ⁾ = a − y for scikit-learn's pairings; the lecture's (a − y) ⊙ σ'(z) for "mse"

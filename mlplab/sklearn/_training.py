@@ -31,6 +31,7 @@ import numpy as np
 from ..core.layers import Dense
 from ..train.callbacks import Callback
 from ..train.regularizers import L2
+from ._device import array_module, copy, to_device
 
 Array = np.ndarray
 
@@ -47,13 +48,18 @@ class SklearnGlorot:
         return coef.T, self.random_state.uniform(-r, r, n_out)
 
 
-def squared_weights(net) -> float:
-    """``Σ_l ‖W⁽ˡ⁾‖²`` (biases excluded, as in scikit-learn's penalty)."""
+def squared_weights(net):
+    """``Σ_l ‖W⁽ˡ⁾‖²`` (biases excluded, as in scikit-learn's penalty): a float on NumPy, a
+    0-d array on another device (read once an epoch, with the epoch's loss)."""
     total = 0.0
     for layer in net.layers:
         if isinstance(layer, Dense):
-            w = layer.W.reshape(-1, order="A")  # a view in W's own layout: one BLAS dot
-            total += float(w @ w)
+            W = layer.W
+            if isinstance(W, np.ndarray):
+                w = W.reshape(-1, order="A")  # a view in W's own layout: one BLAS dot
+                total += float(w @ w)
+            else:
+                total = total + array_module(W).sum(W * W)
     return total
 
 
@@ -85,43 +91,69 @@ class SklearnBatches(L2):
         For solver='adam': scikit-learn's ``epsilon``. Its step ``lr_t·m/(√v + ε)`` with
         ``lr_t = α·√(1 − β₂ᵗ)/(1 − β₁ᵗ)`` is mlplab's textbook Adam step with
         ``ε/√(1 − β₂ᵗ)`` in place of ``ε``, set here before each step.
+    where : mlplab.core.xp.Place, optional
+        The network's device when it is not NumPy's: ``X``, ``Y`` and the sample weights are
+        moved there once (train on ``self.X``, ``self.Y``), each epoch's order once an epoch,
+        and every batch is gathered there. The order and ``Σs`` stay on the host.
     """
 
     def __init__(self, X, Y, sample_weight, batch_size: int, shuffle: bool, random_state,
-                 loss, alpha: float, adam_epsilon: float | None = None):
+                 loss, alpha: float, adam_epsilon: float | None = None, where=None):
         super().__init__(alpha)
         self.alpha, self.adam_epsilon = float(alpha), adam_epsilon
+        self.where = None if where is None or where.is_numpy else where
         # batches are gathered by rows: from a column-major array (pandas' to_numpy()) each
         # gather reads across columns, 30× slower; one copy per fit instead
-        self.X, self.Y = (np.ascontiguousarray(X), np.ascontiguousarray(Y)) if shuffle else (X, Y)
+        if shuffle or self.where is not None:
+            X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
+        self.X, self.Y, self._weights = X, Y, sample_weight
+        if self.where is not None:  # the one move of the data to the device in a fit
+            self.X, self.Y, self._weights = (to_device(a, self.where)
+                                             for a in (X, Y, sample_weight))
         self.sample_weight = sample_weight
         self.batch_size, self.shuffle, self.random_state = batch_size, shuffle, random_state
         self.loss = loss
         self.order = np.arange(len(X))
         self.penalty_sum = 0.0
-        self._X, self._Y = {}, {}
+        self._X, self._Y, self._rows = {}, {}, None
 
     def on_epoch_begin(self, trainer, epoch):
         if self.shuffle:  # scikit-learn shuffles the previous epoch's order, full batch or not:
             # sklearn.utils.shuffle's draw, without its parameter checks (60 µs an epoch)
             self.order = self.order[self.random_state.permutation(len(self.order))]
+        if self.where is not None:  # one copy of the order to the device an epoch
+            self._rows = self.where.asarray(self.order)
         self.penalty_sum = 0.0
 
     def on_batch_begin(self, trainer, Xb, Yb):
-        start = trainer.batch * self.batch_size
-        rows = self.order[start:start + len(Xb)]
-        if self.shuffle:
-            Xb, Yb = _gather(self.X, rows, self._X), _gather(self.Y, rows, self._Y)
+        start, m = trainer.batch * self.batch_size, Xb.shape[0]
+        rows = self.order[start:start + m]
         weights = None if self.sample_weight is None else self.sample_weight[rows]
-        self.loss.use_weights(weights)
+        Xb, Yb, on_data = self._gathered(rows, start, Xb, Yb, weights)
+        self.loss.use_weights(on_data)
         opt = trainer.optimizer
         if self.adam_epsilon is not None:
-            opt.eps = self.adam_epsilon / np.sqrt(1 - opt.beta_2 ** (opt.t + 1))
-        total = len(Xb) if weights is None else float(weights.sum())  # Σs
+            eps = self.adam_epsilon / np.sqrt(1 - opt.beta_2 ** (opt.t + 1))
+            # NumPy's float64 scalar, as ever, on the CPU (float32 Adam's numbers depend on
+            # it); a Python float elsewhere (the array API takes no NumPy scalars)
+            opt.eps = eps if self.where is None else float(eps)
+        total = m if weights is None else float(weights.sum())  # Σs, from the host's weights
         self.lam = self.alpha / total
         if self.alpha:  # the batch's ½·alpha·Σ‖W‖²/Σs, weighted by its size as its loss is
-            self.penalty_sum += 0.5 * self.alpha * squared_weights(trainer.net) * len(Xb) / total
+            self.penalty_sum += 0.5 * self.alpha * squared_weights(trainer.net) * m / total
         return (Xb, Yb) if self.shuffle else None
+
+    def _gathered(self, rows, start: int, Xb, Yb, weights):
+        """The batch and its sample weights where the data lives: NumPy gathers ``rows`` into
+        reused arrays; a device gathers the same rows from the epoch's order copied there."""
+        if self.where is None:
+            if self.shuffle:
+                Xb, Yb = _gather(self.X, rows, self._X), _gather(self.Y, rows, self._Y)
+            return Xb, Yb, weights
+        xp, idx = self.where.xp, self._rows[start:start + len(rows)]
+        if self.shuffle:
+            Xb, Yb = xp.take(self.X, idx, axis=0), xp.take(self.Y, idx, axis=0)
+        return Xb, Yb, None if weights is None else xp.take(self._weights, idx, axis=0)
 
 
 class SklearnStopping(Callback):
@@ -150,7 +182,8 @@ class SklearnStopping(Callback):
     def on_epoch_end(self, trainer, epoch, logs):
         est = self.est
         diverged = trainer.history.diverged is not None  # scikit-learn would record NaN
-        loss = float("nan") if diverged else logs["loss"] + self.batches.penalty_sum / self.n_samples
+        loss = float("nan") if diverged else float(logs["loss"] + self.batches.penalty_sum
+                                                    / self.n_samples)
         est.loss_ = loss
         est.loss_curve_.append(loss)
         est.t_ += self.n_samples
@@ -196,7 +229,7 @@ class SklearnStopping(Callback):
             est._no_improvement_count = 0
         if score > est.best_validation_score_:
             est.best_validation_score_ = score
-            est._best_params = [p.copy() for p in trainer.net.params]
+            est._best_params = [copy(p) for p in trainer.net.params]
 
 
 def batch_size(est, m: int) -> int:

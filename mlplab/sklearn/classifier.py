@@ -82,6 +82,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         mlplab's inverted dropout after every hidden layer while training (not with 'lbfgs').
     loss : {'log_loss', 'squared_error'}, default='log_loss'
         'squared_error' is the lecture's ½‖a − y‖² with logistic outputs (mlplab's option).
+    device : str, default='cpu'
+        Where the network trains: 'cpu' (NumPy, scikit-learn's numbers bit for bit), 'torch'
+        (PyTorch tensors on the CPU), 'cuda' or 'cuda:N' (PyTorch on a GPU). The data moves
+        there once per fit and every batch is computed there; the same ``random_state`` gives
+        the numbers of 'cpu' to float64 rounding. Predictions, ``coefs_`` and
+        ``intercepts_`` come back as NumPy arrays (copies, off the CPU); a pickle holds the
+        network on the CPU (the next fit moves it back). Without PyTorch or a GPU, ``fit``
+        raises a ConfigError naming the fix.
 
     Attributes
     ----------
@@ -91,7 +99,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         ``coefs_`` and ``intercepts_`` can be assigned (before ``partial_fit`` too, as in
         scikit-learn's worked example): they are copied into the network's ``W`` and ``b``.
     net_ : mlplab.Network
-        The trained network (``net_.summary()`` shows every W and b).
+        The trained network (``net_.summary()`` shows every W and b), on ``device``.
     stop_reason_ : str
         Why training stopped.
     """
@@ -102,7 +110,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 init="auto", change_tol=None, l1=0.0, dropout=0.0, loss="log_loss"):
+                 init="auto", change_tol=None, l1=0.0, dropout=0.0, loss="log_loss",
+                 device="cpu"):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
@@ -111,7 +120,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
-            change_tol=change_tol, l1=l1, dropout=dropout)
+            change_tol=change_tol, l1=l1, dropout=dropout, device=device)
         self.loss = loss
 
     def _check_loss(self) -> None:

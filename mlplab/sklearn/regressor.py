@@ -25,9 +25,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
     learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start,
     momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2,
-    epsilon, n_iter_no_change, max_fun, init, change_tol, l1, dropout
+    epsilon, n_iter_no_change, max_fun, init, change_tol, l1, dropout, device
         As in :class:`mlplab.MLPClassifier`; ``early_stopping`` scores the held-out part
-        with R².
+        with R². ``device`` ('cpu', 'torch', 'cuda', 'cuda:N') is where the network trains.
 
     Attributes
     ----------
@@ -50,7 +50,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 init="auto", change_tol=None, l1=0.0, dropout=0.0):
+                 init="auto", change_tol=None, l1=0.0, dropout=0.0, device="cpu"):
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
@@ -59,7 +59,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun, init=init,
-            change_tol=change_tol, l1=l1, dropout=dropout)
+            change_tol=change_tol, l1=l1, dropout=dropout, device=device)
         self.loss = loss
 
     def _check_loss(self) -> None:

@@ -30,6 +30,7 @@ import numpy as np
 from .callbacks import Callback
 from ..errors import ConfigError
 from ..core.validation import as_float_dtype
+from ..core.xp import namespace
 
 
 def weighted_layers(net) -> list:
@@ -72,7 +73,7 @@ class L1(_Penalty):
     """Sparsity: adds ``λ sign(W)`` to ``∂C/∂W`` (cost term ``λ Σ|W|``)."""
 
     def add_gradient(self, p, g) -> None:
-        g += self.lam * np.sign(p)
+        g += self.lam * namespace(p).sign(p)  # p's own library: NumPy, PyTorch on a GPU, ...
 
     def penalty(self, net) -> float:
         return self.lam * sum(float(np.sum(np.abs(p))) for p, _ in self._pairs(net))
