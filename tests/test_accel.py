@@ -22,7 +22,7 @@ from mlplab.callbacks import Callback
 from mlplab.core import activations, losses
 from mlplab.core.optimizers import Adam, GradientDescent, Momentum
 from mlplab.errors import DataError
-from mlplab.regularizers import L2
+from mlplab.regularizers import L1, L2
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0], dtype=float)
@@ -128,6 +128,45 @@ def test_the_dense_step_trains_as_the_core_does(optimizer, options, loss, hidden
     np.testing.assert_allclose(h_fast.loss, h_core.loss, rtol=rtol)
     assert h_fast.loss[-1] < h_fast.loss[0]  # it learned: the comparison means something
     assert all(p.dtype == dtype for p in fast.params)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_dropout_layers_run_on_the_dense_step_as_in_the_core(optimizer):
+    from mlplab.core.layers.dropout import with_dropout
+
+    rng = np.random.default_rng(24)
+    X, Y = rng.normal(size=(90, 5)), rng.integers(0, 3, 90)
+    runs = []
+    for accelerate in (None, False):
+        net = with_dropout(mlplab.Network([5, 16, 8, 3], activation="relu",
+                                          loss="cross_entropy", seed=1), p=0.3, seed=2,
+                           input_p=0.1)  # the same masks, drawn in the same order
+        h = net.fit(X, Y, optimizer=optimizer, learning_rate=0.05, batch_size=16,
+                    max_epochs=4, epsilon=None, seed=3, accelerate=accelerate)
+        runs.append((net, h))
+    (fast, h_fast), (core, h_core) = runs
+    assert h_fast.backend.startswith("numpy-dense") and h_core.backend == "core"
+    _close(fast, core, 1e-10, 1e-12)
+    np.testing.assert_allclose(h_fast.loss, h_core.loss, rtol=1e-10)
+    assert h_fast.loss[-1] < h_fast.loss[0]
+
+
+@pytest.mark.parametrize("penalty", [L2(0.02), L1(0.003), L2(0.01, include_bias=True)])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_a_penalty_added_inside_the_update_trains_as_its_callback_does(penalty, optimizer):
+    rng = np.random.default_rng(25)
+    X, Y = rng.normal(size=(60, 4)), rng.integers(0, 2, 60)
+    nets = []
+    for accelerate in (None, False):  # the NumPy step (numba only for larger fits)
+        net, h = _fit(accelerate, [4, 6, 1], X, Y, {"activation": "tanh",
+                                                    "loss": "cross_entropy"},
+                      optimizer=optimizer, learning_rate=0.05, batch_size=20, max_epochs=4,
+                      epsilon=None, callbacks=[penalty])
+        nets.append(net)
+    assert penalty.gradient_term()[0] == type(penalty).rule
+    _close(*nets, 1e-12, 1e-14)
+    for a, b in zip(nets[0].grads, nets[1].grads):  # ∂C/∂W holds the penalty on both paths
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
 def test_a_callback_reading_gradients_sees_the_cores_gradients():
