@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 from ..core.activations import ACTIVATIONS
-from ..core.losses import bce_value, mse_value
+from ..core.losses import LOSSES, bce_value, mse_value
 from .kernels import DELTA_INTO, G_INTO, softmax_cce_into
 
 Array = np.ndarray
@@ -57,7 +57,11 @@ class Elementwise:
 
     def output(self, layer, loss, Z: Array, Y: Array, A: Array, D: Array) -> float:
         """The output layer: ``Z += b``, ``A = g(Z)``, ``D = δ⁽ᴸ⁾``; returns the batch's mean
-        cost."""
+        cost. A loss of its own (not mlplab's registry's) runs its own formulas."""
+        if LOSSES.get(loss.name) is not loss:
+            self.bias_g(layer, Z, A)
+            np.copyto(D, loss.output_delta(Z, A, Y, layer.g))
+            return float(loss.value(A, Y, Z))
         if loss.name == "categorical_cross_entropy":
             Z += layer.b
             cost = softmax_cce_into(Z, Y, A)
@@ -120,7 +124,9 @@ class Compiled(Elementwise):
 
     def output(self, layer, loss, Z, Y, A, D):
         kernel, code = None, _code(layer.g)
-        if loss.name == "categorical_cross_entropy" and layer.g is ACTIVATIONS["softmax"]:
+        if LOSSES.get(loss.name) is not loss:
+            pass  # a loss of its own: its own formulas (Elementwise.output)
+        elif loss.name == "categorical_cross_entropy" and layer.g is ACTIVATIONS["softmax"]:
             kernel, args = self.k.softmax_cce, ()
         elif loss.name == "binary_cross_entropy" and layer.g is ACTIVATIONS["sigmoid"]:
             kernel, args = self.k.sigmoid_bce, ()
