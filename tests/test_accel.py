@@ -201,7 +201,7 @@ def test_the_fused_step_is_a_gradient_step_by_finite_differences(monkeypatch):
     numeric = _finite_differences(net, X, np.eye(3)[Y])
     before = [p.copy() for p in net.params]
     h = net.fit(X, Y, optimizer="sgd", learning_rate=alpha, max_epochs=1, epsilon=None)
-    assert h.backend == ("numpy-dense+blas-sgd" if blas.available() else "numpy-dense")
+    assert h.backend.startswith("numpy-dense+blas-sgd" if blas.available() else "numpy-dense")
     for p, p0, g in zip(net.params, before, numeric):
         np.testing.assert_allclose(p, p0 - alpha * g, rtol=0, atol=1e-9)
 

@@ -10,7 +10,7 @@ core); :class:`Compiled` computes the same in one pass each with the numba kerne
 numba is optional (``pip install 'mlplab[fast]'``) and its first use in a process costs a
 fraction of a second (importing it, loading the compiled kernels from its cache; compiling
 them, a few seconds, once per installation). :func:`compiled_kernels` loads them only for a fit
-whose work is worth it (:func:`worth_compiling`), or once they are loaded anyway.
+whose work is worth it (:func:`worth_compiling`).
 ``MLPLAB_NUMBA=off`` in the environment never loads them (``on``: for every fit).
 """
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 
 import numpy as np
 
@@ -175,15 +174,12 @@ def numba_setting() -> str:
 
 
 def compiled_kernels(run=None):
-    """:mod:`mlplab.accel.numba_kernels` when numba may be used for ``run`` (installed, not
-    switched off, and loaded already or :func:`worth_compiling`), else None."""
+    """:mod:`mlplab.accel.numba_kernels` when numba may be used for ``run``: installed, not
+    switched off, and :func:`worth_compiling` (or ``MLPLAB_NUMBA=on``); else None. The choice
+    depends on the run alone, not on what the process did before: the same fit always takes
+    the same path (a resumed checkpoint continues bit for bit)."""
     setting = numba_setting()
-    if setting == "off":
-        return None
-    loaded = sys.modules.get(__package__ + ".numba_kernels")
-    if loaded is not None:
-        return loaded
-    if run is not None and setting != "on" and not worth_compiling(run):
+    if setting == "off" or run is not None and setting != "on" and not worth_compiling(run):
         return None
     try:
         from . import numba_kernels
