@@ -169,6 +169,27 @@ def test_a_penalty_added_inside_the_update_trains_as_its_callback_does(penalty, 
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
+def test_a_loss_of_its_own_runs_its_own_formulas_on_the_dense_step():
+    from mlplab.core.losses import LOSSES, Loss
+
+    cce = LOSSES["categorical_cross_entropy"]
+    weighted = Loss("categorical_cross_entropy",  # the registry's name, other formulas
+                    lambda a, y, z=None: 2 * cce.value(a, y, z),
+                    lambda z, a, y, g: 2 * (a - y), "softmax")
+    rng = np.random.default_rng(26)
+    X, Y = rng.normal(size=(48, 4)), np.eye(3)[rng.integers(0, 3, 48)]
+    runs = []
+    for accelerate in (None, False):
+        net = mlplab.Network([4, 6, 3], activation="relu", loss="cross_entropy", seed=4)
+        net.loss = weighted
+        h = net.fit(X, Y, optimizer="sgd", learning_rate=0.05, batch_size=16, max_epochs=3,
+                    epsilon=None, seed=5, accelerate=accelerate)
+        runs.append((net, h))
+    assert runs[0][1].backend.startswith("numpy-dense")
+    _close(runs[0][0], runs[1][0], 1e-10, 1e-12)
+    np.testing.assert_allclose(runs[0][1].loss, runs[1][1].loss, rtol=1e-10)
+
+
 def test_a_callback_reading_gradients_sees_the_cores_gradients():
     rng = np.random.default_rng(6)
     X, Y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)

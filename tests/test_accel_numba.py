@@ -301,3 +301,21 @@ def test_numba_is_loaded_only_for_fits_worth_it(monkeypatch):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "MLPLAB_NUMBA": "auto"}).stdout
     assert out.split() == ["numpy-dense", "False"]  # a small fit: NumPy, numba never imported
+
+
+def _threads_in_worker():
+    from mlplab.accel import threads as t
+
+    return t.blas_threads(), t.kernel_threads()
+
+
+def test_joblib_workers_share_the_cores_between_blas_and_the_kernels():
+    """scikit-learn's n_jobs runs fits in joblib's worker processes, each with its BLAS
+    limited to its share of the cores: the kernels take the same share."""
+    from joblib import Parallel, delayed
+
+    n_jobs = 2
+    share = max(1, (os.cpu_count() or 1) // n_jobs)
+    out = Parallel(n_jobs=n_jobs, backend="loky")(delayed(_threads_in_worker)()
+                                                  for _ in range(n_jobs))
+    assert out == [(share, share)] * n_jobs
