@@ -181,6 +181,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, help="rounds (default 5, quick 2)")
     ap.add_argument("--reps", type=int, help="timed epochs per process (default 3, quick 2)")
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ",".join(CASES))
+    ap.add_argument("--contenders", help="comma-separated: run only these (mlplab always)")
     ap.add_argument("--threads", type=int, help="BLAS/OpenMP threads (default: all cores)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per process")
     ap.add_argument("--json", help="also write the raw results here")
@@ -200,10 +201,12 @@ def main(argv=None) -> int:
                     "BENCH_THREADS"):
             env[var] = str(args.threads)
     have_torch = importlib.util.find_spec("torch") is not None
-    results = {c: {n: [] for n in CASES[c] if n != "torch" or have_torch} for c in cases}
+    only = set(args.contenders.split(",")) | {"mlplab"} if args.contenders else None
+    results = {c: {n: [] for n in CASES[c] if (n != "torch" or have_torch)
+                   and (only is None or n in only)} for c in cases}
     if args.baseline:
         for c in cases:
-            if c != "predict":
+            if c != "predict" and (only is None or "baseline" in only):
                 results[c]["baseline"] = []
     start = time.perf_counter()
     for r in range(rounds):
