@@ -16,7 +16,6 @@ whose work is worth it (:func:`worth_compiling`).
 
 from __future__ import annotations
 
-import functools
 import os
 
 import numpy as np
@@ -74,7 +73,7 @@ class Elementwise:
 
     def gather(self, X: Array, rows: Array, out: Array) -> Array:
         """``out = X[rows]`` (rows of a permutation: no bounds to check)."""
-        return np.take(X, rows, axis=0, out=out, mode="clip")
+        return X.take(rows, axis=0, out=out, mode="clip")
 
     def close(self) -> None:
         """The fit is over."""
@@ -101,11 +100,11 @@ class Compiled(Elementwise):
         return self.threads > 1 and a.size >= PARALLEL_SIZE
 
     def bias_g(self, layer, Z, A):
-        code = _code(layer.g)
-        if code is None or code == self.k.TANH or not _rows(Z, A, layer.b):
+        code = _code_of(layer.g)
+        if code is None or code == TANH or not _rows(Z, A, layer.b):
             return super().bias_g(layer, Z, A)  # tanh: NumPy's is vectorized, numba's is not
         parallel = self._parallel(Z)
-        if code == self.k.SIGMOID:  # e^(−|z|) by NumPy's vectorized exp, the rest compiled
+        if code == SIGMOID:  # e^(−|z|) by NumPy's vectorized exp, the rest compiled
             self.k.bias_exponent[parallel](Z, layer.b, A)
             np.exp(A, out=A)
             self.k.sigmoid_of[parallel](Z, A)
@@ -114,7 +113,7 @@ class Compiled(Elementwise):
         return A
 
     def delta_g(self, layer, dA, D):
-        code = _code(layer.g)
+        code = _code_of(layer.g)
         if code is None or not _rows(dA, layer.Z, layer.A, D):
             return super().delta_g(layer, dA, D)
         layer.check_differentiable()
@@ -122,7 +121,7 @@ class Compiled(Elementwise):
         return D
 
     def output(self, layer, loss, Z, Y, A, D):
-        kernel, code = None, _code(layer.g)
+        kernel, code = None, _code_of(layer.g)
         if LOSSES.get(loss.name) is not loss:
             pass  # a loss of its own: its own formulas (Elementwise.output)
         elif loss.name == "categorical_cross_entropy" and layer.g is ACTIVATIONS["softmax"]:
@@ -142,13 +141,18 @@ class Compiled(Elementwise):
         return out
 
 
-@functools.lru_cache(maxsize=64)
-def _code(g) -> int | None:
-    """The kernels' code for a built-in activation (None for any other)."""
-    from .numba_kernels import CODES
+# the compiled kernels' activation codes (mlplab.accel.numba_kernels), for the built-in ones;
+# looked up by id (a frozen dataclass hashes all its fields: slower than the kernel call)
+IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU = range(5)
+CODES = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
+         "leaky_relu": LEAKY_RELU}
+_CODES = {id(g): (g, CODES.get(name)) for name, g in ACTIVATIONS.items()}
 
-    code = CODES.get(g.name)
-    return code if code is not None and ACTIVATIONS.get(g.name) is g else None
+
+def _code_of(g) -> int | None:
+    """The kernels' code for a built-in activation (None for any other)."""
+    entry = _CODES.get(id(g))
+    return entry[1] if entry is not None and entry[0] is g else None
 
 
 def _rows(*arrays) -> bool:

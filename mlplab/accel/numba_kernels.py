@@ -1,22 +1,25 @@
-"""The elementwise work of a training step, compiled by numba: one pass per layer, on every core.
+"""The elementwise work of a training step, compiled by numba: one pass per layer and direction.
 
-Imported only where numba is installed (``pip install 'mlplab[fast]'``); :mod:`mlplab.accel.fused`
-chooses between these kernels and the NumPy ones of :mod:`mlplab.accel.kernels`. Each kernel
-computes the core's formula (:mod:`mlplab.core.activations`, :mod:`mlplab.core.losses`,
-:mod:`mlplab.core.optimizers`) element by element, in the array's own dtype: every constant is
-cast to it first, as NumPy casts a Python float that meets a float32 array, so float32 stays
-float32 and the arithmetic matches NumPy's operation for operation. The update rules are then
-the core's bit for bit; the activations differ from NumPy's in the last bit where they call
-``exp`` or ``tanh`` (numba's are the C library's, NumPy has its own vectorized ones), and the
-costs are summed in float64 in another order (tests/test_accel.py states the tolerances).
+Imported only where numba is installed (``pip install 'mlplab[fast]'``);
+:mod:`mlplab.accel.fused` chooses between these kernels and the NumPy ones of
+:mod:`mlplab.accel.kernels`. Each kernel computes the core's formula
+(:mod:`mlplab.core.activations`, :mod:`mlplab.core.losses`, :mod:`mlplab.core.optimizers`) element
+by element in the array's own dtype: every constant is cast to it first, as NumPy casts a
+Python float that meets a float32 array, and no multiply-add is fused, so the arithmetic is
+NumPy's operation for operation. The update rules, the bias with the activations and their
+derivatives are the core's bit for bit (the sigmoid's ``exp`` is left to NumPy, whose
+vectorized one is 3–10× faster than numba's per-element call of the C library's, and tanh
+too). The output layers call the C library's ``exp``, ``log`` and ``tanh`` and sum the cost in
+float64: equal to a stated tolerance (tests/test_accel_numba.py).
 
-Batch kernels take C-contiguous ``(m, n)`` arrays and split the rows across threads
-(``prange``); the update rules take typed lists of 1-D views of every parameter, its gradient
-and its optimizer state, with a table of ``(parameter, start, end)`` chunks that the threads
-share, so that one call updates the whole network. Each kernel is compiled twice, serial and
-parallel: a parallel region costs a few microseconds to start, more than a small layer's work
-(:func:`pick`). Compiled code is cached on disk (``cache=True``): the first process compiles
-(a few seconds, once per installation), the next ones load it.
+Batch kernels take C-contiguous ``(m, n)`` arrays and split the rows among threads
+(``prange``). The update rules take a table of addresses of every parameter, its gradient and
+its optimizer state (:class:`mlplab.accel.params.Table`: the arrays stay the users' own) and a
+list of ``(parameter, start, end)`` chunks that the threads share, so that one call updates the
+whole network. Each kernel is compiled twice, serial and parallel, and the caller picks: a
+parallel region costs microseconds to start and wake its threads, more than a small layer's
+work. Compiled code is cached on disk (``cache=True``): the first process compiles (seconds,
+once per installation), the next ones load it (``bench/numba_cache.py``).
 
 Activation codes: 0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu.
 """
@@ -32,11 +35,8 @@ from numba import prange
 from numba.core import cgutils, types as nbtypes
 from numba.extending import intrinsic
 
-IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU = range(5)
-CODES = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
-         "leaky_relu": LEAKY_RELU}
+from .fused import CODES, IDENTITY, LEAKY_RELU, RELU, SIGMOID, TANH  # noqa: F401
 LEAKY_SLOPE = 0.01  # the core's (mlplab.core.activations.LEAKY_SLOPE), checked by the tests
-CHUNK = 1 << 14  # elements of a parameter per unit of work shared by the threads
 
 
 def _twice(fn):

@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 Array = np.ndarray
+CHUNK = 1 << 14  # elements of a parameter per unit of work that a kernel's threads share
 
 
 def flat(a: Array) -> Array | None:
@@ -59,7 +60,7 @@ class Table:
     size : total elements of the parameters in the table
     """
 
-    def __init__(self, rows: list[list[Array]], chunk: int):
+    def __init__(self, rows: list[list[Array]], chunk: int = CHUNK):
         self.rows = [list(r) for r in rows]
         self.ids = [list(map(id, r)) for r in self.rows]
         n = len(self.rows[0])
@@ -99,7 +100,7 @@ class Snapshots:
             self.table = None
             if not params or len({p.dtype for p in params}) > 1:
                 return None
-            table = Table([params], 1 << 14)
+            table = Table([params])
             if table.left_out:
                 return None
             self.table, self.buffer = table, np.empty(table.size, params[0].dtype)

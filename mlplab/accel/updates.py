@@ -102,7 +102,7 @@ class CompiledUpdates:
         rows = [params, grads] + [[s[key] for s in opt.state] for key in self.keys]
         table = self.table
         if table is None or not table.current(rows):
-            table = self.table = Table(rows, 1 << 14)
+            table = self.table = Table(rows)
             if len({p.dtype for p in params}) > 1:  # one dtype per call: NumPy for all
                 table.columns, table.left_out = [], list(range(len(params)))
         if table.columns:
