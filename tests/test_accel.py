@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import mlplab
+from mlplab.core import plugins
 from mlplab import gradcheck
 from mlplab.accel import blas, dense, kernels, tiny
 from mlplab.accel.updates import InPlaceUpdates
@@ -27,6 +28,8 @@ from mlplab.regularizers import L1, L2
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0], dtype=float)
 needs_numba = pytest.mark.skipif(tiny._load() is None, reason="numba not installed")
+# these tests compare the accelerators with the core: with MLPLAB_ACCEL=off there are none
+pytestmark = pytest.mark.skipif(not plugins.accelerators(), reason="MLPLAB_ACCEL=off")
 
 
 def _fit(accelerate, sizes, X, Y, net_kw=None, **kw):

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import mlplab
+from mlplab.core import plugins
 from mlplab.accel import fused, threads, updates
 from mlplab.accel.params import Snapshots, Table
 from mlplab.core import activations, losses
@@ -23,6 +24,8 @@ from mlplab.core.optimizers import Adam, GradientDescent, Momentum
 from mlplab.core.step import Step
 
 nk = pytest.importorskip("mlplab.accel.numba_kernels", reason="numba not installed")
+# these tests compare the accelerators with the core: with MLPLAB_ACCEL=off there are none
+pytestmark = pytest.mark.skipif(not plugins.accelerators(), reason="MLPLAB_ACCEL=off")
 DTYPES = [np.float32, np.float64]
 RULES = {"gd": lambda: GradientDescent(0.1), "momentum": lambda: Momentum(0.1, 0.9),
          "nesterov": lambda: Momentum(0.1, 0.8, nesterov=True),

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.activations import ACTIVATIONS
 from ..core.losses import LOSSES, bce_value, mse_value
-from .kernels import DELTA_INTO, G_INTO, softmax_cce_into
+from .kernels import CODES, DELTA_INTO, G_INTO, SIGMOID, TANH, softmax_cce_into
 
 Array = np.ndarray
 WORTH = 2e8  # multiply-adds of a fit (epochs × rows × parameters) that pay for loading numba
@@ -141,11 +141,8 @@ class Compiled(Elementwise):
         return out
 
 
-# the compiled kernels' activation codes (mlplab.accel.numba_kernels), for the built-in ones;
-# looked up by id (a frozen dataclass hashes all its fields: slower than the kernel call)
-IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU = range(5)
-CODES = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
-         "leaky_relu": LEAKY_RELU}
+# the kernels' codes of the built-in activations, looked up by id (a frozen dataclass hashes
+# all its fields: slower than the kernel call)
 _CODES = {id(g): (g, CODES.get(name)) for name, g in ACTIVATIONS.items()}
 
 

@@ -35,7 +35,7 @@ from numba import prange
 from numba.core import cgutils, types as nbtypes
 from numba.extending import intrinsic
 
-from .fused import CODES, IDENTITY, LEAKY_RELU, RELU, SIGMOID, TANH  # noqa: F401
+from .kernels import CODES, IDENTITY, LEAKY_RELU, RELU, SIGMOID, TANH  # noqa: F401
 LEAKY_SLOPE = 0.01  # the core's (mlplab.core.activations.LEAKY_SLOPE), checked by the tests
 
 
