@@ -127,9 +127,9 @@ class Compiled(Elementwise):
         elif loss.name == "categorical_cross_entropy" and layer.g is ACTIVATIONS["softmax"]:
             kernel, args = self.k.softmax_cce, ()
         elif loss.name == "binary_cross_entropy" and layer.g is ACTIVATIONS["sigmoid"]:
-            kernel, args = self.k.sigmoid_bce, ()
+            kernel, args = self.k.unitwise_output, (SIGMOID, True)
         elif loss.name == "mse" and code is not None:
-            kernel, args = self.k.mse, (code,)
+            kernel, args = self.k.unitwise_output, (code, False)
         if kernel is None or not _rows(Z, Y, A, D) or Y.dtype != Z.dtype:
             return super().output(layer, loss, Z, Y, A, D)
         return kernel[self._parallel(Z)](Z, layer.b, Y, A, D, *args) / len(Z)

@@ -159,26 +159,11 @@ def _softmax_cce(Z, b, Y, A, D):
     return total
 
 
-def _sigmoid_bce(Z, b, Y, A, D):
-    """Sigmoid outputs with binary cross-entropy: ``A = σ(Z + b)``, ``D = A − Y``; returns the
-    summed cost ``Σ log(1 + e^z) − y·z`` (from the logits, finite where σ rounds to 0 or 1)."""
-    one, zero, slope = _constants(Z)
-    m, n = Z.shape
-    total = 0.0
-    for i in prange(m):
-        for j in range(n):
-            z = Z[i, j] + b[j]
-            Z[i, j] = z
-            a = _g(z, SIGMOID, one, zero, slope)
-            A[i, j] = a
-            D[i, j] = a - Y[i, j]
-            total += max(z, zero) + math.log1p(math.exp(-abs(z))) - Y[i, j] * z
-    return total
-
-
-def _mse(Z, b, Y, A, D, act):
-    """An output layer under MSE: ``A = g(Z + b)``, ``D = (A − Y) ⊙ g'(Z)``; returns the summed
-    ``½ (a − y)²`` (in float64)."""
+def _unitwise_output(Z, b, Y, A, D, act, bce):
+    """An output layer whose units are independent: ``A = g(Z + b)`` and, with ``bce``
+    (sigmoid and binary cross-entropy), ``D = A − Y`` and the summed cost
+    ``Σ log(1 + e^z) − y·z`` (from the logits: finite where σ rounds to 0 or 1); else (MSE)
+    ``D = (A − Y) ⊙ g'(Z)`` and the summed ``½ (a − y)²``. The costs are summed in float64."""
     one, zero, slope = _constants(Z)
     m, n = Z.shape
     total = 0.0
@@ -189,8 +174,12 @@ def _mse(Z, b, Y, A, D, act):
             a = _g(z, act, one, zero, slope)
             A[i, j] = a
             d = a - Y[i, j]
-            D[i, j] = _delta(d, z, a, act, one, zero, slope)
-            total += 0.5 * d * d
+            if bce:
+                D[i, j] = d
+                total += max(z, zero) + math.log1p(math.exp(-abs(z))) - Y[i, j] * z
+            else:
+                D[i, j] = _delta(d, z, a, act, one, zero, slope)
+                total += 0.5 * d * d
     return total
 
 
@@ -293,8 +282,7 @@ bias_exponent = _twice(_bias_exponent)
 sigmoid_of = _twice(_sigmoid_of)
 delta_g = _twice(_delta_g)
 softmax_cce = _twice(_softmax_cce)
-sigmoid_bce = _twice(_sigmoid_bce)
-mse = _twice(_mse)
+unitwise_output = _twice(_unitwise_output)
 gather = _twice(_gather)
 gd = _twice(_gd)
 momentum = _twice(_momentum)
