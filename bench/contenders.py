@@ -18,6 +18,9 @@ import numpy as np
 ROOT = os.environ.get("MLPLAB_PATH") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+# the clock: wall time, or with BENCH_CLOCK=cpu this process's CPU time (run.py --clock cpu:
+# one thread on a busy machine, where other processes' load stretches the wall time)
+clock = time.process_time if os.environ.get("BENCH_CLOCK") == "cpu" else time.perf_counter
 N, SIZES, LR = 60_000, [784, 256, 128, 10], 0.1
 CASES = {  # name: (hidden activation, batch size)
     "relu-128": ("relu", 128), "relu-32": ("relu", 32), "relu-1024": ("relu", 1024),
@@ -62,10 +65,10 @@ def epoch_clock():
                 pass
 
         def on_epoch_begin(self, trainer, epoch):
-            self.t0 = time.perf_counter()
+            self.t0 = clock()
 
         def on_epoch_end(self, trainer, epoch, logs):
-            self.times.append(time.perf_counter() - self.t0)
+            self.times.append(clock() - self.t0)
 
         def on_train_end(self, trainer):
             self.peak = rss_mib("VmHWM")
@@ -85,14 +88,15 @@ def mlplab_epochs(case: str, reps: int) -> dict:
     net.fit(X[:4096], Y[:4096], optimizer="sgd", learning_rate=LR, batch_size=bs,
             max_epochs=1, epsilon=None)  # warm-up: BLAS threads, allocations
 
-    clock = epoch_clock()
+    timer = epoch_clock()
     hist = net.fit(X, Y, optimizer="sgd", learning_rate=LR, batch_size=bs, max_epochs=reps,
-                   epsilon=None, callbacks=[clock])
+                   epsilon=None, callbacks=[timer])
     assert np.isfinite(hist.loss[-1]), hist.loss
     assert net.layers[1].W.dtype == np.float32
-    return {"times": clock.times, "data_mib": (X.nbytes + Y.nbytes) / 2**20,
-            "rss_start_mib": rss_start, "peak_epochs_mib": clock.peak,
-            "peak_process_mib": rss_mib("VmHWM") if clock.peak is None else None}
+    return {"times": timer.times, "backend": getattr(hist, "backend", "-"),
+            "data_mib": (X.nbytes + Y.nbytes) / 2**20, "rss_start_mib": rss_start,
+            "peak_epochs_mib": timer.peak,
+            "peak_process_mib": rss_mib("VmHWM") if timer.peak is None else None}
 
 
 def gemm_epochs(case: str, reps: int, order: str = "F") -> dict:
@@ -129,9 +133,9 @@ def gemm_epochs(case: str, reps: int, order: str = "F") -> dict:
     epoch()
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         epoch()
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return {"times": times}
 
 
@@ -165,9 +169,9 @@ def torch_epochs(case: str, reps: int) -> dict:
     epoch(4096)
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         epoch(N)
-        times.append(time.perf_counter() - t0)
+        times.append(clock() - t0)
     return {"times": times, "threads": torch.get_num_threads()}
 
 
@@ -189,10 +193,76 @@ def sklearn_epochs(case: str, reps: int) -> dict:
         clf.partial_fit(X[:4096], labels[:4096], classes=classes)  # warm-up; one epoch each
         times = []
         for _ in range(reps):
-            t0 = time.perf_counter()
+            t0 = clock()
             clf.partial_fit(X, labels)
-            times.append(time.perf_counter() - t0)
+            times.append(clock() - t0)
     return {"times": times, "dtype": str(clf.coefs_[0].dtype)}
+
+
+# ---------------------------------------------------------------- the estimators' defaults
+def _estimator_epochs(make, reps: int) -> dict:
+    """Epochs of ``make(max_iter)`` (a classifier with its default settings: one hidden layer
+    of 100 ReLU units, Adam, alpha 1e-4, batch 200; ``tol=0`` so that no fit stops early) on
+    the bench data. An epoch is timed as the difference between a fit of 3 epochs and one of
+    1 epoch, over 2: the input checks, the label encoding and the set-up of ``fit`` cancel."""
+    import warnings
+
+    X, labels = data()
+    times = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make(1).fit(X[:4096], labels[:4096])  # warm-up
+        for _ in range(reps):
+            t = []
+            for epochs in (1, 3):
+                clf = make(epochs)
+                t0 = clock()
+                clf.fit(X, labels)
+                t.append(clock() - t0)
+            times.append((t[1] - t[0]) / 2)
+    return {"times": times}
+
+
+def mlplab_estimator(case: str, reps: int) -> dict:
+    import mlplab
+
+    return _estimator_epochs(lambda k: mlplab.MLPClassifier(max_iter=k, tol=0, random_state=0),
+                             reps)
+
+
+def sklearn_estimator(case: str, reps: int) -> dict:
+    from sklearn.neural_network import MLPClassifier
+
+    return _estimator_epochs(lambda k: MLPClassifier(max_iter=k, tol=0, random_state=0), reps)
+
+
+# ---------------------------------------------------------------- small full-batch Adam
+SMALL_EPOCHS = 2000
+
+
+def mlplab_small(case: str, reps: int) -> dict:
+    """The overfitting lab's network: 2-100-100-1 ReLU, cross-entropy, 40 points, full-batch
+    Adam (lr 0.01) for 2,000 epochs; time per epoch."""
+    import mlplab
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(float)
+
+    def fit(epochs):
+        net = mlplab.Network([2, 100, 100, 1], activation="relu", loss="cross_entropy",
+                             init="he_normal", seed=0)
+        net.fit(X, y, optimizer="adam", learning_rate=0.01, max_epochs=epochs, epsilon=None,
+                seed=0)
+        return net
+
+    fit(SMALL_EPOCHS)  # warm-up: numba's kernels loaded, first allocations
+    times = []
+    for _ in range(reps):
+        t0 = clock()
+        net = fit(SMALL_EPOCHS)
+        times.append((clock() - t0) / SMALL_EPOCHS)
+    return {"times": times, "backend": getattr(net.history, "backend", "-")}
 
 
 # ---------------------------------------------------------------- tiny network
@@ -201,19 +271,22 @@ def mlplab_xor(case: str, reps: int, fast: bool = True) -> dict:
 
     try:
         from mlplab.accel import tiny as fastpath
-
+    except ImportError:  # an older version: mlplab.fastpath, or none
+        try:
+            from mlplab import fastpath
+        except ImportError:
+            fastpath = None
+    if fastpath is not None:
         fastpath.ENABLED = fast
-    except ImportError:  # a version from before the fast path
-        pass
     net = mlplab.Network([2, 2, 1], activation="sigmoid", loss="mse", seed=0)
     net.fit(XOR_X, XOR_Y, optimizer="gd", learning_rate=0.5, max_epochs=10, epsilon=None)
     times = []
     for _ in range(reps):
         net = mlplab.Network([2, 2, 1], activation="sigmoid", loss="mse", seed=0)
-        t0 = time.perf_counter()
+        t0 = clock()
         net.fit(XOR_X, XOR_Y, optimizer="gd", learning_rate=0.5, max_epochs=XOR_EPOCHS,
                 epsilon=None)
-        times.append((time.perf_counter() - t0) / XOR_EPOCHS)
+        times.append((clock() - t0) / XOR_EPOCHS)
     return {"times": times, "loss": net.history.loss[-1]}
 
 
@@ -229,7 +302,7 @@ def torch_xor(case: str, reps: int) -> dict:
         model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())
         opt = torch.optim.SGD(model.parameters(), lr=0.5)
         epochs = 10 if r == 0 else XOR_EPOCHS
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(epochs):  # the lecture's loop: full batch, record the cost each epoch
             opt.zero_grad(set_to_none=True)
             loss = 0.5 * ((model(X) - Y) ** 2).sum(1).mean()
@@ -237,7 +310,7 @@ def torch_xor(case: str, reps: int) -> dict:
             opt.step()
             loss.item()
         if r:
-            times.append((time.perf_counter() - t0) / epochs)
+            times.append((clock() - t0) / epochs)
     return {"times": times}
 
 
@@ -261,12 +334,12 @@ def mlplab_predict(case: str, reps: int) -> dict:
     gemms()
     t_pred, t_gemm = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         net.predict(X)
-        t_pred.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        t_pred.append(clock() - t0)
+        t0 = clock()
         gemms()
-        t_gemm.append(time.perf_counter() - t0)
+        t_gemm.append(clock() - t0)
     return {"times": t_pred, "gemm_times": t_gemm}
 
 
@@ -276,6 +349,8 @@ RUNNERS = {
     ("torch", "large"): torch_epochs, ("sklearn", "large"): sklearn_epochs,
     ("mlplab", "xor"): mlplab_xor, ("mlplab-numpy", "xor"): lambda c, r: mlplab_xor(c, r, False),
     ("torch", "xor"): torch_xor, ("mlplab", "predict"): mlplab_predict,
+    ("mlplab", "estimator"): mlplab_estimator, ("sklearn", "estimator"): sklearn_estimator,
+    ("mlplab", "adam-small"): mlplab_small,
 }
 
 

@@ -12,9 +12,14 @@ None (or False) when it does not apply, and the core then computes itself
 
 What is here, for NumPy on the CPU:
 
-- :mod:`~mlplab.accel.dense`: dense stacks without temporaries, plain SGD folded into the BLAS
-  product (:mod:`~mlplab.accel.blas`), the other rules in place (:mod:`~mlplab.accel.updates`),
-  blocked inference; elementwise kernels in :mod:`~mlplab.accel.kernels`;
+- :mod:`~mlplab.accel.dense`: dense stacks (Dropout between them too) without temporaries,
+  plain SGD folded into the BLAS product (:mod:`~mlplab.accel.blas`), every other rule, with an
+  L2/L1 penalty, one call for all parameters (:mod:`~mlplab.accel.updates`,
+  :mod:`~mlplab.accel.params`), blocked inference;
+- the elementwise passes around the products (:mod:`~mlplab.accel.fused`): compiled by numba,
+  one pass per layer on the threads BLAS may use (:mod:`~mlplab.accel.numba_kernels`,
+  :mod:`~mlplab.accel.threads`; with the ``fast`` extra), else NumPy's
+  (:mod:`~mlplab.accel.kernels`);
 - :mod:`~mlplab.accel.conv`: convolutional networks, im2col into reused arrays with the bias
   inside the product, ReLU and max pooling fused, feature maps kept channel-first
   (:mod:`~mlplab.accel.conv_stages`, :mod:`~mlplab.accel.conv_kernels`);

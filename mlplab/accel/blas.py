@@ -32,19 +32,25 @@ _bound: bool | None = None  # None: not tried yet
 _plans: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 
 
+def numpy_blas_info(infos: list[dict]) -> dict | None:
+    """Of threadpoolctl's ``threadpool_info()``, the entry of the BLAS NumPy itself uses."""
+    roots = [os.path.realpath(os.path.dirname(np.__file__))]
+    roots.append(roots[0] + ".libs")  # where NumPy's wheels keep their OpenBLAS
+    for info in infos:
+        path = os.path.realpath(info.get("filepath", ""))
+        if info.get("user_api") == "blas" and any(path.startswith(r + os.sep) for r in roots):
+            return info
+    return None
+
+
 def _numpy_blas_path() -> str | None:
     """The file of the BLAS library NumPy uses, when threadpoolctl can see it."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
         return None
-    roots = [os.path.realpath(os.path.dirname(np.__file__))]
-    roots.append(roots[0] + ".libs")  # where NumPy's wheels keep their OpenBLAS
-    for info in threadpool_info():
-        path = os.path.realpath(info.get("filepath", ""))
-        if info.get("user_api") == "blas" and any(path.startswith(r + os.sep) for r in roots):
-            return path
-    return None
+    info = numpy_blas_info(threadpool_info())
+    return None if info is None else os.path.realpath(info["filepath"])
 
 
 def _bind() -> bool:
@@ -118,15 +124,15 @@ def _gemm_fits(D: Array, A: Array, C: Array) -> bool:
             and C.shape == (D.shape[1], A.shape[1]) and C.size > 0 and D.shape[0] > 0)
 
 
-def _gemm_call(alpha: float, D: Array, A: Array, C: Array) -> tuple[list, int]:
-    """The row-major ``gemm`` arguments for ``C += alpha · Dᵀ A``, and the position of A's
-    pointer in them. A Fortran-ordered C (how :class:`~mlplab.layers.Dense` keeps W) is the
-    C-contiguous ``Cᵀ``, updated as ``Cᵀ += alpha · Aᵀ D``."""
+def _gemm_call(alpha: float, D: Array, A: Array, C: Array, beta: float = 1.0) -> tuple[list, int]:
+    """The row-major ``gemm`` arguments for ``C ← alpha · Dᵀ A + beta · C``, and the position of
+    A's pointer in them. A Fortran-ordered C is the C-contiguous ``Cᵀ``, computed as
+    ``Cᵀ ← alpha · Aᵀ D + beta · Cᵀ``."""
     (m, p), q, item = D.shape, A.shape[1], C.itemsize
     d, a = (D.ctypes.data, D.strides[0] // item), (A.ctypes.data, A.strides[0] // item)
     if C.flags.c_contiguous:
-        return [_ROW_MAJOR, _TRANS, _NO_TRANS, p, q, m, alpha, *d, *a, 1.0, C.ctypes.data, q], 9
-    return [_ROW_MAJOR, _TRANS, _NO_TRANS, q, p, m, alpha, *a, *d, 1.0, C.ctypes.data, p], 7
+        return [_ROW_MAJOR, _TRANS, _NO_TRANS, p, q, m, alpha, *d, *a, beta, C.ctypes.data, q], 9
+    return [_ROW_MAJOR, _TRANS, _NO_TRANS, q, p, m, alpha, *a, *d, beta, C.ctypes.data, p], 7
 
 
 def _gemv_fits(D: Array, v: Array, c: Array) -> bool:
@@ -137,31 +143,33 @@ def _gemv_fits(D: Array, v: Array, c: Array) -> bool:
             and c.size > 0 and D.shape[0] > 0)
 
 
-def gemm_update(alpha: float, D: Array, A: Array, C: Array) -> bool:
-    """``C += alpha · Dᵀ A`` in place (D: m × p, A: m × q, C: p × q, C- or F-contiguous).
+def gemm_update(alpha: float, D: Array, A: Array, C: Array, beta: float = 1.0) -> bool:
+    """``C ← alpha · Dᵀ A + beta · C`` in place (D: m × p, A: m × q, C: p × q, C- or
+    F-contiguous; beta = 1 adds to C, beta = 0 overwrites it).
 
     Returns False, leaving C untouched, when the BLAS is not bound or the arrays do not fit
     (dtype, layout, empty); the caller then computes the same with NumPy.
     """
     if not (available() and _gemm_fits(D, A, C)):
         return False
-    _funcs["sgemm" if C.dtype.char == "f" else "dgemm"](*_gemm_call(alpha, D, A, C)[0])
+    _funcs["sgemm" if C.dtype.char == "f" else "dgemm"](*_gemm_call(alpha, D, A, C, beta)[0])
     return True
 
 
-def gemv_update(alpha: float, D: Array, v: Array, c: Array) -> bool:
-    """``c += alpha · Dᵀ v`` in place (D: m × p, v: m, c: p, both vectors contiguous)."""
+def gemv_update(alpha: float, D: Array, v: Array, c: Array, beta: float = 1.0) -> bool:
+    """``c ← alpha · Dᵀ v + beta · c`` in place (D: m × p, v: m, c: p, both contiguous)."""
     if not (available() and _gemv_fits(D, v, c)):
         return False
     m, p = D.shape
     _funcs["sgemv" if c.dtype.char == "f" else "dgemv"](
         _ROW_MAJOR, _TRANS, m, p, alpha, D.ctypes.data, D.strides[0] // D.itemsize,
-        v.ctypes.data, 1, 1.0, c.ctypes.data, 1)
+        v.ctypes.data, 1, beta, c.ctypes.data, 1)
     return True
 
 
 class _Step:
-    """One layer's ``W += aW·Dᵀ A``, ``b += ab·Dᵀ v`` with the ctypes arguments built once.
+    """One layer's ``W ← aW·Dᵀ A + β·W``, ``b ← ab·Dᵀ v + β·b`` with the ctypes arguments built
+    once (β = 1: the gradient-descent step into W and b; β = 0: the gradients into dW and db).
 
     It keeps the layer's own arrays (D, W, b, v) but only a weak reference to the input A (a
     batch, or the caller's data set itself), so that it never keeps the data alive; a call
@@ -171,7 +179,8 @@ class _Step:
     __slots__ = ("arrays", "input", "layout", "alphas", "gemm", "gemm_args", "at", "gemv",
                  "gemv_args")
 
-    def __init__(self, D: Array, A: Array, W: Array, b: Array, v: Array, alphas):
+    def __init__(self, D: Array, A: Array, W: Array, b: Array, v: Array, alphas,
+                 beta: float = 1.0):
         self.arrays, self.alphas = (D, W, b, v), alphas
         self.input, self.layout = weakref.ref(A), (A.shape, A.strides, A.dtype)
         t = "s" if W.dtype.char == "f" else "d"
@@ -179,12 +188,12 @@ class _Step:
         I, E, P = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
         m, p = D.shape
         self.gemm, self.gemv = _funcs[t + "gemm"], _funcs[t + "gemv"]
-        args, self.at = _gemm_call(alphas[0], D, A, W)  # A's pointer: args[at]
+        args, self.at = _gemm_call(alphas[0], D, A, W, beta)  # A's pointer: args[at]
         self.gemm_args = [f(x) for f, x in zip((E, E, E, I, I, I, real, P, I, P, I, real, P, I),
                                                args)]
         self.gemv_args = (E(_ROW_MAJOR), E(_TRANS), I(m), I(p), real(alphas[1]),
                           P(D.ctypes.data), I(D.strides[0] // W.itemsize), P(v.ctypes.data),
-                          I(1), real(1.0), P(b.ctypes.data), I(1))
+                          I(1), real(beta), P(b.ctypes.data), I(1))
 
     def points_at(self, A: Array) -> bool:
         """True when the call reads A: the same array, or re-pointed to this one (the next
@@ -206,23 +215,35 @@ def sgd_step(owner, alpha_W: float, alpha_b: float, D: Array, A: Array, W: Array
     the same arrays (its work arrays, the reused batch array): then a step costs two BLAS calls
     and no argument checks. Returns False, touching nothing, when :func:`gemm_update` could not.
     """
+    return _prepared(owner, 1.0, (alpha_W, alpha_b), D, A, W, b, v)
+
+
+def gradients(owner, D: Array, A: Array, dW: Array, db: Array, v: Array, scale: float) -> bool:
+    """``dW = scale · Dᵀ A`` and ``db = Dᵀ v``: one layer's gradients (with ``scale = 1/m`` and
+    ``v = (1/m, …, 1/m)`` the means over the batch), prepared as :func:`sgd_step`'s calls.
+    Returns False, touching nothing, when the BLAS is not bound or the arrays do not fit."""
+    return _prepared(owner, 0.0, (scale, 1.0), D, A, dW, db, v)
+
+
+def _prepared(owner, beta: float, alphas: tuple, D: Array, A: Array, W: Array, b: Array,
+              v: Array) -> bool:
     plans = _plans.get(owner)
-    plan = plans.get(len(D)) if plans is not None else None
+    key = (len(D), beta)
+    plan = plans.get(key) if plans is not None else None
     if plan is not None:
         a = plan.arrays
         if (a[0] is D and a[1] is W and a[2] is b and a[3] is v
-                and plan.alphas == (alpha_W, alpha_b) and plan.points_at(A)):
+                and plan.alphas == alphas and plan.points_at(A)):
             plan.gemm(*plan.gemm_args)
             plan.gemv(*plan.gemv_args)
             return True
     if not (available() and _gemm_fits(D, A, W) and _gemv_fits(D, v, b)):
         return False
-    gemm_update(alpha_W, D, A, W)
-    gemv_update(alpha_b, D, v, b)
+    gemm_update(alphas[0], D, A, W, beta)
+    gemv_update(alphas[1], D, v, b, beta)
     if plans is None:
         plans = _plans[owner] = {}
-    if len(plans) >= 2:
+    if len(plans) >= 4:
         plans.pop(next(iter(plans)))
-    plans[len(D)] = _Step(D, A, W, b, v, (alpha_W, alpha_b))
+    plans[key] = _Step(D, A, W, b, v, alphas, beta)
     return True
-

@@ -32,7 +32,10 @@ import numpy as np
 
 from ..core.layers import Conv2D, MaxPool2D
 from . import conv_kernels
-from .dense import _delta_into, _g_into
+from .dense import _g_into
+from .fused import Elementwise
+
+_delta_into = Elementwise().delta_g  # δ = dA ⊙ g'(z) into a given array, NumPy's passes
 
 Array = np.ndarray
 
@@ -143,7 +146,7 @@ def _nchw(flat: Array, m: int, H: int, W: int) -> Array:
 
 
 class _FlatView:
-    """The attributes :func:`mlplab.accel.dense._delta_into` reads, as flat arrays."""
+    """The attributes :meth:`mlplab.accel.fused.Elementwise.delta_g` reads, as flat arrays."""
 
     def __init__(self, layer, Z, A):
         self.g, self.Z, self.A = layer.g, Z, A

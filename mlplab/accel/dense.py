@@ -7,15 +7,19 @@ two), with these changes, each measured in ``bench/README.md``:
 - each layer's ``z``, ``a``, ``δ`` and ``(W)ᵀδ`` go into arrays allocated once per batch size and
   reused batch after batch, so a minibatch epoch allocates nothing per batch (the layers'
   ``Z``, ``A``, ``delta``, ``dW``, ``db`` are these arrays, overwritten by the next batch);
+- the elementwise work around each product (bias and activation; the output, its cost and
+  δ⁽ᴸ⁾; each ``δ = dA ⊙ g'(z)``) is one compiled pass each on every core where numba is
+  installed, else a few NumPy passes (:mod:`mlplab.accel.fused`);
 - a shuffled minibatch is gathered into a reused array, from a row-major copy of ``X`` made once
   per fit (pandas' ``to_numpy()`` is column-major: a 200-row gather across its columns took
   260 µs instead of 8);
 - plain gradient descent with no callback reading the gradients takes
   ``W ← W − α ∂C/∂W`` inside the weight-gradient product (BLAS ``gemm`` with β = 1,
   :mod:`mlplab.accel.blas`): the update costs no pass of its own, and ``dW``, ``db`` are then
-  not written; the other built-in rules run in place (:mod:`mlplab.accel.updates`);
-- the mean's 1/m is applied to whichever of δ and ∂C/∂W is smaller, the bias gradient is a BLAS
-  product with a vector of 1/m, and softmax and cross-entropy share their exponentials.
+  not written. Otherwise the gradients are BLAS products with the mean's 1/m as their α, and
+  every built-in rule updates all parameters in one call (:mod:`mlplab.accel.updates`), adding
+  an L2 or L1 penalty's gradient on the way instead of calling its callback;
+- the epoch's snapshot and largest change are one call each (:mod:`mlplab.accel.params`).
 
 :func:`predict` runs inference in blocks of 1,024 rows that stay in cache, into one array per
 layer reused by every block, and finds NaN/inf in the input from each block's first products
@@ -30,23 +34,35 @@ from ..core.layers import Dense, Dropout, Input
 from ..core.optimizers import GradientDescent
 from ..core.step import Step
 from ..core.validation import check_finite
-from . import blas
-from .kernels import DELTA_INTO, G_INTO, softmax_cce_into
-from .updates import InPlaceUpdates
+from . import blas, fused
+from .kernels import G_INTO
+from .params import Snapshots
+from .updates import CompiledUpdates, InPlaceUpdates
 
 Array = np.ndarray
 BLOCK_ROWS = 1024  # inference runs in blocks of rows whose layer outputs stay in cache
 
 
-def dense_stack(net, inference: bool = False) -> list | None:
-    """The Dense layers of ``net`` when it is exactly Input + Dense layers on NumPy (for
-    ``inference``, Dropout layers too: they pass everything through then), else None."""
+def dense_stack(net, inference: bool = False, dropout: bool = False) -> list | None:
+    """The layers after the Input when ``net`` is exactly Input + Dense layers on NumPy, else
+    None. With ``dropout``, Dropout layers may sit between them (and are kept); for
+    ``inference`` they are left out (they pass everything through then)."""
     layers = net.layers
     kept = [layer for layer in layers[1:] if not (inference and type(layer) is Dropout)]
+    allowed = (Dense, Dropout) if dropout else (Dense,)
     if not (net.place.is_numpy and isinstance(layers[0], Input) and len(layers[0].out_shape) == 1
-            and all(type(layer) is Dense for layer in kept)):
+            and all(type(layer) in allowed for layer in kept) and type(kept[-1]) is Dense):
         return None
     return kept
+
+
+def _penalty(callbacks: list, optimizer):
+    """The one callback reading the gradients, when it is a weight penalty the update rule can
+    add itself (:meth:`mlplab.train.regularizers.L2.gradient_term`), else None."""
+    if len(callbacks) != 1 or not InPlaceUpdates.applies(optimizer):
+        return None
+    term = getattr(callbacks[0], "gradient_term", None)
+    return callbacks[0] if callable(term) and term() is not None else None
 
 
 class DenseStep(Step):
@@ -55,25 +71,42 @@ class DenseStep(Step):
     name = "numpy-dense"
 
     def __init__(self, run):
-        net, on_gradients = run.net, run.callbacks.on_gradients_caller(run.trainer)
-        X, Y = run.X, run.Y
+        net, opt, X, Y = run.net, run.optimizer, run.X, run.Y
+        self.penalty = _penalty(run.callbacks.gradients, opt)
+        on_gradients = None if self.penalty is not None else \
+            run.callbacks.on_gradients_caller(run.trainer)
         if run.batch_size < run.m:  # batches are gathered (or sliced) by rows: rows must be
             X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)  # contiguous; one copy
-        super().__init__(net, run.optimizer, X, Y, run.batch_size, on_gradients,
+        super().__init__(net, opt, X, Y, run.batch_size, on_gradients,
                          run.guard.cost_checker(run.trainer))
-        self.dense = net.layers[1:]
-        self.fused = on_gradients is None and type(run.optimizer) is GradientDescent
-        self.update = InPlaceUpdates(run.optimizer) if InPlaceUpdates.applies(run.optimizer) \
-            else run.optimizer.step
-        self.name = "numpy-dense+blas-sgd" if self.fused and blas.available() else self.name
+        self.layers = net.layers[1:]  # Dense layers, and Dropout layers between them
+        self.dense = [layer for layer in self.layers if type(layer) is Dense]
+        self.elementwise, kernels, threads = fused.for_run(run)
+        self.fused = on_gradients is None and self.penalty is None and \
+            type(opt) is GradientDescent
+        if not InPlaceUpdates.applies(opt):  # a rule of the user's own: run as written
+            self.update = lambda params, grads, decay=None: opt.step(params, grads)
+        else:
+            self.update = CompiledUpdates(opt, kernels, threads) if kernels is not None \
+                else InPlaceUpdates(opt)
+        self.snapshots = Snapshots()
+        self.name = (self.name + ("+blas-sgd" if self.fused and blas.available() else "")
+                     + self.elementwise.name)
         self._work: dict[tuple, dict[str, Array]] = {}  # (layer index, batch size): arrays
+        self._grads = {l: (np.empty_like(d.W), np.empty_like(d.b))
+                       for l, d in enumerate(self.layers) if type(d) is Dense}
         self._batch: dict[int, tuple[Array, Array]] = {}  # batch size: reused gathers
+
+    def params(self) -> list[Array]:
+        """``[W⁽¹⁾, b⁽¹⁾, …]``: the network's parameters (its layers' arrays as they are now)."""
+        return [p for d in self.dense for p in (d.W, d.b)]
 
     def batches(self, order=None):
         """Slices of X, or rows gathered into arrays reused batch after batch."""
         if order is None:
             yield from super().batches()
             return
+        gather = self.elementwise.gather
         for i in range(0, len(order), self.batch_size):
             rows = order[i:i + self.batch_size]
             out = self._batch.get(len(rows))
@@ -81,9 +114,7 @@ class DenseStep(Step):
                 out = self._batch[len(rows)] = (
                     np.empty((len(rows), self.X.shape[1]), self.X.dtype),
                     np.empty((len(rows), self.Y.shape[1]), self.Y.dtype))
-            # mode="clip" skips the bounds check: rows come from a permutation
-            yield (np.take(self.X, rows, axis=0, out=out[0], mode="clip"),
-                   np.take(self.Y, rows, axis=0, out=out[1], mode="clip"))
+            yield gather(self.X, rows, out[0]), gather(self.Y, rows, out[1])
 
     def __call__(self, Xb: Array, Yb: Array):
         cost = self.forward_cost(Xb, Yb)  # step 2
@@ -97,56 +128,71 @@ class DenseStep(Step):
             self.on_gradients()
             if self.diverged(cost):
                 return None
-            self.update(self.net.params, self.net.grads)  # step 5
+            grads = [g for d in self.dense for g in (d.dW, d.db)]
+            self.update(self.params(), grads, self._decay())  # step 5
         self.count(cost, len(Xb))
         return cost
 
+    def _decay(self):
+        """The penalty's λ for each parameter (0 where it adds nothing), and True for L1."""
+        if self.penalty is None:
+            return None
+        rule, lam, include_bias = self.penalty.gradient_term()
+        return ([lam, lam if include_bias else 0.0] * len(self.dense), rule == "l1") \
+            if lam else None
+
     # ------------------------------------------------------------------ the passes
     def forward_cost(self, X: Array, Y: Array) -> float:
-        """``a⁽ˡ⁾ = g(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)`` into the reused arrays, and the batch's mean cost."""
-        A, loss = X, self.net.loss
-        for l, layer in enumerate(self.dense):
+        """``a⁽ˡ⁾ = g(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)`` into the reused arrays, the output's δ⁽ᴸ⁾, and the
+        batch's mean cost (a Dropout layer runs its own forward)."""
+        A, last = X, len(self.layers) - 1
+        for l, layer in enumerate(self.layers):
+            if type(layer) is Dropout:
+                A = layer.forward(A, training=True)
+                continue
             w = self._arrays(l, len(X), layer)
-            layer.A_prev, Z = A, np.matmul(A, layer.W.T, out=w["Z"])
-            Z += layer.b  # z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
-            layer.Z = Z
-            last = l == len(self.dense) - 1
-            if last and loss.name == "categorical_cross_entropy":
+            layer.A_prev, layer.Z = A, np.matmul(A, layer.W.T, out=w["Z"])
+            if l == last:
                 layer.A = w["A"]
-                return softmax_cce_into(Z, Y, w["A"])
-            A = layer.A = _g_into(layer, Z, w["A"])
-        return float(loss.value(A, Y, Z))
+                return self.elementwise.output(layer, self.net.loss, layer.Z, Y, w["A"],
+                                               w["delta"])
+            A = layer.A = self.elementwise.bias_g(layer, layer.Z, w["A"])
 
     def backward(self, Y: Array, step: float | None = None) -> None:
-        """The δ recursion into the reused arrays; with ``step = α`` each layer also takes
-        ``W ← W − α ∂C/∂W`` inside its weight-gradient product (``dW``, ``db`` not written)."""
-        out = self.dense[-1]
-        w = self._arrays(len(self.dense) - 1, len(Y), out)
-        delta = np.subtract(out.A, Y, out=w["delta"])  # a⁽ᴸ⁾ − y
-        if self.net.loss.name == "mse":  # δ⁽ᴸ⁾ = (a⁽ᴸ⁾ − y) ⊙ g'(z⁽ᴸ⁾)
-            np.copyto(w["dA"], delta)
-            delta = _delta_into(out, w["dA"], w["delta"])
-        for l in range(len(self.dense) - 1, -1, -1):
-            layer = self.dense[l]
+        """The δ recursion into the reused arrays, from the δ⁽ᴸ⁾ of :meth:`forward_cost`; with
+        ``step = α`` each layer also takes ``W ← W − α ∂C/∂W`` inside its weight-gradient
+        product (``dW``, ``db`` not written)."""
+        first = self.layers.index(self.dense[0])
+        dA = None
+        for l in range(len(self.layers) - 1, first - 1, -1):
+            layer = self.layers[l]
+            if type(layer) is Dropout:  # ∂C/∂a = ∂C/∂a_out ⊙ mask
+                dA = layer.backward(dA)
+                continue
             w = self._arrays(l, len(Y), layer)
-            if l < len(self.dense) - 1:  # δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ g'(z⁽ˡ⁾)
-                delta = _delta_into(layer, dA, w["delta"])
+            delta = w["delta"]
+            if dA is not None:  # δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ g'(z⁽ˡ⁾)
+                self.elementwise.delta_g(layer, dA, delta)
             layer.delta = delta
-            dA = np.matmul(delta, layer.W, out=w["dA_prev"]) if l > 0 else None
-            self._gradients(layer, delta, w, step)
+            dA = np.matmul(delta, layer.W, out=w["dA_prev"]) if l > first else None
+            self._gradients(l, layer, delta, w, step)
 
-    def _gradients(self, layer, delta: Array, w: dict, step: float | None) -> None:
+    def _gradients(self, l: int, layer, delta: Array, w: dict, step: float | None) -> None:
         m = len(delta)
         if step is not None and blas.sgd_step(layer, -step / m, -step, delta, layer.A_prev,
                                                layer.W, layer.b, w["1/m"]):
             return  # W += (−α/m)·δᵀa⁽ˡ⁻¹⁾ and b += (−α)·(1/m, …, 1/m)·δ, one BLAS call each
-        dW, db = w["dW"], w["db"]
-        if delta.size <= dW.size:  # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, mean over rows
-            np.matmul(np.multiply(delta, 1 / m, out=w["delta/m"]).T, layer.A_prev, out=dW)
-        else:
-            np.matmul(delta.T, layer.A_prev, out=dW)
-            dW *= 1 / m
-        np.matmul(w["1/m"], delta, out=db)  # ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾, mean over rows
+        dW, db = self._grads[l]
+        if dW.shape != layer.W.shape or dW.dtype != layer.W.dtype:  # W assigned anew
+            dW, db = self._grads[l] = np.empty_like(layer.W), np.empty_like(layer.b)
+        # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ and ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾, means over rows: 1/m as the products' α
+        if not blas.gradients(layer, delta, layer.A_prev, dW, db, w["1/m"], 1 / m):
+            if delta.size <= dW.size:
+                np.matmul(np.multiply(delta, 1 / m, out=w["dA"]).T, layer.A_prev, out=dW)
+            else:
+                np.matmul(delta.T, layer.A_prev, out=dW)
+                dW *= 1 / m
+            np.matmul(w["1/m"], delta, out=db)
         layer.dW, layer.db = dW, db
         if step is not None:  # no BLAS to fold it into: the same step with NumPy
             layer.W -= step * dW
@@ -162,21 +208,27 @@ class DenseStep(Step):
             dtype, shape = layer.W.dtype, (m, layer.n_out)
             w = self._work[l, m] = {
                 "Z": np.empty(shape, dtype), "A": np.empty(shape, dtype),
-                "delta": np.empty(shape, dtype), "delta/m": np.empty(shape, dtype),
-                "dA": np.empty(shape, dtype), "1/m": np.full(m, 1 / m, dtype),
-                "dA_prev": np.empty((m, layer.n_in), dtype),
-                "dW": np.empty_like(layer.W), "db": np.empty_like(layer.b)}
+                "delta": np.empty(shape, dtype), "dA": np.empty(shape, dtype),
+                "1/m": np.full(m, 1 / m, dtype), "dA_prev": np.empty((m, layer.n_in), dtype)}
         return w
 
+    # ------------------------------------------------------------------ step 6, and after
     def snapshot(self) -> list[Array]:
-        return [p.copy() for p in self.net.params]
+        params = self.params()
+        views = self.snapshots.snapshot(params)
+        return views if views is not None else [p.copy() for p in params]
+
+    def largest_change(self, start: list[Array]) -> float:
+        change = self.snapshots.largest_change(self.params(), start)
+        return super().largest_change(start) if change is None else change
 
     def close(self) -> None:
         """Keep nothing of the data: the layers' caches point at reused arrays and batches."""
-        for layer in self.dense:
+        for layer in self.layers:
             layer.clear()
         self._work.clear()
         self._batch.clear()
+        self.elementwise.close()
 
 
 def _g_into(layer, Z: Array, out: Array) -> Array:
@@ -187,18 +239,9 @@ def _g_into(layer, Z: Array, out: Array) -> Array:
     return out
 
 
-def _delta_into(layer, dA: Array, out: Array) -> Array:
-    layer.check_differentiable()
-    delta_into = DELTA_INTO.get(layer.g.name)
-    if delta_into is not None:
-        return delta_into(dA, layer.Z, layer.A, out)
-    np.multiply(dA, layer.g.g_prime(layer.Z), out=out)
-    return out
-
-
 def step_for(run) -> DenseStep | None:
     """A :class:`DenseStep` when ``run`` trains a dense stack on NumPy, else None."""
-    return DenseStep(run) if dense_stack(run.net) is not None else None
+    return DenseStep(run) if dense_stack(run.net, dropout=True) is not None else None
 
 
 def predict(net, X: Array) -> Array | None:

@@ -16,6 +16,10 @@ from ..core.losses import cce_value
 
 Array = np.ndarray
 
+# the activation codes of the compiled kernels (mlplab.accel.numba_kernels), for the built-in ones
+IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU = range(5)
+CODES = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
+         "leaky_relu": LEAKY_RELU}
 # |z| below which exp(z) and a sum of up to 10⁶ of them stay normal numbers in each dtype
 EXP_SAFE = {np.dtype(np.float32): 70.0, np.dtype(np.float64): 690.0}
 _ONES: dict[tuple, Array] = {}

@@ -93,6 +93,10 @@ def _load():
     """Compile (or load from numba's cache) the kernel; None where numba is unavailable."""
     global _kernel
     if _kernel is None:
+        from .fused import numba_setting
+
+        if numba_setting() == "off":  # MLPLAB_NUMBA=off: NumPy only
+            return None
         try:
             from ._tinykernel import train
         except ImportError:  # no numba: the NumPy loop is the reference, numba only speeds it

@@ -1,17 +1,31 @@
 """The core's update rules (:mod:`mlplab.core.optimizers`) for NumPy arrays, in place.
 
 The same operations in the same order as the core's formulas, so the same numbers bit for bit
-(tests/test_accel.py), but their intermediate products go into work arrays kept per parameter
-shape instead of fresh temporaries (an Adam step on a 256 × 784 float32 W allocated 8 arrays
-of its size). The optimizer's own ``t`` and ``state`` are used and kept up to date, so that
-checkpoints and a later core step see exactly what the core would have left.
+(tests/test_accel.py):
+
+- :class:`CompiledUpdates` updates every parameter in one call of a numba kernel
+  (:mod:`mlplab.accel.numba_kernels`), on every core for a large network, and adds a weight
+  penalty (L2 or L1, :meth:`mlplab.train.regularizers.L2.gradient_term`) to the gradients on
+  the way, as the penalty's callback would have: one pass over the parameters a step;
+- :class:`InPlaceUpdates` runs each rule array by array with NumPy, its intermediate products
+  in work arrays kept per parameter shape instead of fresh temporaries (an Adam step on a
+  256 × 784 float32 W allocated 8 arrays of its size): the rule where numba is not installed,
+  and for the parameters the kernels cannot take (not contiguous).
+
+The optimizer's own ``t`` and ``state`` are used and kept up to date, so that checkpoints and a
+later core step see exactly what the core would have left.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core.optimizers import Adam, GradientDescent, Momentum
+from .params import Table
+
+PARALLEL_SIZE = 1 << 17  # parameters from which an update is shared among the threads
 
 Array = np.ndarray
 
@@ -39,16 +53,82 @@ class InPlaceUpdates:
             arrays = self._scratch[key] = [np.empty_like(p) for _ in range(k)]
         return arrays
 
-    def __call__(self, params: list[Array], grads: list[Array]) -> None:
+    def __call__(self, params: list[Array], grads: list[Array], decay=None) -> None:
+        """One step; ``decay`` (a list of λ per parameter, and True for L1) first adds a
+        penalty's gradient, as its callback would."""
+        _start(self.opt, params)
+        self.apply(params, grads, range(len(params)), decay)
+
+    def apply(self, params, grads, which, decay=None) -> None:
+        """The rule on the parameters numbered ``which`` (the step already counted)."""
+        for k in which:
+            p, g = params[k], grads[k]
+            if decay is not None and decay[0][k]:
+                g += decay[0][k] * (np.sign(p) if decay[1] else p)  # the penalty's formula
+            self.rule(self, p, g, self.opt.state[k])
+
+
+def _start(opt, params: list[Array]) -> None:
+    """Count the step; give every parameter its state, as NumPy arrays of its dtype."""
+    if len(opt.state) != len(params):
+        opt.state = [opt.init_state(p) for p in params]
+    opt.t += 1
+    for p, s in zip(params, opt.state):
+        for k, v in s.items():  # a loaded state may come as another array type
+            if not isinstance(v, np.ndarray) or v.dtype != p.dtype:
+                s[k] = np.array(v, dtype=p.dtype)
+
+
+class CompiledUpdates:
+    """``updates(params, grads, decay=None)``: one step of ``optimizer``'s rule on every
+    parameter in one numba call (:mod:`mlplab.accel.numba_kernels`).
+
+    The kernel reads the parameters, gradients and state where they are, through a
+    :class:`~mlplab.accel.params.Table` of their addresses that is rebuilt when any of those
+    arrays is replaced; parameters it cannot take are updated by :class:`InPlaceUpdates`.
+    """
+
+    def __init__(self, optimizer, kernels, threads: int = 1):
+        self.opt, self.kernels, self.threads = optimizer, kernels, threads
+        self.numpy = InPlaceUpdates(optimizer)
+        self.table: Table | None = None
+        self.keys = list(optimizer.init_state(np.zeros(1)))  # the state's arrays, in order
+
+    applies = staticmethod(InPlaceUpdates.applies)
+
+    def __call__(self, params: list[Array], grads: list[Array], decay=None) -> None:
         opt = self.opt
-        if len(opt.state) != len(params):
-            opt.state = [opt.init_state(p) for p in params]
-        opt.t += 1
-        for p, g, s in zip(params, grads, opt.state):
-            for k, v in s.items():  # a loaded state may come as another array type
-                if not isinstance(v, np.ndarray) or v.dtype != p.dtype:
-                    s[k] = np.array(v, dtype=p.dtype)
-            self.rule(self, p, g, s)
+        _start(opt, params)
+        rows = [params, grads] + [[s[key] for s in opt.state] for key in self.keys]
+        table = self.table
+        if table is None or not table.current(rows):
+            table = self.table = Table(rows)
+            if len({p.dtype for p in params}) > 1:  # one dtype per call: NumPy for all
+                table.columns, table.left_out = [], list(range(len(params)))
+        if table.columns:
+            self._kernel(table, decay)
+        if table.left_out:
+            self.numpy.apply(params, grads, table.left_out, decay)
+
+    def _kernel(self, table: Table, decay) -> None:
+        opt, t = self.opt, table.dtype.type
+        lams = np.zeros(len(table.columns), table.dtype)
+        if decay is not None:
+            lams[:] = [decay[0][k] for k in table.columns]
+        l1 = bool(decay is not None and decay[1])
+        parallel = self.threads > 1 and table.size >= PARALLEL_SIZE
+        args = (table.chunks, table.at, table.like, lams, l1)
+        kind = type(opt)
+        if kind is GradientDescent:
+            self.kernels.gd[parallel](*args, t(opt.learning_rate))
+        elif kind is Momentum:
+            self.kernels.momentum[parallel](*args, t(opt.learning_rate), t(opt.momentum),
+                                            opt.nesterov)
+        else:  # Adam, the scalars as the core computes them, cast as NumPy casts them
+            self.kernels.adam[parallel](
+                *args, t(opt.beta_1), t(1 - opt.beta_1), t(opt.beta_2), t(1 - opt.beta_2),
+                t(opt.learning_rate / (1 - opt.beta_1 ** opt.t)),
+                t(math.sqrt(1 - opt.beta_2 ** opt.t)), t(opt.eps))
 
 
 def _gd(self, p, g, state):

@@ -196,19 +196,25 @@ def sweep(estimator, grid: dict, X, y, *, cv=5, scoring: str | Callable | None =
         # a group of about four times as many fits as run at once keeps every worker busy
         search._group = max(1, math.ceil(4 * info.threads / search._n_folds))
         search.n_jobs = -1
-        # The scheduler reruns the fits of a worker that dies. But the data a fit needs may
-        # have lived on that worker only (joblib scatters each call's fold indices to one
-        # worker): the fits needing it are cancelled. Then the search runs again with its data
-        # scattered anew to the workers alive; the same seeds give the same results.
-        for attempt in range(LOST_DATA_RETRIES):
-            try:
-                with parallel_config(backend="dask", client=client, scatter=[X, y],
-                                     wait_for_workers_timeout=timeout):
-                    return search.fit(X, y)
-            except CancelledError:
-                if attempt == LOST_DATA_RETRIES - 1:
-                    raise
-                time.sleep(1.0)  # the scheduler notices the dead worker first
+        return _fit_on_dask(search, X, y, client, timeout)
+
+
+def _fit_on_dask(search, X, y, client, timeout: float):
+    # The scheduler reruns the fits of a worker that dies. But the data a fit needs may have
+    # lived on that worker only (joblib scatters each call's fold indices to one worker): the
+    # fits needing it are cancelled. Then the search runs again with its data scattered anew
+    # to the workers alive; the same seeds give the same results.
+    from joblib import parallel_config
+
+    for attempt in range(LOST_DATA_RETRIES):
+        try:
+            with parallel_config(backend="dask", client=client, scatter=[X, y],
+                                 wait_for_workers_timeout=timeout):
+                return search.fit(X, y)
+        except CancelledError:
+            if attempt == LOST_DATA_RETRIES - 1:
+                raise
+            time.sleep(1.0)  # the scheduler notices the dead worker first
 
 
 def ranked(search, top: int | None = None) -> list[dict]:

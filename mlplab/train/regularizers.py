@@ -55,12 +55,27 @@ class _Penalty(Callback):
             for p, g in self._pairs(trainer.net):
                 self.add_gradient(p, g)
 
+    def gradient_term(self) -> tuple[str, float, bool] | None:
+        """What :meth:`on_gradients` adds, for an accelerator that adds it inside its update
+        rule instead: ``(rule, λ, include_bias)`` with rule "l2" or "l1"; None when a subclass
+        changed what is added or to which arrays (the accelerator then calls the callback)."""
+        cls = type(self)
+        for base in (L2, L1):
+            if isinstance(self, base):
+                same = (cls.add_gradient is base.add_gradient
+                        and cls.on_gradients is _Penalty.on_gradients
+                        and cls._pairs is _Penalty._pairs)
+                return (base.rule, self.lam, self.include_bias) if same else None
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.lam:g})"
 
 
 class L2(_Penalty):
     """Weight decay: adds ``λ W`` to ``∂C/∂W`` (cost term ``½ λ ‖W‖²``)."""
+
+    rule = "l2"
 
     def add_gradient(self, p, g) -> None:
         g += self.lam * p
@@ -71,6 +86,8 @@ class L2(_Penalty):
 
 class L1(_Penalty):
     """Sparsity: adds ``λ sign(W)`` to ``∂C/∂W`` (cost term ``λ Σ|W|``)."""
+
+    rule = "l1"
 
     def add_gradient(self, p, g) -> None:
         g += self.lam * namespace(p).sign(p)  # p's own library: NumPy, PyTorch on a GPU, ...

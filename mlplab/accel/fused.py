@@ -1,0 +1,200 @@
+"""The elementwise work around a dense layer's products, with NumPy or with compiled kernels.
+
+:class:`Elementwise` is what :class:`mlplab.accel.dense.DenseStep` calls after each product:
+the bias and the activation (``z = product + b``, ``a = g(z)``), the output layer with its cost
+and its delta, the activation's derivative (``δ = dA ⊙ g'(z)``), and the gather of a shuffled
+minibatch. It computes them with NumPy (:mod:`mlplab.accel.kernels`: a few passes each, on one
+core); :class:`Compiled` computes the same in one pass each with the numba kernels of
+:mod:`mlplab.accel.numba_kernels`, the rows shared among :mod:`mlplab.accel.threads`' threads.
+
+numba is optional (``pip install 'mlplab[fast]'``) and its first use in a process costs a
+fraction of a second (importing it, loading the compiled kernels from its cache; compiling
+them, a few seconds, once per installation). :func:`compiled_kernels` loads them only for a fit
+whose work is worth it (:func:`worth_compiling`).
+``MLPLAB_NUMBA=off`` in the environment never loads them (``on``: for every fit).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..core.activations import ACTIVATIONS
+from ..core.losses import LOSSES, bce_value, mse_value
+from .kernels import CODES, DELTA_INTO, G_INTO, SIGMOID, TANH, softmax_cce_into
+
+Array = np.ndarray
+WORTH = 2e8  # multiply-adds of a fit (epochs × rows × parameters) that pay for loading numba
+PARALLEL_SIZE = 1 << 17  # elements of a batch array from which its pass is shared by threads
+GATHER_THREADS = 4  # from this many threads on, a batch is gathered by all of them
+
+
+class Elementwise:
+    """The NumPy passes (one core). ``name`` is added to the step's name in the History."""
+
+    name = ""
+
+    def bias_g(self, layer, Z: Array, A: Array) -> Array:
+        """``Z += b``, then ``A = g(Z)``; returns A."""
+        Z += layer.b  # z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
+        g_into = G_INTO.get(layer.g.name)
+        if g_into is not None:
+            return g_into(Z, A)
+        np.copyto(A, layer.g(Z))
+        return A
+
+    def delta_g(self, layer, dA: Array, D: Array) -> Array:
+        """``D = dA ⊙ g'(z⁽ˡ⁾)`` (δ⁽ˡ⁾) from the layer's cached ``Z`` and ``A``; returns D."""
+        layer.check_differentiable()
+        delta_into = DELTA_INTO.get(layer.g.name)
+        if delta_into is not None:
+            return delta_into(dA, layer.Z, layer.A, D)
+        np.multiply(dA, layer.g.g_prime(layer.Z), out=D)
+        return D
+
+    def output(self, layer, loss, Z: Array, Y: Array, A: Array, D: Array) -> float:
+        """The output layer: ``Z += b``, ``A = g(Z)``, ``D = δ⁽ᴸ⁾``; returns the batch's mean
+        cost. A loss of its own (not mlplab's registry's) runs its own formulas."""
+        if LOSSES.get(loss.name) is not loss:
+            self.bias_g(layer, Z, A)
+            np.copyto(D, loss.output_delta(Z, A, Y, layer.g))
+            return float(loss.value(A, Y, Z))
+        if loss.name == "categorical_cross_entropy":
+            Z += layer.b
+            cost = softmax_cce_into(Z, Y, A)
+        else:
+            self.bias_g(layer, Z, A)
+            cost = float((mse_value if loss.name == "mse" else bce_value)(A, Y, Z))
+        np.subtract(A, Y, out=D)  # a⁽ᴸ⁾ − y
+        if loss.name == "mse":  # δ⁽ᴸ⁾ = (a⁽ᴸ⁾ − y) ⊙ g'(z⁽ᴸ⁾)
+            self.delta_g(layer, D.copy(), D)
+        return cost
+
+    def gather(self, X: Array, rows: Array, out: Array) -> Array:
+        """``out = X[rows]`` (rows of a permutation: no bounds to check)."""
+        return X.take(rows, axis=0, out=out, mode="clip")
+
+    def close(self) -> None:
+        """The fit is over."""
+
+
+class Compiled(Elementwise):
+    """The same passes, each one compiled pass over its arrays, on ``threads`` threads."""
+
+    name = "+numba"
+
+    def __init__(self, kernels, threads: int):
+        import numba
+
+        self.k, self.threads = kernels, threads
+        self._before = numba.get_num_threads()  # numba's count is per calling thread
+        numba.set_num_threads(threads)
+
+    def close(self) -> None:
+        import numba
+
+        numba.set_num_threads(self._before)
+
+    def _parallel(self, a: Array) -> bool:
+        return self.threads > 1 and a.size >= PARALLEL_SIZE
+
+    def bias_g(self, layer, Z, A):
+        code = _code_of(layer.g)
+        if code is None or code == TANH or not _rows(Z, A, layer.b):
+            return super().bias_g(layer, Z, A)  # tanh: NumPy's is vectorized, numba's is not
+        parallel = self._parallel(Z)
+        if code == SIGMOID:  # e^(−|z|) by NumPy's vectorized exp, the rest compiled
+            self.k.bias_exponent[parallel](Z, layer.b, A)
+            np.exp(A, out=A)
+            self.k.sigmoid_of[parallel](Z, A)
+        else:
+            self.k.bias_g[parallel](Z, layer.b, A, code)
+        return A
+
+    def delta_g(self, layer, dA, D):
+        code = _code_of(layer.g)
+        if code is None or not _rows(dA, layer.Z, layer.A, D):
+            return super().delta_g(layer, dA, D)
+        layer.check_differentiable()
+        self.k.delta_g[self._parallel(D)](dA, layer.Z, layer.A, D, code)
+        return D
+
+    def output(self, layer, loss, Z, Y, A, D):
+        kernel, code = None, _code_of(layer.g)
+        if LOSSES.get(loss.name) is not loss:
+            pass  # a loss of its own: its own formulas (Elementwise.output)
+        elif loss.name == "categorical_cross_entropy" and layer.g is ACTIVATIONS["softmax"]:
+            kernel, args = self.k.softmax_cce, ()
+        elif loss.name == "binary_cross_entropy" and layer.g is ACTIVATIONS["sigmoid"]:
+            kernel, args = self.k.unitwise_output, (SIGMOID, True)
+        elif loss.name == "mse" and code is not None:
+            kernel, args = self.k.unitwise_output, (code, False)
+        if kernel is None or not _rows(Z, Y, A, D) or Y.dtype != Z.dtype:
+            return super().output(layer, loss, Z, Y, A, D)
+        return kernel[self._parallel(Z)](Z, layer.b, Y, A, D, *args) / len(Z)
+
+    def gather(self, X, rows, out):
+        if self.threads < GATHER_THREADS or not _rows(X, out):
+            return super().gather(X, rows, out)
+        self.k.gather[True](X, rows, out)
+        return out
+
+
+# the kernels' codes of the built-in activations, looked up by id (a frozen dataclass hashes
+# all its fields: slower than the kernel call)
+_CODES = {id(g): (g, CODES.get(name)) for name, g in ACTIVATIONS.items()}
+
+
+def _code_of(g) -> int | None:
+    """The kernels' code for a built-in activation (None for any other)."""
+    entry = _CODES.get(id(g))
+    return entry[1] if entry is not None and entry[0] is g else None
+
+
+def _rows(*arrays) -> bool:
+    """True when the arrays are C-contiguous of one dtype (what the kernels take)."""
+    dtype = arrays[0].dtype
+    for a in arrays:
+        if not (a.flags.c_contiguous and a.dtype == dtype):
+            return False
+    return True
+
+
+def worth_compiling(run) -> bool:
+    """True when a fit is large enough to pay for loading numba: its epochs × rows ×
+    parameters (about a third of its multiply-adds) reach :data:`WORTH` (~0.2 s of NumPy)."""
+    n_params = sum(p.size for p in run.net.params)
+    return run.max_epochs * run.m * n_params >= WORTH
+
+
+def numba_setting() -> str:
+    """``MLPLAB_NUMBA``: "off" (never load numba), "on" (for every fit) or "auto"."""
+    setting = os.environ.get("MLPLAB_NUMBA", "auto").lower()
+    return {"0": "off", "no": "off", "1": "on", "yes": "on"}.get(setting, setting)
+
+
+def compiled_kernels(run=None):
+    """:mod:`mlplab.accel.numba_kernels` when numba may be used for ``run``: installed, not
+    switched off, and :func:`worth_compiling` (or ``MLPLAB_NUMBA=on``); else None. The choice
+    depends on the run alone, not on what the process did before: the same fit always takes
+    the same path (a resumed checkpoint continues bit for bit)."""
+    setting = numba_setting()
+    if setting == "off" or run is not None and setting != "on" and not worth_compiling(run):
+        return None
+    try:
+        from . import numba_kernels
+    except ImportError:  # numba not installed: NumPy computes the same
+        return None
+    return numba_kernels
+
+
+def for_run(run) -> tuple[Elementwise, object | None, int]:
+    """The elementwise passes for ``run``, the compiled kernels (or None) and their threads."""
+    kernels = compiled_kernels(run)
+    if kernels is None:
+        return Elementwise(), None, 1
+    from .threads import kernel_threads
+
+    threads = kernel_threads()
+    return Compiled(kernels, threads), kernels, threads

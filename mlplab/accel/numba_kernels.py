@@ -1,0 +1,289 @@
+"""The elementwise work of a training step, compiled by numba: one pass per layer and direction.
+
+Imported only where numba is installed (``pip install 'mlplab[fast]'``);
+:mod:`mlplab.accel.fused` chooses between these kernels and the NumPy ones of
+:mod:`mlplab.accel.kernels`. Each kernel computes the core's formula
+(:mod:`mlplab.core.activations`, :mod:`mlplab.core.losses`, :mod:`mlplab.core.optimizers`) element
+by element in the array's own dtype: every constant is cast to it first, as NumPy casts a
+Python float that meets a float32 array, and no multiply-add is fused, so the arithmetic is
+NumPy's operation for operation. The update rules, the bias with the activations and their
+derivatives are the core's bit for bit (the sigmoid's ``exp`` is left to NumPy, whose
+vectorized one is 3–10× faster than numba's per-element call of the C library's, and tanh
+too). The output layers call the C library's ``exp``, ``log`` and ``tanh`` and sum the cost in
+float64: equal to a stated tolerance (tests/test_accel_numba.py).
+
+Batch kernels take C-contiguous ``(m, n)`` arrays and split the rows among threads
+(``prange``). The update rules take a table of addresses of every parameter, its gradient and
+its optimizer state (:class:`mlplab.accel.params.Table`: the arrays stay the users' own) and a
+list of ``(parameter, start, end)`` chunks that the threads share, so that one call updates the
+whole network. Each kernel is compiled twice, serial and parallel, and the caller picks: a
+parallel region costs microseconds to start and wake its threads, more than a small layer's
+work. Compiled code is cached on disk (``cache=True``): the first process compiles (seconds,
+once per installation), the next ones load it (``bench/numba_cache.py``).
+
+Activation codes: 0 identity, 1 sigmoid, 2 tanh, 3 relu, 4 leaky_relu.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+
+import numba
+import numpy as np
+from numba import prange
+from numba.core import cgutils, types as nbtypes
+from numba.extending import intrinsic
+
+from .kernels import CODES, IDENTITY, LEAKY_RELU, RELU, SIGMOID, TANH  # noqa: F401
+LEAKY_SLOPE = 0.01  # the core's (mlplab.core.activations.LEAKY_SLOPE), checked by the tests
+
+
+def _twice(fn):
+    """``fn`` compiled serial and parallel: ``(serial, parallel)``. The parallel one is a copy
+    of the function under another name, so that the two never share a file in numba's cache."""
+    options = {"cache": True, "nogil": True, "error_model": "numpy"}
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_parallel",
+                              fn.__defaults__, fn.__closure__)
+    twin.__qualname__ = fn.__qualname__ + "_parallel"
+    return numba.njit(**options)(fn), numba.njit(parallel=True, **options)(twin)
+
+
+_inline = numba.njit(inline="always", cache=True, error_model="numpy")
+
+
+# ------------------------------------------------------------------ g and g', per element
+@_inline
+def _g(z, act, one, zero, slope):
+    """g(z) for the activation ``act`` (``one``, ``zero``, ``slope``: constants in z's dtype)."""
+    if act == SIGMOID:  # the core's overflow-free σ: e = e^(−|z|) ≤ 1
+        e = math.exp(-abs(z))
+        return one / (one + e) if z >= zero else e / (one + e)
+    if act == TANH:
+        return math.tanh(z)
+    if act == RELU:  # max(z, 0), as NumPy's maximum: a NaN stays NaN
+        return z if z > zero or z != z else zero
+    if act == LEAKY_RELU:
+        return z if z > zero else slope * z
+    return z
+
+
+@_inline
+def _delta(d, z, a, act, one, zero, slope):
+    """``d ⊙ g'(z)``, with g' as the core writes it (σ' = σ(1 − σ), tanh' = 1 − tanh²)."""
+    if act == SIGMOID:
+        return d * (a * (one - a))
+    if act == TANH:
+        return d * (one - a * a)
+    if act == RELU:
+        return d * (one if z > zero else zero)
+    if act == LEAKY_RELU:
+        return d * (one if z > zero else slope)
+    return d * one
+
+
+# ------------------------------------------------------------------ a batch, row by row
+@_inline
+def _constants(a):
+    """1, 0 and the leaky ReLU's slope in the dtype of array ``a``."""
+    t = a.dtype.type
+    return t(1.0), t(0.0), t(LEAKY_SLOPE)
+
+
+def _bias_g(Z, b, A, act):
+    """``Z += b`` (z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, the product already in Z) and ``A = g(Z)``."""
+    one, zero, slope = _constants(Z)
+    m, n = Z.shape
+    for i in prange(m):
+        for j in range(n):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            A[i, j] = _g(z, act, one, zero, slope)
+
+
+def _bias_exponent(Z, b, E):
+    """``Z += b`` and ``E = −|Z|``: the sigmoid's first half. NumPy's ``exp`` then takes E
+    (vectorized; numba's calls the C library element by element, 3–10× slower), and
+    :func:`_sigmoid_of` finishes: the core's σ, bit for bit."""
+    m, n = Z.shape
+    for i in prange(m):
+        for j in range(n):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            E[i, j] = -abs(z)
+
+
+def _sigmoid_of(Z, E):
+    """``E ← 1 / (1 + e)`` where ``z ≥ 0``, else ``e / (1 + e)``, with ``e = E = e^(−|z|)``."""
+    one = Z.dtype.type(1.0)
+    m, n = Z.shape
+    for i in prange(m):
+        for j in range(n):
+            e = E[i, j]
+            E[i, j] = one / (one + e) if Z[i, j] >= 0 else e / (one + e)
+
+
+def _delta_g(dA, Z, A, D, act):
+    """``D = dA ⊙ g'(Z)``: δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ g'(z⁽ˡ⁾)."""
+    one, zero, slope = _constants(Z)
+    m, n = Z.shape
+    for i in prange(m):
+        for j in range(n):
+            D[i, j] = _delta(dA[i, j], Z[i, j], A[i, j], act, one, zero, slope)
+
+
+def _softmax_cce(Z, b, Y, A, D):
+    """The output layer with softmax and categorical cross-entropy: ``Z += b``, ``A`` the
+    row-wise softmax (shifted by the row maximum), ``D = A − Y`` (δ⁽ᴸ⁾); returns the summed
+    cost ``Σ log Σⱼ e^(zⱼ) − Σ y·z`` (in float64)."""
+    one, zero, slope = _constants(Z)
+    m, n = Z.shape
+    total = 0.0
+    for i in prange(m):
+        zmax = Z[i, 0] + b[0]
+        for j in range(n):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            zmax = max(zmax, z)
+        s, yz = zero, 0.0
+        for j in range(n):
+            e = math.exp(Z[i, j] - zmax)
+            A[i, j] = e
+            s += e
+            yz += Y[i, j] * Z[i, j]
+        for j in range(n):
+            a = A[i, j] / s
+            A[i, j] = a
+            D[i, j] = a - Y[i, j]
+        total += math.log(s) + zmax - yz
+    return total
+
+
+def _unitwise_output(Z, b, Y, A, D, act, bce):
+    """An output layer whose units are independent: ``A = g(Z + b)`` and, with ``bce``
+    (sigmoid and binary cross-entropy), ``D = A − Y`` and the summed cost
+    ``Σ log(1 + e^z) − y·z`` (from the logits: finite where σ rounds to 0 or 1); else (MSE)
+    ``D = (A − Y) ⊙ g'(Z)`` and the summed ``½ (a − y)²``. The costs are summed in float64."""
+    one, zero, slope = _constants(Z)
+    m, n = Z.shape
+    total = 0.0
+    for i in prange(m):
+        for j in range(n):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            a = _g(z, act, one, zero, slope)
+            A[i, j] = a
+            d = a - Y[i, j]
+            if bce:
+                D[i, j] = d
+                total += max(z, zero) + math.log1p(math.exp(-abs(z))) - Y[i, j] * z
+            else:
+                D[i, j] = _delta(d, z, a, act, one, zero, slope)
+                total += 0.5 * d * d
+    return total
+
+
+def _gather(X, rows, out):
+    """``out[i] = X[rows[i]]``: a shuffled minibatch, its rows copied by every thread."""
+    n = X.shape[1]
+    for i in prange(rows.shape[0]):
+        r = rows[i]
+        for j in range(n):
+            out[i, j] = X[r, j]
+
+
+# ------------------------------------------------------------------ every parameter at once
+@intrinsic
+def _pointer(typingctx, address):
+    """The integer ``address`` as a pointer (for ``numba.carray``)."""
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return nbtypes.voidptr(nbtypes.intp), codegen
+
+
+@_inline
+def _view(addresses, r, k, lo, hi, like):
+    """Elements lo…hi of the array at row r, column k of the address table (a 1-D array of
+    ``like``'s dtype). Loops then run from 0: with indices that cannot be negative, LLVM
+    vectorizes them (it did not over ``range(lo, hi)``)."""
+    return numba.carray(_pointer(addresses[r, k] + lo * like.itemsize), hi - lo, like.dtype)
+
+
+@_inline
+def _decay(g, p, lam, l1):
+    """Add the weight penalty a callback would have added to ∂C/∂p: ``g += λp`` (L2) or
+    ``g += λ·sign(p)`` (L1). A loop of its own, over a chunk that then stays in cache for the
+    rule, so that the rule's loop has no branch."""
+    if lam == 0:
+        return
+    if l1:
+        one = lam / lam
+        for i in range(p.size):
+            x = p[i]
+            g[i] += lam * (one if x > 0 else (-one if x < 0 else x - x))  # sign(x); NaN: NaN
+    else:
+        for i in range(p.size):
+            g[i] += lam * p[i]
+
+
+def _gd(chunks, at, like, lams, l1, lr):
+    """``p ← p − α g`` for every parameter (``lr`` and ``lams`` in the parameters' dtype).
+
+    ``chunks`` rows are ``(k, start, end)``: elements start…end of parameter k; ``at`` holds
+    the addresses of p, g (and the state) in its rows."""
+    for c in prange(chunks.shape[0]):
+        k, lo, hi = chunks[c, 0], chunks[c, 1], chunks[c, 2]
+        p, g = _view(at, 0, k, lo, hi, like), _view(at, 1, k, lo, hi, like)
+        _decay(g, p, lams[k], l1)
+        for i in range(p.size):
+            p[i] -= lr * g[i]
+
+
+def _momentum(chunks, at, like, lams, l1, lr, beta, nesterov):
+    """``v ← β v − α g``; ``p ← p + v``, or ``p ← p + (β v − α g)`` (Nesterov)."""
+    for c in prange(chunks.shape[0]):
+        k, lo, hi = chunks[c, 0], chunks[c, 1], chunks[c, 2]
+        p, g = _view(at, 0, k, lo, hi, like), _view(at, 1, k, lo, hi, like)
+        v = _view(at, 2, k, lo, hi, like)
+        _decay(g, p, lams[k], l1)
+        if nesterov:
+            for i in range(p.size):
+                ag = lr * g[i]
+                vi = beta * v[i] - ag
+                v[i] = vi
+                p[i] += beta * vi - ag
+        else:
+            for i in range(p.size):
+                vi = beta * v[i] - lr * g[i]
+                v[i] = vi
+                p[i] += vi
+
+
+def _adam(chunks, at, like, lams, l1, b1, c1, b2, c2, step, root_c2, eps):
+    """Adam as the core writes it: ``m ← β₁m + (1 − β₁)g``, ``v ← β₂v + (1 − β₂)g²``,
+    ``p ← p − m·step / (√v / √(1 − β₂ᵗ) + ε)`` with ``step = α / (1 − β₁ᵗ)``."""
+    for c in prange(chunks.shape[0]):
+        k, lo, hi = chunks[c, 0], chunks[c, 1], chunks[c, 2]
+        p, g = _view(at, 0, k, lo, hi, like), _view(at, 1, k, lo, hi, like)
+        m, v = _view(at, 2, k, lo, hi, like), _view(at, 3, k, lo, hi, like)
+        _decay(g, p, lams[k], l1)
+        for i in range(p.size):
+            gi = g[i]
+            mi = b1 * m[i] + c1 * gi
+            vi = b2 * v[i] + c2 * (gi * gi)
+            m[i] = mi
+            v[i] = vi
+            p[i] -= mi * step / (np.sqrt(vi) / root_c2 + eps)
+
+
+bias_g = _twice(_bias_g)
+bias_exponent = _twice(_bias_exponent)
+sigmoid_of = _twice(_sigmoid_of)
+delta_g = _twice(_delta_g)
+softmax_cce = _twice(_softmax_cce)
+unitwise_output = _twice(_unitwise_output)
+gather = _twice(_gather)
+gd = _twice(_gd)
+momentum = _twice(_momentum)
+adam = _twice(_adam)

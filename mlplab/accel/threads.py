@@ -1,0 +1,50 @@
+"""How many threads the accelerators use: one setting, honoured by BLAS and the kernels together.
+
+The matrix products run in NumPy's BLAS, with its own pool of threads; the compiled elementwise
+kernels (:mod:`mlplab.accel.numba_kernels`) run in numba's. Both pools take turns within a
+step, and a pool that is larger than its share of the machine makes the other wait (a BLAS
+call waits for its slowest thread). So the kernels use exactly as many threads as NumPy's BLAS
+may use at the moment a ``fit`` starts, never more than numba's own pool:
+
+- ``threadpoolctl.threadpool_limits(n)`` (or :func:`limit`), ``OPENBLAS_NUM_THREADS`` /
+  ``OMP_NUM_THREADS`` set before start-up: both pools shrink to n;
+- scikit-learn's ``n_jobs`` (joblib's worker processes get their BLAS limited to their share
+  of the cores) and Dask's workers (their nanny starts them with one BLAS thread): the kernels
+  follow, so several fits side by side never run more threads than cores.
+
+``numba.set_num_threads`` is per thread in numba, so fits running in different threads of one
+process (a Dask worker with several threads) each keep their own count.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+__all__ = ["blas_threads", "kernel_threads", "limit"]
+
+
+def blas_threads() -> int:
+    """Threads NumPy's BLAS may use now (1 when threadpoolctl cannot tell)."""
+    from threadpoolctl import threadpool_info
+
+    from .blas import numpy_blas_info
+
+    info = numpy_blas_info(threadpool_info())
+    return max(1, int(info.get("num_threads") or 1)) if info else 1
+
+
+def kernel_threads() -> int:
+    """Threads for the compiled kernels: NumPy's BLAS's, at most numba's pool (numba imported)."""
+    import numba
+
+    return max(1, min(blas_threads(), numba.config.NUMBA_NUM_THREADS))
+
+
+@contextmanager
+def limit(n: int):
+    """``with limit(n):`` fits inside use at most n threads, in BLAS and in the kernels alike
+    (``threadpoolctl.threadpool_limits(n)``, which the kernels follow)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(n):
+        yield
