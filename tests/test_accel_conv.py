@@ -13,12 +13,15 @@ from mlplab import Network
 from mlplab.accel import conv, conv_kernels
 from mlplab.callbacks import Callback
 from mlplab.clipping import ClipByGlobalNorm
+from mlplab.core import plugins
 from mlplab.core.layers.conv import windows
 from mlplab.layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Input,
                            MaxPool2D)
 from mlplab.regularizers import L2
 
-pytestmark = pytest.mark.usefixtures("one_blas_thread")
+# these tests compare the accelerator with the core: with MLPLAB_ACCEL=off there is none
+pytestmark = [pytest.mark.usefixtures("one_blas_thread"),
+              pytest.mark.skipif(not plugins.accelerators(), reason="MLPLAB_ACCEL=off")]
 
 
 def images(m=40, shape=(3, 10, 10), k=4, seed=0, dtype=np.float64):

@@ -9,11 +9,14 @@ import numpy as np
 import pytest
 
 import mlplab
+from mlplab.core import plugins
 from mlplab.core.xp import to_numpy
 from mlplab.errors import ConfigError
 from mlplab.regularizers import L2
 
 torch = pytest.importorskip("torch")
+# these tests compare the accelerator with the core: with MLPLAB_ACCEL=off there is none
+pytestmark = pytest.mark.skipif(not plugins.accelerators(), reason="MLPLAB_ACCEL=off")
 
 CASES = [  # optimizer, options, loss, hidden g, output g, k outputs, batch size
     ("gd", {}, "mse", "sigmoid", None, 1, None),

@@ -91,7 +91,10 @@ class DivergenceGuard:
                 what += f" (z⁽{z[0]}⁾, layer {z[0]}, overflowed)"
             return self._stop(trainer, what, "the weights are the last finite ones, from "
                                              "before that step")
-        return self._weights_went_bad(trainer, bad_param, f"the cost became {loss} and ")
+        # a weight was NaN/inf before this step: name it (this step's gradients, computed from
+        # it, would only repeat the NaN)
+        return self._weights_went_bad(trainer, bad_param, f"the cost became {loss} and ",
+                                      gradients=False)
 
     def check_epoch(self, trainer, change: float, epoch_start, cost: float | None = None) -> bool:
         """After an epoch: True (or raise) when its largest change, hence a weight, is NaN/inf,
@@ -113,9 +116,11 @@ class DivergenceGuard:
                                        for p, s in zip(params, epoch_start)]))
         return self._weights_went_bad(trainer, bad_param, "")
 
-    def _weights_went_bad(self, trainer, bad_param: int, prefix: str) -> bool:
+    def _weights_went_bad(self, trainer, bad_param: int, prefix: str,
+                          gradients: bool = True) -> bool:
         self.step.restore(self.epoch_start)
-        bad_grad = _first_nonfinite(self.net.grads)  # the last gradients, when they were stored
+        # the last step's gradients, when they were stored: the cause of its bad update
+        bad_grad = _first_nonfinite(self.net.grads) if gradients else None
         if bad_grad is not None:
             what = f"{prefix}the gradient ∂C/∂{self.names[bad_grad]} became NaN/inf"
         else:
