@@ -16,6 +16,9 @@ echo "== the minibatch gather: NumPy's take against the compiled gather on every
 python bench/gather.py
 echo "== the 16-core targets: relu-1024 and relu-128 against PyTorch and the GEMM-only bound"
 python bench/run.py --cases relu-1024,relu-128,estimator --rounds 3
-echo "== numba's threading layer: workqueue (no spinning threads) against the default above"
-NUMBA_THREADING_LAYER=workqueue python bench/run.py --cases relu-1024 --rounds 2 \
+echo "== the compiled passes on every thread (MLPLAB_PARALLEL=on; default: one thread)"
+MLPLAB_PARALLEL=on python bench/run.py --cases relu-1024,relu-128 --rounds 2 \
     --contenders mlplab,gemm,torch
+echo "== the same with numba's workqueue threading layer (its threads sleep between regions)"
+MLPLAB_PARALLEL=on NUMBA_THREADING_LAYER=workqueue python bench/run.py --cases relu-1024 \
+    --rounds 2 --contenders mlplab,gemm,torch

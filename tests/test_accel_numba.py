@@ -22,6 +22,7 @@ from mlplab.core import activations, losses
 from mlplab.core.layers import Dense
 from mlplab.core.optimizers import Adam, GradientDescent, Momentum
 from mlplab.core.step import Step
+from mlplab.train.setup import prepare
 
 nk = pytest.importorskip("mlplab.accel.numba_kernels", reason="numba not installed")
 # these tests compare the accelerators with the core: with MLPLAB_ACCEL=off there are none
@@ -284,6 +285,25 @@ def test_a_fit_sets_numbas_threads_to_the_blas_limit_and_gives_them_back(monkeyp
                                                                   batch_size=10)
     assert seen and set(seen) == {1}
     assert numba.get_num_threads() == before
+
+
+@pytest.mark.parametrize("setting, expected", [(None, 1), ("on", 2)])
+def test_the_kernels_share_the_work_among_threads_only_when_asked(setting, expected,
+                                                                  monkeypatch):
+    # MLPLAB_PARALLEL=on: as many threads as BLAS may use; by default one (on 2 cores the
+    # spinning OpenMP threads beside OpenBLAS's made an epoch 6× slower)
+    if setting is None:
+        monkeypatch.delenv("MLPLAB_PARALLEL", raising=False)
+    else:
+        monkeypatch.setenv("MLPLAB_PARALLEL", setting)
+    monkeypatch.setenv("MLPLAB_NUMBA", "on")
+    monkeypatch.setattr(threads, "kernel_threads", lambda: 2)  # BLAS may use two threads
+    X = np.random.default_rng(10).normal(size=(30, 3))
+    net = mlplab.Network([3, 4, 1], activation="relu", seed=1)
+    run = prepare(net, X, X[:, :1], max_epochs=2)
+    elementwise, kernels, n = fused.for_run(run)
+    elementwise.close()
+    assert kernels is nk and n == expected and elementwise.threads == expected
 
 
 def test_a_parallel_gather_takes_the_same_rows(monkeypatch):

@@ -17,9 +17,9 @@ What is here, for NumPy on the CPU:
   L2/L1 penalty, one call for all parameters (:mod:`~mlplab.accel.updates`,
   :mod:`~mlplab.accel.params`), blocked inference;
 - the elementwise passes around the products (:mod:`~mlplab.accel.fused`): compiled by numba,
-  one pass per layer on the threads BLAS may use (:mod:`~mlplab.accel.numba_kernels`,
-  :mod:`~mlplab.accel.threads`; with the ``fast`` extra), else NumPy's
-  (:mod:`~mlplab.accel.kernels`);
+  one pass per layer (:mod:`~mlplab.accel.numba_kernels`; with the ``fast`` extra), on the
+  threads BLAS may use with ``MLPLAB_PARALLEL=on`` (:mod:`~mlplab.accel.threads`), else
+  NumPy's (:mod:`~mlplab.accel.kernels`);
 - :mod:`~mlplab.accel.conv`: convolutional networks, im2col into reused arrays with the bias
   inside the product, ReLU and max pooling fused, feature maps kept channel-first
   (:mod:`~mlplab.accel.conv_stages`, :mod:`~mlplab.accel.conv_kernels`);

@@ -189,6 +189,15 @@ def compiled_kernels(run=None):
     return numba_kernels
 
 
+def parallel_setting() -> bool:
+    """``MLPLAB_PARALLEL=on``: the compiled passes and updates share their work among the
+    threads BLAS may use. Off by default: on 2 cores, numba's default (OpenMP) threads spinning
+    beside OpenBLAS's made a 784-256-128-10 epoch at batch 1,024 six times slower (1.0 s
+    against 0.17 s serial, 30,000 rows; numba's workqueue layer, whose threads sleep: 0.17 s,
+    no gain either). ``bench/many_cores.sh`` measures it on many cores."""
+    return os.environ.get("MLPLAB_PARALLEL", "off").lower() in ("on", "1", "yes")
+
+
 def for_run(run) -> tuple[Elementwise, object | None, int]:
     """The elementwise passes for ``run``, the compiled kernels (or None) and their threads."""
     kernels = compiled_kernels(run)
@@ -196,5 +205,5 @@ def for_run(run) -> tuple[Elementwise, object | None, int]:
         return Elementwise(), None, 1
     from .threads import kernel_threads
 
-    threads = kernel_threads()
+    threads = kernel_threads() if parallel_setting() else 1
     return Compiled(kernels, threads), kernels, threads

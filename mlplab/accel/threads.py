@@ -3,8 +3,9 @@
 The matrix products run in NumPy's BLAS, with its own pool of threads; the compiled elementwise
 kernels (:mod:`mlplab.accel.numba_kernels`) run in numba's. Both pools take turns within a
 step, and a pool that is larger than its share of the machine makes the other wait (a BLAS
-call waits for its slowest thread). So the kernels use exactly as many threads as NumPy's BLAS
-may use at the moment a ``fit`` starts, never more than numba's own pool:
+call waits for its slowest thread). So with ``MLPLAB_PARALLEL=on`` (off by default: see
+:func:`mlplab.accel.fused.parallel_setting`) the kernels use exactly as many threads as NumPy's
+BLAS may use at the moment a ``fit`` starts, never more than numba's own pool:
 
 - ``threadpoolctl.threadpool_limits(n)`` (or :func:`limit`), ``OPENBLAS_NUM_THREADS`` /
   ``OMP_NUM_THREADS`` set before start-up: both pools shrink to n;
