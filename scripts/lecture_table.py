@@ -3,6 +3,7 @@ computes it, and where that line is.
 
     python scripts/lecture_table.py           # print the table (Markdown)
     python scripts/lecture_table.py --check   # exit 1 if README.md's table differs from it
+    python scripts/lecture_table.py --write   # put it between README.md's markers
 
 tests/test_readme.py runs the check, so a line that moves or changes without the README is a
 failing test.
@@ -36,30 +37,33 @@ ROWS = [
     ("W ← W − α ∂C/∂W (step 5)", "core/optimizers.py", "p -= self.learning_rate * g"),
     ("steps 2–5 for one batch", "core/step.py", "A = net.forward(Xb, training=True)"),
     ("the 7 steps, epoch by epoch", "train/loop.py", "cost = step(Xb, Yb)  # steps 2–5"),
-    ("step 6: stop when every |ΔW|, |Δb| < ε", "train/setup.py", "change < self.epsilon:"),
-    ("the perceptron rule: w ← w + η(y − ŷ)x", "sklearn/perceptron.py", "PERCEPTRON_RULE"),
-    ("convolution: z = W ⋆ a + b", "core/layers/conv.py", "CONV_FORWARD"),
-    ("BPTT: δₜ = (W_hᵀδₜ₊₁ + ∂C/∂hₜ) ⊙ g'(zₜ)", "core/layers/recurrent.py", "BPTT_STEP"),
+    ("step 6: stop when every change of W, b is below ε", "train/setup.py", "change < self.epsilon:"),
+    ("the perceptron rule: w ← w + η t x (t = ±1)", "lab/experiments/_rules.py",
+     "return True, w + eta * t * x, b + eta * t   # w ← w + η t x"),
+    ("convolution: z⁽ˡ⁾ = W⁽ˡ⁾ ⋆ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾", "core/layers/conv.py",
+     "Z = W_col @ self.cols + xp.reshape(self.b, (-1, 1))"),
+    ("BPTT: δₜ = (W_hᵀδₜ₊₁ + ∂C/∂hₜ) ⊙ g'(zₜ)", "core/layers/recurrent.py",
+     "delta = dh * self.g.g_prime(cache[\"z\"])"),
 ]
 HEADER = ["| the lecture | the code | where |", "|---|---|---|"]
 BEGIN, END = "<!-- lecture-table -->", "<!-- /lecture-table -->"
 
 
 def rows() -> list[str]:
-    """The table's rows; a missing file or snippet (a layer not in this version) is left out."""
+    """The table's rows; a missing file or line is an error naming it."""
     out = []
     for equation, rel, code in ROWS:
         path = ROOT / "mlplab" / rel
         if not path.exists():
-            continue
+            raise SystemExit(f"mlplab/{rel} does not exist: update ROWS in {__file__}")
         lines = path.read_text(encoding="utf-8").splitlines()
         found = [i for i, line in enumerate(lines, start=1) if code in line]
         if not found:
-            continue
+            raise SystemExit(f"mlplab/{rel} has no line with {code!r}: update ROWS")
         if len(found) > 1:
             raise SystemExit(f"{rel}: {code!r} is on lines {found}; make it unique")
         n = found[0]
-        shown = lines[n - 1].strip().split("  #")[0]
+        shown = lines[n - 1].strip().split("  #")[0].split(" # ")[0].strip()
         out.append(f"| `{equation}` | `{shown}` | [{rel}:{n}](mlplab/{rel}#L{n}) |")
     return out
 
@@ -69,7 +73,7 @@ def table() -> str:
 
 
 def main(argv) -> int:
-    if "--check" not in argv:
+    if "--check" not in argv and "--write" not in argv:
         print(table())
         return 0
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -77,9 +81,13 @@ def main(argv) -> int:
     if start < 0 or end < 0:
         print(f"README.md has no {BEGIN} … {END} block")
         return 1
+    if "--write" in argv:
+        readme = readme[:start] + table() + readme[end + len(END):]
+        (ROOT / "README.md").write_text(readme, encoding="utf-8")
+        return 0
     if readme[start:end + len(END)] != table():
         print("README.md's lecture table is out of date: run python scripts/lecture_table.py "
-              "and paste its output between the markers")
+              "--write")
         return 1
     return 0
 

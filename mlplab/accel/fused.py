@@ -194,7 +194,8 @@ def parallel_setting() -> bool:
     threads BLAS may use. Off by default: on 2 cores, numba's default (OpenMP) threads spinning
     beside OpenBLAS's made a 784-256-128-10 epoch at batch 1,024 six times slower (1.0 s
     against 0.17 s serial, 30,000 rows; numba's workqueue layer, whose threads sleep: 0.17 s,
-    no gain either). ``bench/many_cores.sh`` measures it on many cores."""
+    no gain either; ``bench/parallel_passes.py``). ``bench/many_cores.sh`` measures it on many
+    cores."""
     return os.environ.get("MLPLAB_PARALLEL", "off").lower() in ("on", "1", "yes")
 
 

@@ -103,7 +103,8 @@ def _print_version(value: bool) -> None:
 def _root(version: bool = typer.Option(False, "--version", callback=_print_version,
                                        is_eager=True, help="Print mlplab's version and exit.")):
     """mlplab: the lecture's neural networks, executable. Train, inspect, trace and
-    gradient-check multilayer perceptrons written from first principles in NumPy."""
+    gradient-check networks (MLP, CNN, RNN) written from first principles; run the lecture's
+    experiments; serve the playground; sweep and export."""
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
