@@ -8,8 +8,8 @@ adds three things around it:
 
 - the cluster (:mod:`.dask_cluster`): an embedded LocalCluster on 127.0.0.1, or an existing
   scheduler's address;
-- the data is scattered to every worker once, before the first fit: each task refers to it
-  by its Dask key instead of carrying a copy (joblib's ``scatter``);
+- the data is scattered once, before the first fit: each task refers to it by its Dask key
+  instead of carrying a copy; a worker fetches it once, when its first fit needs it;
 - progress: the candidates are evaluated in groups of a few times as many fits as the
   cluster runs at once, and after each group the caller's ``progress`` callback receives
   the fits done, the total and the best mean score so far. The groups are evaluated in
@@ -18,9 +18,10 @@ adds three things around it:
 A fit is a pure function of its parameters, fold and seed, so a sweep on any cluster gives
 the ``cv_results_`` of the serial run (``n_jobs=1``), apart from the timing columns. A worker
 that dies mid-sweep loses nothing: the scheduler reruns its fits on the other workers (up to
-``distributed.scheduler.allowed-failures`` deaths per fit), ``X`` and ``y`` are on every
-worker, and a search whose fits lost other inputs with the worker (joblib's per-call
-scatter of fold indices) runs again with its data scattered anew (:func:`sweep`).
+``distributed.scheduler.allowed-failures`` deaths per fit), and a search whose fits lost
+inputs with the worker (``X`` and ``y`` where no other worker held them yet, or joblib's
+per-call scatter of fold indices) runs again with its data scattered anew
+(:func:`_fit_on_dask`).
 """
 
 from __future__ import annotations
@@ -208,13 +209,30 @@ def _fit_on_dask(search, X, y, client, timeout: float):
 
     for attempt in range(LOST_DATA_RETRIES):
         try:
-            with parallel_config(backend="dask", client=client, scatter=[X, y],
-                                 wait_for_workers_timeout=timeout):
+            with parallel_config(backend="dask", client=client,
+                                 wait_for_workers_timeout=timeout) as config:
+                _scatter_once(config["backend"], client, X, y, timeout)
                 return search.fit(X, y)
         except CancelledError:
             if attempt == LOST_DATA_RETRIES - 1:
                 raise
             time.sleep(1.0)  # the scheduler notices the dead worker first
+
+
+def _scatter_once(backend, client, X, y, timeout: float) -> None:
+    """Send X and y to the cluster once, and have joblib's Dask backend refer every fit's task
+    to them. joblib's own ``scatter=`` broadcasts them (``Client.scatter(broadcast=True)``),
+    whose replication between workers hung for good in our tests on a loaded 2-core machine
+    (a known Dask issue: dask/distributed#4907). Here they go to one worker, within
+    ``timeout``; each other worker fetches them from there when its first fit needs them, by
+    Dask's ordinary dependency transfer. Sets the two attributes joblib's backend keeps its
+    scattered data in (joblib 1.3–1.6), checked."""
+    if not (hasattr(backend, "data_futures") and hasattr(backend, "_scatter")):
+        raise ConfigError("this joblib's Dask backend keeps no data_futures: mlplab's sweep "
+                          "needs joblib 1.3 or newer: pip install -U joblib")
+    futures = client.scatter([X, y], hash=False, timeout=timeout)
+    backend._scatter = [X, y]  # keeps the objects alive, so their ids stay theirs
+    backend.data_futures = {id(X): futures[0], id(y): futures[1]}
 
 
 def ranked(search, top: int | None = None) -> list[dict]:
