@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
 # PyTorch's CPU build, so that the tests of mlplab on PyTorch tensors (the GPU's code path, run
 # on the CPU) and of the export run: `torch==2.13.0` is the CPU wheel this project's machines
-# keep on disk (a bare `torch` would fetch a multi-GB CUDA build). Kept if torch is installed.
+# keep on disk (pip's find-links); elsewhere pip takes PyPI's build, with CUDA libraries (add
+# --index-url https://download.pytorch.org/whl/cpu for the CPU one). Kept if torch is installed.
 python3 -c "import torch" 2>/dev/null ||
     python3 -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
 # The playground's browser tests drive Debian's chromium (never a browser Playwright downloads).

@@ -278,12 +278,18 @@ def test_a_fit_sets_numbas_threads_to_the_blas_limit_and_gives_them_back(monkeyp
 
     monkeypatch.setattr(fused.Compiled, "bias_g", spy)
     monkeypatch.setenv("MLPLAB_NUMBA", "on")
+    monkeypatch.setenv("MLPLAB_PARALLEL", "on")  # else one thread whatever BLAS may use
     before = numba.get_num_threads()
     X = np.random.default_rng(10).normal(size=(30, 3))
     with threads.limit(1):
         mlplab.Network([3, 4, 1], activation="relu", seed=1).fit(X, X[:, 0], max_epochs=2,
                                                                   batch_size=10)
     assert seen and set(seen) == {1}
+    seen.clear()
+    if threads.blas_threads() > 1 and numba.config.NUMBA_NUM_THREADS > 1:
+        mlplab.Network([3, 4, 1], activation="relu", seed=1).fit(X, X[:, 0], max_epochs=2,
+                                                                  batch_size=10)
+        assert set(seen) == {threads.kernel_threads()} != {1}
     assert numba.get_num_threads() == before
 
 
@@ -342,3 +348,34 @@ def test_joblib_workers_share_the_cores_between_blas_and_the_kernels():
     out = Parallel(n_jobs=n_jobs, backend="loky")(delayed(_threads_in_worker)()
                                                   for _ in range(n_jobs))
     assert out == [(share, share)] * n_jobs
+
+
+@pytest.mark.parametrize("name", ["MLPLAB_NUMBA", "MLPLAB_PARALLEL"])
+def test_a_switch_set_to_something_else_is_a_clear_error(name, monkeypatch):
+    monkeypatch.setenv(name, "fast")
+    with pytest.raises(mlplab.ConfigError, match=f"{name}='fast' is not one of"):
+        fused.numba_setting() if name == "MLPLAB_NUMBA" else fused.parallel_setting()
+
+
+def test_a_fit_that_raises_gives_numbas_threads_back(monkeypatch):
+    import numba
+
+    monkeypatch.setenv("MLPLAB_NUMBA", "on")
+    monkeypatch.setenv("MLPLAB_PARALLEL", "off")  # the kernels' count: 1
+    before = numba.get_num_threads()
+    if before == 1:
+        pytest.skip("numba has one thread here: nothing to give back")
+    X = np.random.default_rng(12).normal(size=(40, 3)) * 1e150
+    net = mlplab.Network([3, 4, 1], activation="relu", output="identity", seed=0)
+    with pytest.raises(mlplab.DivergenceError):
+        net.fit(X, X[:, :1], optimizer="sgd", learning_rate=1.0, batch_size=10, max_epochs=5,
+                on_divergence="raise", epsilon=None)
+    assert numba.get_num_threads() == before
+
+
+def test_the_tiny_loop_honours_mlplab_numba_off_after_it_loaded(monkeypatch):
+    X, Y = mlplab.datasets.xor()
+    on = mlplab.Network([2, 2, 1], seed=1).fit(X, Y, learning_rate=1.0, max_epochs=50)
+    monkeypatch.setenv("MLPLAB_NUMBA", "off")
+    off = mlplab.Network([2, 2, 1], seed=1).fit(X, Y, learning_rate=1.0, max_epochs=50)
+    assert on.backend == "numba-tiny" and off.backend != "numba-tiny"

@@ -130,7 +130,7 @@ def test_embedded_cluster_matches_serial_scatters_data_once_and_stops(
     # one BLAS thread in each single-threaded worker: 2 workers × 1 = the 2 cores asked for
     assert set(seen["env"].values()) == {"1"}
     assert all(n == 1 for threads in seen["blas"].values() for _, n in threads)
-    # X and y went out once, to every worker; each fit's task refers to them by their futures
+    # X and y went out once (to one worker); each fit's task refers to them by their futures
     assert len(scattered) == 1
     keys = {f.key for f in scattered[0]}
     tasks = [task for batch in submitted for task in batch]

@@ -8,8 +8,8 @@ two), with these changes, each measured in ``bench/README.md``:
   reused batch after batch, so a minibatch epoch allocates nothing per batch (the layers'
   ``Z``, ``A``, ``delta``, ``dW``, ``db`` are these arrays, overwritten by the next batch);
 - the elementwise work around each product (bias and activation; the output, its cost and
-  δ⁽ᴸ⁾; each ``δ = dA ⊙ g'(z)``) is one compiled pass each on every core where numba is
-  installed, else a few NumPy passes (:mod:`mlplab.accel.fused`);
+  δ⁽ᴸ⁾; each ``δ = dA ⊙ g'(z)``) is one compiled pass each where numba is installed (on
+  every core with ``MLPLAB_PARALLEL=on``), else a few NumPy passes (:mod:`mlplab.accel.fused`);
 - a shuffled minibatch is gathered into a reused array, from a row-major copy of ``X`` made once
   per fit (pandas' ``to_numpy()`` is column-major: a 200-row gather across its columns took
   260 µs instead of 8);

@@ -21,6 +21,7 @@ import os
 import numpy as np
 
 from ..core.activations import ACTIVATIONS
+from ..errors import ConfigError
 from ..core.losses import LOSSES, bce_value, mse_value
 from .kernels import CODES, DELTA_INTO, G_INTO, SIGMOID, TANH, softmax_cce_into
 
@@ -170,8 +171,7 @@ def worth_compiling(run) -> bool:
 
 def numba_setting() -> str:
     """``MLPLAB_NUMBA``: "off" (never load numba), "on" (for every fit) or "auto"."""
-    setting = os.environ.get("MLPLAB_NUMBA", "auto").lower()
-    return {"0": "off", "no": "off", "1": "on", "yes": "on"}.get(setting, setting)
+    return _switch("MLPLAB_NUMBA", "auto", ("auto", "on", "off"))
 
 
 def compiled_kernels(run=None):
@@ -196,7 +196,18 @@ def parallel_setting() -> bool:
     against 0.17 s serial, 30,000 rows; numba's workqueue layer, whose threads sleep: 0.17 s,
     no gain either; ``bench/parallel_passes.py``). ``bench/many_cores.sh`` measures it on many
     cores."""
-    return os.environ.get("MLPLAB_PARALLEL", "off").lower() in ("on", "1", "yes")
+    return _switch("MLPLAB_PARALLEL", "off", ("on", "off")) == "on"
+
+
+def _switch(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    """An on/off switch from the environment (1/yes/true mean on, 0/no/false off)."""
+    value = os.environ.get(name, default).strip().lower()
+    value = {"1": "on", "yes": "on", "true": "on", "0": "off", "no": "off",
+             "false": "off"}.get(value, value)
+    if value not in allowed:
+        raise ConfigError(f"{name}={os.environ[name]!r} is not one of {', '.join(allowed)}: "
+                          f"set it to one of them or unset it")
+    return value
 
 
 def for_run(run) -> tuple[Elementwise, object | None, int]:

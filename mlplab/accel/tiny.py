@@ -92,11 +92,11 @@ def fit_unwatched(run) -> bool:
 def _load():
     """Compile (or load from numba's cache) the kernel; None where numba is unavailable."""
     global _kernel
-    if _kernel is None:
-        from .fused import numba_setting
+    from .fused import numba_setting
 
-        if numba_setting() == "off":  # MLPLAB_NUMBA=off: NumPy only
-            return None
+    if numba_setting() == "off":  # MLPLAB_NUMBA=off: NumPy only, even once the kernel loaded
+        return None
+    if _kernel is None:
         try:
             from ._tinykernel import train
         except ImportError:  # no numba: the NumPy loop is the reference, numba only speeds it

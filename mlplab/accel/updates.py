@@ -4,7 +4,8 @@ The same operations in the same order as the core's formulas, so the same number
 (tests/test_accel.py):
 
 - :class:`CompiledUpdates` updates every parameter in one call of a numba kernel
-  (:mod:`mlplab.accel.numba_kernels`), on every core for a large network, and adds a weight
+  (:mod:`mlplab.accel.numba_kernels`), on every core for a large network with
+  ``MLPLAB_PARALLEL=on``, and adds a weight
   penalty (L2 or L1, :meth:`mlplab.train.regularizers.L2.gradient_term`) to the gradients on
   the way, as the penalty's callback would have: one pass over the parameters a step;
 - :class:`InPlaceUpdates` runs each rule array by array with NumPy, its intermediate products

@@ -92,5 +92,11 @@ class Step:
         for p, s in zip(self.net.params, saved):
             p[...] = s
 
+    def __enter__(self) -> "Step":
+        return self
+
+    def __exit__(self, *exc) -> None:  # the fit ended, or raised: release what the step kept
+        self.close()
+
     def close(self) -> None:
         """Training is over: release what the step kept."""

@@ -127,7 +127,7 @@ def place(device=None) -> Place:
                               "device='cpu' (or 'torch' for PyTorch on the CPU)")
         return Place(namespace(torch.zeros(0)), torch.device(dev), name)
     if name == "cupy":
-        cupy = _require("cupy", "gpu", "CuPy")
+        cupy = _require("cupy", "cupy", "CuPy")
         return Place(namespace(cupy.zeros(0)), None, name)
     if name == "array_api_strict":  # the standard's conformance library (tests)
         return place(_require("array_api_strict", "test", "array_api_strict"))

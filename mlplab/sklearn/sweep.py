@@ -228,9 +228,10 @@ def _scatter_once(backend, client, X, y, timeout: float) -> None:
     Dask's ordinary dependency transfer. Sets the two attributes joblib's backend keeps its
     scattered data in (joblib 1.3–1.6), checked."""
     if not (hasattr(backend, "data_futures") and hasattr(backend, "_scatter")):
-        raise ConfigError("this joblib's Dask backend keeps no data_futures: mlplab's sweep "
-                          "needs joblib 1.3 or newer: pip install -U joblib")
-    futures = client.scatter([X, y], hash=False, timeout=timeout)
+        raise ConfigError("this joblib's Dask backend keeps no data_futures (mlplab's sweep was "
+                          "tested with joblib 1.3 to 1.6): pip install 'joblib<1.7'")
+    holder = next(iter(client.scheduler_info()["workers"]))  # both on one worker
+    futures = client.scatter([X, y], workers=[holder], hash=False, timeout=timeout)
     backend._scatter = [X, y]  # keeps the objects alive, so their ids stay theirs
     backend.data_futures = {id(X): futures[0], id(y): futures[1]}
 

@@ -65,32 +65,32 @@ def fit(net, X, Y, **options) -> History:
         if accelerator.fit_unwatched(run):  # every epoch in one compiled call
             return history
     first_epoch = run.begin()  # resumed from a checkpoint, if asked; callbacks started
-    step = run.step()  # steps 2–5 for one batch: the core's, or an accelerator's
-    history.backend = step.name
-    started = time.perf_counter()
-    for epoch in range(first_epoch, run.max_epochs + 1):
-        trainer.epoch = epoch
-        callbacks.on_epoch_begin(trainer, epoch)
-        before = run.guard.epoch_start = step.snapshot()  # W, b at the start of the epoch
-        for trainer.batch, (Xb, Yb) in enumerate(step.batches(run.order())):  # step 1
-            Xb, Yb = callbacks.on_batch_begin(trainer, Xb, Yb)
-            cost = step(Xb, Yb)  # steps 2–5
-            if cost is None:  # the divergence guard stopped training
+    with run.step() as step:  # steps 2–5 for one batch: the core's, or an accelerator's
+        history.backend = step.name
+        started = time.perf_counter()
+        for epoch in range(first_epoch, run.max_epochs + 1):
+            trainer.epoch = epoch
+            callbacks.on_epoch_begin(trainer, epoch)
+            before = run.guard.epoch_start = step.snapshot()  # W, b at the start of the epoch
+            for trainer.batch, (Xb, Yb) in enumerate(step.batches(run.order())):  # step 1
+                Xb, Yb = callbacks.on_batch_begin(trainer, Xb, Yb)
+                cost = step(Xb, Yb)  # steps 2–5
+                if cost is None:  # the divergence guard stopped training
+                    break
+                callbacks.on_batch_end(trainer, {"loss": cost})
+            change = step.largest_change(before)  # step 6: the largest |ΔW|, |Δb|
+            cost = step.epoch_cost()
+            if not history.diverged and run.guard.check_epoch(trainer, change, before, cost):
+                change = math.nan  # the guard put the epoch's start back: record the NaN
+            logs = run.epoch_logs(cost, change)
+            history.epochs = epoch
+            callbacks.on_epoch_end(trainer, epoch, logs)
+            run.converged(epoch, change)  # step 6: every change below ε
+            if run.checkpointer is not None:
+                run.checkpointer.epoch_end(trainer, run.rng, epoch, last=epoch == run.max_epochs)
+            if trainer.stop_reason:
                 break
-            callbacks.on_batch_end(trainer, {"loss": cost})
-        change = step.largest_change(before)  # step 6: the largest |ΔW|, |Δb|
-        cost = step.epoch_cost()
-        if not history.diverged and run.guard.check_epoch(trainer, change, before, cost):
-            change = math.nan  # the guard put the epoch's start back: record the NaN
-        logs = run.epoch_logs(cost, change)
-        history.epochs = epoch
-        callbacks.on_epoch_end(trainer, epoch, logs)
-        run.converged(epoch, change)  # step 6: every change below ε
-        if run.checkpointer is not None:
-            run.checkpointer.epoch_end(trainer, run.rng, epoch, last=epoch == run.max_epochs)
-        if trainer.stop_reason:
-            break
-    return run.end(step, started)  # step 7: the weights are in net.layers (net.summary())
+        return run.end(step, started)  # step 7: the weights are in net.layers (net.summary())
 
 
 plugins.TRAINER = fit

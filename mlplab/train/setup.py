@@ -102,7 +102,6 @@ class Run:
         history.stop_reason = (self.trainer.stop_reason or history.stop_reason
                                or f"reached max_epochs = {self.max_epochs}")
         history.time_s = time.perf_counter() - started
-        step.close()
         self.callbacks.on_train_end(self.trainer)
         self.net.history = history
         return history
