@@ -238,3 +238,20 @@ def test_a_device_this_machine_lacks_is_one_line_before_any_work(tmp_path):
     assert result.exit_code == 2
     assert "no CUDA GPU" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o" / "model.safetensors").exists()
+
+
+def test_a_reader_that_leaves_early_does_not_lose_the_model(tmp_path):
+    """``mlplab train --out DIR | head -1``: the pipe closes after one line; the run still
+    ends and saves (it exited 1 with nothing saved, on BrokenPipeError)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "piped"
+    proc = subprocess.Popen([sys.executable, "-m", "mlplab", "train", "xor", "--no-progress",
+                             "--out", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+    proc.stdout.readline()
+    proc.stdout.close()  # as head does after its line
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert (out / "model.safetensors").exists() and b"Traceback" not in err

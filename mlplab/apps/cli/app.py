@@ -267,8 +267,40 @@ def parse_floats(text: str, what: str) -> list[float]:
         raise ConfigError(f"{what} must be comma-separated numbers like 1,0; got {text!r}") from None
 
 
+class _ReaderMayLeave:
+    """Standard output that outlives its reader (``mlplab train --out DIR | head -1``): once
+    the pipe is closed, what is printed goes to /dev/null instead of raising BrokenPipeError,
+    so the command still finishes its work and saves its files."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())  # Python's own advice for SIGPIPE
+        os.close(devnull)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     """Entry point of the ``mlplab`` command."""
+    if not isinstance(sys.stdout, _ReaderMayLeave) and hasattr(sys.stdout, "fileno"):
+        sys.stdout = _ReaderMayLeave(sys.stdout)
     app(prog_name="mlplab")
 
 
