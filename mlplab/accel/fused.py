@@ -212,10 +212,11 @@ def _switch(name: str, default: str, allowed: tuple[str, ...]) -> str:
 
 def for_run(run) -> tuple[Elementwise, object | None, int]:
     """The elementwise passes for ``run``, the compiled kernels (or None) and their threads."""
+    parallel = parallel_setting()  # read (and checked) on every fit, used with the kernels
     kernels = compiled_kernels(run)
     if kernels is None:
         return Elementwise(), None, 1
     from .threads import kernel_threads
 
-    threads = kernel_threads() if parallel_setting() else 1
+    threads = kernel_threads() if parallel else 1
     return Compiled(kernels, threads), kernels, threads
