@@ -167,9 +167,13 @@ def report(table: dict, info: dict, blas, seconds: float, rounds: int) -> str:
                          f"{statistics.median(g):>10.4g} {'':>7} {'':>7}  s/call")
     backends = {case: rows["mlplab"]["runs"][0].get("backend") for case, rows in table.items()
                 if rows.get("mlplab", {}).get("runs")}
-    lines += ["", "mlplab ran: " + ", ".join(f"{c} {b}" for c, b in backends.items() if b)]
-    lines += ["", f"targets (issue 20, {info['cores']} cores):"]
-    for label, value, ok in targets(table, info["cores"]):
+    ran = ", ".join(f"{c} {b}" for c, b in backends.items() if b)
+    if ran:
+        lines += ["", "mlplab ran: " + ran]
+    measured = targets(table, info["cores"])
+    if measured:
+        lines += ["", f"targets (CPU speed, {info['cores']} cores):"]
+    for label, value, ok in measured:
         lines.append(f"  [{'met' if ok else 'NOT met'}] {label}: {value}")
     lines.append(f"\ntotal {seconds / 60:.1f} min")
     return "\n".join(lines)
