@@ -2,7 +2,7 @@
 
 Prints one JSON line: ``{"times": [seconds per epoch (or per call), ...], ...extra}``.
 Run by ``bench/run.py``; each contender gets a fresh process because PyTorch's OpenMP pool and
-NumPy's OpenBLAS pool busy-wait and slow each other down when they share one (PERF-NOTES).
+NumPy's OpenBLAS pool busy-wait and slow each other down when they share one.
 """
 
 from __future__ import annotations
