@@ -8,12 +8,12 @@ BLAS's ``gemm`` computes ``C ← α·op(A)·op(B) + β·C``: with ``C = W``, ``�
 same for ``b`` (see ``bench/README.md`` for what this saves).
 
 This module calls the BLAS library NumPy itself is linked against (found by threadpoolctl,
-called through ctypes), never a second copy: two OpenBLAS thread pools in one process slow
-each other down many times over (their threads busy-wait for each other's cores). It binds
-only when it can tell the integer width of the library's interface from its symbol names
-(the ``…64_`` symbols of the OpenBLAS that NumPy's wheels ship) and a self-test on small
-arrays agrees with NumPy; otherwise, or with ``MLPLAB_BLAS=numpy`` in the environment, :func:`gemm_update`
-returns False and the caller does the same update with NumPy.
+called through ctypes), never a second copy: two OpenBLAS thread pools in one process slow each
+other down many times over (their threads busy-wait for each other's cores). It binds only when
+it can tell the integer width of the library's interface from its symbol names (the ``…64_``
+symbols of the OpenBLAS that NumPy's wheels ship) and a self-test on small arrays agrees with
+NumPy; otherwise, or with ``MLPLAB_BLAS=numpy`` in the environment, :func:`gemm_update` returns
+False and the caller does the same update with NumPy.
 """
 
 from __future__ import annotations
