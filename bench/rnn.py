@@ -8,7 +8,9 @@ on the last state, MSE, plain SGD. Contenders, each in its own process, alternat
 every round so that a slow phase of a shared machine hits all of them alike:
 
 - ``mlplab``: ``mlplab.fit``'s own step (the accelerator, :mod:`mlplab.accel.recurrent`; with
-  ``--threads 1`` without its second thread);
+  ``--threads 1`` without its second thread): with MKL installed (``mlplab[mkl]``), its time
+  loops compiled with MKL's packed products;
+- ``mlplab-openblas``: the same step without MKL (NumPy's steps on OpenBLAS, numba's cells);
 - ``mlplab-numpy``: the same with the gate arithmetic in NumPy (as without numba);
 - ``core``: the core's plain BPTT (``accelerate=False``), for reference;
 - ``torch``: ``nn.LSTM`` / ``nn.RNN`` / ``nn.GRU`` + ``nn.Linear``, ``torch.optim.SGD``;
@@ -31,7 +33,7 @@ import time
 
 N, H, F, T = 32, 128, 32, 50
 GATES = {"lstm": 4, "rnn": 1, "gru": 3}
-CONTENDERS = ["mlplab", "mlplab-numpy", "torch", "gemm"]
+CONTENDERS = ["mlplab", "mlplab-openblas", "mlplab-numpy", "torch", "gemm"]
 
 
 def _timed(step, reps: int, clock: str) -> list[float]:
@@ -48,16 +50,17 @@ def _timed(step, reps: int, clock: str) -> list[float]:
     return times
 
 
-def mlplab_step(kind: str, accelerate: bool, numba: bool, threads: int):
+def mlplab_step(kind: str, accelerate: bool, numba: bool, threads: int, mkl: bool = True):
     import numpy as np
 
     import mlplab
-    from mlplab.accel import recurrent, rnn_cells
+    from mlplab.accel import rnn_base, rnn_cells
     from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN
     from mlplab.train.setup import prepare
 
     rnn_cells.ENABLED = numba
-    recurrent.OVERLAP = threads > 1  # one thread: no second core's share either
+    rnn_cells.MKL = mkl
+    rnn_base.OVERLAP = threads > 1  # one thread: no second core's share either
     cls = {"lstm": LSTM, "rnn": SimpleRNN, "gru": GRU}[kind]
     rng = np.random.default_rng(0)
     net = mlplab.Network.from_layers(
@@ -122,7 +125,8 @@ def child(name: str, kind: str, reps: int, threads: int, clock: str) -> dict:
     elif name == "gemm":
         step, label = gemm_step(kind)
     else:
-        step, label = mlplab_step(kind, name != "core", name != "mlplab-numpy", threads)
+        step, label = mlplab_step(kind, name != "core", name != "mlplab-numpy", threads,
+                                  mkl=name != "mlplab-openblas")
     return {"times": _timed(step, reps, clock), "label": label}
 
 

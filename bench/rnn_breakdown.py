@@ -1,64 +1,67 @@
-"""Where an accelerated LSTM training step spends its time, part by part (one thread, CPU time).
+"""Where an accelerated recurrent training step spends its time: each part of the kernel's
+step timed while real steps run (wall time, summed per step, mean of 50 steps).
 
-    OPENBLAS_NUM_THREADS=1 python bench/rnn_breakdown.py
+    python bench/rnn_breakdown.py                 # LSTM, 2 threads (the second core's share on)
+    python bench/rnn_breakdown.py --kind gru --threads 1 --no-mkl
 
-The step is bench/rnn.py's anchor (input 32, hidden 128, T = 50, batch 32, float32, SGD);
-each part of it is run on the kernel's own arrays after a few real steps, best of 5 × 10.
+The step is bench/rnn.py's anchor (input 32, hidden 128, T = 50, batch 32, float32, SGD). With
+two threads the parts run on two cores at once, so they add up to more than the step;
+``thread`` says which ran where (``main`` or ``second``).
 """
 
 from __future__ import annotations
 
+import argparse
+import collections
 import gc
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def best_ms(f, n: int = 10) -> float:
-    best = float("inf")
-    for _ in range(5):
-        t = time.process_time()
-        for _ in range(n):
-            f()
-        best = min(best, (time.process_time() - t) / n)
-    return best * 1e3
+PARTS = ["forward", "pack", "pack_for_loops", "project", "steps", "backward", "steps_back",
+         "accumulate"]
 
 
-def main() -> None:
-    import numpy as np
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--kind", default="lstm", choices=["lstm", "gru", "rnn"])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-mkl", action="store_true", help="the NumPy steps, not MKL's loops")
+    args = p.parse_args(argv)
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     import rnn  # bench/rnn.py: the same step
 
-    from mlplab.accel import recurrent
+    from mlplab.accel import rnn_kernels
 
-    step, _ = rnn.mlplab_step("lstm", True, True, 1)
-    for _ in range(5):
+    step, label = rnn.mlplab_step(args.kind, True, True, args.threads, mkl=not args.no_mkl)
+    step()
+    kernel = next(o for o in gc.get_objects() if isinstance(o, rnn_kernels.Kernel))
+    spent: dict = collections.defaultdict(float)
+
+    def timed(name, f):
+        def part(*a, **kw):
+            t = time.perf_counter()
+            out = f(*a, **kw)
+            main = threading.current_thread() is threading.main_thread()
+            spent[name, "main" if main else "second"] += time.perf_counter() - t
+            return out
+        return part
+
+    for name in PARTS:
+        setattr(kernel, name, timed(name, getattr(kernel, name)))
+    for _ in range(10):
         step()
-    k = next(o for o in gc.get_objects() if isinstance(o, recurrent.LSTMKernel))
-    w, T, H, one = k.w, rnn.T, rnn.H, k.one
-    grads = k.zero_gradients(np.float32)
-    parts = {
-        "whole step": step,
-        "forward products hₜ₋₁ @ W_h (+ into G)": lambda: [
-            w["G"][t].__iadd__(w["h"][t] @ k.Wh) for t in range(T)],
-        "tanh of the gates": lambda: [np.tanh(w["G"][t], out=w["G"][t]) for t in range(T)],
-        "forward cell (numba)": lambda: [k.cells["lstm_cell"](w["G"][t], w["c"][t], w["c"][t + 1],
-                                                              one) for t in range(T)],
-        "tanh(cₜ) and hₜ": lambda: [np.multiply(w["G"][t][:, 2 * H:3 * H],
-                                                 np.tanh(w["c"][t + 1], out=w["tc"][t]),
-                                                 out=w["h"][t + 1]) for t in range(T)],
-        "backward cell (numba)": lambda: [k.cells["lstm_back"](
-            w["dh"], w["dc"], w["G"][t], w["c"][t], w["tc"][t], w["dZ"][t], one)
-            for t in range(T)],
-        "backward products δₜ @ W_h": lambda: [np.matmul(w["dZ"][t], k.Wh_rows, out=w["dh"])
-                                               for t in range(T)],
-        "gradient products": lambda: k.accumulate(w, grads, 0, T),
-        "input projection": lambda: k.project(w, 0, T),
-        "stacking the weights": lambda: k.pack(np.float32),
-    }
-    for name, f in parts.items():
-        print(f"{name:<40} {best_ms(f):6.2f} ms")
+    spent.clear()
+    n, t = 50, time.perf_counter()
+    for _ in range(n):
+        step()
+    whole = (time.perf_counter() - t) / n
+    print(f"{args.kind.upper()} step ({label}), {args.threads} thread(s): {whole * 1e3:.2f} ms")
+    for (name, thread), seconds in sorted(spent.items(), key=lambda kv: PARTS.index(kv[0][0])):
+        print(f"  {name:<16} {thread:<7} {seconds / n * 1e3:6.2f} ms")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
     python bench/rnn_threads.py --kinds lstm --rounds 12
 
 - ``shipped``: as ``fit`` runs it: BLAS on one thread, the gradient products and the input
-  projection on a second thread (``mlplab.accel.recurrent.OVERLAP``);
+  projection on a second thread (``mlplab.accel.rnn_base.OVERLAP``);
 - ``one thread``: BLAS on one thread, everything on the calling thread;
 - ``two BLAS threads``: everything on the calling thread, BLAS free to use its two threads.
 
@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 def main(argv=None) -> None:
     import rnn  # bench/rnn.py: the same step
 
-    from mlplab.accel import recurrent
+    from mlplab.accel import recurrent, rnn_base
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--kinds", default="lstm,gru")
@@ -40,14 +40,14 @@ def main(argv=None) -> None:
         best = dict.fromkeys(ways, float("inf"))
         for _ in range(args.rounds):
             for name, (overlap, limit) in ways.items():
-                recurrent.OVERLAP, recurrent.one_blas_thread = overlap, limit
+                rnn_base.OVERLAP, recurrent.one_blas_thread = overlap, limit
                 for _ in range(2):
                     step()
                 for _ in range(8):
                     t = time.perf_counter()
                     step()
                     best[name] = min(best[name], time.perf_counter() - t)
-        recurrent.OVERLAP, recurrent.one_blas_thread = True, shipped
+        rnn_base.OVERLAP, recurrent.one_blas_thread = True, shipped
         print(kind.upper(), "  ".join(f"{name}: {t * 1e3:.2f} ms" for name, t in best.items()))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mlplab
-from mlplab.accel import recurrent, rnn_cells
+from mlplab.accel import recurrent, rnn_base, rnn_cells
 from mlplab.callbacks import Callback
 from mlplab.clipping import ClipByGlobalNorm
 from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN, TimeDense
@@ -24,11 +24,16 @@ def _numba():
     return True
 
 
-@pytest.fixture(params=["numba", "numpy"])
+@pytest.fixture(params=["numba+mkl", "numba", "numpy"])
 def cells(request, monkeypatch):
-    if request.param == "numba" and not _numba():
+    """The three ways the kernels compute: whole chunks of steps compiled with MKL's products
+    (numba and MKL installed), NumPy steps with numba's cells, NumPy alone."""
+    if request.param != "numpy" and not _numba():
         pytest.skip("numba not installed")
-    monkeypatch.setattr(rnn_cells, "ENABLED", request.param == "numba")
+    monkeypatch.setattr(rnn_cells, "ENABLED", request.param != "numpy")
+    monkeypatch.setattr(rnn_cells, "MKL", request.param == "numba+mkl")
+    if request.param == "numba+mkl" and rnn_cells.loops() is None:
+        pytest.skip("MKL not installed (pip install 'mlplab[mkl]')")
     return request.param
 
 
@@ -73,13 +78,15 @@ def test_training_equals_the_core(cells, kind, sequences, dtype, rtol):
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "leaky_relu", "identity"])
-def test_simple_rnn_activations_equal_the_core(activation):
+def test_simple_rnn_activations_equal_the_core(cells, activation):
     X, y = data(False, np.float64)
     kw = dict(optimizer="sgd", learning_rate=0.01, batch_size=10, max_epochs=2, epsilon=None)
     fast = stack("rnn", False, np.float64, activation=activation)
     core = stack("rnn", False, np.float64, activation=activation)
-    fast.fit(X, y, accelerate=True, **kw)
+    backend = fast.fit(X, y, accelerate=True, **kw).backend
     core.fit(X, y, accelerate=False, **kw)
+    looped = cells == "numba+mkl" and activation == "relu"  # the loops compute tanh and relu
+    assert backend == f"numpy-recurrent+{'numba+mkl' if looped else cells.split('+')[0]}"
     for p, q in zip(fast.params, core.params):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
 
@@ -162,10 +169,10 @@ def test_numba_cells_equal_numpy_cells(dtype):
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("overlap", [True, False])
-def test_long_sequences_with_and_without_the_second_core(kind, overlap, monkeypatch):
+def test_long_sequences_with_and_without_the_second_core(cells, kind, overlap, monkeypatch):
     # T = 25 ≥ 2 chunks of 10: the input projection and the gradient products go to the
     # second thread in chunks (the last chunk is 5 steps)
-    monkeypatch.setattr(recurrent, "OVERLAP", overlap)
+    monkeypatch.setattr(rnn_base, "OVERLAP", overlap)
     cls, rng = KINDS[kind], np.random.default_rng(4)
     X, y = rng.normal(size=(24, 25, 3)), rng.normal(size=(24, 1))
 
@@ -178,9 +185,20 @@ def test_long_sequences_with_and_without_the_second_core(kind, overlap, monkeypa
     kw = dict(optimizer="momentum", learning_rate=0.02, batch_size=8, max_epochs=3,
               epsilon=None, seed=1)
     fast, core = net(), net()
-    assert recurrent.overlaps(25) is (overlap and (recurrent.os.cpu_count() or 1) >= 2)
+    assert rnn_base.overlaps(25) is (overlap and (rnn_base.os.cpu_count() or 1) >= 2)
     h_fast, h_core = fast.fit(X, y, accelerate=True, **kw), core.fit(X, y, accelerate=False, **kw)
-    assert h_fast.backend.startswith("numpy-recurrent")
+    assert h_fast.backend == f"numpy-recurrent+{cells}"
     for p, q in zip(fast.params, core.params):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(h_fast.loss, h_core.loss, rtol=1e-9)
+
+
+@pytest.mark.parametrize("env, backend", [("MLPLAB_MKL", "numpy-recurrent+numba"),
+                                          ("MLPLAB_NUMBA", "numpy-recurrent+numpy")])
+def test_the_environment_switches_the_compiled_parts_off(env, backend, monkeypatch):
+    if not _numba():
+        pytest.skip("numba not installed")
+    monkeypatch.setenv(env, "off")
+    X, y = data(False, np.float32)
+    net = stack("lstm", False, np.float32)
+    assert net.fit(X, y, max_epochs=1, accelerate=True).backend == backend

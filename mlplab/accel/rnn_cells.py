@@ -24,9 +24,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .fused import numba_setting
+from .mkl import setting as mkl_setting
+
 Array = np.ndarray
 ENABLED = True  # False: the NumPy versions even where numba is installed (tests, benchmarks)
+MKL = True  # False: no compiled time loops even where MKL is installed (tests, benchmarks)
 _compiled = None
+_loops = None  # mlplab.accel._rnnloops once imported, False where it cannot be
 
 
 # ----------------------------------------------------------------------------- NumPy
@@ -96,7 +101,7 @@ NUMPY = {"lstm_cell": lstm_cell, "lstm_back": lstm_back, "gru_mix": gru_mix,
 def cells() -> dict:
     """The compiled cells where numba is installed and ``ENABLED``, else the NumPy ones."""
     global _compiled
-    if not ENABLED:
+    if not ENABLED or numba_setting() == "off":
         return NUMPY
     if _compiled is None:
         try:
@@ -106,6 +111,23 @@ def cells() -> dict:
         else:
             _compiled = {name: getattr(_rnnkernels, name) for name in NUMPY}
     return _compiled
+
+
+def loops():
+    """:mod:`mlplab.accel._rnnloops` (whole chunks of steps compiled, MKL's products) where
+    numba and MKL are installed, the compiled cells in use and neither switched off
+    (``MLPLAB_NUMBA``, ``MLPLAB_MKL``); else None."""
+    global _loops
+    if not MKL or cells() is NUMPY or mkl_setting() == "off":
+        return None
+    if _loops is None:
+        try:
+            from . import _rnnloops
+        except ImportError:  # no MKL: the kernels' NumPy steps with the compiled cells
+            _loops = False
+        else:
+            _loops = _rnnloops
+    return _loops or None
 
 
 def name() -> str:

@@ -1,0 +1,250 @@
+"""The base of the recurrent accelerator's kernels (:mod:`mlplab.accel.recurrent` says what
+they compute and how): one :class:`Kernel` per recurrent layer keeps the layer contract
+(``forward``, ``backward``, ``params``, ``grads``) with stacked weights and reused time-major
+arrays; the chunks of products that go to a second core (:data:`OVERLAP`, :data:`CHUNK`).
+Subclasses (:mod:`mlplab.accel.rnn_kernels`) give each cell's steps.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..core.layers.recurrent import Recurrent
+from . import blas, rnn_cells
+
+Array = np.ndarray
+OVERLAP = True  # False: every product on the calling thread (tests, benchmarks)
+CHUNK = 10  # steps per chunk of products handed to the second core
+_state: dict = {}  # the second core's thread, the BLAS thread controller (made on first use)
+
+
+def overlaps(T: int) -> bool:
+    """True when a training step of T steps hands products to a second core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return OVERLAP and T >= 2 * CHUNK and (cores or 1) >= 2
+
+
+def _pool():
+    if "pool" not in _state:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _state["pool"] = ThreadPoolExecutor(1, thread_name_prefix="mlplab-recurrent")
+    return _state["pool"]
+
+
+def one_blas_thread():
+    """A context in which BLAS uses one thread (with the second thread of a step: a core
+    each, instead of four threads fighting for two)."""
+    if "blas" not in _state:
+        from threadpoolctl import ThreadpoolController
+
+        _state["blas"] = ThreadpoolController()
+    return _state["blas"].limit(limits=1, user_api="blas")
+
+
+def _add_product(alpha: float, D: Array, A: Array, C: Array) -> None:
+    """``C += alpha · Dᵀ A`` (BLAS's gemm with β = 1; NumPy where that is not bound)."""
+    if not blas.gemm_update(alpha, D, A, C):
+        C += alpha * (D.T @ A)
+
+
+class Kernel:
+    """The layer contract for one recurrent layer, computed with stacked, reused arrays.
+
+    Subclasses give ``ORDER`` (the layer's gate names in stacked order, sigmoid gates first),
+    ``SIGMOID`` (how many of them are sigmoid gates), ``step(t)`` and ``step_back(t, dh)``.
+    """
+
+    ORDER: tuple[str, ...] = ("",)
+    SIGMOID = 0
+    LOOPS = True  # whether the compiled loops (:mod:`mlplab.accel._rnnloops`) compute it
+
+    def __init__(self, layer: Recurrent):
+        self.layer, self.H = layer, layer.n_hidden
+        self.cells = rnn_cells.cells()
+        self.loops = rnn_cells.loops() if self.LOOPS else None  # compiled time loops, or None
+        self._packed: dict[tuple, object] = {}
+        self.overlap = False  # this step's products shared with a second core
+        self._work: dict[tuple, dict[str, Array]] = {}
+        self.out_shape = layer.out_shape
+
+    # ------------------------------------------------------------------ contract
+    @property
+    def params(self) -> list[Array]:
+        return self.layer.params
+
+    @property
+    def grads(self) -> list[Array]:
+        return self.layer.grads
+
+    def clear(self) -> None:
+        self._work.clear()
+
+    def forward(self, A_prev: Array, training: bool = False) -> Array:
+        N, T, _ = A_prev.shape
+        w = self.w = self._arrays(N, T, A_prev.dtype)
+        self.pack(A_prev.dtype)
+        self.pack_for_loops(N, A_prev.dtype)
+        np.copyto(w["X"], A_prev.transpose(1, 0, 2))  # time-major: step t is w["X"][t]
+        self.overlap = training and overlaps(T)
+        # W_x xₜ + b for all t at once, or the first chunk here and the others on the second core
+        self.project(w, 0, CHUNK if self.overlap else T)
+        later = [_pool().submit(self.project, w, t, t + CHUNK)
+                 for t in range(CHUNK, T, CHUNK)] if self.overlap else []
+        self.initial_state(w, A_prev.dtype)
+        chunk = CHUNK if self.overlap else T
+        for t0 in range(0, T, chunk):
+            if t0:
+                later[t0 // CHUNK - 1].result()  # this chunk's W_x xₜ + b are there
+            self.steps(t0, min(T, t0 + chunk))
+        self.layer.state = tuple(w[s][T].copy() for s in self.layer.STATES)
+        H = w["h"]
+        return H[1:].transpose(1, 0, 2) if self.layer.return_sequences else H[T]
+
+    def backward(self, dA: Array, need_dA_prev: bool = True) -> Array | None:
+        w, layer = self.w, self.layer
+        T, N = w["X"].shape[:2]
+        dh = w["dh"]
+        dh[...] = 0  # nothing comes back from step T + 1
+        if "dc" in w:
+            w["dc"][...] = 0
+        grads = self.zero_gradients(w["X"].dtype)
+        if not layer.return_sequences:
+            dh += dA  # ∂C/∂h_T; a layer returning every state adds ∂C/∂hₜ at each t
+        done, pending = T, []
+        starts = range((T - 1) // CHUNK * CHUNK, -1, -CHUNK) if self.overlap else [0]
+        for t0 in starts:
+            # δₜ into w["dZ"][t] for t = done − 1 … t0; dh becomes ∂C/∂h_{t0 − 1}
+            self.steps_back(t0, done, dh, dA if layer.return_sequences else None)
+            if self.overlap:  # the chunk's gradient products: second core
+                pending.append(_pool().submit(self.accumulate, w, grads, t0, done))
+            done = t0
+        if not self.overlap:
+            self.accumulate(w, grads, 0, T)  # one product each over all steps
+        for job in pending:
+            job.result()
+        self.give_gradients(grads)
+        if not need_dA_prev:
+            return None
+        dX = w["dZ"].reshape(T * N, -1) @ self.Wx_rows  # W_xᵀ δₜ for every t in one product
+        return dX.reshape(T, N, -1).transpose(1, 0, 2)
+
+    def steps(self, t0: int, t1: int) -> None:
+        """The forward steps t0 … t1 − 1 (subclasses: the compiled loop where it applies)."""
+        for t in range(t0, t1):
+            self.step(t)
+
+    def steps_back(self, t0: int, t1: int, dh: Array, dA_seq: Array | None) -> None:
+        """The backward steps t1 − 1 … t0: ``dh`` is ∂C/∂h_{t1 − 1} without ``dA_seq``'s part
+        on entry, ∂C/∂h_{t0 − 1} on exit (subclasses: the compiled loop where it applies)."""
+        for t in range(t1 - 1, t0 - 1, -1):
+            if dA_seq is not None:
+                dh += dA_seq[:, t]  # W_hᵀ δₜ₊₁ + ∂C/∂hₜ
+            self.step_back(t, dh)  # δₜ into w["dZ"][t], dh becomes ∂C/∂hₜ₋₁
+
+    # ------------------------------------------------------------------ helpers
+    def _arrays(self, N: int, T: int, dtype) -> dict[str, Array]:
+        """The per-step arrays for batches of N sequences of T steps (two sizes kept)."""
+        key = (N, T, np.dtype(dtype))
+        w = self._work.get(key)
+        if w is None:
+            if len(self._work) >= 2:
+                self._work.pop(next(iter(self._work)))
+            w = self._work[key] = self.allocate(N, T, dtype)
+        return w
+
+    def allocate(self, N: int, T: int, dtype) -> dict[str, Array]:
+        H, GH = self.H, len(self.ORDER) * self.H
+        w = {"X": np.empty((T, N, self.layer.n_in), dtype), "G": np.empty((T, N, GH), dtype),
+             "dZ": np.empty((T, N, GH), dtype), "dh": np.empty((N, H), dtype),
+             "tmp": np.empty((N, H), dtype), "ones/m": np.full(T * N, 1 / N, dtype)}
+        for s in self.layer.STATES:
+            w[s] = np.empty((T + 1, N, H), dtype)  # w["h"][t + 1] is hₜ; [0] the initial state
+        return w
+
+    def initial_state(self, w: dict, dtype) -> None:
+        given = self.layer.initial_state
+        if given is not None and not isinstance(given, tuple):
+            given = (given,)
+        for k, s in enumerate(self.layer.STATES):
+            w[s][0] = 0 if given is None else np.asarray(given[k], dtype)
+
+    def pack(self, dtype) -> None:
+        """Stack the gates' weights (see the module docstring); sigmoid gates' forward
+        columns scaled by ½."""
+        layer, H = self.layer, self.H
+        self.one = np.dtype(dtype).type(1)
+        rows = [getattr(layer, f"W_x{g}") for g in self.ORDER]
+        self.Wx_rows = np.concatenate(rows).astype(dtype, copy=False)  # (G·H, n_in)
+        self.Wh_rows = np.concatenate([getattr(layer, f"W_h{g}") for g in self.ORDER]
+                                      ).astype(dtype, copy=False)
+        scale = np.ones(len(self.ORDER) * H, dtype)
+        scale[:self.SIGMOID * H] = 0.5
+        self.Wx = np.ascontiguousarray(self.Wx_rows.T) * scale  # (n_in, G·H)
+        self.Wh = np.ascontiguousarray(self.Wh_rows.T) * scale  # (H, G·H)
+        self.b = np.concatenate([getattr(layer, f"b_{g}" if g else "b")
+                                 for g in self.ORDER]).astype(dtype, copy=False) * scale
+
+    def pack_for_loops(self, N: int, dtype) -> None:
+        """For the compiled loops: ``W_h`` and its row stack packed by MKL for N rows (the
+        buffers kept, re-packed each step as the weights change); float32/float64 only."""
+        if self.loops is None or np.dtype(dtype) not in (np.float32, np.float64):
+            self.packed = None
+            return
+        from .mkl import Packed, binding
+
+        self.packed = []
+        for name in ("Wh", "Wh_rows"):
+            B, key = getattr(self, name), (name, N, np.dtype(dtype))
+            if key in self._packed:
+                self._packed[key].pack(B)
+            else:
+                self._packed[key] = Packed(binding(), B, N)
+            self.packed.append(self._packed[key].buffer)
+        self.is32 = np.dtype(dtype) == np.float32
+        self.no_seq = np.empty((N, 0, self.H), dtype)  # dA_seq for "none" in compiled code
+
+    def project(self, w: dict, t0: int, t1: int) -> None:
+        """``W_x xₜ + b`` for the steps t0 … t1 − 1, in one product."""
+        G2 = w["G"][t0:t1].reshape(-1, w["G"].shape[2])
+        np.matmul(w["X"][t0:t1].reshape(len(G2), -1), self.Wx, out=G2)
+        G2 += self.b
+
+    def zero_gradients(self, dtype) -> dict[str, Array]:
+        """The stacked gradient arrays, zeroed: ``dW_x`` (G·H, n_in), ``dW_h`` (G·H, H),
+        ``db`` and ``db_h`` (G·H,); kept from step to step (the layer's arrays are views)."""
+        GH, grads = len(self.ORDER) * self.H, getattr(self, "_grads", None)
+        if grads is None or grads["dW_x"].dtype != dtype:
+            grads = self._grads = {"dW_x": np.empty((GH, self.layer.n_in), dtype),
+                                   "dW_h": np.empty((GH, self.H), dtype),
+                                   "db": np.empty(GH, dtype), "db_h": np.empty(GH, dtype)}
+        for g in grads.values():
+            g[...] = 0
+        blas.available()  # bound here, before a second thread may call it
+        return grads
+
+    def accumulate(self, w: dict, grads: dict, t0: int, t1: int) -> None:
+        """Add the steps t0 … t1 − 1 to ∂C/∂W_x, ∂C/∂W_h, ∂C/∂b: ``Σₜ δₜxₜᵀ``, ``Σₜ δₜhₜ₋₁ᵀ``,
+        ``Σₜ δₜ``, one product each, means over the N sequences (``dZh``: δ as W_h sees it,
+        the GRU's differs in the candidate's block)."""
+        N = w["X"].shape[1]
+        dZ = w["dZ"][t0:t1].reshape(-1, w["dZ"].shape[2])
+        dZh = w["dZh"][t0:t1].reshape(dZ.shape) if "dZh" in w else dZ
+        ones = w["ones/m"][:len(dZ)]
+        with np.errstate(over="ignore", invalid="ignore"):  # NaN/inf: the guard's to report
+            _add_product(1 / N, dZ, w["X"][t0:t1].reshape(len(dZ), -1), grads["dW_x"])
+            _add_product(1 / N, dZh, w["h"][t0:t1].reshape(len(dZ), -1), grads["dW_h"])
+            grads["db"] += ones @ dZ
+            if dZh is not dZ:
+                grads["db_h"] += ones @ dZh
+
+    def give_gradients(self, grads: dict) -> None:
+        """The layer's ``dW_x·``, ``dW_h·``, ``db_·``: row blocks of the stacked arrays."""
+        layer, H = self.layer, self.H
+        for k, g in enumerate(self.ORDER):
+            block = slice(k * H, (k + 1) * H)
+            setattr(layer, f"dW_x{g}", grads["dW_x"][block])
+            setattr(layer, f"dW_h{g}", grads["dW_h"][block])
+            setattr(layer, "db_" + g if g else "db", grads["db"][block])

@@ -1,0 +1,61 @@
+"""MKL's packed products and vector tanh as mlplab binds them (mlplab.accel.mkl), against NumPy;
+the switch that keeps MKL out. Skipped where the ``mkl`` extra is not installed."""
+
+import numpy as np
+import pytest
+
+from mlplab.accel import mkl
+from mlplab.errors import ConfigError
+
+
+def _binding():
+    b = mkl.binding()
+    if b is None:
+        pytest.skip("MKL not installed (pip install 'mlplab[mkl]')")
+    return b
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 2e-5), (np.float64, 1e-13)])
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_packed_product_on_row_blocks_equals_numpy(dtype, tol, beta):
+    _binding()
+    pytest.importorskip("numba")
+    from mlplab.accel import _rnnloops
+
+    rng = np.random.default_rng(0)
+    B = rng.normal(size=(6, 9)).astype(dtype)
+    big_A = rng.normal(size=(8, 11)).astype(dtype)  # rows 2..6 of its first 6 columns: lda 11
+    A = big_A[2:7, :6]
+    big_C = rng.normal(size=(7, 12)).astype(dtype)  # a block of a wider array: ldc 12
+    C = big_C[1:6, :9]
+    want = A @ B + beta * C
+    packed = mkl.Packed(mkl.binding(), B, rows=5)
+    _rnnloops._product(dtype == np.float32, A, packed.buffer, C, dtype(beta))
+    np.testing.assert_allclose(C, want, rtol=tol, atol=tol)
+    untouched = big_C.copy()
+    untouched[1:6, :9] = C
+    np.testing.assert_array_equal(big_C, untouched)  # nothing written outside the block
+    B2 = 2 * B
+    packed.pack(B2)  # re-packed in place: the new values count
+    C[...] = 0
+    _rnnloops._product(dtype == np.float32, A, packed.buffer, C, dtype(0))
+    np.testing.assert_allclose(C, A @ B2, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vector_tanh_is_within_an_ulp_or_two(dtype):
+    b = _binding()
+    x = np.linspace(-20, 20, 4001).astype(dtype)
+    out = np.empty_like(x)
+    getattr(b, ("s" if dtype == np.float32 else "d") + "tanh")(len(x), x.ctypes.data,
+                                                               out.ctypes.data, mkl.VML_LA)
+    np.testing.assert_allclose(out, np.tanh(x), rtol=4 * np.finfo(dtype).eps,
+                               atol=np.finfo(dtype).tiny)
+
+
+def test_switched_off_and_a_wrong_setting(monkeypatch):
+    monkeypatch.setenv("MLPLAB_MKL", "off")
+    assert mkl.binding() is None
+    monkeypatch.setenv("MLPLAB_MKL", "fast")
+    with pytest.raises(ConfigError, match="MLPLAB_MKL='fast' is not one of auto, off"):
+        mkl.binding()
