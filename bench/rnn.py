@@ -7,8 +7,8 @@ The step (the issue's anchor): input 32, hidden 128, T = 50, batch 32, float32, 
 on the last state, MSE, plain SGD. Contenders, each in its own process, alternating within
 every round so that a slow phase of a shared machine hits all of them alike:
 
-- ``mlplab``: ``mlplab.fit``'s own step (the accelerator, :mod:`mlplab.accel.recurrent`; with
-  ``--threads 1`` without its second thread): with MKL installed (``mlplab[mkl]``), its time
+- ``mlplab``: ``mlplab.fit``'s own step (the accelerator, :mod:`mlplab.accel.recurrent`):
+  with MKL installed (``mlplab[mkl]``), its time
   loops compiled with MKL's packed products;
 - ``mlplab-openblas``: the same step without MKL (NumPy's steps on OpenBLAS, numba's cells);
 - ``mlplab-numpy``: the same with the gate arithmetic in NumPy (as without numba);
@@ -50,17 +50,16 @@ def _timed(step, reps: int, clock: str) -> list[float]:
     return times
 
 
-def mlplab_step(kind: str, accelerate: bool, numba: bool, threads: int, mkl: bool = True):
+def mlplab_step(kind: str, accelerate: bool, numba: bool, mkl: bool = True):
     import numpy as np
 
     import mlplab
-    from mlplab.accel import rnn_base, rnn_cells
+    from mlplab.accel import rnn_cells
     from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN
     from mlplab.train.setup import prepare
 
     rnn_cells.ENABLED = numba
     rnn_cells.MKL = mkl
-    rnn_base.OVERLAP = threads > 1  # one thread: no second core's share either
     cls = {"lstm": LSTM, "rnn": SimpleRNN, "gru": GRU}[kind]
     rng = np.random.default_rng(0)
     net = mlplab.Network.from_layers(
@@ -125,7 +124,7 @@ def child(name: str, kind: str, reps: int, threads: int, clock: str) -> dict:
     elif name == "gemm":
         step, label = gemm_step(kind)
     else:
-        step, label = mlplab_step(kind, name != "core", name != "mlplab-numpy", threads,
+        step, label = mlplab_step(kind, name != "core", name != "mlplab-numpy",
                                   mkl=name != "mlplab-openblas")
     return {"times": _timed(step, reps, clock), "label": label}
 

@@ -1,12 +1,11 @@
 """Where an accelerated recurrent training step spends its time: each part of the kernel's
 step timed while real steps run (wall time, summed per step, mean of 50 steps).
 
-    python bench/rnn_breakdown.py                 # LSTM, 2 threads (the second core's share on)
+    python bench/rnn_breakdown.py                 # LSTM, BLAS on 2 threads
     python bench/rnn_breakdown.py --kind gru --threads 1 --no-mkl
 
-The step is bench/rnn.py's anchor (input 32, hidden 128, T = 50, batch 32, float32, SGD). With
-two threads the parts run on two cores at once, so they add up to more than the step;
-``thread`` says which ran where (``main`` or ``second``).
+The step is bench/rnn.py's anchor (input 32, hidden 128, T = 50, batch 32, float32, SGD).
+``forward`` holds ``pack`` … ``steps``, ``backward`` holds ``steps_back`` and ``accumulate``.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import collections
 import gc
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -36,7 +34,7 @@ def main(argv=None) -> None:
 
     from mlplab.accel import rnn_kernels
 
-    step, label = rnn.mlplab_step(args.kind, True, True, args.threads, mkl=not args.no_mkl)
+    step, label = rnn.mlplab_step(args.kind, True, True, mkl=not args.no_mkl)
     step()
     kernel = next(o for o in gc.get_objects() if isinstance(o, rnn_kernels.Kernel))
     spent: dict = collections.defaultdict(float)
@@ -45,8 +43,7 @@ def main(argv=None) -> None:
         def part(*a, **kw):
             t = time.perf_counter()
             out = f(*a, **kw)
-            main = threading.current_thread() is threading.main_thread()
-            spent[name, "main" if main else "second"] += time.perf_counter() - t
+            spent[name] += time.perf_counter() - t
             return out
         return part
 
@@ -60,8 +57,8 @@ def main(argv=None) -> None:
         step()
     whole = (time.perf_counter() - t) / n
     print(f"{args.kind.upper()} step ({label}), {args.threads} thread(s): {whole * 1e3:.2f} ms")
-    for (name, thread), seconds in sorted(spent.items(), key=lambda kv: PARTS.index(kv[0][0])):
-        print(f"  {name:<16} {thread:<7} {seconds / n * 1e3:6.2f} ms")
+    for name, seconds in sorted(spent.items(), key=lambda kv: PARTS.index(kv[0])):
+        print(f"  {name:<16} {seconds / n * 1e3:6.2f} ms")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
-"""How mlplab's recurrent step uses two cores, three ways in one process, alternating.
+"""How mlplab's recurrent step uses BLAS's threads: three ways in one process, alternating.
 
-    python bench/rnn_threads.py            # LSTM and GRU, 8 rounds
-    python bench/rnn_threads.py --kinds lstm --rounds 12
+    python bench/rnn_threads.py            # LSTM, GRU and RNN, 8 rounds
+    python bench/rnn_threads.py --kinds lstm --rounds 12 --no-mkl
 
-- ``shipped``: as ``fit`` runs it: BLAS on one thread, the gradient products and the input
-  projection on a second thread (``mlplab.accel.rnn_base.OVERLAP``);
-- ``one thread``: BLAS on one thread, everything on the calling thread;
-- ``two BLAS threads``: everything on the calling thread, BLAS free to use its two threads.
+- ``shipped``: as ``fit`` runs it: the time loop's small products on one BLAS thread, the
+  products over all steps at once (input projection, gradients) on every thread BLAS may use;
+- ``one thread``: BLAS on one thread for the whole step;
+- ``all threads``: BLAS free to use every thread, in the loop too.
 
-The step is bench/rnn.py's anchor (input 32, hidden 128, T = 50, batch 32, float32, SGD).
-Quoted: the best wall time of a step over all rounds.
+With MKL's compiled loops (``mlplab[mkl]``) the loop's products are MKL's, sequential in every
+way; ``--no-mkl`` runs the NumPy steps, whose products are NumPy's BLAS. The step is
+bench/rnn.py's anchor (input 32, hidden 128, T = 50, batch 32, float32, SGD). Quoted: the best
+wall time of a step over all rounds.
 """
 
 from __future__ import annotations
@@ -26,29 +28,33 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 def main(argv=None) -> None:
     import rnn  # bench/rnn.py: the same step
 
-    from mlplab.accel import recurrent, rnn_base
+    from mlplab.accel import rnn_base
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--kinds", default="lstm,gru")
+    p.add_argument("--kinds", default="lstm,gru,rnn")
     p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--no-mkl", action="store_true")
     args = p.parse_args(argv)
-    shipped = recurrent.one_blas_thread
-    ways = {"shipped": (True, shipped), "one thread": (False, shipped),
-            "two BLAS threads": (False, contextlib.nullcontext)}
+    shipped = rnn_base.one_blas_thread
+    ways = {"shipped": (shipped, contextlib.nullcontext),
+            "one thread": (shipped, shipped),
+            "all threads": (contextlib.nullcontext, contextlib.nullcontext)}
     for kind in args.kinds.split(","):
-        step, _ = rnn.mlplab_step(kind, True, True, 2)
+        step, label = rnn.mlplab_step(kind, True, True, mkl=not args.no_mkl)
         best = dict.fromkeys(ways, float("inf"))
         for _ in range(args.rounds):
-            for name, (overlap, limit) in ways.items():
-                rnn_base.OVERLAP, recurrent.one_blas_thread = overlap, limit
-                for _ in range(2):
-                    step()
-                for _ in range(8):
-                    t = time.perf_counter()
-                    step()
-                    best[name] = min(best[name], time.perf_counter() - t)
-        rnn_base.OVERLAP, recurrent.one_blas_thread = True, shipped
-        print(kind.upper(), "  ".join(f"{name}: {t * 1e3:.2f} ms" for name, t in best.items()))
+            for name, (in_loop, whole) in ways.items():
+                rnn_base.one_blas_thread = in_loop
+                with whole():
+                    for _ in range(2):
+                        step()
+                    for _ in range(8):
+                        t = time.perf_counter()
+                        step()
+                        best[name] = min(best[name], time.perf_counter() - t)
+        rnn_base.one_blas_thread = shipped
+        print(f"{kind.upper()} ({label}):",
+              "  ".join(f"{name}: {t * 1e3:.2f} ms" for name, t in best.items()))
 
 
 if __name__ == "__main__":

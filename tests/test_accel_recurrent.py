@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mlplab
-from mlplab.accel import recurrent, rnn_base, rnn_cells
+from mlplab.accel import recurrent, rnn_cells
 from mlplab.callbacks import Callback
 from mlplab.clipping import ClipByGlobalNorm
 from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN, TimeDense
@@ -168,11 +168,8 @@ def test_numba_cells_equal_numpy_cells(dtype):
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-@pytest.mark.parametrize("overlap", [True, False])
-def test_long_sequences_with_and_without_the_second_core(cells, kind, overlap, monkeypatch):
-    # T = 25 ≥ 2 chunks of 10: the input projection and the gradient products go to the
-    # second thread in chunks (the last chunk is 5 steps)
-    monkeypatch.setattr(rnn_base, "OVERLAP", overlap)
+def test_long_sequences_equal_the_core(cells, kind):
+    # T = 25, two stacked layers, momentum: the products over all 25 steps at once
     cls, rng = KINDS[kind], np.random.default_rng(4)
     X, y = rng.normal(size=(24, 25, 3)), rng.normal(size=(24, 1))
 
@@ -185,7 +182,6 @@ def test_long_sequences_with_and_without_the_second_core(cells, kind, overlap, m
     kw = dict(optimizer="momentum", learning_rate=0.02, batch_size=8, max_epochs=3,
               epsilon=None, seed=1)
     fast, core = net(), net()
-    assert rnn_base.overlaps(25) is (overlap and (rnn_base.os.cpu_count() or 1) >= 2)
     h_fast, h_core = fast.fit(X, y, accelerate=True, **kw), core.fit(X, y, accelerate=False, **kw)
     assert h_fast.backend == f"numpy-recurrent+{cells}"
     for p, q in zip(fast.params, core.params):

@@ -17,10 +17,10 @@ them with the core's) as follows:
 - the gradients of ``W_x``, ``W_h`` and ``b`` are each one product over all steps
   (``Σₜ δₜ hₜ₋₁ᵀ`` as ``(G·H, T·N) @ (T·N, H)``), written into stacked arrays whose row
   blocks *are* the layer's ``dW_xi``, ``dW_hi``, … (views, no copy);
-- with two cores and T ≥ 20, those products (and the input projection) go by chunks of
-  :data:`~mlplab.accel.rnn_base.CHUNK` steps to a second thread while the step-by-step loop
-  goes on, BLAS on one thread in each: the loop's small products and the big ones run side by
-  side;
+- those products over all steps (and the input projection) use every thread BLAS is given;
+  the time loop's small products one (robust when other jobs hold the cores; MKL's are
+  sequential anyway). ``bench/rnn_threads.py`` measures the choice; handing the big products
+  to a second thread while the loop runs, as an earlier version did, was slower on 2 cores;
 - the gate arithmetic of a step is one compiled loop with numba installed
   (:mod:`mlplab.accel.rnn_cells`), NumPy otherwise;
 - with numba and MKL installed (``pip install 'mlplab[mkl]'``), a whole chunk of steps is one
@@ -44,7 +44,6 @@ from ..core.layers.recurrent import Recurrent
 from ..core.step import Step
 from ..core.validation import check_finite
 from . import rnn_cells
-from .rnn_base import one_blas_thread
 from .rnn_kernels import KERNELS
 
 Array = np.ndarray
@@ -76,13 +75,6 @@ class RecurrentStep(Step):
                          run.guard.cost_checker(run.trainer))
         loops = any(getattr(layer, "loops", None) for layer in self.net.layers)
         self.name = f"numpy-recurrent+{'numba+mkl' if loops else rnn_cells.name()}"
-
-    def __call__(self, Xb: Array, Yb: Array):
-        # BLAS on one thread: a step's many small products gain nothing from a second BLAS
-        # thread (measured: the products alone 7.25 ms with one, 7.12 with two) and lose 2×
-        # when the machine is busy; the second core, if any, takes the big products instead
-        with one_blas_thread():
-            return super().__call__(Xb, Yb)
 
     def snapshot(self) -> list[Array]:
         return [p.copy() for p in self.net.params]

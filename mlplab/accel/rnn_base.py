@@ -1,13 +1,11 @@
 """The base of the recurrent accelerator's kernels (:mod:`mlplab.accel.recurrent` says what
 they compute and how): one :class:`Kernel` per recurrent layer keeps the layer contract
 (``forward``, ``backward``, ``params``, ``grads``) with stacked weights and reused time-major
-arrays; the chunks of products that go to a second core (:data:`OVERLAP`, :data:`CHUNK`).
-Subclasses (:mod:`mlplab.accel.rnn_kernels`) give each cell's steps.
+arrays. Subclasses (:mod:`mlplab.accel.rnn_kernels`) give each cell's steps.
 """
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
@@ -15,35 +13,19 @@ from ..core.layers.recurrent import Recurrent
 from . import blas, rnn_cells
 
 Array = np.ndarray
-OVERLAP = True  # False: every product on the calling thread (tests, benchmarks)
-CHUNK = 10  # steps per chunk of products handed to the second core
-_state: dict = {}  # the second core's thread, the BLAS thread controller (made on first use)
-
-
-def overlaps(T: int) -> bool:
-    """True when a training step of T steps hands products to a second core."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return OVERLAP and T >= 2 * CHUNK and (cores or 1) >= 2
-
-
-def _pool():
-    if "pool" not in _state:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _state["pool"] = ThreadPoolExecutor(1, thread_name_prefix="mlplab-recurrent")
-    return _state["pool"]
+_state: dict = {}  # the BLAS thread controller (made on first use)
 
 
 def one_blas_thread():
-    """A context in which BLAS uses one thread (with the second thread of a step: a core
-    each, instead of four threads fighting for two)."""
+    """A context in which BLAS uses one thread, for the NumPy steps' small products: on a
+    quiet machine a second thread gains them ~10 %, while other jobs hold the cores it makes
+    the step 2.5–6× slower (each small product waits for its slowest thread;
+    ``bench/rnn_threads.py``). The products over all steps at once use every thread."""
     if "blas" not in _state:
         from threadpoolctl import ThreadpoolController
 
         _state["blas"] = ThreadpoolController()
     return _state["blas"].limit(limits=1, user_api="blas")
-
-
 def _add_product(alpha: float, D: Array, A: Array, C: Array) -> None:
     """``C += alpha · Dᵀ A`` (BLAS's gemm with β = 1; NumPy where that is not bound)."""
     if not blas.gemm_update(alpha, D, A, C):
@@ -66,7 +48,6 @@ class Kernel:
         self.cells = rnn_cells.cells()
         self.loops = rnn_cells.loops() if self.LOOPS else None  # compiled time loops, or None
         self._packed: dict[tuple, object] = {}
-        self.overlap = False  # this step's products shared with a second core
         self._work: dict[tuple, dict[str, Array]] = {}
         self.out_shape = layer.out_shape
 
@@ -88,17 +69,9 @@ class Kernel:
         self.pack(A_prev.dtype)
         self.pack_for_loops(N, A_prev.dtype)
         np.copyto(w["X"], A_prev.transpose(1, 0, 2))  # time-major: step t is w["X"][t]
-        self.overlap = training and overlaps(T)
-        # W_x xₜ + b for all t at once, or the first chunk here and the others on the second core
-        self.project(w, 0, CHUNK if self.overlap else T)
-        later = [_pool().submit(self.project, w, t, t + CHUNK)
-                 for t in range(CHUNK, T, CHUNK)] if self.overlap else []
+        self.project(w, 0, T)  # W_x xₜ + b for all t at once
         self.initial_state(w, A_prev.dtype)
-        chunk = CHUNK if self.overlap else T
-        for t0 in range(0, T, chunk):
-            if t0:
-                later[t0 // CHUNK - 1].result()  # this chunk's W_x xₜ + b are there
-            self.steps(t0, min(T, t0 + chunk))
+        self.steps(0, T)
         self.layer.state = tuple(w[s][T].copy() for s in self.layer.STATES)
         H = w["h"]
         return H[1:].transpose(1, 0, 2) if self.layer.return_sequences else H[T]
@@ -113,18 +86,9 @@ class Kernel:
         grads = self.zero_gradients(w["X"].dtype)
         if not layer.return_sequences:
             dh += dA  # ∂C/∂h_T; a layer returning every state adds ∂C/∂hₜ at each t
-        done, pending = T, []
-        starts = range((T - 1) // CHUNK * CHUNK, -1, -CHUNK) if self.overlap else [0]
-        for t0 in starts:
-            # δₜ into w["dZ"][t] for t = done − 1 … t0; dh becomes ∂C/∂h_{t0 − 1}
-            self.steps_back(t0, done, dh, dA if layer.return_sequences else None)
-            if self.overlap:  # the chunk's gradient products: second core
-                pending.append(_pool().submit(self.accumulate, w, grads, t0, done))
-            done = t0
-        if not self.overlap:
-            self.accumulate(w, grads, 0, T)  # one product each over all steps
-        for job in pending:
-            job.result()
+        # δₜ into w["dZ"][t] for t = T − 1 … 0; dh becomes ∂C/∂h₋₁
+        self.steps_back(0, T, dh, dA if layer.return_sequences else None)
+        self.accumulate(w, grads, 0, T)  # one product each over all steps
         self.give_gradients(grads)
         if not need_dA_prev:
             return None
@@ -133,16 +97,18 @@ class Kernel:
 
     def steps(self, t0: int, t1: int) -> None:
         """The forward steps t0 … t1 − 1 (subclasses: the compiled loop where it applies)."""
-        for t in range(t0, t1):
-            self.step(t)
+        with one_blas_thread():
+            for t in range(t0, t1):
+                self.step(t)
 
     def steps_back(self, t0: int, t1: int, dh: Array, dA_seq: Array | None) -> None:
         """The backward steps t1 − 1 … t0: ``dh`` is ∂C/∂h_{t1 − 1} without ``dA_seq``'s part
         on entry, ∂C/∂h_{t0 − 1} on exit (subclasses: the compiled loop where it applies)."""
-        for t in range(t1 - 1, t0 - 1, -1):
-            if dA_seq is not None:
-                dh += dA_seq[:, t]  # W_hᵀ δₜ₊₁ + ∂C/∂hₜ
-            self.step_back(t, dh)  # δₜ into w["dZ"][t], dh becomes ∂C/∂hₜ₋₁
+        with one_blas_thread():
+            for t in range(t1 - 1, t0 - 1, -1):
+                if dA_seq is not None:
+                    dh += dA_seq[:, t]  # W_hᵀ δₜ₊₁ + ∂C/∂hₜ
+                self.step_back(t, dh)  # δₜ into w["dZ"][t], dh becomes ∂C/∂hₜ₋₁
 
     # ------------------------------------------------------------------ helpers
     def _arrays(self, N: int, T: int, dtype) -> dict[str, Array]:
@@ -222,7 +188,6 @@ class Kernel:
                                    "db": np.empty(GH, dtype), "db_h": np.empty(GH, dtype)}
         for g in grads.values():
             g[...] = 0
-        blas.available()  # bound here, before a second thread may call it
         return grads
 
     def accumulate(self, w: dict, grads: dict, t0: int, t1: int) -> None:
