@@ -138,20 +138,22 @@ class Kernel:
             w[s][0] = 0 if given is None else np.asarray(given[k], dtype)
 
     def pack(self, dtype) -> None:
-        """Stack the gates' weights (see the module docstring); sigmoid gates' forward
-        columns scaled by ½."""
-        layer, H = self.layer, self.H
-        self.one = np.dtype(dtype).type(1)
-        rows = [getattr(layer, f"W_x{g}") for g in self.ORDER]
-        self.Wx_rows = np.concatenate(rows).astype(dtype, copy=False)  # (G·H, n_in)
-        self.Wh_rows = np.concatenate([getattr(layer, f"W_h{g}") for g in self.ORDER]
-                                      ).astype(dtype, copy=False)
-        scale = np.ones(len(self.ORDER) * H, dtype)
-        scale[:self.SIGMOID * H] = 0.5
-        self.Wx = np.ascontiguousarray(self.Wx_rows.T) * scale  # (n_in, G·H)
-        self.Wh = np.ascontiguousarray(self.Wh_rows.T) * scale  # (H, G·H)
-        self.b = np.concatenate([getattr(layer, f"b_{g}" if g else "b")
-                                 for g in self.ORDER]).astype(dtype, copy=False) * scale
+        """Stack the gates' weights (see the module docstring) into arrays kept from step to
+        step; sigmoid gates' forward columns scaled by ½ (exact: a power of two)."""
+        layer, H, dtype = self.layer, self.H, np.dtype(dtype)
+        self.one = dtype.type(1)
+        if getattr(self, "_stacked", "") != dtype.str:  # (np.dtype(None) is float64)
+            GH, n_in = len(self.ORDER) * H, layer.n_in
+            self.Wx_rows, self.Wx = np.empty((GH, n_in), dtype), np.empty((n_in, GH), dtype)
+            self.Wh_rows, self.Wh = np.empty((GH, H), dtype), np.empty((H, GH), dtype)
+            self.b, self._stacked = np.empty(GH, dtype), dtype.str
+        for k, g in enumerate(self.ORDER):
+            block, scale = slice(k * H, (k + 1) * H), 0.5 if k < self.SIGMOID else 1.0
+            W_x, W_h = getattr(layer, f"W_x{g}"), getattr(layer, f"W_h{g}")
+            self.Wx_rows[block], self.Wh_rows[block] = W_x, W_h  # (G·H, n_in), (G·H, H)
+            np.multiply(W_x.T, scale, out=self.Wx[:, block])  # (n_in, G·H)
+            np.multiply(W_h.T, scale, out=self.Wh[:, block])  # (H, G·H)
+            np.multiply(getattr(layer, f"b_{g}" if g else "b"), scale, out=self.b[block])
 
     def pack_for_loops(self, N: int, dtype) -> None:
         """For the compiled loops: ``W_h`` and its row stack packed by MKL for N rows (the
