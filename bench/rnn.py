@@ -15,7 +15,9 @@ every round so that a slow phase of a shared machine hits all of them alike:
 - ``core``: the core's plain BPTT (``accelerate=False``), for reference;
 - ``torch``: ``nn.LSTM`` / ``nn.RNN`` / ``nn.GRU`` + ``nn.Linear``, ``torch.optim.SGD``;
 - ``gemm``: only the matrix products the accelerator's step makes, with NumPy (the input
-  projection, one ``hₜ₋₁ @ W_h`` and one ``δₜ @ W_h`` per step, ∂C/∂W_x and ∂C/∂W_h).
+  projection, one ``hₜ₋₁ @ W_h`` and one ``δₜ @ W_h`` per step, ∂C/∂W_x and ∂C/∂W_h);
+- ``gemm-mkl``: the same products as the step with MKL makes them: the per-step ones on
+  ``W_h`` packed by MKL (packing included) in one compiled loop, the others with NumPy.
 
 Quoted: each contender's best step over all rounds (``best``), the median of the per-process
 bests, and ``paired``: the median over rounds of torch's best / mlplab's best in that round.
@@ -33,7 +35,7 @@ import time
 
 N, H, F, T = 32, 128, 32, 50
 GATES = {"lstm": 4, "rnn": 1, "gru": 3}
-CONTENDERS = ["mlplab", "mlplab-openblas", "mlplab-numpy", "torch", "gemm"]
+CONTENDERS = ["mlplab", "mlplab-openblas", "mlplab-numpy", "torch", "gemm", "gemm-mkl"]
 
 
 def _timed(step, reps: int, clock: str) -> list[float]:
@@ -118,11 +120,45 @@ def gemm_step(kind: str):
     return step, "numpy products only"
 
 
+def gemm_mkl_step(kind: str):
+    import numba
+    import numpy as np
+
+    from mlplab.accel import _rnnloops, mkl
+
+    rng = np.random.default_rng(0)
+    GH = GATES[kind] * H
+    f32 = lambda *shape: rng.normal(size=shape).astype(np.float32)  # noqa: E731
+    X2, Wx, Wh, Wh_rows = f32(T * N, F), f32(F, GH), f32(H, GH), f32(GH, H)
+    Z, dZ, Hs, dh = f32(T, N, GH), f32(T, N, GH), f32(T + 1, N, H), f32(N, H)
+    packed, packed_rows = mkl.Packed(mkl.binding(), Wh, N), mkl.Packed(mkl.binding(), Wh_rows, N)
+
+    @numba.njit(nogil=True)
+    def loops(Z, dZ, Hs, dh, P, Pr):
+        for t in range(T):
+            _rnnloops._product(True, Hs[t], P, Z[t], 1.0)
+        for t in range(T - 1, -1, -1):
+            _rnnloops._product(True, dZ[t], Pr, dh, 0.0)
+
+    def step():
+        packed.pack(Wh)
+        packed_rows.pack(Wh_rows)
+        np.matmul(X2, Wx, out=Z.reshape(T * N, GH))
+        loops(Z, dZ, Hs, dh, packed.buffer, packed_rows.buffer)
+        dZ2 = dZ.reshape(T * N, GH)
+        np.matmul(dZ2.T, X2)
+        np.matmul(dZ2.T, Hs[:T].reshape(T * N, H))
+
+    return step, "MKL's packed step products, numpy's others"
+
+
 def child(name: str, kind: str, reps: int, threads: int, clock: str) -> dict:
     if name == "torch":
         step, label = torch_step(kind, threads)
     elif name == "gemm":
         step, label = gemm_step(kind)
+    elif name == "gemm-mkl":
+        step, label = gemm_mkl_step(kind)
     else:
         step, label = mlplab_step(kind, name != "core", name != "mlplab-numpy",
                                   mkl=name != "mlplab-openblas")
