@@ -83,3 +83,25 @@ def test_gradcheck_on_xor_after_training():
     net = Network([2, 2, 1], seed=1)
     net.fit(X, Y, learning_rate=1.0, max_epochs=500)
     assert gradcheck(net, X, Y).max_error < 1e-6
+
+
+def test_a_kink_within_the_step_is_checked_with_smaller_steps():
+    """A ReLU whose z is 1e-3 from its kink: steps of ±2e-3 on its bias cross it (their chord
+    is no derivative, and the check failed on a healthy trained model); smaller steps agree."""
+    net = Network([2, 3, 1], activation="relu", loss="mse", output="identity", seed=0)
+    X, Y = np.array([[1.0, -0.5], [0.3, 0.8]]), np.array([[0.2], [-0.4]])
+    hidden = net.layers[1]
+    hidden.b[0] = 1e-3 - X[0] @ hidden.W[0]  # unit 0's z for the first sample: 1e-3
+    net.forward(X)
+    assert abs(hidden.Z[0, 0] - 1e-3) < 1e-12
+    result = gradcheck(net, X, Y)
+    assert result.passed, str(result)
+    # smaller steps are tried only after a failure: h = 1e-3 failed there, 1e-4 passed
+    assert result.steps == {1: 1e-4} and "h = 0.0001" in str(result)
+    assert gradcheck(net, X, Y, h=1e-4).steps == {}  # that step alone passes at once
+
+    from mlplab import activations  # a wrong derivative still fails at every step
+    broken = activations.Activation("relu", activations.relu,
+                                    lambda z: 0.9 * activations.relu_prime(z))
+    hidden.g = broken
+    assert not gradcheck(net, X, Y).passed
