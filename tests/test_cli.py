@@ -163,7 +163,7 @@ def test_predict_and_show_a_truth_table_model(tmp_path):
     (["train", "nodata"], "unknown data set 'nodata'"),
     (["train", "missing.csv", "--target", "y"], "does not exist"),
     (["show", "nope.safetensors"], "does not exist"),
-    (["trace", "--x", "1,0,1"], "3 features but the network expects 2"),
+    (["trace", "--x", "1,0,1"], "--x has 3 value(s) but the network takes 2 inputs: give --x 2"),
     (["predict", "nope.safetensors", "xor"], "does not exist"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):
@@ -197,6 +197,16 @@ def test_lab_with_an_unknown_name_creates_no_folder(tmp_path):
     result = invoke("lab", "nosuchlab", "--out", tmp_path / "new")
     assert result.exit_code == 2 and "unknown experiment 'nosuchlab'" in result.output
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("args", [["lab"], ["lab", "list"]])
+def test_lab_lists_the_experiments(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args, "--lang", "en")
+    assert result.exit_code == 0, result.output
+    names = [line.split()[0] for line in result.output.splitlines() if line.strip()]
+    assert {"xor", "gradients", "rnn", "cnn"} <= set(names) and len(names) >= 15
+    assert not (tmp_path / "lab-out").exists()  # listing writes nothing
 
 
 def test_a_model_that_cannot_be_saved_after_training_is_rescued(tmp_path, monkeypatch,

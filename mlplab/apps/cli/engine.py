@@ -10,6 +10,7 @@ from typing import Optional
 import numpy as np
 import typer
 
+from ...errors import ConfigError
 from .app import command, console, parse_floats, parse_ints, user_errors
 
 
@@ -68,7 +69,12 @@ def trace(
 
     with user_errors():
         net = _net_for_check(model, layers, activation, output, loss, init, seed)
-        t = run_trace(net, parse_floats(x, "--x"), parse_floats(y, "--y"), learning_rate=lr)
+        x_values = parse_floats(x, "--x")
+        n = net.input_shape[0] if len(net.input_shape) == 1 else None  # vectors, not images
+        if n is not None and len(x_values) != n:
+            raise ConfigError(f"--x has {len(x_values)} value(s) but the network takes {n} "
+                              f"inputs: give --x {n} comma-separated numbers (one sample)")
+        t = run_trace(net, x_values, parse_floats(y, "--y"), learning_rate=lr)
         if as_json:
             sys.stdout.write(json.dumps(t.as_dict(), indent=1) + "\n")
         else:
