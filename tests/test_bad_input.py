@@ -226,6 +226,10 @@ def files(tmp_path):
     (tmp_path / "ok.csv").write_text("a,b,y\n1,2,0\n2,1,1\n")
     (tmp_path / "big.csv").write_text("a,b,c,y\n" + "".join(
         f"{i * 1e3},{-i * 1e3},{i % 3 * 1e3},{i * 1e6}\n" for i in range(20)))
+    (tmp_path / "indexed.csv").write_text(",a,y\n" + "".join(f"{i},{i * 0.5},{i % 2}\n"
+                                                              for i in range(30)))
+    (tmp_path / "named_index.csv").write_text("row,a,y\n" + "".join(
+        f"{i},{i * 0.5},{i % 2}\n" for i in range(30)))  # named: a feature the user chose
     (tmp_path / "dup.csv").write_text("a,y,y\n" + "".join(f"{i},{i % 2},{i % 2}\n"
                                                            for i in range(10)))
     (tmp_path / "huge.csv").write_text("a,y\n" + "".join(
@@ -323,6 +327,9 @@ CLI = [
      "target column 'y' holds -1e\\+308 on line 2, beyond ±1e\\+150 .*rescale the column"),
     (["train", "{d}/dup.csv", "--target", "y"],
      "two columns named 'y' \\(columns 2 and 3\\); rename one"),
+    (["train", "{d}/indexed.csv", "--target", "y"],
+     "first column has no name and counts the rows 0, 1, 2, …: the row index pandas writes "
+     "with to_csv\\(\\).*to_csv\\(index=False\\), or name the column"),
     (["train", "--csv", "{d}/pipe.csv", "--target", "y"], "is a FIFO \\(named pipe\\)"),
     (["train", "--csv", "/dev/zero", "--target", "y"], "/dev/zero is a character device"),
     (["train", "--csv", "{d}/loop.csv", "--target", "y"], "Too many levels of symbolic links"),
@@ -591,3 +598,12 @@ def test_reliability_playground(playground, method, url, kwargs, status, message
     test_playground_api(playground, method, url, kwargs, status, message)
     client, sid = playground
     assert client.post(f"/api/sessions/{sid}/step").status_code == 200  # the session lives on
+
+
+def test_a_named_counting_column_is_a_feature(files, tmp_path):
+    # only a nameless first column counting the rows is taken for pandas' index
+    out = tmp_path / "named-out"
+    result = CliRunner().invoke(app, ["train", str(files / "named_index.csv"), "--target", "y",
+                                      "--max-epochs", "2", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert (out / "model.safetensors").exists()

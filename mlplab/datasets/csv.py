@@ -173,8 +173,24 @@ def read_frame(path: str | os.PathLike, encoding: str | None = None):
     if frame.shape[0] == 0:
         raise DataError(f"{path} has a header but no data rows")
     _check_names(path, [str(v) for v in header.iloc[0].tolist()])
+    _check_index(path, header.iloc[0, 0], frame.iloc[:, 0])
     _check_cells(path, frame)
     return frame
+
+
+def _check_index(path: Path, name, column) -> None:
+    """A first column without a name that counts the rows 0, 1, 2, … is the row index pandas'
+    ``to_csv()`` writes by default: a network would learn from the rows' order."""
+    import pandas as pd
+
+    if not pd.isna(name) or not pd.api.types.is_integer_dtype(column.dtype):
+        return
+    start = int(column.iloc[0])
+    if start in (0, 1) and np.array_equal(column.to_numpy(), np.arange(start, start + len(column))):
+        raise DataError(f"{path}: its first column has no name and counts the rows {start}, "
+                        f"{start + 1}, {start + 2}, …: the row index pandas writes with "
+                        "to_csv(); a network would learn the rows' order from it. Write the "
+                        "file with to_csv(index=False), or name the column if it is a feature")
 
 
 def _check_names(path: Path, names: list[str]) -> None:
