@@ -245,7 +245,9 @@ def test_cli_sweep_on_a_cluster_saves_the_best_model(dask_cluster, tmp_path):
     (["--grid", "hidden"], "must look like NAME=V1,V2"),
     (["--grid", "hidden=8,x"], "is not layer sizes like 16 or 32x16"),
     (["--grid", "lr=0.1", "--grid", "lr=0.2"], "names 'learning_rate_init' twice"),
-    (["--grid", "colour=1,2"], "MLPClassifier has no parameter 'colour'"),
+    (["--grid", "colour=1,2"], "unknown name 'colour'; use hidden, lr, epochs, batch (short "
+                               "names), or any estimator parameter: activation, alpha,"),
+    (["--grid", "hiden=8,16"], "unknown name 'hiden'; did you mean 'hidden'?"),
     (["--grid", "lr=0.1", "--cv", "1"], "--cv must be at least 2 folds"),
     (["--grid", "lr=0.1", "--scheduler", "localhost:8786"], "must look like tcp://HOST:PORT"),
     (["--grid", "lr=0.1", "--n-jobs", "0"], "n_jobs must be 1 (serial)"),

@@ -43,12 +43,29 @@ def parse_grid(items: list[str]) -> dict:
         if not sep or not name or not values.strip():
             raise ConfigError(f"--grid {item!r} must look like NAME=V1,V2 (e.g. hidden=8,16,32 "
                               "or lr=0.001,0.01)")
+        _check_name(name)
         if name in grid:
             raise ConfigError(f"--grid names {name!r} twice; list all its values once")
         grid[name] = [_value(v, name) for v in values.split(",") if v.strip()]
     if not grid:
         raise ConfigError("give at least one --grid NAME=V1,V2 (e.g. --grid hidden=8,16,32)")
     return grid
+
+
+def _check_name(name: str) -> None:
+    """An unknown --grid name: the short names first, a close match if there is one."""
+    from ...sklearn import MLPClassifier, MLPRegressor
+
+    known = set(MLPClassifier().get_params()) | set(MLPRegressor().get_params())
+    if name in known:
+        return
+    import difflib
+
+    short = ", ".join(GRID_NAMES)
+    close = difflib.get_close_matches(name, [*GRID_NAMES, *known], n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise ConfigError(f"--grid: unknown name {name!r}; {hint}use {short} (short names), or any "
+                      f"estimator parameter: {', '.join(sorted(known - set(GRID_NAMES.values())))}")
 
 
 def _short(params: dict) -> dict:
