@@ -38,8 +38,10 @@ def ones(n: int, dtype) -> Array:
 
 
 def sigmoid_into(z: Array, out: Array) -> Array:
-    # σ(z) = 1 / (1 + e^(−z)), as the core writes it: e^(−z) = inf for z ≪ 0 gives σ = 0
-    np.exp(np.negative(z, out=out), out=out)
+    # σ(z) = 1 / (1 + e^(−z)): e^(−z) = inf for z ≪ 0 gives σ = 0, exactly the core's limit
+    # (the core writes e^z / (1 + e^z) there), so that overflow is no news to the user
+    with np.errstate(over="ignore"):
+        np.exp(np.negative(z, out=out), out=out)
     out += 1
     return np.reciprocal(out, out=out)
 
