@@ -13,7 +13,7 @@ from .tour import LANG_HELP
 
 @command()
 def lab(
-    name: Optional[str] = typer.Argument(None, help="Experiment to run (omit to list them)."),
+    name: Optional[str] = typer.Argument(None, help="Experiment to run (omit, or 'list', to list them)."),
     out: Path = typer.Option(Path("lab-out"), help="Folder for results.json and the figures."),
     quick: bool = typer.Option(False, help="A smaller, faster run (for tests and previews)."),
     seed: int = typer.Option(0, help="Seed of every random choice."),
@@ -29,7 +29,7 @@ def lab(
 
     with user_errors():
         check_language(lang)
-        if name is None:
+        if name is None or name == "list":  # `mlplab lab list`, as users try it
             for key, module in discover().items():
                 title = getattr(module, "TITLE_ZH", "") if lang == "zh" else module.TITLE
                 console.print(f"{key:<14} {title or module.TITLE}", highlight=False)
