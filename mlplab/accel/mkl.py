@@ -13,8 +13,8 @@ Optional: ``pip install 'mlplab[mkl]'`` (Intel's ``mkl`` wheel, x86-64). This mo
 ``libmkl_rt`` where that wheel puts it (``<prefix>/lib``), or where the loader finds it, and
 binds only when a self-test on small arrays agrees with NumPy; ``MLPLAB_MKL=off`` in the
 environment never loads it. Loaded by mlplab, MKL runs *sequential* (no thread pool of its own,
-so none to fight NumPy's OpenBLAS pool): the accelerator calls it from one thread per core.
-Where the process already has MKL (a NumPy built on it), that copy is used, one thread per call.
+so none to fight NumPy's OpenBLAS pool), called from the training thread. Where the process
+already has MKL (a NumPy built on it), that copy is used, with the threads its owner set up.
 """
 
 from __future__ import annotations
@@ -59,8 +59,6 @@ class Binding:
             setattr(self, f"{p}pack", pack)
             setattr(self, f"{p}compute", compute)
             setattr(self, f"{p}tanh", tanh)
-        self.set_threads_local = lib.MKL_Set_Num_Threads_Local
-        self.set_threads_local.argtypes, self.set_threads_local.restype = [I], I
 
 
 class Packed:
