@@ -198,3 +198,19 @@ def test_the_environment_switches_the_compiled_parts_off(env, backend, monkeypat
     X, y = data(False, np.float32)
     net = stack("lstm", False, np.float32)
     assert net.fit(X, y, max_epochs=1, accelerate=True).backend == backend
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_training_from_an_initial_state_equals_the_core(cells, kind):
+    X, y = data(False, np.float64, m=12)
+    rng = np.random.default_rng(11)
+    h0 = rng.normal(size=(12, 5))
+    nets = [stack(kind, False, np.float64), stack(kind, False, np.float64)]
+    for net in nets:
+        net.layers[1].initial_state = (h0, -h0) if kind == "lstm" else h0
+    kw = dict(optimizer="sgd", learning_rate=0.05, batch_size=12, max_epochs=3, epsilon=None)
+    backend = nets[0].fit(X, y, accelerate=True, **kw).backend
+    nets[1].fit(X, y, accelerate=False, **kw)
+    assert backend == f"numpy-recurrent+{cells}"
+    for p, q in zip(nets[0].params, nets[1].params):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)

@@ -57,5 +57,38 @@ def test_switched_off_and_a_wrong_setting(monkeypatch):
     monkeypatch.setenv("MLPLAB_MKL", "off")
     assert mkl.binding() is None
     monkeypatch.setenv("MLPLAB_MKL", "fast")
-    with pytest.raises(ConfigError, match="MLPLAB_MKL='fast' is not one of auto, off"):
+    with pytest.raises(ConfigError, match="MLPLAB_MKL='fast' is not one of auto, on, off"):
         mkl.binding()
+
+
+def test_on_makes_a_missing_mkl_an_error(monkeypatch):
+    monkeypatch.setitem(mkl._state, "lib", None)  # as where it is not installed
+    monkeypatch.setenv("MLPLAB_MKL", "auto")
+    assert mkl.binding() is None
+    monkeypatch.setenv("MLPLAB_MKL", "on")
+    with pytest.raises(ConfigError, match="MLPLAB_MKL=on, but no usable MKL .*mlplab\\[mkl\\]"):
+        mkl.binding()
+
+
+def test_a_library_failing_its_self_test_is_not_used(monkeypatch):
+    _binding()
+    monkeypatch.delitem(mkl._state, "lib")
+    monkeypatch.setattr(mkl, "_self_test", lambda lib: False)
+    assert mkl.binding() is None
+
+
+def test_one_thread_for_an_mkl_its_owner_runs_with_threads(monkeypatch):
+    b = _binding()
+    monkeypatch.setattr(b, "sequential", False)  # as when NumPy's own MKL was set up first
+    before = b._local(0)
+    b._local(before)
+    with b.one_thread():
+        assert b._local(1) == 1  # this thread's MKL calls: one thread
+    assert b._local(before) == before  # restored on the way out
+
+
+def test_a_packed_buffer_refuses_another_shape():
+    b = _binding()
+    packed = mkl.Packed(b, np.ones((4, 6), np.float32), rows=3)
+    with pytest.raises(ValueError, match="into a buffer for float32 \\(4, 6\\)"):
+        packed.pack(np.ones((6, 4), np.float32))

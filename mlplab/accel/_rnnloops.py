@@ -4,15 +4,18 @@ products and vector ``tanh`` (:mod:`mlplab.accel.mkl`) called from inside the lo
 Per step the Python loop makes ~6 calls of a few µs each around one product; compiled, a chunk
 of steps is one call. The formulas are those of :mod:`mlplab.accel.rnn_cells` (the same compiled
 cells are called here); each loop takes ``is32`` (float32 or float64 arrays: MKL's ``s`` or
-``d`` functions) and ``one``, the number 1 in the arrays' dtype. Not cached on disk: the MKL
-functions' addresses are compiled in (numba refuses to cache those), so a process compiles
-these loops on its first recurrent fit (~1 s per cell kind and dtype).
+``d`` functions) and ``one``, the number 1 in the arrays' dtype. The MKL functions are called
+by name (declared as external functions, their library loaded into LLVM's symbol table), not by
+address, so that numba can cache the compiled loops on disk like its other kernels: a process
+compiles them once (~1 s per cell kind and dtype), later processes load them.
 
 Importing this module needs numba and a bound MKL; it raises ImportError otherwise.
 """
 
+import llvmlite.binding
 import numba
 import numpy as np
+from numba import types
 
 from . import mkl
 from ._rnnkernels import gru_back, gru_mix, gru_state, lstm_back, lstm_cell
@@ -20,11 +23,17 @@ from ._rnnkernels import gru_back, gru_mix, gru_state, lstm_back, lstm_cell
 _lib = mkl.binding()
 if _lib is None:
     raise ImportError("MKL is not available (pip install 'mlplab[mkl]')")
-S_COMPUTE, D_COMPUTE, S_TANH, D_TANH = _lib.scompute, _lib.dcompute, _lib.stanh, _lib.dtanh
+llvmlite.binding.load_library_permanently(_lib.path)  # its symbols, for the calls by name
+_int, _ptr = types.int32, types.voidptr  # MKL's LP64 interface: 32-bit integers
+S_COMPUTE, D_COMPUTE = (types.ExternalFunction(
+    f"cblas_{p}gemm_compute", types.void(*[_int] * 6, _ptr, _int, _ptr, _int, real, _ptr, _int))
+    for p, real in (("s", types.float32), ("d", types.float64)))
+S_TANH, D_TANH = (types.ExternalFunction(f"vm{p}Tanh", types.void(_int, _ptr, _ptr, types.int64))
+                  for p in "sd")
 ROW, NOTRANS, PACKED, LA = mkl.ROW_MAJOR, mkl.NO_TRANS, mkl.PACKED, mkl.VML_LA
 TANH, RELU = 0, 1  # SimpleRNN activations these loops compute
 
-jit = numba.njit(nogil=True)
+jit = numba.njit(nogil=True, cache=True)
 
 
 @jit

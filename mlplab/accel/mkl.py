@@ -9,16 +9,19 @@ products on the packed copy (``cblas_sgemm_compute``): ~25 µs instead of ~41 µ
 mode: about 1 ulp) is callable from compiled code, where numba's scalar ``tanh`` is ~25× slower
 than NumPy's.
 
-Optional: ``pip install 'mlplab[mkl]'`` (Intel's ``mkl`` wheel, x86-64). This module finds
-``libmkl_rt`` where that wheel puts it (``<prefix>/lib``), or where the loader finds it, and
-binds only when a self-test on small arrays agrees with NumPy; ``MLPLAB_MKL=off`` in the
-environment never loads it. Loaded by mlplab, MKL runs *sequential* (no thread pool of its own,
-so none to fight NumPy's OpenBLAS pool), called from the training thread. Where the process
-already has MKL (a NumPy built on it), that copy is used, with the threads its owner set up.
+Optional: ``pip install 'mlplab[mkl]'`` (Intel's ``mkl`` wheel; Linux on x86-64). This module
+finds ``libmkl_rt`` where that wheel puts it (``<prefix>/lib``), or where the loader finds it,
+and binds only when MKL's 32-bit integer interface (LP64) is in effect and a self-test on small
+arrays agrees with NumPy. ``MLPLAB_MKL=off`` in the environment never loads it, ``on`` makes a
+missing MKL an error. Loaded by mlplab, MKL is set up *sequential* (no thread pool of its own,
+so none to fight NumPy's OpenBLAS pool), for the whole process: another user of the same
+library gets sequential MKL too. Where the process already had MKL set up with threads (a NumPy
+built on it), its calls from the time loops are limited to one thread (:meth:`Binding.one_thread`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -31,21 +34,24 @@ from .fused import _switch
 
 ROW_MAJOR, NO_TRANS, PACKED, B_MATRIX = 101, 111, 151, 162
 VML_LA = 0x1  # vector math: "low accuracy", ~1 ulp (HA: ~0.5 ulp, a little slower)
-SEQUENTIAL = 1  # MKL_THREADING_SEQUENTIAL
+SEQUENTIAL, LP64 = 1, 0  # MKL_THREADING_SEQUENTIAL, MKL_INTERFACE_LP64
 _state: dict = {}  # "lib": the binding (or None once tried and failed)
 
 
 def setting() -> str:
-    """``MLPLAB_MKL``: "off" (never load MKL) or "auto" (use it where installed)."""
-    return _switch("MLPLAB_MKL", "auto", ("auto", "off"))
+    """``MLPLAB_MKL``: "off" (never load MKL), "auto" (use it where installed) or "on" (an
+    error where it cannot be used)."""
+    return _switch("MLPLAB_MKL", "auto", ("auto", "on", "off"))
 
 
 class Binding:
     """The MKL functions the recurrent loops call, typed for ctypes (and so for numba)."""
 
-    def __init__(self, lib: ctypes.CDLL):
+    def __init__(self, lib: ctypes.CDLL, path: str, sequential: bool):
         I, P, S, D = ctypes.c_int, ctypes.c_void_p, ctypes.c_float, ctypes.c_double
-        self.lib = lib
+        self.lib, self.path, self.sequential = lib, path, sequential
+        self._local = lib.MKL_Set_Num_Threads_Local
+        self._local.argtypes, self._local.restype = [I], I
         for p, real in (("s", S), ("d", D)):
             size = getattr(lib, f"cblas_{p}gemm_pack_get_size")
             size.argtypes, size.restype = [I] * 4, ctypes.c_size_t
@@ -59,6 +65,18 @@ class Binding:
             setattr(self, f"{p}pack", pack)
             setattr(self, f"{p}compute", compute)
             setattr(self, f"{p}tanh", tanh)
+
+    @contextlib.contextmanager
+    def one_thread(self):
+        """MKL on one thread for this thread's calls inside (nothing to do when sequential)."""
+        if self.sequential:
+            yield
+            return
+        before = self._local(1)
+        try:
+            yield
+        finally:
+            self._local(before)
 
 
 class Packed:
@@ -77,6 +95,9 @@ class Packed:
         self.pack(B)
 
     def pack(self, B: np.ndarray) -> None:
+        if B.shape != self.shape or B.dtype != self.dtype:  # the buffer's size depends on them
+            raise ValueError(f"packing {B.dtype} {B.shape} into a buffer for {self.dtype} "
+                             f"{self.shape}")
         K, N = B.shape
         B = np.ascontiguousarray(B)
         self._pack(ROW_MAJOR, B_MATRIX, NO_TRANS, self.rows, N, K, 1.0, B.ctypes.data, N,
@@ -93,7 +114,7 @@ def _library_paths() -> list[str]:
     dirs = {os.path.join(prefix, "lib") for prefix in (sys.prefix, sys.base_prefix,
                                                         site.getuserbase())}
     found = [os.path.join(d, name) for d in sorted(dirs)
-             for name in ("libmkl_rt.so.2", "libmkl_rt.so", "libmkl_rt.2.dylib")
+             for name in ("libmkl_rt.so.2", "libmkl_rt.so")
              if os.path.exists(os.path.join(d, name))]
     by_loader = ctypes.util.find_library("mkl_rt")
     return loaded + found + ([by_loader] if by_loader else [])
@@ -103,12 +124,15 @@ def _open() -> Binding | None:
     for path in _library_paths():
         try:
             lib = ctypes.CDLL(path)
-            # sequential: no thread pool (a no-op where MKL was already set up by its owner)
-            lib.MKL_Set_Threading_Layer(ctypes.c_int(SEQUENTIAL))
-            binding = Binding(lib)
+            # each returns the layer in effect: the one asked for, or the one its owner set up
+            if lib.MKL_Set_Interface_Layer(ctypes.c_int(LP64)) != LP64:
+                continue  # 64-bit integers: the loops' 32-bit arguments would be misread
+            layer = lib.MKL_Set_Threading_Layer(ctypes.c_int(SEQUENTIAL))
+            binding = Binding(lib, path, sequential=layer == SEQUENTIAL)
         except (OSError, AttributeError):
             continue
-        return binding if _self_test(binding) else None
+        if _self_test(binding):
+            return binding
     return None
 
 
@@ -130,9 +154,17 @@ def _self_test(lib: Binding) -> bool:
 
 
 def binding() -> Binding | None:
-    """The bound MKL, or None: not installed, ``MLPLAB_MKL=off``, or its self-test failed."""
-    if setting() == "off":
+    """The bound MKL, or None: not installed, ``MLPLAB_MKL=off``, or its self-test failed
+    (with ``MLPLAB_MKL=on`` those are a :class:`~mlplab.errors.ConfigError`)."""
+    chosen = setting()
+    if chosen == "off":
         return None
     if "lib" not in _state:
         _state["lib"] = _open()
+    if _state["lib"] is None and chosen == "on":
+        from ..errors import ConfigError
+
+        raise ConfigError("MLPLAB_MKL=on, but no usable MKL was found (libmkl_rt with its LP64 "
+                          "interface, passing a self-test): pip install 'mlplab[mkl]' "
+                          "(Linux, x86-64), or unset MLPLAB_MKL")
     return _state["lib"]

@@ -18,8 +18,8 @@ them with the core's) as follows:
   (``Σₜ δₜ hₜ₋₁ᵀ`` as ``(G·H, T·N) @ (T·N, H)``), written into stacked arrays whose row
   blocks *are* the layer's ``dW_xi``, ``dW_hi``, … (views, no copy);
 - those products over all steps (and the input projection) use every thread BLAS is given;
-  the time loop's small products one (robust when other jobs hold the cores; MKL's are
-  sequential anyway). ``bench/rnn_threads.py`` measures the choice; handing the big products
+  the time loop's small products one (robust when other jobs hold the cores; with MKL, its
+  calls run on one thread). ``bench/rnn_threads.py`` measures the choice; handing the big products
   to a second thread while the loop runs, as an earlier version did, was slower on 2 cores;
 - the gate arithmetic of a step is one compiled loop with numba installed
   (:mod:`mlplab.accel.rnn_cells`), NumPy otherwise;

@@ -6,6 +6,7 @@ arrays. Subclasses (:mod:`mlplab.accel.rnn_kernels`) give each cell's steps.
 
 from __future__ import annotations
 
+import contextlib
 
 import numpy as np
 
@@ -26,6 +27,8 @@ def one_blas_thread():
 
         _state["blas"] = ThreadpoolController()
     return _state["blas"].limit(limits=1, user_api="blas")
+
+
 def _add_product(alpha: float, D: Array, A: Array, C: Array) -> None:
     """``C += alpha · Dᵀ A`` (BLAS's gemm with β = 1; NumPy where that is not bound)."""
     if not blas.gemm_update(alpha, D, A, C):
@@ -41,13 +44,14 @@ class Kernel:
 
     ORDER: tuple[str, ...] = ("",)
     SIGMOID = 0
-    LOOPS = True  # whether the compiled loops (:mod:`mlplab.accel._rnnloops`) compute it
 
     def __init__(self, layer: Recurrent):
         self.layer, self.H = layer, layer.n_hidden
         self.cells = rnn_cells.cells()
-        self.loops = rnn_cells.loops() if self.LOOPS else None  # compiled time loops, or None
+        # the compiled time loops (mlplab.accel._rnnloops) where they compute this layer, or None
+        self.loops = rnn_cells.loops() if self.looped() else None
         self._packed: dict[tuple, object] = {}
+        self.packed = None  # W_h and its row stack packed by MKL for this batch (a list), or None
         self._work: dict[tuple, dict[str, Array]] = {}
         self.out_shape = layer.out_shape
 
@@ -60,8 +64,17 @@ class Kernel:
     def grads(self) -> list[Array]:
         return self.layer.grads
 
+    def looped(self) -> bool:
+        """Whether the compiled loops compute this layer (subclasses: not every activation)."""
+        return True
+
     def clear(self) -> None:
         self._work.clear()
+        self._packed.clear()
+
+    def loop_threads(self):
+        """The compiled loops' MKL on one thread (:meth:`mlplab.accel.mkl.Binding.one_thread`)."""
+        return self.mkl.one_thread() if self.packed else contextlib.nullcontext()
 
     def forward(self, A_prev: Array, training: bool = False) -> Array:
         N, T, _ = A_prev.shape
@@ -71,7 +84,8 @@ class Kernel:
         np.copyto(w["X"], A_prev.transpose(1, 0, 2))  # time-major: step t is w["X"][t]
         self.project(w, 0, T)  # W_x xₜ + b for all t at once
         self.initial_state(w, A_prev.dtype)
-        self.steps(0, T)
+        with self.loop_threads():
+            self.steps(0, T)
         self.layer.state = tuple(w[s][T].copy() for s in self.layer.STATES)
         H = w["h"]
         return H[1:].transpose(1, 0, 2) if self.layer.return_sequences else H[T]
@@ -87,7 +101,8 @@ class Kernel:
         if not layer.return_sequences:
             dh += dA  # ∂C/∂h_T; a layer returning every state adds ∂C/∂hₜ at each t
         # δₜ into w["dZ"][t] for t = T − 1 … 0; dh becomes ∂C/∂h₋₁
-        self.steps_back(0, T, dh, dA if layer.return_sequences else None)
+        with self.loop_threads():
+            self.steps_back(0, T, dh, dA if layer.return_sequences else None)
         self.accumulate(w, grads, 0, T)  # one product each over all steps
         self.give_gradients(grads)
         if not need_dA_prev:
@@ -163,13 +178,13 @@ class Kernel:
             return
         from .mkl import Packed, binding
 
-        self.packed = []
+        self.mkl, self.packed = binding(), []
         for name in ("Wh", "Wh_rows"):
             B, key = getattr(self, name), (name, N, np.dtype(dtype))
             if key in self._packed:
                 self._packed[key].pack(B)
             else:
-                self._packed[key] = Packed(binding(), B, N)
+                self._packed[key] = Packed(self.mkl, B, N)
             self.packed.append(self._packed[key].buffer)
         self.is32 = np.dtype(dtype) == np.float32
         self.no_seq = np.empty((N, 0, self.H), dtype)  # dA_seq for "none" in compiled code

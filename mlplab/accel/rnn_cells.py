@@ -118,7 +118,15 @@ def loops():
     numba and MKL are installed, the compiled cells in use and neither switched off
     (``MLPLAB_NUMBA``, ``MLPLAB_MKL``); else None."""
     global _loops
-    if not MKL or cells() is NUMPY or mkl_setting() == "off":
+    setting = mkl_setting()
+    if not MKL or setting == "off":
+        return None
+    if cells() is NUMPY:
+        if setting == "on":
+            from ..errors import ConfigError
+
+            raise ConfigError("MLPLAB_MKL=on, but the compiled loops need numba too (pip "
+                              "install 'mlplab[mkl]'), and MLPLAB_NUMBA must not be off")
         return None
     if _loops is None:
         try:

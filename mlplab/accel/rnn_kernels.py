@@ -13,15 +13,14 @@ from .kernels import DELTA_INTO, G_INTO
 from .rnn_base import Kernel
 
 Array = np.ndarray
-_LOOP_ACTIVATIONS = {"tanh": 0, "relu": 1}  # the SimpleRNN activations _rnnloops computes
+_LOOP_ACTIVATIONS = {"tanh": 0, "relu": 1}  # _rnnloops.TANH, RELU: the activations it computes
 
 
 class RNNKernel(Kernel):
     """SimpleRNN: ``hₜ = g(zₜ)``, ``δₜ = dh ⊙ g′(zₜ)`` with the core's elementwise kernels."""
 
-    def __init__(self, layer):
-        self.LOOPS = layer.g.name in _LOOP_ACTIVATIONS
-        super().__init__(layer)
+    def looped(self) -> bool:
+        return self.layer.g.name in _LOOP_ACTIVATIONS
 
     def steps(self, t0: int, t1: int) -> None:
         if self.packed is None:
