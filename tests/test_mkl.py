@@ -92,3 +92,20 @@ def test_a_packed_buffer_refuses_another_shape():
     packed = mkl.Packed(b, np.ones((4, 6), np.float32), rows=3)
     with pytest.raises(ValueError, match="into a buffer for float32 \\(4, 6\\)"):
         packed.pack(np.ones((6, 4), np.float32))
+
+
+def test_the_newest_library_of_the_environment_comes_first(tmp_path, monkeypatch):
+    # the mkl wheel of 2026 ships libmkl_rt.so.3, 2024–2025 libmkl_rt.so.2: a venv's own
+    # comes before the base Python's
+    venv, base = tmp_path / "venv", tmp_path / "base"
+    for folder, names in ((venv, ["libmkl_rt.so.2", "libmkl_rt.so.3", "libmkl_rt.so"]),
+                          (base, ["libmkl_rt.so.3"])):
+        (folder / "lib").mkdir(parents=True)
+        for name in names:
+            (folder / "lib" / name).write_bytes(b"")
+    monkeypatch.setattr(mkl.sys, "prefix", str(venv))
+    monkeypatch.setattr(mkl.sys, "base_prefix", str(base))
+    monkeypatch.setattr(mkl.site, "getuserbase", lambda: str(tmp_path / "user"))
+    found = [p for p in mkl._library_paths() if p.startswith(str(tmp_path))]
+    assert found == [str(venv / "lib" / "libmkl_rt.so.3"), str(venv / "lib" / "libmkl_rt.so.2"),
+                     str(venv / "lib" / "libmkl_rt.so"), str(base / "lib" / "libmkl_rt.so.3")]

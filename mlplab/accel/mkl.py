@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import glob
 import os
 import site
 import sys
@@ -111,13 +112,19 @@ def _library_paths() -> list[str]:
     from threadpoolctl import threadpool_info
 
     loaded = [i["filepath"] for i in threadpool_info() if i.get("internal_api") == "mkl"]
-    dirs = {os.path.join(prefix, "lib") for prefix in (sys.prefix, sys.base_prefix,
-                                                        site.getuserbase())}
-    found = [os.path.join(d, name) for d in sorted(dirs)
-             for name in ("libmkl_rt.so.2", "libmkl_rt.so")
-             if os.path.exists(os.path.join(d, name))]
+    found = []
+    for prefix in dict.fromkeys((sys.prefix, site.getuserbase(), sys.base_prefix)):  # in order
+        # libmkl_rt.so.2 (MKL 2024–2025), .so.3 (2026), …: the newest first
+        names = glob.glob(os.path.join(prefix, "lib", "libmkl_rt.so*"))
+        found += sorted(names, key=_version, reverse=True)
     by_loader = ctypes.util.find_library("mkl_rt")
     return loaded + found + ([by_loader] if by_loader else [])
+
+
+def _version(path: str) -> tuple:
+    """``libmkl_rt.so.3`` → (3,); a bare ``libmkl_rt.so`` sorts last."""
+    tail = path.rsplit(".so", 1)[-1].strip(".")
+    return tuple(int(p) for p in tail.split(".") if p.isdigit()) or (-1,)
 
 
 def _open() -> Binding | None:
