@@ -15,8 +15,8 @@ and binds only when MKL's 32-bit integer interface (LP64) is in effect and a sel
 arrays agrees with NumPy. ``MLPLAB_MKL=off`` in the environment never loads it, ``on`` makes a
 missing MKL an error. Loaded by mlplab, MKL is set up *sequential* (no thread pool of its own,
 so none to fight NumPy's OpenBLAS pool), for the whole process: another user of the same
-library gets sequential MKL too. Where the process already had MKL set up with threads (a NumPy
-built on it), its calls from the time loops are limited to one thread (:meth:`Binding.one_thread`).
+library gets sequential MKL too. Where the process already had MKL set up with threads (a
+NumPy built on it), the time loops' calls are limited to one thread (:meth:`Binding.one_thread`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def setting() -> str:
 
 
 class Binding:
-    """The MKL functions the recurrent loops call, typed for ctypes (and so for numba)."""
+    """MKL's functions typed for ctypes: packing and the self-test call them here; the compiled
+    loops (:mod:`mlplab.accel._rnnloops`) call the same functions by name."""
 
     def __init__(self, lib: ctypes.CDLL, path: str, sequential: bool):
         I, P, S, D = ctypes.c_int, ctypes.c_void_p, ctypes.c_float, ctypes.c_double
