@@ -1,13 +1,14 @@
 """The time loops of :mod:`mlplab.accel.recurrent` compiled whole by numba, with MKL's packed
 products and vector ``tanh`` (:mod:`mlplab.accel.mkl`) called from inside the loop.
 
-Per step the Python loop makes ~6 calls of a few µs each around one product; compiled, a chunk
-of steps is one call. The formulas are those of :mod:`mlplab.accel.rnn_cells` (the same compiled
-cells are called here); each loop takes ``is32`` (float32 or float64 arrays: MKL's ``s`` or
-``d`` functions) and ``one``, the number 1 in the arrays' dtype. The MKL functions are called
-by name (declared as external functions, their library loaded into LLVM's symbol table), not by
-address, so that numba can cache the compiled loops on disk like its other kernels: a process
-compiles them once (~1 s per cell kind and dtype), later processes load them.
+Per step the Python loop makes ~6 calls of a few µs each around one product; compiled, the
+whole time loop of a layer is one call. The formulas are those of :mod:`mlplab.accel.rnn_cells`
+(the same compiled cells are called here); each loop takes ``is32`` (float32 or float64 arrays:
+MKL's ``s`` or ``d`` functions) and ``one``, the number 1 in the arrays' dtype. The MKL
+functions are called by name (declared as external functions, their library loaded into LLVM's
+symbol table), not by address, so that numba can cache the compiled loops on disk like its
+other kernels: a process compiles them once (~1 s per cell kind and dtype), later processes
+load them.
 
 Importing this module needs numba and a bound MKL; it raises ImportError otherwise.
 """
@@ -70,9 +71,9 @@ def _add_sequence(dh, dA, t):
 
 # ------------------------------------------------------------------------------- SimpleRNN
 @jit
-def rnn_forward(is32, act, G, Hs, Wh, t0, t1, one):
+def rnn_forward(is32, act, G, Hs, Wh, one):
     N, H = G.shape[1], G.shape[2]
-    for t in range(t0, t1):
+    for t in range(G.shape[0]):
         Z, h = G[t], Hs[t + 1]
         _product(is32, Hs[t], Wh, Z, one)  # zₜ = (W_x xₜ + b) + W_h hₜ₋₁
         if act == TANH:
@@ -84,9 +85,9 @@ def rnn_forward(is32, act, G, Hs, Wh, t0, t1, one):
 
 
 @jit
-def rnn_backward(is32, act, dh, dA, G, Hs, dZ, Wh_rows, t0, t1, one):
+def rnn_backward(is32, act, dh, dA, G, Hs, dZ, Wh_rows, one):
     N, H = dh.shape
-    for t in range(t1 - 1, t0 - 1, -1):
+    for t in range(G.shape[0] - 1, -1, -1):
         if dA.shape[1]:
             _add_sequence(dh, dA, t)
         delta, h, Z = dZ[t], Hs[t + 1], G[t]
@@ -101,10 +102,10 @@ def rnn_backward(is32, act, dh, dA, G, Hs, dZ, Wh_rows, t0, t1, one):
 
 # ------------------------------------------------------------------------------------ LSTM
 @jit
-def lstm_forward(is32, G, Hs, C, TC, Wh, t0, t1, one):
+def lstm_forward(is32, G, Hs, C, TC, Wh, one):
     N, GH = G.shape[1], G.shape[2]
     H = GH // 4
-    for t in range(t0, t1):
+    for t in range(G.shape[0]):
         g = G[t]
         _product(is32, Hs[t], Wh, g, one)  # every gate's z (σ gates' halved) in one product
         _tanh(is32, N * GH, g, g)
@@ -118,8 +119,8 @@ def lstm_forward(is32, G, Hs, C, TC, Wh, t0, t1, one):
 
 
 @jit
-def lstm_backward(is32, dh, dc, dA, G, C, TC, dZ, Wh_rows, t0, t1, one):
-    for t in range(t1 - 1, t0 - 1, -1):
+def lstm_backward(is32, dh, dc, dA, G, C, TC, dZ, Wh_rows, one):
+    for t in range(G.shape[0] - 1, -1, -1):
         if dA.shape[1]:
             _add_sequence(dh, dA, t)
         lstm_back(dh, dc, G[t], C[t], TC[t], dZ[t], one)
@@ -128,9 +129,9 @@ def lstm_backward(is32, dh, dc, dA, G, C, TC, dZ, Wh_rows, t0, t1, one):
 
 # ------------------------------------------------------------------------------------- GRU
 @jit
-def gru_forward(is32, G, Zh, Hs, Wh, bh, t0, t1, one):
+def gru_forward(is32, G, Zh, Hs, Wh, bh, one):
     N, H = Hs.shape[1], Hs.shape[2]
-    for t in range(t0, t1):
+    for t in range(G.shape[0]):
         g, zh = G[t], Zh[t]
         _product(is32, Hs[t], Wh, zh, 0 * one)  # W_h· hₜ₋₁
         for n in range(N):
@@ -148,9 +149,9 @@ def gru_forward(is32, G, Zh, Hs, Wh, bh, t0, t1, one):
 
 
 @jit
-def gru_backward(is32, dh, tmp, dA, G, Zh, Hs, dZ, dZh, Wh_rows, t0, t1, one):
+def gru_backward(is32, dh, tmp, dA, G, Zh, Hs, dZ, dZh, Wh_rows, one):
     N, H = dh.shape
-    for t in range(t1 - 1, t0 - 1, -1):
+    for t in range(G.shape[0] - 1, -1, -1):
         if dA.shape[1]:
             _add_sequence(dh, dA, t)
         zh = Zh[t]

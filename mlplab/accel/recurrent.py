@@ -23,8 +23,8 @@ them with the core's) as follows:
   to a second thread while the loop runs, as an earlier version did, was slower on 2 cores;
 - the gate arithmetic of a step is one compiled loop with numba installed
   (:mod:`mlplab.accel.rnn_cells`), NumPy otherwise;
-- with numba and MKL installed (``pip install 'mlplab[mkl]'``), a whole chunk of steps is one
-  compiled loop (:mod:`mlplab.accel._rnnloops`) whose products use ``W_h`` packed once per
+- with numba and MKL installed (``pip install 'mlplab[mkl]'``), the whole time loop is one
+  compiled call (:mod:`mlplab.accel._rnnloops`) whose products use ``W_h`` packed once per
   training step by MKL (:mod:`mlplab.accel.mkl`); ``MLPLAB_MKL=off`` keeps MKL out.
 
 The kernels' common part is :class:`mlplab.accel.rnn_base.Kernel`, each cell's steps

@@ -82,10 +82,10 @@ class Kernel:
         self.pack(A_prev.dtype)
         self.pack_for_loops(N, A_prev.dtype)
         np.copyto(w["X"], A_prev.transpose(1, 0, 2))  # time-major: step t is w["X"][t]
-        self.project(w, 0, T)  # W_x xₜ + b for all t at once
+        self.project(w)  # W_x xₜ + b for all t at once
         self.initial_state(w, A_prev.dtype)
         with self.loop_threads():
-            self.steps(0, T)
+            self.steps()
         self.layer.state = tuple(w[s][T].copy() for s in self.layer.STATES)
         H = w["h"]
         return H[1:].transpose(1, 0, 2) if self.layer.return_sequences else H[T]
@@ -102,25 +102,25 @@ class Kernel:
             dh += dA  # ∂C/∂h_T; a layer returning every state adds ∂C/∂hₜ at each t
         # δₜ into w["dZ"][t] for t = T − 1 … 0; dh becomes ∂C/∂h₋₁
         with self.loop_threads():
-            self.steps_back(0, T, dh, dA if layer.return_sequences else None)
-        self.accumulate(w, grads, 0, T)  # one product each over all steps
+            self.steps_back(dh, dA if layer.return_sequences else None)
+        self.accumulate(w, grads)  # one product each over all steps
         self.give_gradients(grads)
         if not need_dA_prev:
             return None
         dX = w["dZ"].reshape(T * N, -1) @ self.Wx_rows  # W_xᵀ δₜ for every t in one product
         return dX.reshape(T, N, -1).transpose(1, 0, 2)
 
-    def steps(self, t0: int, t1: int) -> None:
-        """The forward steps t0 … t1 − 1 (subclasses: the compiled loop where it applies)."""
+    def steps(self) -> None:
+        """The forward steps t = 0 … T − 1 (subclasses: the compiled loop where it applies)."""
         with one_blas_thread():
-            for t in range(t0, t1):
+            for t in range(len(self.w["G"])):
                 self.step(t)
 
-    def steps_back(self, t0: int, t1: int, dh: Array, dA_seq: Array | None) -> None:
-        """The backward steps t1 − 1 … t0: ``dh`` is ∂C/∂h_{t1 − 1} without ``dA_seq``'s part
-        on entry, ∂C/∂h_{t0 − 1} on exit (subclasses: the compiled loop where it applies)."""
+    def steps_back(self, dh: Array, dA_seq: Array | None) -> None:
+        """The backward steps t = T − 1 … 0: ``dh`` is ∂C/∂h_{T − 1} without ``dA_seq``'s part
+        on entry, ∂C/∂h₋₁ on exit (subclasses: the compiled loop where it applies)."""
         with one_blas_thread():
-            for t in range(t1 - 1, t0 - 1, -1):
+            for t in range(len(self.w["G"]) - 1, -1, -1):
                 if dA_seq is not None:
                     dh += dA_seq[:, t]  # W_hᵀ δₜ₊₁ + ∂C/∂hₜ
                 self.step_back(t, dh)  # δₜ into w["dZ"][t], dh becomes ∂C/∂hₜ₋₁
@@ -189,10 +189,10 @@ class Kernel:
         self.is32 = np.dtype(dtype) == np.float32
         self.no_seq = np.empty((N, 0, self.H), dtype)  # dA_seq for "none" in compiled code
 
-    def project(self, w: dict, t0: int, t1: int) -> None:
-        """``W_x xₜ + b`` for the steps t0 … t1 − 1, in one product."""
-        G2 = w["G"][t0:t1].reshape(-1, w["G"].shape[2])
-        np.matmul(w["X"][t0:t1].reshape(len(G2), -1), self.Wx, out=G2)
+    def project(self, w: dict) -> None:
+        """``W_x xₜ + b`` for every step, in one product."""
+        G2 = w["G"].reshape(-1, w["G"].shape[2])
+        np.matmul(w["X"].reshape(len(G2), -1), self.Wx, out=G2)
         G2 += self.b
 
     def zero_gradients(self, dtype) -> dict[str, Array]:
@@ -207,17 +207,17 @@ class Kernel:
             g[...] = 0
         return grads
 
-    def accumulate(self, w: dict, grads: dict, t0: int, t1: int) -> None:
-        """Add the steps t0 … t1 − 1 to ∂C/∂W_x, ∂C/∂W_h, ∂C/∂b: ``Σₜ δₜxₜᵀ``, ``Σₜ δₜhₜ₋₁ᵀ``,
+    def accumulate(self, w: dict, grads: dict) -> None:
+        """Add every step to ∂C/∂W_x, ∂C/∂W_h, ∂C/∂b: ``Σₜ δₜxₜᵀ``, ``Σₜ δₜhₜ₋₁ᵀ``,
         ``Σₜ δₜ``, one product each, means over the N sequences (``dZh``: δ as W_h sees it,
         the GRU's differs in the candidate's block)."""
         N = w["X"].shape[1]
-        dZ = w["dZ"][t0:t1].reshape(-1, w["dZ"].shape[2])
-        dZh = w["dZh"][t0:t1].reshape(dZ.shape) if "dZh" in w else dZ
+        dZ = w["dZ"].reshape(-1, w["dZ"].shape[2])
+        dZh = w["dZh"].reshape(dZ.shape) if "dZh" in w else dZ
         ones = w["ones/m"][:len(dZ)]
         with np.errstate(over="ignore", invalid="ignore"):  # NaN/inf: the guard's to report
-            _add_product(1 / N, dZ, w["X"][t0:t1].reshape(len(dZ), -1), grads["dW_x"])
-            _add_product(1 / N, dZh, w["h"][t0:t1].reshape(len(dZ), -1), grads["dW_h"])
+            _add_product(1 / N, dZ, w["X"].reshape(len(dZ), -1), grads["dW_x"])
+            _add_product(1 / N, dZh, w["h"][:-1].reshape(len(dZ), -1), grads["dW_h"])
             grads["db"] += ones @ dZ
             if dZh is not dZ:
                 grads["db_h"] += ones @ dZh

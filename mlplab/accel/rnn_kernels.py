@@ -22,20 +22,20 @@ class RNNKernel(Kernel):
     def looped(self) -> bool:
         return self.layer.g.name in _LOOP_ACTIVATIONS
 
-    def steps(self, t0: int, t1: int) -> None:
+    def steps(self) -> None:
         if self.packed is None:
-            return super().steps(t0, t1)
+            return super().steps()
         w = self.w
         self.loops.rnn_forward(self.is32, _LOOP_ACTIVATIONS[self.layer.g.name], w["G"], w["h"],
-                               self.packed[0], t0, t1, self.one)
+                               self.packed[0], self.one)
 
-    def steps_back(self, t0: int, t1: int, dh: Array, dA_seq: Array | None) -> None:
+    def steps_back(self, dh: Array, dA_seq: Array | None) -> None:
         if self.packed is None:
-            return super().steps_back(t0, t1, dh, dA_seq)
+            return super().steps_back(dh, dA_seq)
         w = self.w
         self.loops.rnn_backward(self.is32, _LOOP_ACTIVATIONS[self.layer.g.name], dh,
                                 self.no_seq if dA_seq is None else dA_seq, w["G"], w["h"],
-                                w["dZ"], self.packed[1], t0, t1, self.one)
+                                w["dZ"], self.packed[1], self.one)
 
     def step(self, t: int) -> None:
         w, g = self.w, self.layer.g
@@ -69,20 +69,19 @@ class LSTMKernel(Kernel):
         w["tc"], w["dc"] = np.empty((T, N, self.H), dtype), np.empty((N, self.H), dtype)
         return w
 
-    def steps(self, t0: int, t1: int) -> None:
+    def steps(self) -> None:
         if self.packed is None:
-            return super().steps(t0, t1)
+            return super().steps()
         w = self.w
         self.loops.lstm_forward(self.is32, w["G"], w["h"], w["c"], w["tc"], self.packed[0],
-                                t0, t1, self.one)
+                                self.one)
 
-    def steps_back(self, t0: int, t1: int, dh: Array, dA_seq: Array | None) -> None:
+    def steps_back(self, dh: Array, dA_seq: Array | None) -> None:
         if self.packed is None:
-            return super().steps_back(t0, t1, dh, dA_seq)
+            return super().steps_back(dh, dA_seq)
         w = self.w
         self.loops.lstm_backward(self.is32, dh, w["dc"], self.no_seq if dA_seq is None else dA_seq,
-                                 w["G"], w["c"], w["tc"], w["dZ"], self.packed[1], t0, t1,
-                                 self.one)
+                                 w["G"], w["c"], w["tc"], w["dZ"], self.packed[1], self.one)
 
     def step(self, t: int) -> None:
         w = self.w
@@ -116,20 +115,20 @@ class GRUKernel(Kernel):
         self.bh = np.zeros(3 * self.H, dtype)
         self.bh[2 * self.H:] = self.layer.b_hn  # b_hn stays inside the reset gate's product
 
-    def steps(self, t0: int, t1: int) -> None:
+    def steps(self) -> None:
         if self.packed is None:
-            return super().steps(t0, t1)
+            return super().steps()
         w = self.w
-        self.loops.gru_forward(self.is32, w["G"], w["Zh"], w["h"], self.packed[0], self.bh, t0,
-                               t1, self.one)
+        self.loops.gru_forward(self.is32, w["G"], w["Zh"], w["h"], self.packed[0], self.bh,
+                               self.one)
 
-    def steps_back(self, t0: int, t1: int, dh: Array, dA_seq: Array | None) -> None:
+    def steps_back(self, dh: Array, dA_seq: Array | None) -> None:
         if self.packed is None:
-            return super().steps_back(t0, t1, dh, dA_seq)
+            return super().steps_back(dh, dA_seq)
         w = self.w
         self.loops.gru_backward(self.is32, dh, w["tmp"], self.no_seq if dA_seq is None else dA_seq,
-                                w["G"], w["Zh"], w["h"], w["dZ"], w["dZh"], self.packed[1], t0,
-                                t1, self.one)
+                                w["G"], w["Zh"], w["h"], w["dZ"], w["dZh"], self.packed[1],
+                                self.one)
 
     def step(self, t: int) -> None:
         w, H = self.w, self.H
