@@ -171,7 +171,7 @@ def worth_compiling(run) -> bool:
 
 def numba_setting() -> str:
     """``MLPLAB_NUMBA``: "off" (never load numba), "on" (for every fit) or "auto"."""
-    return _switch("MLPLAB_NUMBA", "auto", ("auto", "on", "off"))
+    return env_switch("MLPLAB_NUMBA", "auto", ("auto", "on", "off"))
 
 
 def compiled_kernels(run=None):
@@ -196,10 +196,10 @@ def parallel_setting() -> bool:
     against 0.17 s serial, 30,000 rows; numba's workqueue layer, whose threads sleep: 0.17 s,
     no gain either; ``bench/parallel_passes.py``). ``bench/many_cores.sh`` measures it on many
     cores."""
-    return _switch("MLPLAB_PARALLEL", "off", ("on", "off")) == "on"
+    return env_switch("MLPLAB_PARALLEL", "off", ("on", "off")) == "on"
 
 
-def _switch(name: str, default: str, allowed: tuple[str, ...]) -> str:
+def env_switch(name: str, default: str, allowed: tuple[str, ...]) -> str:
     """An on/off switch from the environment (1/yes/true mean on, 0/no/false off)."""
     value = os.environ.get(name, default).strip().lower()
     value = {"1": "on", "yes": "on", "true": "on", "0": "off", "no": "off",

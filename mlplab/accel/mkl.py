@@ -31,7 +31,7 @@ import sys
 
 import numpy as np
 
-from .fused import _switch
+from .fused import env_switch
 
 ROW_MAJOR, NO_TRANS, PACKED, B_MATRIX = 101, 111, 151, 162
 VML_LA = 0x1  # vector math: "low accuracy", ~1 ulp (HA: ~0.5 ulp, a little slower)
@@ -42,7 +42,7 @@ _state: dict = {}  # "lib": the binding (or None once tried and failed)
 def setting() -> str:
     """``MLPLAB_MKL``: "off" (never load MKL), "auto" (use it where installed) or "on" (an
     error where it cannot be used)."""
-    return _switch("MLPLAB_MKL", "auto", ("auto", "on", "off"))
+    return env_switch("MLPLAB_MKL", "auto", ("auto", "on", "off"))
 
 
 class Binding:
