@@ -12,12 +12,15 @@ backward and the update, on one batch already in memory (no data loading).
 Contenders, each in its own process (``python bench/cnn.py --contender NAME``), alternating in
 every round, so that a slow phase of a shared machine hits them alike:
 
-- ``mlplab``: the step ``fit`` runs (``History.backend`` numpy-conv), called on the batch;
+- ``mlplab``: the step ``fit`` runs (``History.backend`` numpy-conv, ``+mkl`` where its products
+  run in MKL: ``mlplab[mkl]``), called on the batch;
 - ``torch``: ``nn.Sequential`` of ``Conv2d``, ``ReLU``, ``MaxPool2d``, ``Flatten``, ``Linear``;
   ``CrossEntropyLoss``, ``optim.SGD``, ``loss.item()`` every step (as mlplab reads its cost);
 - ``gemm``: only the matrix products of a step, with the shapes the im2col formulation needs
   (3 forward, 4 weight-gradient, 2 input-gradient products; the first convolution needs no
-  input gradient), into preallocated arrays: the bound for any im2col code on this BLAS;
+  input gradient), into preallocated arrays: the bound for any im2col code on NumPy's BLAS;
+- ``gemm-mkl``: the same products in MKL (where ``mlplab[mkl]`` has it), as mlplab calls it;
+- ``mlplab-openblas``: mlplab's step with its products in NumPy's BLAS (``MLPLAB_MKL=off``);
 - ``core`` (``--with-core``): mlplab's core reference, allocation per operation.
 
 Quoted: the best step time over all rounds, the median of the per-process bests, the ratio of
@@ -115,7 +118,15 @@ def torch_step(threads: int):
     return step, {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
 
 
-def gemm_step():
+def gemm_step(mkl: bool = False):
+    lib = None
+    if mkl:
+        sys.path.insert(0, ROOT)
+        from mlplab.accel import blas
+
+        lib = blas.mkl_library()
+        if lib is None:
+            raise SystemExit("MKL with threads is not installed: pip install 'mlplab[mkl]'")
     rng = np.random.default_rng(0)
     triples = [(rng.standard_normal((a, b), dtype=np.float32),
                 rng.standard_normal((b, c), dtype=np.float32), np.empty((a, c), np.float32))
@@ -123,7 +134,10 @@ def gemm_step():
 
     def step():
         for A, B, C in triples:
-            np.matmul(A, B, out=C)
+            if lib is None:
+                np.matmul(A, B, out=C)
+            else:
+                blas.matmul(A, B, C, lib)
 
     return step, {}
 
@@ -131,10 +145,10 @@ def gemm_step():
 def contender(name: str, steps: int, threads: int) -> dict:
     if name == "torch":
         step, extra = torch_step(threads)
-    elif name == "gemm":
-        step, extra = gemm_step()
-    else:
-        step, extra = mlplab_step(accelerate=name == "mlplab")
+    elif name in ("gemm", "gemm-mkl"):
+        step, extra = gemm_step(mkl=name == "gemm-mkl")
+    else:  # mlplab, mlplab-openblas (MLPLAB_MKL=off: run_one), core
+        step, extra = mlplab_step(accelerate=name != "core")
     times, cpu = time_steps(step, steps)
     from threadpoolctl import threadpool_info
 
@@ -146,6 +160,8 @@ def contender(name: str, steps: int, threads: int) -> dict:
 def run_one(name: str, steps: int, threads: int, timeout: float) -> dict:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
            "MKL_NUM_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads)}
+    if name == "mlplab-openblas":  # mlplab with its products in NumPy's BLAS
+        env["MLPLAB_MKL"] = "off"
     cmd = [sys.executable, os.path.abspath(__file__), "--contender", name, "--steps", str(steps),
            "--threads", str(threads)]
     try:
@@ -190,18 +206,22 @@ def report(rows: dict, results: dict, args) -> str:
              f"torch {torch.get('torch', '—')} ({torch.get('torch_threads', '—')} threads)",
              f"{args.rounds} rounds × {args.steps} steps, {args.threads} threads, contenders "
              f"alternating, each in its own process; one step = {gflop():.2f} GFLOP of products",
-             "", f"{'contender':<10} {'best ms':>9} {'median ms':>10} {'ratio':>7} {'paired':>7}"
+             "", f"{'contender':<15} {'best ms':>9} {'median ms':>10} {'ratio':>7} {'paired':>7}"
              f" {'GFLOP/s':>8} {'CPU ms':>8}"]
     for name, row in rows.items():
         if "error" in row:
-            lines.append(f"{name:<10} —  ({row['error']})")
+            lines.append(f"{name:<15} —  ({row['error']})")
             continue
-        lines.append(f"{name:<10} {row['best'] * 1e3:>9.2f} {row['median'] * 1e3:>10.2f} "
+        lines.append(f"{name:<15} {row['best'] * 1e3:>9.2f} {row['median'] * 1e3:>10.2f} "
                      f"{row.get('ratio', 0):>7.2f} {row.get('paired', 0):>7.2f} "
                      f"{gflop() / row['best']:>8.1f} {row['cpu'] * 1e3:>8.2f}")
-    if "best" in rows.get("mlplab", {}) and "best" in rows.get("gemm", {}):
-        bound = rows["mlplab"]["best"] / rows["gemm"]["best"]
-        lines.append(f"\nmlplab / GEMM-only bound: {bound:.2f}")
+    lines.append("")
+    for name in ("gemm", "gemm-mkl"):
+        if "best" in rows.get("mlplab", {}) and "best" in rows.get(name, {}):
+            bound = rows["mlplab"]["best"] / rows[name]["best"]
+            lines.append(f"mlplab / GEMM-only bound ({name}): {bound:.2f}")
+    backend = next((r["backend"] for r in results.get("mlplab", []) if "backend" in r), "—")
+    lines.append(f"mlplab ran: {backend}")
     if "best" in rows.get("torch", {}):
         torch = rows["torch"]
         lines.append(f"mlplab is {torch['ratio']:.2f}× (paired {torch['paired']:.2f}×) as fast as "
@@ -225,14 +245,15 @@ def main(argv=None) -> int:
     if args.contender:
         print(json.dumps(contender(args.contender, args.steps, args.threads)))
         return 0
-    names = ["mlplab", "torch", "gemm"] + (["core"] if args.with_core else [])
+    names = ["mlplab", "mlplab-openblas", "torch", "gemm", "gemm-mkl"] + (
+        ["core"] if args.with_core else [])
     results = {name: [] for name in names}
     for r in range(args.rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:  # rotate the order
             res = run_one(name, args.steps, args.threads, args.timeout)
             results[name].append(res)
             shown = f"{min(res['times']) * 1e3:.2f} ms" if "times" in res else res["error"]
-            print(f"round {r + 1}/{args.rounds} {name:<8} {shown}", file=sys.stderr)
+            print(f"round {r + 1}/{args.rounds} {name:<15} {shown}", file=sys.stderr)
     rows = summarize(results)
     print(report(rows, results, args))
     if args.json:

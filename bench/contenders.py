@@ -99,13 +99,26 @@ def mlplab_epochs(case: str, reps: int) -> dict:
             "peak_process_mib": rss_mib("VmHWM") if timer.peak is None else None}
 
 
-def gemm_epochs(case: str, reps: int, order: str = "F") -> dict:
+def gemm_epochs(case: str, reps: int, order: str = "F", mkl: bool = False) -> dict:
     """The matrix products an epoch needs and nothing else: the lower bound.
 
     ``order="F"``: W⁽ˡ⁾ laid out as mlplab's Dense keeps it (column-major, so ``A @ W.T`` is
     an untransposed product for BLAS), the bound for mlplab's own products. ``order="C"``:
-    W row-major as most code (and PyTorch's Linear) keeps it, for reference.
+    W row-major as most code (and PyTorch's Linear) keeps it, for reference. ``mkl``: the
+    products in MKL, called as mlplab calls it where ``mlplab[mkl]`` is installed (its bound
+    there); NumPy's BLAS otherwise.
     """
+    matmul = np.matmul
+    if mkl:  # as mlplab's dense step calls it: each product's call prepared once
+        from mlplab.accel import blas
+
+        lib = blas.mkl_library()
+        if lib is None:
+            raise SystemExit("MKL with threads is not installed: pip install 'mlplab[mkl]'")
+        products = blas.Products(lib)
+
+        def matmul(A, B, out):
+            return products(A, B, out)
     act, bs = CASES[case]
     rng = np.random.default_rng(0)
     n = SIZES
@@ -119,16 +132,18 @@ def gemm_epochs(case: str, reps: int, order: str = "F") -> dict:
         bufs[m] = (A, [np.empty((m, k), np.float32) for k in n[:3]],
                    [rng.standard_normal((m, k), dtype=np.float32) for k in n[1:]])
     dW = [np.empty_like(w) for w in W]
+    WT = [w.T for w in W]  # the transposed views made once, as mlplab keeps them
+    DT = {m: [d.T for d in bufs[m][2]] for m in bufs}
 
     def epoch():
         for m in shapes:
             A, dA, D = bufs[m]
             for l in range(3):  # 3 forward GEMMs
-                np.matmul(A[l], W[l].T, out=A[l + 1])
+                matmul(A[l], WT[l], out=A[l + 1])
             for l in (2, 1, 0):  # 3 weight-gradient GEMMs
-                np.matmul(D[l].T, A[l], out=dW[l])
+                matmul(DT[m][l], A[l], out=dW[l])
             for l in (2, 1):  # 2 delta GEMMs
-                np.matmul(D[l], W[l], out=dA[l])
+                matmul(D[l], W[l], out=dA[l])
 
     epoch()
     times = []
@@ -348,6 +363,8 @@ def mlplab_predict(case: str, reps: int) -> dict:
 RUNNERS = {
     ("mlplab", "large"): mlplab_epochs, ("gemm", "large"): gemm_epochs,
     ("gemm-Wrows", "large"): lambda c, r: gemm_epochs(c, r, order="C"),
+    ("gemm-mkl", "large"): lambda c, r: gemm_epochs(c, r, mkl=True),
+    ("mlplab-openblas", "large"): mlplab_epochs,  # run.py sets MLPLAB_MKL=off for it
     ("torch", "large"): torch_epochs, ("sklearn", "large"): sklearn_epochs,
     ("mlplab", "xor"): mlplab_xor, ("mlplab-numpy", "xor"): lambda c, r: mlplab_xor(c, r, False),
     ("torch", "xor"): torch_xor, ("mlplab", "predict"): mlplab_predict,

@@ -14,6 +14,21 @@ def one_blas_thread():
         yield
 
 
+@pytest.fixture(params=["numpy", "mkl"])
+def products(request, monkeypatch):
+    """The accelerated steps' products in NumPy's BLAS, and in MKL for every fit where the
+    ``mkl`` extra has it with threads (``MLPLAB_MKL=on``); returns the step names' suffix."""
+    if request.param == "numpy":
+        monkeypatch.setenv("MLPLAB_MKL", "off")
+        return ""
+    from mlplab.accel import blas
+
+    if blas.mkl_library() is None:
+        pytest.skip("MKL with threads not installed (pip install 'mlplab[mkl]')")
+    monkeypatch.setenv("MLPLAB_MKL", "on")
+    return "+mkl"
+
+
 @pytest.fixture
 def no_convergence_warnings():
     """Short fits that stop at max_iter on purpose."""

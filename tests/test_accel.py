@@ -128,7 +128,7 @@ CASES = [  # optimizer, options, loss, hidden g, output g, batch size
 @pytest.mark.parametrize("optimizer, options, loss, hidden, output, batch_size", CASES)
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 2e-4)])
 def test_the_dense_step_trains_as_the_core_does(optimizer, options, loss, hidden, output,
-                                                batch_size, dtype, rtol):
+                                                batch_size, dtype, rtol, products):
     rng = np.random.default_rng(3)
     X = rng.normal(size=(90, 5)).astype(dtype)
     k = 1 if output in ("sigmoid", "identity") else 3
@@ -140,6 +140,7 @@ def test_the_dense_step_trains_as_the_core_does(optimizer, options, loss, hidden
     fast, h_fast = _fit(None, sizes, X, Y, net_kw, **kw)
     core, h_core = _fit(False, sizes, X, Y, net_kw, **kw)
     assert h_core.backend == "core" and h_fast.backend.startswith("numpy-dense")
+    assert ("+mkl" in h_fast.backend) == (products == "+mkl")
     _close(fast, core, rtol)
     np.testing.assert_allclose(h_fast.loss, h_core.loss, rtol=rtol)
     assert h_fast.loss[-1] < h_fast.loss[0]  # it learned: the comparison means something

@@ -106,3 +106,76 @@ def test_the_newest_library_of_the_environment_comes_first(tmp_path, monkeypatch
     found = [p for p in mkl._library_paths() if p.startswith(str(tmp_path))]
     assert found == [str(venv / "lib" / "libmkl_rt.so.3"), str(venv / "lib" / "libmkl_rt.so.2"),
                      str(venv / "lib" / "libmkl_rt.so"), str(base / "lib" / "libmkl_rt.so.3")]
+
+
+def _mkl_blas():
+    from mlplab.accel import blas
+
+    lib = blas.mkl_library()
+    if lib is None:
+        pytest.skip("MKL with threads not installed (pip install 'mlplab[mkl]')")
+    return blas, lib
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+def test_the_products_in_mkl_equal_numpys_for_every_layout_the_steps_pass(dtype, tol):
+    blas, lib = _mkl_blas()
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(7, 5)).astype(dtype)
+    W = rng.normal(size=(6, 5)).astype(dtype)
+    wide = rng.normal(size=(6, 9)).astype(dtype)  # a block of its columns: rows of stride 9
+    cases = {"plain": (A, W.T.copy()), "transposed": (A, W.T),
+             "F-ordered": (np.asfortranarray(A), W.T),
+             "column block, transposed": (A[:, :5], wide[:, :5].T),
+             "one column": (A[:, :1], W[:, :1].T), "one row": (A[:1], W.T)}
+    products = blas.Products(lib)
+    for name, (X, Y) in cases.items():
+        for order in "CF":  # a column-major out: a gradient of a column-major W
+            out = np.full((X.shape[0], Y.shape[1]), np.nan, dtype, order=order)
+            assert blas.matmul(X, Y, out, lib) is out, name
+            np.testing.assert_allclose(out, X @ Y, rtol=tol, atol=tol, err_msg=name)
+            for _ in range(2):  # prepared once, then called again from the plan
+                out[...] = np.nan
+                assert products(X, Y, out) is out
+                np.testing.assert_allclose(out, X @ Y, rtol=tol, atol=tol, err_msg=name)
+
+
+def test_a_product_mkl_cannot_take_is_numpys():
+    blas, lib = _mkl_blas()
+    A = np.arange(12.0).reshape(3, 4)
+    out = np.empty((3, 3))
+    for X, Y in ((A[:, ::2], np.ones((2, 3))),      # no contiguous axis: NumPy's matmul
+                 (A.astype(np.float32), np.ones((4, 3)))):  # a dtype other than out's
+        np.testing.assert_array_equal(blas.matmul(X, Y, out, lib), X @ Y)
+    out_view = np.empty((3, 6))[:, ::2]  # out neither C- nor F-contiguous
+    np.testing.assert_array_equal(blas.matmul(A, np.ones((4, 3)), out_view, lib),
+                                  A @ np.ones((4, 3)))
+
+
+def test_a_fit_gives_mkl_numpys_thread_count_in_its_thread_and_restores_it(monkeypatch):
+    """The one setting: the limit on NumPy's BLAS holds for MKL's products, in the fitting
+    thread only, and ends with the fit."""
+    import mlplab
+
+    blas, lib = _mkl_blas()
+    b = mkl.binding()
+    seen = []
+    real = b._local
+
+    def spy(n):
+        seen.append(n)
+        return real(n)
+
+    monkeypatch.setattr(b, "_local", spy)
+    monkeypatch.setenv("MLPLAB_MKL", "on")
+    from mlplab.accel import threads
+
+    monkeypatch.setattr(threads, "blas_threads", lambda: 1)  # as with NumPy's BLAS limited
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    before = real(3)  # this thread's own setting before the fit: 3
+    try:
+        h = mlplab.Network([3, 4, 2], seed=0).fit(X, X[:, 0] > 0, max_epochs=2, batch_size=8)
+        assert "+mkl" in h.backend
+        assert seen == [1, 3]  # NumPy's limit for the fit, then this thread's own again
+    finally:
+        real(before)

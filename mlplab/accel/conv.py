@@ -34,6 +34,7 @@ import numpy as np
 from ..core.layers import AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from ..core.step import Step
 from ..core.validation import check_finite
+from . import blas
 from .conv_stages import ConvStage, CoreStage, DenseStage, FlattenStage, PoolStage
 from .dense import _g_into
 from .kernels import softmax_cce_into
@@ -122,6 +123,13 @@ class ConvStep(Step):
             else run.optimizer.step
         self._batch: dict[int, tuple[Array, Array]] = {}  # batch size: reused gathers
         self.small = one_blas_thread_if_small(stages, self.batch_size)
+        # the products' BLAS: MKL (one thread for a small step, else NumPy's BLAS's count)
+        lib, threads = blas.products(run, 1 if self.small else None)
+        for stage in stages:
+            stage.lib = lib
+        self.name += "+mkl" if lib is not None else ""
+        self._release = contextlib.ExitStack()
+        self._release.enter_context(threads)
 
     def batches(self, order=None):
         """Slices of X, or rows gathered into arrays reused batch after batch."""
@@ -178,6 +186,7 @@ class ConvStep(Step):
             stage.layer.clear()
             stage.clear()
         self._batch.clear()
+        self._release.close()
 
 
 def step_for(run) -> ConvStep | None:

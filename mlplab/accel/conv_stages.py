@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.layers import Conv2D, MaxPool2D
-from . import conv_kernels
+from . import blas, conv_kernels
 from .dense import _g_into
 from .fused import Elementwise
 
@@ -41,7 +41,10 @@ Array = np.ndarray
 
 
 class Stage:
-    """Work arrays per batch size (the full batches and the last, shorter one)."""
+    """Work arrays per batch size (the full batches and the last, shorter one); ``lib``: the
+    BLAS of the products (:func:`mlplab.accel.blas.products`; None: NumPy's)."""
+
+    lib = None
 
     def __init__(self, layer):
         self.layer = layer
@@ -104,7 +107,7 @@ class ConvStage(Stage):
             self.dW_aug = np.empty_like(self.W_aug)
         self.W_aug[:, :self.K] = layer.W.reshape(self.O, self.K)  # the weights may have been
         self.W_aug[:, self.K] = layer.b  # changed since the last step (a callback, a restore)
-        Z = np.matmul(self.W_aug, w["cols"], out=w["Z"])  # z⁽ˡ⁾ = W⁽ˡ⁾ ⋆ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
+        Z = blas.matmul(self.W_aug, w["cols"], w["Z"], self.lib)  # z⁽ˡ⁾ = W⁽ˡ⁾ ⋆ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
         layer.Z = _nchw(Z, m, self.Ho, self.Wo)  # views in the core's layout, for the guard
         self.m = m
         if self.pooled_relu:
@@ -126,13 +129,14 @@ class ConvStage(Stage):
             layer.check_differentiable()
             delta = _delta_into(_flat_layer(layer, w), dA, w["delta"])
         # [∂C/∂W | ∂C/∂b] = δ⁽ˡ⁾ [cols; 1]ᵀ, the mean over the batch
-        np.matmul(delta, w["cols"].T, out=self.dW_aug)
+        blas.matmul(delta, w["cols"].T, self.dW_aug, self.lib)
         self.dW_aug *= self.dW_aug.dtype.type(1 / m)
         layer.dW = self.dW_aug[:, :self.K].reshape(layer.W.shape)
         layer.db = self.dW_aug[:, self.K]
         if not need_dA_prev:
             return None
-        dcols = np.matmul(self.W_aug[:, :self.K].T, delta, out=w["cols"][:self.K])  # W_colᵀ δ
+        W_col = self.W_aug[:, :self.K]
+        dcols = blas.matmul(W_col.T, delta, w["cols"][:self.K], self.lib)  # W_colᵀ δ
         dP = w["dP"]
         conv_kernels.col2im_into(dP, dcols.reshape(self.K, m, self.Ho, self.Wo), layer.kernel,
                                  layer.stride)
@@ -229,7 +233,7 @@ class DenseStage(Stage):
         layer = self.layer
         w = self.work(len(a), layer.W.dtype)
         layer.A_prev = a
-        Z = layer.Z = np.matmul(a, layer.W.T, out=w["Z"])
+        Z = layer.Z = blas.matmul(a, layer.W.T, w["Z"], self.lib)
         Z += layer.b  # z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
         if last:  # the step computes the output and the cost together
             return Z
@@ -245,12 +249,13 @@ class DenseStage(Stage):
         layer = self.layer
         w = self.work(len(delta), layer.W.dtype)
         layer.delta, m = delta, len(delta)
-        np.matmul(delta.T, layer.A_prev, out=w["dW"])  # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, mean over rows
+        blas.matmul(delta.T, layer.A_prev, w["dW"], self.lib)  # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, mean over rows
         w["dW"] *= w["dW"].dtype.type(1 / m)
         np.sum(delta, axis=0, out=w["db"])  # ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾, mean over rows
         w["db"] *= w["db"].dtype.type(1 / m)
         layer.dW, layer.db = w["dW"], w["db"]
-        return np.matmul(delta, layer.W, out=w["dA_prev"]) if need_dA_prev else None  # (W⁽ˡ⁾)ᵀδ⁽ˡ⁾
+        return blas.matmul(delta, layer.W, w["dA_prev"], self.lib) if need_dA_prev \
+            else None  # (W⁽ˡ⁾)ᵀδ⁽ˡ⁾
 
 
 class CoreStage(Stage):

@@ -28,6 +28,8 @@ instead of reading the input twice.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..core.layers import Dense, Dropout, Input
@@ -90,8 +92,15 @@ class DenseStep(Step):
             self.update = CompiledUpdates(opt, kernels, threads) if kernels is not None \
                 else InPlaceUpdates(opt)
         self.snapshots = Snapshots()
-        self.name = (self.name + ("+blas-sgd" if self.fused and blas.available() else "")
-                     + self.elementwise.name)
+        # the products' BLAS: MKL with as many threads as NumPy's BLAS may use, or NumPy's
+        self.lib, threads = blas.products(run)
+        self.products = blas.Products(self.lib)
+        self._transposed: dict[int, tuple[Array, Array]] = {}  # l: (W, W.T), one view kept
+        self._release = contextlib.ExitStack()
+        self._release.enter_context(threads)
+        self.name = (self.name
+                     + ("+blas-sgd" if self.fused and (self.lib or blas.available()) else "")
+                     + ("+mkl" if self.lib is not None else "") + self.elementwise.name)
         self._work: dict[tuple, dict[str, Array]] = {}  # (layer index, batch size): arrays
         self._grads = {l: (np.empty_like(d.W), np.empty_like(d.b))
                        for l, d in enumerate(self.layers) if type(d) is Dense}
@@ -151,7 +160,7 @@ class DenseStep(Step):
                 A = layer.forward(A, training=True)
                 continue
             w = self._arrays(l, len(X), layer)
-            layer.A_prev, layer.Z = A, np.matmul(A, layer.W.T, out=w["Z"])
+            layer.A_prev, layer.Z = A, self.products(A, self._W_T(l, layer.W), w["Z"])
             if l == last:
                 layer.A = w["A"]
                 return self.elementwise.output(layer, self.net.loss, layer.Z, Y, w["A"],
@@ -174,19 +183,19 @@ class DenseStep(Step):
             if dA is not None:  # δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ g'(z⁽ˡ⁾)
                 self.elementwise.delta_g(layer, dA, delta)
             layer.delta = delta
-            dA = np.matmul(delta, layer.W, out=w["dA_prev"]) if l > first else None
+            dA = self.products(delta, layer.W, w["dA_prev"]) if l > first else None
             self._gradients(l, layer, delta, w, step)
 
     def _gradients(self, l: int, layer, delta: Array, w: dict, step: float | None) -> None:
         m = len(delta)
         if step is not None and blas.sgd_step(layer, -step / m, -step, delta, layer.A_prev,
-                                               layer.W, layer.b, w["1/m"]):
+                                               layer.W, layer.b, w["1/m"], self.lib):
             return  # W += (−α/m)·δᵀa⁽ˡ⁻¹⁾ and b += (−α)·(1/m, …, 1/m)·δ, one BLAS call each
         dW, db = self._grads[l]
         if dW.shape != layer.W.shape or dW.dtype != layer.W.dtype:  # W assigned anew
             dW, db = self._grads[l] = np.empty_like(layer.W), np.empty_like(layer.b)
         # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ and ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾, means over rows: 1/m as the products' α
-        if not blas.gradients(layer, delta, layer.A_prev, dW, db, w["1/m"], 1 / m):
+        if not blas.gradients(layer, delta, layer.A_prev, dW, db, w["1/m"], 1 / m, self.lib):
             if delta.size <= dW.size:
                 np.matmul(np.multiply(delta, 1 / m, out=w["dA"]).T, layer.A_prev, out=dW)
             else:
@@ -197,6 +206,13 @@ class DenseStep(Step):
         if step is not None:  # no BLAS to fold it into: the same step with NumPy
             layer.W -= step * dW
             layer.b -= step * db
+
+    def _W_T(self, l: int, W: Array) -> Array:
+        """``W.T``, the same view object while W is (the products' prepared calls know it)."""
+        kept = self._transposed.get(l)
+        if kept is None or kept[0] is not W:
+            kept = self._transposed[l] = (W, W.T)
+        return kept[1]
 
     def _arrays(self, l: int, m: int, layer) -> dict[str, Array]:
         """The work arrays of layer l for batches of m rows, made on first use (two sizes kept:
@@ -228,7 +244,10 @@ class DenseStep(Step):
             layer.clear()
         self._work.clear()
         self._batch.clear()
+        self.products.clear()
+        self._transposed.clear()
         self.elementwise.close()
+        self._release.close()  # MKL's threads in this thread: as before the fit
 
 
 def _g_into(layer, Z: Array, out: Array) -> Array:

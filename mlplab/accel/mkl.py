@@ -1,22 +1,33 @@
-"""Intel MKL's packed matrix products and vector tanh, for the recurrent accelerator.
+"""Intel MKL: the dense layers' matrix products, and the recurrent loops' packed products and
+vector tanh.
 
-A recurrent step multiplies the same ``W_h`` by a new ``hₜ₋₁`` T times over, each product small
-(batch 32 × hidden 128 × four gates: 4 MFLOP). OpenBLAS repacks ``W_h`` into its kernel's
-layout on every call and reaches ~100 GFLOP/s there on this project's 2-vCPU AVX-512 machine;
-MKL can pack ``W_h`` once per training step (``cblas_sgemm_pack``) and then run each of the T
-products on the packed copy (``cblas_sgemm_compute``): ~25 µs instead of ~41 µs for that shape
-(``bench/rnn.py`` reports the step it makes). Its vector ``tanh`` (``vmsTanh``, low-accuracy
-mode: about 1 ulp) is callable from compiled code, where numba's scalar ``tanh`` is ~25× slower
-than NumPy's.
+Dense layers: on this project's 2-vCPU AVX-512 machine MKL's ``sgemm`` on its two threads took
+0.262 s for the products of a 784-256-128-10 epoch at batch 128 (OpenBLAS, NumPy's BLAS: 0.333
+s), 0.089 s for the 784-100-10 estimator's epoch at batch 200 (0.113). :mod:`mlplab.accel.blas`
+runs the dense step's products here when MKL is bound with threads (:attr:`Binding.threaded`).
 
-Optional: ``pip install 'mlplab[mkl]'`` (Intel's ``mkl`` wheel; Linux on x86-64). This module
-finds ``libmkl_rt`` where that wheel puts it (``<prefix>/lib``), or where the loader finds it,
-and binds only when MKL's 32-bit integer interface (LP64) is in effect and a self-test on small
-arrays agrees with NumPy. ``MLPLAB_MKL=off`` in the environment never loads it, ``on`` makes a
-missing MKL an error. Loaded by mlplab, MKL is set up *sequential* (no thread pool of its own,
-so none to fight NumPy's OpenBLAS pool), for the whole process: another user of the same
-library gets sequential MKL too. Where the process already had MKL set up with threads (a
-NumPy built on it), the time loops' calls are limited to one thread (:meth:`Binding.one_thread`).
+Recurrent layers: a step multiplies the same ``W_h`` by a new ``hₜ₋₁`` T times over, each
+product small (batch 32 × hidden 128 × four gates: 4 MFLOP). OpenBLAS repacks ``W_h`` into its
+kernel's layout on every call and reaches ~100 GFLOP/s there; MKL can pack ``W_h`` once per
+training step (``cblas_sgemm_pack``) and then run each of the T products on the packed copy
+(``cblas_sgemm_compute``): ~25 µs instead of ~41 µs for that shape (``bench/rnn.py`` reports
+the step it makes). Its vector ``tanh`` (``vmsTanh``, low-accuracy mode: about 1 ulp) is
+callable from compiled code, where numba's scalar ``tanh`` is ~25× slower than NumPy's. The
+time loops call MKL on one thread (:meth:`Binding.one_thread`): their products are too small
+to share.
+
+Optional: ``pip install 'mlplab[mkl]'`` (Intel's ``mkl`` wheel, with ``tbb``; Linux on x86-64).
+This module finds ``libmkl_rt`` where that wheel puts it (``<prefix>/lib``), or where the
+loader finds it, and binds only when MKL's 32-bit integer interface (LP64) is in effect and a
+self-test on small arrays agrees with NumPy. ``MLPLAB_MKL=off`` in the environment never loads
+it, ``on`` makes a missing MKL an error. Loaded by mlplab, MKL runs its threads on Intel's TBB
+(the wheel's ``libtbb``; numba's parallel kernels use the same TBB when its threading layer is
+``tbb``), whose idle threads sleep instead of spinning beside NumPy's OpenBLAS pool; without
+TBB beside it, MKL is set up *sequential* (and the dense products stay with NumPy's BLAS). The
+choice holds for the whole process: another user of the same library gets it too. Where the
+process already had MKL set up (a NumPy built on it), its threading stays as it is. How many
+threads a fit's products use follows NumPy's BLAS (:func:`mlplab.accel.threads.blas_threads`,
+the one setting threadpoolctl limits), set for the fitting thread only (:meth:`Binding.threads`).
 """
 
 from __future__ import annotations
@@ -35,7 +46,8 @@ from .fused import env_switch
 
 ROW_MAJOR, NO_TRANS, PACKED, B_MATRIX = 101, 111, 151, 162
 VML_LA = 0x1  # vector math: "low accuracy", ~1 ulp (HA: ~0.5 ulp, a little slower)
-SEQUENTIAL, LP64 = 1, 0  # MKL_THREADING_SEQUENTIAL, MKL_INTERFACE_LP64
+INTEL, SEQUENTIAL, TBB = 0, 1, 4  # MKL_THREADING_INTEL, MKL_THREADING_SEQUENTIAL, …_TBB
+LP64 = 0  # MKL_INTERFACE_LP64
 _state: dict = {}  # "lib": the binding (or None once tried and failed)
 
 
@@ -54,7 +66,12 @@ class Binding:
         self.lib, self.path, self.sequential = lib, path, sequential
         self._local = lib.MKL_Set_Num_Threads_Local
         self._local.argtypes, self._local.restype = [I], I
+        self.blas = {}  # "sgemm", "dgemm", "sgemv", "dgemv": row-major CBLAS, 32-bit integers
         for p, real in (("s", S), ("d", D)):
+            gemm, gemv = getattr(lib, f"cblas_{p}gemm"), getattr(lib, f"cblas_{p}gemv")
+            gemm.argtypes, gemm.restype = [I] * 6 + [real, P, I, P, I, real, P, I], None
+            gemv.argtypes, gemv.restype = [I] * 4 + [real, P, I, P, I, real, P, I], None
+            self.blas[p + "gemm"], self.blas[p + "gemv"] = gemm, gemv
             size = getattr(lib, f"cblas_{p}gemm_pack_get_size")
             size.argtypes, size.restype = [I] * 4, ctypes.c_size_t
             pack = getattr(lib, f"cblas_{p}gemm_pack")
@@ -68,13 +85,22 @@ class Binding:
             setattr(self, f"{p}compute", compute)
             setattr(self, f"{p}tanh", tanh)
 
-    @contextlib.contextmanager
+    @property
+    def threaded(self) -> bool:
+        """True when MKL runs its products on threads of its own (else sequential)."""
+        return not self.sequential
+
     def one_thread(self):
         """MKL on one thread for this thread's calls inside (nothing to do when sequential)."""
+        return self.threads(1)
+
+    @contextlib.contextmanager
+    def threads(self, n: int):
+        """MKL on ``n`` threads for this thread's calls inside (other threads keep theirs)."""
         if self.sequential:
             yield
             return
-        before = self._local(1)
+        before = self._local(n)
         try:
             yield
         finally:
@@ -135,13 +161,38 @@ def _open() -> Binding | None:
             # each returns the layer in effect: the one asked for, or the one its owner set up
             if lib.MKL_Set_Interface_Layer(ctypes.c_int(LP64)) != LP64:
                 continue  # 64-bit integers: the loops' 32-bit arguments would be misread
-            layer = lib.MKL_Set_Threading_Layer(ctypes.c_int(SEQUENTIAL))
+            wanted = _threading(path)
+            layer = lib.MKL_Set_Threading_Layer(ctypes.c_int(wanted))
             binding = Binding(lib, path, sequential=layer == SEQUENTIAL)
         except (OSError, AttributeError):
             continue
         if _self_test(binding):
             return binding
     return None
+
+
+# MKL's threading layers, each with its library and the runtime it loads by name: the wheels
+# put them beside libmkl_rt, where the loader does not look (MKL ends the process when it cannot
+# load the one it was set to), so the runtime is loaded first, by its path
+_LAYERS = {TBB: ("libmkl_tbb_thread.so*", "libtbb.so.12*"),
+           INTEL: ("libmkl_intel_thread.so*", "libiomp5.so")}
+
+
+def _threading(path: str) -> int:
+    """The threading layer to ask of the MKL at ``path``: TBB (whose idle threads sleep), else
+    Intel's OpenMP, where its libraries sit beside it and its runtime loads; else sequential."""
+    folder = os.path.dirname(os.path.realpath(path))
+    for layer in (TBB, INTEL):
+        threads, runtime = _LAYERS[layer]
+        if not glob.glob(os.path.join(folder, threads)):
+            continue
+        for candidate in sorted(glob.glob(os.path.join(folder, runtime))):
+            try:
+                ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
+                return layer
+            except OSError:
+                continue
+    return SEQUENTIAL
 
 
 def _self_test(lib: Binding) -> bool:

@@ -36,6 +36,7 @@ with ``mask_value`` (padding) runs the core's loop: the accelerator does not app
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import numpy as np
@@ -43,7 +44,7 @@ import numpy as np
 from ..core.layers.recurrent import Recurrent
 from ..core.step import Step
 from ..core.validation import check_finite
-from . import rnn_cells
+from . import blas, rnn_cells
 from .rnn_kernels import KERNELS
 
 Array = np.ndarray
@@ -75,6 +76,10 @@ class RecurrentStep(Step):
                          run.guard.cost_checker(run.trainer))
         loops = any(getattr(layer, "loops", None) for layer in self.net.layers)
         self.name = f"numpy-recurrent+{'numba+mkl' if loops else rnn_cells.name()}"
+        # MKL's products over all steps: as many threads as NumPy's BLAS may use
+        self._release = contextlib.ExitStack()
+        self._release.enter_context(blas.products(run)[1] if loops
+                                    else contextlib.nullcontext())
 
     def snapshot(self) -> list[Array]:
         return [p.copy() for p in self.net.params]
@@ -82,6 +87,7 @@ class RecurrentStep(Step):
     def close(self) -> None:
         for layer in self.net.layers:
             layer.clear()
+        self._release.close()
 
 
 def step_for(run) -> RecurrentStep | None:

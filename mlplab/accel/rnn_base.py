@@ -29,9 +29,10 @@ def one_blas_thread():
     return _state["blas"].limit(limits=1, user_api="blas")
 
 
-def _add_product(alpha: float, D: Array, A: Array, C: Array) -> None:
-    """``C += alpha · Dᵀ A`` (BLAS's gemm with β = 1; NumPy where that is not bound)."""
-    if not blas.gemm_update(alpha, D, A, C):
+def _add_product(alpha: float, D: Array, A: Array, C: Array, lib=None) -> None:
+    """``C += alpha · Dᵀ A`` (BLAS's gemm with β = 1, ``lib``'s or NumPy's; NumPy where that
+    is not bound)."""
+    if not blas.gemm_update(alpha, D, A, C, lib=lib):
         C += alpha * (D.T @ A)
 
 
@@ -72,6 +73,12 @@ class Kernel:
         self._work.clear()
         self._packed.clear()
 
+    @property
+    def lib(self):
+        """MKL's BLAS for the products over all steps where MKL runs the loops (and has threads
+        of its own: :func:`mlplab.accel.blas.mkl_library`), else None (NumPy's)."""
+        return blas.mkl_library() if self.packed else None
+
     def loop_threads(self):
         """The compiled loops' MKL on one thread (:meth:`mlplab.accel.mkl.Binding.one_thread`)."""
         return self.mkl.one_thread() if self.packed else contextlib.nullcontext()
@@ -107,7 +114,9 @@ class Kernel:
         self.give_gradients(grads)
         if not need_dA_prev:
             return None
-        dX = w["dZ"].reshape(T * N, -1) @ self.Wx_rows  # W_xᵀ δₜ for every t in one product
+        dZ = w["dZ"].reshape(T * N, -1)
+        dX = np.empty((len(dZ), self.Wx_rows.shape[1]), dZ.dtype)
+        blas.matmul(dZ, self.Wx_rows, dX, self.lib)  # W_xᵀ δₜ for every t in one product
         return dX.reshape(T, N, -1).transpose(1, 0, 2)
 
     def steps(self) -> None:
@@ -179,20 +188,21 @@ class Kernel:
         from .mkl import Packed, binding
 
         self.mkl, self.packed = binding(), []
-        for name in ("Wh", "Wh_rows"):
-            B, key = getattr(self, name), (name, N, np.dtype(dtype))
-            if key in self._packed:
-                self._packed[key].pack(B)
-            else:
-                self._packed[key] = Packed(self.mkl, B, N)
-            self.packed.append(self._packed[key].buffer)
+        with self.mkl.one_thread():  # a copy of W_h: waking MKL's threads costs more
+            for name in ("Wh", "Wh_rows"):
+                B, key = getattr(self, name), (name, N, np.dtype(dtype))
+                if key in self._packed:
+                    self._packed[key].pack(B)
+                else:
+                    self._packed[key] = Packed(self.mkl, B, N)
+                self.packed.append(self._packed[key].buffer)
         self.is32 = np.dtype(dtype) == np.float32
         self.no_seq = np.empty((N, 0, self.H), dtype)  # dA_seq for "none" in compiled code
 
     def project(self, w: dict) -> None:
         """``W_x xₜ + b`` for every step, in one product."""
         G2 = w["G"].reshape(-1, w["G"].shape[2])
-        np.matmul(w["X"].reshape(len(G2), -1), self.Wx, out=G2)
+        blas.matmul(w["X"].reshape(len(G2), -1), self.Wx, G2, self.lib)
         G2 += self.b
 
     def zero_gradients(self, dtype) -> dict[str, Array]:
@@ -216,8 +226,8 @@ class Kernel:
         dZh = w["dZh"].reshape(dZ.shape) if "dZh" in w else dZ
         ones = w["ones/m"][:len(dZ)]
         with np.errstate(over="ignore", invalid="ignore"):  # NaN/inf: the guard's to report
-            _add_product(1 / N, dZ, w["X"].reshape(len(dZ), -1), grads["dW_x"])
-            _add_product(1 / N, dZh, w["h"][:-1].reshape(len(dZ), -1), grads["dW_h"])
+            _add_product(1 / N, dZ, w["X"].reshape(len(dZ), -1), grads["dW_x"], self.lib)
+            _add_product(1 / N, dZh, w["h"][:-1].reshape(len(dZ), -1), grads["dW_h"], self.lib)
             grads["db"] += ones @ dZ
             if dZh is not dZ:
                 grads["db_h"] += ones @ dZh

@@ -1,7 +1,9 @@
 """How many threads the accelerators use: one setting, honoured by BLAS and the kernels together.
 
-The matrix products run in NumPy's BLAS, with its own pool of threads; the compiled elementwise
-kernels (:mod:`mlplab.accel.numba_kernels`) run in numba's. Both pools take turns within a
+The matrix products run in NumPy's BLAS, with its own pool of threads (or in MKL's, where
+``mlplab[mkl]`` is installed: :func:`mlplab.accel.blas.products` gives it this same count, in
+the fitting thread); the compiled elementwise kernels (:mod:`mlplab.accel.numba_kernels`) run
+in numba's. Both pools take turns within a
 step, and a pool that is larger than its share of the machine makes the other wait (a BLAS
 call waits for its slowest thread). So with ``MLPLAB_PARALLEL=on`` (off by default: see
 :func:`mlplab.accel.fused.parallel_setting`) the kernels use exactly as many threads as NumPy's
@@ -19,16 +21,28 @@ process (a Dask worker with several threads) each keep their own count.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
+import numpy as np
+
 __all__ = ["blas_threads", "kernel_threads", "limit"]
+
+
+def numpy_blas_info(infos: list[dict]) -> dict | None:
+    """Of threadpoolctl's ``threadpool_info()``, the entry of the BLAS NumPy itself uses."""
+    roots = [os.path.realpath(os.path.dirname(np.__file__))]
+    roots.append(roots[0] + ".libs")  # where NumPy's wheels keep their OpenBLAS
+    for info in infos:
+        path = os.path.realpath(info.get("filepath", ""))
+        if info.get("user_api") == "blas" and any(path.startswith(r + os.sep) for r in roots):
+            return info
+    return None
 
 
 def blas_threads() -> int:
     """Threads NumPy's BLAS may use now (1 when threadpoolctl cannot tell)."""
     from threadpoolctl import threadpool_info
-
-    from .blas import numpy_blas_info
 
     info = numpy_blas_info(threadpool_info())
     return max(1, int(info.get("num_threads") or 1)) if info else 1
