@@ -122,9 +122,9 @@ def gemm_step(mkl: bool = False):
     lib = None
     if mkl:
         sys.path.insert(0, ROOT)
-        from mlplab.accel import blas
+        from mlplab.accel import products
 
-        lib = blas.mkl_library()
+        lib = products.mkl_library()
         if lib is None:
             raise SystemExit("MKL with threads is not installed: pip install 'mlplab[mkl]'")
     rng = np.random.default_rng(0)
@@ -137,7 +137,7 @@ def gemm_step(mkl: bool = False):
             if lib is None:
                 np.matmul(A, B, out=C)
             else:
-                blas.matmul(A, B, C, lib)
+                products.matmul(A, B, C, lib)
 
     return step, {}
 

@@ -110,12 +110,12 @@ def gemm_epochs(case: str, reps: int, order: str = "F", mkl: bool = False) -> di
     """
     matmul = np.matmul
     if mkl:  # as mlplab's dense step calls it: each product's call prepared once
-        from mlplab.accel import blas
+        from mlplab.accel import products as mlplab_products
 
-        lib = blas.mkl_library()
+        lib = mlplab_products.mkl_library()
         if lib is None:
             raise SystemExit("MKL with threads is not installed: pip install 'mlplab[mkl]'")
-        products = blas.Products(lib)
+        products = mlplab_products.Products(lib)
 
         def matmul(A, B, out):
             return products(A, B, out)

@@ -21,9 +21,9 @@ def products(request, monkeypatch):
     if request.param == "numpy":
         monkeypatch.setenv("MLPLAB_MKL", "off")
         return ""
-    from mlplab.accel import blas
+    from mlplab.accel import products
 
-    if blas.mkl_library() is None:
+    if products.mkl_library() is None:
         pytest.skip("MKL with threads not installed (pip install 'mlplab[mkl]')")
     monkeypatch.setenv("MLPLAB_MKL", "on")
     return "+mkl"

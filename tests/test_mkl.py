@@ -108,18 +108,18 @@ def test_the_newest_library_of_the_environment_comes_first(tmp_path, monkeypatch
                      str(venv / "lib" / "libmkl_rt.so"), str(base / "lib" / "libmkl_rt.so.3")]
 
 
-def _mkl_blas():
-    from mlplab.accel import blas
+def _mkl_products():
+    from mlplab.accel import products
 
-    lib = blas.mkl_library()
+    lib = products.mkl_library()
     if lib is None:
         pytest.skip("MKL with threads not installed (pip install 'mlplab[mkl]')")
-    return blas, lib
+    return products, lib
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
 def test_the_products_in_mkl_equal_numpys_for_every_layout_the_steps_pass(dtype, tol):
-    blas, lib = _mkl_blas()
+    products, lib = _mkl_products()
     rng = np.random.default_rng(1)
     A = rng.normal(size=(7, 5)).astype(dtype)
     W = rng.normal(size=(6, 5)).astype(dtype)
@@ -128,27 +128,27 @@ def test_the_products_in_mkl_equal_numpys_for_every_layout_the_steps_pass(dtype,
              "F-ordered": (np.asfortranarray(A), W.T),
              "column block, transposed": (A[:, :5], wide[:, :5].T),
              "one column": (A[:, :1], W[:, :1].T), "one row": (A[:1], W.T)}
-    products = blas.Products(lib)
+    prepared = products.Products(lib)
     for name, (X, Y) in cases.items():
         for order in "CF":  # a column-major out: a gradient of a column-major W
             out = np.full((X.shape[0], Y.shape[1]), np.nan, dtype, order=order)
-            assert blas.matmul(X, Y, out, lib) is out, name
+            assert products.matmul(X, Y, out, lib) is out, name
             np.testing.assert_allclose(out, X @ Y, rtol=tol, atol=tol, err_msg=name)
             for _ in range(2):  # prepared once, then called again from the plan
                 out[...] = np.nan
-                assert products(X, Y, out) is out
+                assert prepared(X, Y, out) is out
                 np.testing.assert_allclose(out, X @ Y, rtol=tol, atol=tol, err_msg=name)
 
 
 def test_a_product_mkl_cannot_take_is_numpys():
-    blas, lib = _mkl_blas()
+    products, lib = _mkl_products()
     A = np.arange(12.0).reshape(3, 4)
     out = np.empty((3, 3))
     for X, Y in ((A[:, ::2], np.ones((2, 3))),      # no contiguous axis: NumPy's matmul
                  (A.astype(np.float32), np.ones((4, 3)))):  # a dtype other than out's
-        np.testing.assert_array_equal(blas.matmul(X, Y, out, lib), X @ Y)
+        np.testing.assert_array_equal(products.matmul(X, Y, out, lib), X @ Y)
     out_view = np.empty((3, 6))[:, ::2]  # out neither C- nor F-contiguous
-    np.testing.assert_array_equal(blas.matmul(A, np.ones((4, 3)), out_view, lib),
+    np.testing.assert_array_equal(products.matmul(A, np.ones((4, 3)), out_view, lib),
                                   A @ np.ones((4, 3)))
 
 
@@ -157,7 +157,7 @@ def test_a_fit_gives_mkl_numpys_thread_count_in_its_thread_and_restores_it(monke
     thread only, and ends with the fit."""
     import mlplab
 
-    blas, lib = _mkl_blas()
+    products, lib = _mkl_products()
     b = mkl.binding()
     seen = []
     real = b._local

@@ -1,4 +1,4 @@
-"""The gradient-descent update folded into the weight-gradient product; the dense step's products.
+"""The gradient-descent update folded into the weight-gradient product, by NumPy's own BLAS.
 
 Plain gradient descent needs ``W ← W − α · δᵀA/m`` for every layer. NumPy can only write a
 matrix product into a fresh (or zeroed) array, so the update would cost a product into ``dW``
@@ -15,15 +15,12 @@ symbols of the OpenBLAS that NumPy's wheels ship) and a self-test on small array
 NumPy; otherwise, or with ``MLPLAB_BLAS=numpy`` in the environment, :func:`gemm_update` returns
 False and the caller does the same update with NumPy.
 
-Where MKL is installed with threads (:mod:`mlplab.accel.mkl`), :func:`products` gives the dense
-step MKL instead (faster on the dense layers' shapes): then every product of the step, the
-forward ones too (:func:`matmul`), runs in MKL, and NumPy's OpenBLAS pool stays asleep. Each
-:class:`Library` is bound through ctypes with its own integer width.
+The same calls run in MKL where :mod:`mlplab.accel.products` chooses it: each :class:`Library`
+is bound through ctypes with its own integer width.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import weakref
@@ -34,12 +31,10 @@ from .threads import numpy_blas_info
 
 Array = np.ndarray
 
-_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS's layout and transpose flags
 _funcs: dict[str, object] = {}  # "s"/"d" + "gemm"/"gemv": ctypes functions, once bound
 _bound: bool | None = None  # None: not tried yet
 _plans: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
-_mkl: dict = {}  # "lib": MKL's Library (or None once tried and not usable)
-PRODUCT_WORK = 1_000_000  # a batch's rows × parameters from which a fit's products go to MKL
 
 
 class Library:
@@ -93,13 +88,13 @@ def _bind() -> bool:
         gemv.restype = None
         _funcs[t + "gemm"], _funcs[t + "gemv"] = gemm, gemv
     _bound = True
-    if not _self_test(NUMPY):
+    if not self_test(NUMPY):
         _funcs.clear()
         _bound = False
     return _bound
 
 
-def _self_test(lib: Library) -> bool:
+def self_test(lib: Library) -> bool:
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
         D = rng.standard_normal((5, 3)).astype(dtype)
@@ -111,10 +106,6 @@ def _self_test(lib: Library) -> bool:
         if not (gemm_update(-0.5, D, A, W, lib=lib) and gemv_update(-0.5, D, v, b, lib=lib)):
             return False
         tol = 1e-5 if dtype == np.float32 else 1e-12
-        for X, Y in ((A, W.T), (D, W)):  # a transposed operand and a plain one
-            C = np.empty((X.shape[0], Y.shape[1]), dtype)
-            if matmul(X, Y, C, lib) is not C or not np.allclose(C, X @ Y, rtol=tol, atol=tol):
-                return False
         if not (np.allclose(W, W_ref, rtol=tol, atol=tol) and np.allclose(b, b_ref, rtol=tol,
                                                                           atol=tol)):
             return False
@@ -131,129 +122,6 @@ def _ready(lib: Library | None) -> Library | None:
     if lib is None or lib is NUMPY:
         return NUMPY if available() else None
     return lib
-
-
-def mkl_library() -> Library | None:
-    """MKL's BLAS when :mod:`mlplab.accel.mkl` binds MKL with threads of its own and its
-    products pass :func:`_self_test`; else None (sequential MKL is no faster than NumPy's
-    BLAS on two threads)."""
-    if "lib" not in _mkl:
-        _mkl["lib"] = None
-        if os.environ.get("MLPLAB_BLAS", "").lower() != "numpy":
-            from . import mkl
-
-            binding = mkl.binding()
-            if binding is not None and binding.threaded:
-                lib = Library("mkl", dict(binding.blas), ctypes.c_int)
-                _mkl["lib"] = lib if _self_test(lib) else None
-    return _mkl["lib"]
-
-
-def products(run, threads: int | None = None):
-    """The library for the products of ``run`` (a fit), and a context that gives it
-    ``threads`` threads in the calling thread (None: as many as NumPy's BLAS may use now,
-    :func:`mlplab.accel.threads.blas_threads`): MKL where :func:`mkl_library` has it and the
-    fit is worth it, or ``MLPLAB_MKL=on`` asks for it in every fit; else NumPy's BLAS
-    (``None``: ``np.matmul`` and :data:`NUMPY`), whose threads are NumPy's to set. Worth it:
-    the fit pays for loading MKL (:func:`mlplab.accel.fused.worth_compiling`; 33 ms) and its
-    products are large (a batch's rows × the parameters ≥ :data:`PRODUCT_WORK`): on small ones
-    MKL gains nothing, and the playground's many small fits side by side ran 3× slower."""
-    from . import mkl
-    from .fused import worth_compiling
-
-    large = run.batch_size * sum(p.size for p in run.net.params) >= PRODUCT_WORK
-    wanted = mkl.setting() == "on" or (large and worth_compiling(run))
-    lib = mkl_library() if wanted else None
-    if lib is None:
-        return None, contextlib.nullcontext()
-    from .threads import blas_threads
-
-    return lib, mkl.binding().threads(blas_threads() if threads is None else threads)
-
-
-def matmul(A: Array, B: Array, out: Array, lib: Library | None = None) -> Array:
-    """``out = A @ B`` (2-D, ``out`` C- or F-contiguous) by ``lib``'s ``gemm`` where A and B each
-    have contiguous rows or contiguous columns (a transpose, a block of columns: a flag and a
-    leading dimension, not a copy); else ``np.matmul``."""
-    call = _matmul_call(A, B, out, lib)
-    if call is None:
-        return np.matmul(A, B, out=out)
-    call[0](*call[1])
-    return out
-
-
-def _matmul_call(A: Array, B: Array, out: Array, lib: Library | None):
-    """``(gemm, arguments)`` computing ``out = A @ B`` in ``lib``, or None where it cannot. A
-    column-major ``out`` (a gradient of a column-major W) is the row-major ``outᵀ = Bᵀ Aᵀ``."""
-    if lib is None or lib is NUMPY or not _matmul_fits(A, B, out):
-        return None
-    if not out.flags.c_contiguous:
-        A, B, out = B.T, A.T, out.T
-    a, b = _operand(A), _operand(B)
-    if a is None or b is None:
-        return None
-    (m, k), n = A.shape, B.shape[1]
-    (a, lda), (b, ldb) = a, b
-    return (lib.funcs["sgemm" if out.dtype.char == "f" else "dgemm"],
-            (_ROW_MAJOR, a, b, m, n, k, 1.0, A.ctypes.data, lda, B.ctypes.data, ldb, 0.0,
-             out.ctypes.data, n))
-
-
-class Products:
-    """``products(A, B, out)``: :func:`matmul` in ``lib`` (None: ``np.matmul``) for a step
-    that passes the same arrays batch after batch (its work arrays, the weights, a transposed
-    view it keeps): each (A, B, out)'s call is prepared once, its ctypes arguments converted,
-    and then costs ~1 µs of Python instead of ~8 (reading three ``.ctypes.data`` alone took
-    2.8 µs; 5 products a batch at batch 32 are 1,875 × 5 calls an epoch of 60,000 rows).
-    It keeps the arrays it prepared for: :meth:`clear` when the fit is over."""
-
-    def __init__(self, lib: Library | None):
-        self.lib = lib
-        self._plans: dict[tuple, tuple] = {}
-
-    def __call__(self, A: Array, B: Array, out: Array) -> Array:
-        if self.lib is None:
-            return np.matmul(A, B, out=out)
-        plan = self._plans.get((id(A), id(B), id(out)))
-        if plan is not None and plan[0] is A and plan[1] is B and plan[2] is out:
-            plan[3](*plan[4])
-            return out
-        call = _matmul_call(A, B, out, self.lib)
-        if call is None:
-            return np.matmul(A, B, out=out)
-        gemm, args = call
-        real = ctypes.c_float if out.dtype.char == "f" else ctypes.c_double
-        I, P = self.lib.int_type, ctypes.c_void_p
-        types = (I, I, I, I, I, I, real, P, I, P, I, real, P, I)
-        args = tuple(t(x) for t, x in zip(types, args))
-        gemm(*args)
-        if len(self._plans) >= 32:  # slices of an unshuffled data set: a new A every batch
-            self._plans.clear()
-        self._plans[id(A), id(B), id(out)] = (A, B, out, gemm, args)
-        return out
-
-    def clear(self) -> None:
-        self._plans.clear()
-
-
-def _operand(X: Array) -> tuple[int, int] | None:
-    """How row-major ``gemm`` reads X: untransposed (contiguous rows) or transposed
-    (contiguous columns), with its leading dimension; None when it cannot."""
-    (r, c), (sr, sc), item = X.shape, X.strides, X.itemsize
-    if (sc == item or c == 1) and sr > 0 and sr % item == 0 and sr // item >= c:
-        return _NO_TRANS, max(1, sr // item)
-    if (sr == item or r == 1) and sc > 0 and sc % item == 0 and sc // item >= r:
-        return _TRANS, max(1, sc // item)
-    return None
-
-
-def _matmul_fits(A: Array, B: Array, out: Array) -> bool:
-    dtype = out.dtype
-    return (dtype.char in "fd" and out.ndim == 2
-            and (out.flags.c_contiguous or out.flags.f_contiguous) and out.flags.writeable and out.size > 0 and A.ndim == 2 and B.ndim == 2
-            and A.dtype == dtype and B.dtype == dtype and A.shape[1] == B.shape[0] > 0
-            and out.shape == (A.shape[0], B.shape[1])
-            and not np.may_share_memory(out, A) and not np.may_share_memory(out, B))
 
 
 def _rows_ok(a: Array, dtype) -> bool:
@@ -278,8 +146,8 @@ def _gemm_call(alpha: float, D: Array, A: Array, C: Array, beta: float = 1.0) ->
     (m, p), q, item = D.shape, A.shape[1], C.itemsize
     d, a = (D.ctypes.data, D.strides[0] // item), (A.ctypes.data, A.strides[0] // item)
     if C.flags.c_contiguous:
-        return [_ROW_MAJOR, _TRANS, _NO_TRANS, p, q, m, alpha, *d, *a, beta, C.ctypes.data, q], 9
-    return [_ROW_MAJOR, _TRANS, _NO_TRANS, q, p, m, alpha, *a, *d, beta, C.ctypes.data, p], 7
+        return [ROW_MAJOR, TRANS, NO_TRANS, p, q, m, alpha, *d, *a, beta, C.ctypes.data, q], 9
+    return [ROW_MAJOR, TRANS, NO_TRANS, q, p, m, alpha, *a, *d, beta, C.ctypes.data, p], 7
 
 
 def _gemv_fits(D: Array, v: Array, c: Array) -> bool:
@@ -313,7 +181,7 @@ def gemv_update(alpha: float, D: Array, v: Array, c: Array, beta: float = 1.0,
         return False
     m, p = D.shape
     lib.funcs["sgemv" if c.dtype.char == "f" else "dgemv"](
-        _ROW_MAJOR, _TRANS, m, p, alpha, D.ctypes.data, D.strides[0] // D.itemsize,
+        ROW_MAJOR, TRANS, m, p, alpha, D.ctypes.data, D.strides[0] // D.itemsize,
         v.ctypes.data, 1, beta, c.ctypes.data, 1)
     return True
 
@@ -342,7 +210,7 @@ class _Step:
         args, self.at = _gemm_call(alphas[0], D, A, W, beta)  # A's pointer: args[at]
         self.gemm_args = [f(x) for f, x in zip((E, E, E, I, I, I, real, P, I, P, I, real, P, I),
                                                args)]
-        self.gemv_args = (E(_ROW_MAJOR), E(_TRANS), I(m), I(p), real(alphas[1]),
+        self.gemv_args = (E(ROW_MAJOR), E(TRANS), I(m), I(p), real(alphas[1]),
                           P(D.ctypes.data), I(D.strides[0] // W.itemsize), P(v.ctypes.data),
                           I(1), real(beta), P(b.ctypes.data), I(1))
 

@@ -34,7 +34,7 @@ import numpy as np
 from ..core.layers import AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from ..core.step import Step
 from ..core.validation import check_finite
-from . import blas
+from . import products
 from .conv_stages import ConvStage, CoreStage, DenseStage, FlattenStage, PoolStage
 from .dense import _g_into
 from .kernels import softmax_cce_into
@@ -124,7 +124,7 @@ class ConvStep(Step):
         self._batch: dict[int, tuple[Array, Array]] = {}  # batch size: reused gathers
         self.small = one_blas_thread_if_small(stages, self.batch_size)
         # the products' BLAS: MKL (one thread for a small step, else NumPy's BLAS's count)
-        lib, threads = blas.products(run, 1 if self.small else None)
+        lib, threads = products.for_fit(run, 1 if self.small else None)
         for stage in stages:
             stage.lib = lib
         self.name += "+mkl" if lib is not None else ""

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.layers import Conv2D, MaxPool2D
-from . import blas, conv_kernels
+from . import conv_kernels, products
 from .dense import _g_into
 from .fused import Elementwise
 
@@ -42,7 +42,7 @@ Array = np.ndarray
 
 class Stage:
     """Work arrays per batch size (the full batches and the last, shorter one); ``lib``: the
-    BLAS of the products (:func:`mlplab.accel.blas.products`; None: NumPy's)."""
+    BLAS of the products (:func:`mlplab.accel.products.for_fit`; None: NumPy's)."""
 
     lib = None
 
@@ -107,7 +107,7 @@ class ConvStage(Stage):
             self.dW_aug = np.empty_like(self.W_aug)
         self.W_aug[:, :self.K] = layer.W.reshape(self.O, self.K)  # the weights may have been
         self.W_aug[:, self.K] = layer.b  # changed since the last step (a callback, a restore)
-        Z = blas.matmul(self.W_aug, w["cols"], w["Z"], self.lib)  # z⁽ˡ⁾ = W⁽ˡ⁾ ⋆ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
+        Z = products.matmul(self.W_aug, w["cols"], w["Z"], self.lib)  # z⁽ˡ⁾ = W⁽ˡ⁾ ⋆ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
         layer.Z = _nchw(Z, m, self.Ho, self.Wo)  # views in the core's layout, for the guard
         self.m = m
         if self.pooled_relu:
@@ -129,14 +129,14 @@ class ConvStage(Stage):
             layer.check_differentiable()
             delta = _delta_into(_flat_layer(layer, w), dA, w["delta"])
         # [∂C/∂W | ∂C/∂b] = δ⁽ˡ⁾ [cols; 1]ᵀ, the mean over the batch
-        blas.matmul(delta, w["cols"].T, self.dW_aug, self.lib)
+        products.matmul(delta, w["cols"].T, self.dW_aug, self.lib)
         self.dW_aug *= self.dW_aug.dtype.type(1 / m)
         layer.dW = self.dW_aug[:, :self.K].reshape(layer.W.shape)
         layer.db = self.dW_aug[:, self.K]
         if not need_dA_prev:
             return None
         W_col = self.W_aug[:, :self.K]
-        dcols = blas.matmul(W_col.T, delta, w["cols"][:self.K], self.lib)  # W_colᵀ δ
+        dcols = products.matmul(W_col.T, delta, w["cols"][:self.K], self.lib)  # W_colᵀ δ
         dP = w["dP"]
         conv_kernels.col2im_into(dP, dcols.reshape(self.K, m, self.Ho, self.Wo), layer.kernel,
                                  layer.stride)
@@ -233,7 +233,7 @@ class DenseStage(Stage):
         layer = self.layer
         w = self.work(len(a), layer.W.dtype)
         layer.A_prev = a
-        Z = layer.Z = blas.matmul(a, layer.W.T, w["Z"], self.lib)
+        Z = layer.Z = products.matmul(a, layer.W.T, w["Z"], self.lib)
         Z += layer.b  # z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
         if last:  # the step computes the output and the cost together
             return Z
@@ -249,12 +249,12 @@ class DenseStage(Stage):
         layer = self.layer
         w = self.work(len(delta), layer.W.dtype)
         layer.delta, m = delta, len(delta)
-        blas.matmul(delta.T, layer.A_prev, w["dW"], self.lib)  # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, mean over rows
+        products.matmul(delta.T, layer.A_prev, w["dW"], self.lib)  # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, mean over rows
         w["dW"] *= w["dW"].dtype.type(1 / m)
         np.sum(delta, axis=0, out=w["db"])  # ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾, mean over rows
         w["db"] *= w["db"].dtype.type(1 / m)
         layer.dW, layer.db = w["dW"], w["db"]
-        return blas.matmul(delta, layer.W, w["dA_prev"], self.lib) if need_dA_prev \
+        return products.matmul(delta, layer.W, w["dA_prev"], self.lib) if need_dA_prev \
             else None  # (W⁽ˡ⁾)ᵀδ⁽ˡ⁾
 
 

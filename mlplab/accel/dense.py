@@ -36,7 +36,7 @@ from ..core.layers import Dense, Dropout, Input
 from ..core.optimizers import GradientDescent
 from ..core.step import Step
 from ..core.validation import check_finite
-from . import blas, fused
+from . import blas, fused, products
 from .kernels import G_INTO
 from .params import Snapshots
 from .updates import CompiledUpdates, InPlaceUpdates
@@ -93,8 +93,8 @@ class DenseStep(Step):
                 else InPlaceUpdates(opt)
         self.snapshots = Snapshots()
         # the products' BLAS: MKL with as many threads as NumPy's BLAS may use, or NumPy's
-        self.lib, threads = blas.products(run)
-        self.products = blas.Products(self.lib)
+        self.lib, threads = products.for_fit(run)
+        self.products = products.Products(self.lib)
         self._transposed: dict[int, tuple[Array, Array]] = {}  # l: (W, W.T), one view kept
         self._release = contextlib.ExitStack()
         self._release.enter_context(threads)

@@ -3,7 +3,7 @@ vector tanh.
 
 Dense layers: on this project's 2-vCPU AVX-512 machine MKL's ``sgemm`` on its two threads took
 0.262 s for the products of a 784-256-128-10 epoch at batch 128 (OpenBLAS, NumPy's BLAS: 0.333
-s), 0.089 s for the 784-100-10 estimator's epoch at batch 200 (0.113). :mod:`mlplab.accel.blas`
+s), 0.089 s for the 784-100-10 estimator's epoch at batch 200 (0.113). :mod:`mlplab.accel.products`
 runs the dense step's products here when MKL is bound with threads (:attr:`Binding.threaded`).
 
 Recurrent layers: a step multiplies the same ``W_h`` by a new ``hₜ₋₁`` T times over, each

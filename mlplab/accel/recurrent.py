@@ -44,7 +44,7 @@ import numpy as np
 from ..core.layers.recurrent import Recurrent
 from ..core.step import Step
 from ..core.validation import check_finite
-from . import blas, rnn_cells
+from . import products, rnn_cells
 from .rnn_kernels import KERNELS
 
 Array = np.ndarray
@@ -78,7 +78,7 @@ class RecurrentStep(Step):
         self.name = f"numpy-recurrent+{'numba+mkl' if loops else rnn_cells.name()}"
         # MKL's products over all steps: as many threads as NumPy's BLAS may use
         self._release = contextlib.ExitStack()
-        self._release.enter_context(blas.products(run)[1] if loops
+        self._release.enter_context(products.for_fit(run)[1] if loops
                                     else contextlib.nullcontext())
 
     def snapshot(self) -> list[Array]:

@@ -11,7 +11,7 @@ import contextlib
 import numpy as np
 
 from ..core.layers.recurrent import Recurrent
-from . import blas, rnn_cells
+from . import blas, products, rnn_cells
 
 Array = np.ndarray
 _state: dict = {}  # the BLAS thread controller (made on first use)
@@ -76,8 +76,8 @@ class Kernel:
     @property
     def lib(self):
         """MKL's BLAS for the products over all steps where MKL runs the loops (and has threads
-        of its own: :func:`mlplab.accel.blas.mkl_library`), else None (NumPy's)."""
-        return blas.mkl_library() if self.packed else None
+        of its own: :func:`mlplab.accel.products.mkl_library`), else None (NumPy's)."""
+        return products.mkl_library() if self.packed else None
 
     def loop_threads(self):
         """The compiled loops' MKL on one thread (:meth:`mlplab.accel.mkl.Binding.one_thread`)."""
@@ -116,7 +116,7 @@ class Kernel:
             return None
         dZ = w["dZ"].reshape(T * N, -1)
         dX = np.empty((len(dZ), self.Wx_rows.shape[1]), dZ.dtype)
-        blas.matmul(dZ, self.Wx_rows, dX, self.lib)  # W_xᵀ δₜ for every t in one product
+        products.matmul(dZ, self.Wx_rows, dX, self.lib)  # W_xᵀ δₜ for every t in one product
         return dX.reshape(T, N, -1).transpose(1, 0, 2)
 
     def steps(self) -> None:
@@ -202,7 +202,7 @@ class Kernel:
     def project(self, w: dict) -> None:
         """``W_x xₜ + b`` for every step, in one product."""
         G2 = w["G"].reshape(-1, w["G"].shape[2])
-        blas.matmul(w["X"].reshape(len(G2), -1), self.Wx, G2, self.lib)
+        products.matmul(w["X"].reshape(len(G2), -1), self.Wx, G2, self.lib)
         G2 += self.b
 
     def zero_gradients(self, dtype) -> dict[str, Array]:

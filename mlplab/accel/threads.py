@@ -1,7 +1,7 @@
 """How many threads the accelerators use: one setting, honoured by BLAS and the kernels together.
 
 The matrix products run in NumPy's BLAS, with its own pool of threads (or in MKL's, where
-``mlplab[mkl]`` is installed: :func:`mlplab.accel.blas.products` gives it this same count, in
+``mlplab[mkl]`` is installed: :func:`mlplab.accel.products.for_fit` gives it this same count, in
 the fitting thread); the compiled elementwise kernels (:mod:`mlplab.accel.numba_kernels`) run
 in numba's. Both pools take turns within a
 step, and a pool that is larger than its share of the machine makes the other wait (a BLAS

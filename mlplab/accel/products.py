@@ -1,0 +1,162 @@
+"""The products of a fit: in Intel MKL where ``mlplab[mkl]`` installed it, else NumPy's BLAS.
+
+On this project's 2-vCPU AVX-512 machine, MKL on its threads made the products of a
+784-256-128-10 epoch at batch 128 in 0.27 s, NumPy's OpenBLAS in 0.31 s (``bench/run.py``'s
+``gemm-mkl`` and ``gemm``). :func:`for_fit` chooses the library for a fit and gives MKL the
+fitting thread's share of threads; :func:`matmul` and :class:`Products` make ``out = A @ B``
+there (a transposed operand or a block of columns is a flag and a leading dimension, never a
+copy), and :mod:`mlplab.accel.blas` the gradient-descent update folded into a product, with
+the same :class:`~mlplab.accel.blas.Library`. Then every product of a step runs in MKL, and
+NumPy's OpenBLAS pool stays asleep (two pools busy-waiting on two cores slow each other).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+
+import numpy as np
+
+from .blas import NO_TRANS, NUMPY, ROW_MAJOR, TRANS, Library, self_test
+
+Array = np.ndarray
+_mkl: dict = {}  # "lib": MKL's Library (or None once tried and not usable)
+PRODUCT_WORK = 1_000_000  # a batch's rows × parameters from which a fit's products go to MKL
+
+
+def mkl_library() -> Library | None:
+    """MKL's BLAS when :mod:`mlplab.accel.mkl` binds MKL with threads of its own and its
+    products pass :func:`_self_test`; else None (sequential MKL is no faster than NumPy's
+    BLAS on two threads)."""
+    if "lib" not in _mkl:
+        _mkl["lib"] = None
+        if os.environ.get("MLPLAB_BLAS", "").lower() != "numpy":
+            from . import mkl
+
+            binding = mkl.binding()
+            if binding is not None and binding.threaded:
+                lib = Library("mkl", dict(binding.blas), ctypes.c_int)
+                _mkl["lib"] = lib if _self_test(lib) else None
+    return _mkl["lib"]
+
+
+def for_fit(run, threads: int | None = None):
+    """The library for the products of ``run`` (a fit), and a context that gives it
+    ``threads`` threads in the calling thread (None: as many as NumPy's BLAS may use now,
+    :func:`mlplab.accel.threads.blas_threads`): MKL where :func:`mkl_library` has it and the
+    fit is worth it, or ``MLPLAB_MKL=on`` asks for it in every fit; else NumPy's BLAS
+    (``None``: ``np.matmul`` and :data:`NUMPY`), whose threads are NumPy's to set. Worth it:
+    the fit pays for loading MKL (:func:`mlplab.accel.fused.worth_compiling`; 33 ms) and its
+    products are large (a batch's rows × the parameters ≥ :data:`PRODUCT_WORK`): on small ones
+    MKL gains nothing, and the playground's many small fits side by side ran 3× slower."""
+    from . import mkl
+    from .fused import worth_compiling
+
+    large = run.batch_size * sum(p.size for p in run.net.params) >= PRODUCT_WORK
+    wanted = mkl.setting() == "on" or (large and worth_compiling(run))
+    lib = mkl_library() if wanted else None
+    if lib is None:
+        return None, contextlib.nullcontext()
+    from .threads import blas_threads
+
+    return lib, mkl.binding().threads(blas_threads() if threads is None else threads)
+
+
+def matmul(A: Array, B: Array, out: Array, lib: Library | None = None) -> Array:
+    """``out = A @ B`` (2-D, ``out`` C- or F-contiguous) by ``lib``'s ``gemm`` where A and B each
+    have contiguous rows or contiguous columns (a transpose, a block of columns: a flag and a
+    leading dimension, not a copy); else ``np.matmul``."""
+    call = _matmul_call(A, B, out, lib)
+    if call is None:
+        return np.matmul(A, B, out=out)
+    call[0](*call[1])
+    return out
+
+
+def _matmul_call(A: Array, B: Array, out: Array, lib: Library | None):
+    """``(gemm, arguments)`` computing ``out = A @ B`` in ``lib``, or None where it cannot. A
+    column-major ``out`` (a gradient of a column-major W) is the row-major ``outᵀ = Bᵀ Aᵀ``."""
+    if lib is None or lib is NUMPY or not _matmul_fits(A, B, out):
+        return None
+    if not out.flags.c_contiguous:
+        A, B, out = B.T, A.T, out.T
+    a, b = _operand(A), _operand(B)
+    if a is None or b is None:
+        return None
+    (m, k), n = A.shape, B.shape[1]
+    (a, lda), (b, ldb) = a, b
+    return (lib.funcs["sgemm" if out.dtype.char == "f" else "dgemm"],
+            (ROW_MAJOR, a, b, m, n, k, 1.0, A.ctypes.data, lda, B.ctypes.data, ldb, 0.0,
+             out.ctypes.data, n))
+
+
+class Products:
+    """``products(A, B, out)``: :func:`matmul` in ``lib`` (None: ``np.matmul``) for a step
+    that passes the same arrays batch after batch (its work arrays, the weights, a transposed
+    view it keeps): each (A, B, out)'s call is prepared once, its ctypes arguments converted,
+    and then costs ~1 µs of Python instead of ~8 (reading three ``.ctypes.data`` alone took
+    2.8 µs; 5 products a batch at batch 32 are 1,875 × 5 calls an epoch of 60,000 rows).
+    It keeps the arrays it prepared for: :meth:`clear` when the fit is over."""
+
+    def __init__(self, lib: Library | None):
+        self.lib = lib
+        self._plans: dict[tuple, tuple] = {}
+
+    def __call__(self, A: Array, B: Array, out: Array) -> Array:
+        if self.lib is None:
+            return np.matmul(A, B, out=out)
+        plan = self._plans.get((id(A), id(B), id(out)))
+        if plan is not None and plan[0] is A and plan[1] is B and plan[2] is out:
+            plan[3](*plan[4])
+            return out
+        call = _matmul_call(A, B, out, self.lib)
+        if call is None:
+            return np.matmul(A, B, out=out)
+        gemm, args = call
+        real = ctypes.c_float if out.dtype.char == "f" else ctypes.c_double
+        I, P = self.lib.int_type, ctypes.c_void_p
+        types = (I, I, I, I, I, I, real, P, I, P, I, real, P, I)
+        args = tuple(t(x) for t, x in zip(types, args))
+        gemm(*args)
+        if len(self._plans) >= 32:  # slices of an unshuffled data set: a new A every batch
+            self._plans.clear()
+        self._plans[id(A), id(B), id(out)] = (A, B, out, gemm, args)
+        return out
+
+    def clear(self) -> None:
+        self._plans.clear()
+
+
+def _operand(X: Array) -> tuple[int, int] | None:
+    """How row-major ``gemm`` reads X: untransposed (contiguous rows) or transposed
+    (contiguous columns), with its leading dimension; None when it cannot."""
+    (r, c), (sr, sc), item = X.shape, X.strides, X.itemsize
+    if (sc == item or c == 1) and sr > 0 and sr % item == 0 and sr // item >= c:
+        return NO_TRANS, max(1, sr // item)
+    if (sr == item or r == 1) and sc > 0 and sc % item == 0 and sc // item >= r:
+        return TRANS, max(1, sc // item)
+    return None
+
+
+def _matmul_fits(A: Array, B: Array, out: Array) -> bool:
+    dtype = out.dtype
+    return (dtype.char in "fd" and out.ndim == 2
+            and (out.flags.c_contiguous or out.flags.f_contiguous) and out.flags.writeable and out.size > 0 and A.ndim == 2 and B.ndim == 2
+            and A.dtype == dtype and B.dtype == dtype and A.shape[1] == B.shape[0] > 0
+            and out.shape == (A.shape[0], B.shape[1])
+            and not np.may_share_memory(out, A) and not np.may_share_memory(out, B))
+
+
+def _self_test(lib: Library) -> bool:
+    """The update of :mod:`mlplab.accel.blas` and :func:`matmul` in ``lib`` agree with NumPy."""
+    if not self_test(lib):
+        return False
+    rng = np.random.default_rng(0)
+    for dtype, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
+        A, W = rng.standard_normal((5, 4)).astype(dtype), rng.standard_normal((3, 4)).astype(dtype)
+        for X, Y in ((A, W.T), (A @ W.T, W)):  # a transposed operand and a plain one
+            C = np.empty((X.shape[0], Y.shape[1]), dtype)
+            if matmul(X, Y, C, lib) is not C or not np.allclose(C, X @ Y, rtol=tol, atol=tol):
+                return False
+    return True
