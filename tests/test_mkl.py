@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from mlplab.accel import mkl
+from mlplab.core import plugins
 from mlplab.errors import ConfigError
 
 
@@ -152,6 +153,7 @@ def test_a_product_mkl_cannot_take_is_numpys():
                                   A @ np.ones((4, 3)))
 
 
+@pytest.mark.skipif(not plugins.accelerators(), reason="MLPLAB_ACCEL=off: no accelerated fit")
 def test_a_fit_gives_mkl_numpys_thread_count_in_its_thread_and_restores_it(monkeypatch):
     """The one setting: the limit on NumPy's BLAS holds for MKL's products, in the fitting
     thread only, and ends with the fit."""

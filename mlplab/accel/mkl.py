@@ -1,10 +1,9 @@
-"""Intel MKL: the dense layers' matrix products, and the recurrent loops' packed products and
+"""Intel MKL: the products of large fits, and the recurrent loops' packed products and
 vector tanh.
 
-Dense layers: on this project's 2-vCPU AVX-512 machine MKL's ``sgemm`` on its two threads took
-0.262 s for the products of a 784-256-128-10 epoch at batch 128 (OpenBLAS, NumPy's BLAS: 0.333
-s), 0.089 s for the 784-100-10 estimator's epoch at batch 200 (0.113). :mod:`mlplab.accel.products`
-runs the dense step's products here when MKL is bound with threads (:attr:`Binding.threaded`).
+Dense, convolutional and recurrent fits: their matrix products, where MKL is bound with
+threads of its own (:attr:`Binding.threaded`); :mod:`mlplab.accel.products` chooses and
+measures.
 
 Recurrent layers: a step multiplies the same ``W_h`` by a new ``hₜ₋₁`` T times over, each
 product small (batch 32 × hidden 128 × four gates: 4 MFLOP). OpenBLAS repacks ``W_h`` into its

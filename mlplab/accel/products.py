@@ -1,8 +1,8 @@
 """The products of a fit: in Intel MKL where ``mlplab[mkl]`` installed it, else NumPy's BLAS.
 
 On this project's 2-vCPU AVX-512 machine, MKL on its threads made the products of a
-784-256-128-10 epoch at batch 128 in 0.27 s, NumPy's OpenBLAS in 0.31 s (``bench/run.py``'s
-``gemm-mkl`` and ``gemm``). :func:`for_fit` chooses the library for a fit and gives MKL the
+784-256-128-10 epoch at batch 128 in 0.235 s, NumPy's OpenBLAS in 0.303 s (``bench/run.py``'s
+``gemm-mkl`` and ``gemm``), and the epoch took 0.330 s against 0.418. :func:`for_fit` chooses the library for a fit and gives MKL the
 fitting thread's share of threads; :func:`matmul` and :class:`Products` make ``out = A @ B``
 there (a transposed operand or a block of columns is a flag and a leading dimension, never a
 copy), and :mod:`mlplab.accel.blas` the gradient-descent update folded into a product, with
