@@ -148,18 +148,27 @@ def test_a_product_mkl_cannot_take_is_numpys():
     for X, Y in ((A[:, ::2], np.ones((2, 3))),      # no contiguous axis: NumPy's matmul
                  (A.astype(np.float32), np.ones((4, 3)))):  # a dtype other than out's
         np.testing.assert_array_equal(products.matmul(X, Y, out, lib), X @ Y)
+    B = np.ones((4, 4))
+    for X, out in ((B, B), (B, B.T)):  # out is an input: NumPy's matmul, which buffers
+        assert products._matmul_call(X, np.eye(4), out, lib) is None
     out_view = np.empty((3, 6))[:, ::2]  # out neither C- nor F-contiguous
     np.testing.assert_array_equal(products.matmul(A, np.ones((4, 3)), out_view, lib),
                                   A @ np.ones((4, 3)))
 
 
 @pytest.mark.skipif(not plugins.accelerators(), reason="MLPLAB_ACCEL=off: no accelerated fit")
-def test_a_fit_gives_mkl_numpys_thread_count_in_its_thread_and_restores_it(monkeypatch):
+@pytest.mark.parametrize("numpy_threads, seen_calls", [(1, [1, 3]), (None, [])])
+@pytest.mark.parametrize("raises", [False, True])
+def test_a_fit_gives_mkl_numpys_thread_count_in_its_thread_and_restores_it(
+        monkeypatch, numpy_threads, seen_calls, raises):
     """The one setting: the limit on NumPy's BLAS holds for MKL's products, in the fitting
-    thread only, and ends with the fit."""
+    thread only, and ends with the fit, also one that raised; where NumPy's BLAS cannot be
+    told (a NumPy outside its own wheel), MKL's own count is left as it is."""
     import mlplab
+    from mlplab.accel import threads
+    from mlplab.callbacks import Callback
 
-    products, lib = _mkl_products()
+    _mkl_products()
     b = mkl.binding()
     seen = []
     real = b._local
@@ -168,16 +177,63 @@ def test_a_fit_gives_mkl_numpys_thread_count_in_its_thread_and_restores_it(monke
         seen.append(n)
         return real(n)
 
+    class Fails(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            raise RuntimeError("a callback failed")
+
     monkeypatch.setattr(b, "_local", spy)
     monkeypatch.setenv("MLPLAB_MKL", "on")
-    from mlplab.accel import threads
-
-    monkeypatch.setattr(threads, "blas_threads", lambda: 1)  # as with NumPy's BLAS limited
+    monkeypatch.setattr(threads, "numpy_blas_threads", lambda: numpy_threads)
     X = np.random.default_rng(0).normal(size=(40, 3))
     before = real(3)  # this thread's own setting before the fit: 3
     try:
-        h = mlplab.Network([3, 4, 2], seed=0).fit(X, X[:, 0] > 0, max_epochs=2, batch_size=8)
-        assert "+mkl" in h.backend
-        assert seen == [1, 3]  # NumPy's limit for the fit, then this thread's own again
+        net = mlplab.Network([3, 4, 2], seed=0)
+        if raises:
+            with pytest.raises(RuntimeError, match="a callback failed"):
+                net.fit(X, X[:, 0] > 0, max_epochs=2, batch_size=8, callbacks=[Fails()])
+        else:
+            h = net.fit(X, X[:, 0] > 0, max_epochs=2, batch_size=8)
+            assert "+mkl" in h.backend
+        assert seen == seen_calls  # NumPy's limit for the fit, then this thread's own again
+        assert real(3) == 3
     finally:
         real(before)
+
+
+def test_mlplab_mkl_off_is_read_on_every_fit_even_after_mkl_was_loaded(monkeypatch):
+    from mlplab.accel import products
+
+    _mkl_products()  # MKL loaded and cached
+
+    class Run:  # a fit large enough for MKL, as for_fit sees it
+        batch_size, max_epochs, m = 1000, 100, 60_000
+        net = type("Net", (), {"params": [np.zeros((1000, 1000))]})()
+
+    assert products.for_fit(Run())[0] is not None
+    monkeypatch.setenv("MLPLAB_MKL", "off")
+    lib, threads = products.for_fit(Run())
+    assert lib is None and products.mkl_library() is None
+    with threads:  # nothing to set
+        pass
+    monkeypatch.setenv("MLPLAB_MKL", "auto")
+    Run.batch_size = 10  # 10 rows × 1e6 parameters = 1e7 ≥ PRODUCT_WORK: still large
+    assert products.for_fit(Run())[0] is not None
+    Run.net = type("Net", (), {"params": [np.zeros((10, 10))]})()  # small products: NumPy
+    assert products.for_fit(Run())[0] is None
+
+
+def test_tbb_is_chosen_only_where_a_run_of_mkl_on_it_works(tmp_path):
+    """MKL ends the process it runs in when it cannot load its threading layer: TBB is tried in
+    a process of its own first, and anything short of a right product is sequential MKL."""
+    b = _binding()
+    assert mkl._threading("libmkl_rt.so.2") == mkl.SEQUENTIAL  # a bare name: nothing beside
+    fake = tmp_path / "libmkl_rt.so.3"
+    fake.write_bytes(b"")
+    assert mkl._threading(str(fake)) == mkl.SEQUENTIAL  # no libtbb beside it
+    (tmp_path / "libtbb.so.12").write_bytes(b"not a library")
+    assert mkl._threading(str(fake)) == mkl.SEQUENTIAL  # the separate run fails: no abort here
+    import glob
+    import os
+
+    if glob.glob(os.path.join(os.path.dirname(os.path.realpath(b.path)), "libtbb.so.12*")):
+        assert mkl._threading(b.path) == mkl.TBB  # the wheel's own: TBB

@@ -43,6 +43,7 @@ class Library:
 
     def __init__(self, name: str, funcs: dict, int_type):
         self.name, self.funcs, self.int_type = name, funcs, int_type
+        self.int_limit = 2 ** (8 * ctypes.sizeof(int_type) - 1)  # dimensions must stay below
 
     def __repr__(self) -> str:
         return f"Library({self.name!r})"
@@ -117,10 +118,14 @@ def available() -> bool:
     return _bind() if _bound is None else _bound
 
 
-def _ready(lib: Library | None) -> Library | None:
-    """``lib`` (None: NumPy's) when it is bound, else None."""
+def _ready(lib: Library | None, *arrays: Array) -> Library | None:
+    """``lib`` (None: NumPy's) when it is bound and its integers hold every dimension and row
+    stride of ``arrays``, else None."""
     if lib is None or lib is NUMPY:
-        return NUMPY if available() else None
+        lib = NUMPY if available() else None
+    if lib is not None and any(max(a.shape + tuple(abs(s) // a.itemsize for s in a.strides),
+                                   default=0) >= lib.int_limit for a in arrays):
+        return None
     return lib
 
 
@@ -166,7 +171,7 @@ def gemm_update(alpha: float, D: Array, A: Array, C: Array, beta: float = 1.0,
     Returns False, leaving C untouched, when the BLAS (``lib``; None: NumPy's) is not bound or
     the arrays do not fit (dtype, layout, empty); the caller then computes the same with NumPy.
     """
-    lib = _ready(lib)
+    lib = _ready(lib, D, A, C)
     if lib is None or not _gemm_fits(D, A, C):
         return False
     lib.funcs["sgemm" if C.dtype.char == "f" else "dgemm"](*_gemm_call(alpha, D, A, C, beta)[0])
@@ -176,7 +181,7 @@ def gemm_update(alpha: float, D: Array, A: Array, C: Array, beta: float = 1.0,
 def gemv_update(alpha: float, D: Array, v: Array, c: Array, beta: float = 1.0,
                 lib: Library | None = None) -> bool:
     """``c ← alpha · Dᵀ v + beta · c`` in place (D: m × p, v: m, c: p, both contiguous)."""
-    lib = _ready(lib)
+    lib = _ready(lib, D, v, c)
     if lib is None or not _gemv_fits(D, v, c):
         return False
     m, p = D.shape
@@ -257,7 +262,7 @@ def _prepared(owner, beta: float, alphas: tuple, D: Array, A: Array, W: Array, b
             plan.gemm(*plan.gemm_args)
             plan.gemv(*plan.gemv_args)
             return True
-    lib = _ready(lib)
+    lib = _ready(lib, D, A, W, b, v)
     if lib is None or not (_gemm_fits(D, A, W) and _gemv_fits(D, v, b)):
         return False
     gemm_update(alphas[0], D, A, W, beta, lib)

@@ -128,8 +128,8 @@ class ConvStep(Step):
         for stage in stages:
             stage.lib = lib
         self.name += "+mkl" if lib is not None else ""
-        self._release = contextlib.ExitStack()
-        self._release.enter_context(threads)
+        self._release = contextlib.ExitStack()  # MKL's count in this thread, until close()
+        self._release.enter_context(threads)  # last: nothing after it can raise
 
     def batches(self, order=None):
         """Slices of X, or rows gathered into arrays reused batch after batch."""

@@ -249,7 +249,8 @@ class DenseStage(Stage):
         layer = self.layer
         w = self.work(len(delta), layer.W.dtype)
         layer.delta, m = delta, len(delta)
-        products.matmul(delta.T, layer.A_prev, w["dW"], self.lib)  # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, mean over rows
+        # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ, mean over rows
+        products.matmul(delta.T, layer.A_prev, w["dW"], self.lib)
         w["dW"] *= w["dW"].dtype.type(1 / m)
         np.sum(delta, axis=0, out=w["db"])  # ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾, mean over rows
         w["db"] *= w["db"].dtype.type(1 / m)

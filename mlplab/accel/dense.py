@@ -93,11 +93,9 @@ class DenseStep(Step):
                 else InPlaceUpdates(opt)
         self.snapshots = Snapshots()
         # the products' BLAS: MKL with as many threads as NumPy's BLAS may use, or NumPy's
-        self.lib, threads = products.for_fit(run)
+        self.lib, blas_threads = products.for_fit(run)
         self.products = products.Products(self.lib)
         self._transposed: dict[int, tuple[Array, Array]] = {}  # l: (W, W.T), one view kept
-        self._release = contextlib.ExitStack()
-        self._release.enter_context(threads)
         self.name = (self.name
                      + ("+blas-sgd" if self.fused and (self.lib or blas.available()) else "")
                      + ("+mkl" if self.lib is not None else "") + self.elementwise.name)
@@ -105,6 +103,8 @@ class DenseStep(Step):
         self._grads = {l: (np.empty_like(d.W), np.empty_like(d.b))
                        for l, d in enumerate(self.layers) if type(d) is Dense}
         self._batch: dict[int, tuple[Array, Array]] = {}  # batch size: reused gathers
+        self._release = contextlib.ExitStack()  # MKL's count in this thread, until close()
+        self._release.enter_context(blas_threads)  # last: nothing after it can raise
 
     def params(self) -> list[Array]:
         """``[W⁽¹⁾, b⁽¹⁾, …]``: the network's parameters (its layers' arrays as they are now)."""

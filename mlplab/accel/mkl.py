@@ -2,8 +2,8 @@
 vector tanh.
 
 Dense, convolutional and recurrent fits: their matrix products, where MKL is bound with
-threads of its own (:attr:`Binding.threaded`); :mod:`mlplab.accel.products` chooses and
-measures.
+threads of its own (:attr:`Binding.threaded`); :mod:`mlplab.accel.products` chooses them
+for a fit and makes them.
 
 Recurrent layers: a step multiplies the same ``W_h`` by a new ``hₜ₋₁`` T times over, each
 product small (batch 32 × hidden 128 × four gates: 4 MFLOP). OpenBLAS repacks ``W_h`` into its
@@ -22,7 +22,8 @@ self-test on small arrays agrees with NumPy. ``MLPLAB_MKL=off`` in the environme
 it, ``on`` makes a missing MKL an error. Loaded by mlplab, MKL runs its threads on Intel's TBB
 (the wheel's ``libtbb``; numba's parallel kernels use the same TBB when its threading layer is
 ``tbb``), whose idle threads sleep instead of spinning beside NumPy's OpenBLAS pool; without
-TBB beside it, MKL is set up *sequential* (and the dense products stay with NumPy's BLAS). The
+TBB beside it (or where a run on TBB in a separate process fails), MKL is set up *sequential*
+(and the fits' products stay with NumPy's BLAS). The
 choice holds for the whole process: another user of the same library gets it too. Where the
 process already had MKL set up (a NumPy built on it), its threading stays as it is. How many
 threads a fit's products use follows NumPy's BLAS (:func:`mlplab.accel.threads.blas_threads`,
@@ -37,6 +38,7 @@ import ctypes.util
 import glob
 import os
 import site
+import subprocess
 import sys
 
 import numpy as np
@@ -45,7 +47,7 @@ from .fused import env_switch
 
 ROW_MAJOR, NO_TRANS, PACKED, B_MATRIX = 101, 111, 151, 162
 VML_LA = 0x1  # vector math: "low accuracy", ~1 ulp (HA: ~0.5 ulp, a little slower)
-INTEL, SEQUENTIAL, TBB = 0, 1, 4  # MKL_THREADING_INTEL, MKL_THREADING_SEQUENTIAL, …_TBB
+SEQUENTIAL, TBB = 1, 4  # MKL_THREADING_SEQUENTIAL, MKL_THREADING_TBB
 LP64 = 0  # MKL_INTERFACE_LP64
 _state: dict = {}  # "lib": the binding (or None once tried and failed)
 
@@ -160,7 +162,8 @@ def _open() -> Binding | None:
             # each returns the layer in effect: the one asked for, or the one its owner set up
             if lib.MKL_Set_Interface_Layer(ctypes.c_int(LP64)) != LP64:
                 continue  # 64-bit integers: the loops' 32-bit arguments would be misread
-            wanted = _threading(path)
+            current = lib.MKL_Set_Threading_Layer(ctypes.c_int(-1))  # -1: asks, sets nothing
+            wanted = _threading(path) if current == -1 else current  # already set: as it is
             layer = lib.MKL_Set_Threading_Layer(ctypes.c_int(wanted))
             binding = Binding(lib, path, sequential=layer == SEQUENTIAL)
         except (OSError, AttributeError):
@@ -170,27 +173,39 @@ def _open() -> Binding | None:
     return None
 
 
-# MKL's threading layers, each with its library and the runtime it loads by name: the wheels
-# put them beside libmkl_rt, where the loader does not look (MKL ends the process when it cannot
-# load the one it was set to), so the runtime is loaded first, by its path
-_LAYERS = {TBB: ("libmkl_tbb_thread.so*", "libtbb.so.12*"),
-           INTEL: ("libmkl_intel_thread.so*", "libiomp5.so")}
+# A run of MKL on TBB in a process of its own: MKL ends the process it runs in (a "FATAL
+# ERROR") when it cannot load the threading library it was set to, so that is tried apart first
+_PROBE = """
+import ctypes, sys
+ctypes.CDLL(sys.argv[2], mode=ctypes.RTLD_GLOBAL)
+lib = ctypes.CDLL(sys.argv[1])
+if lib.MKL_Set_Threading_Layer(ctypes.c_int(4)) != 4:
+    sys.exit(3)
+F, P, I = ctypes.c_float, ctypes.c_void_p, ctypes.c_int
+lib.cblas_sgemm.argtypes = [I] * 6 + [F, P, I, P, I, F, P, I]
+a, c = (F * 4)(1, 2, 3, 4), (F * 4)()
+lib.cblas_sgemm(101, 111, 111, 2, 2, 2, 1.0, a, 2, a, 2, 0.0, c, 2)
+sys.exit(0 if list(c) == [7.0, 10.0, 15.0, 22.0] else 4)
+"""
 
 
 def _threading(path: str) -> int:
-    """The threading layer to ask of the MKL at ``path``: TBB (whose idle threads sleep), else
-    Intel's OpenMP, where its libraries sit beside it and its runtime loads; else sequential."""
+    """The threading layer to ask of the MKL at ``path``: TBB (whose idle threads sleep) where
+    the wheel's ``libtbb`` sits beside it and a run of MKL on it in a separate process (~0.1 s)
+    multiplies right; else sequential. TBB is then loaded here by its path (MKL loads it by
+    name, and the loader does not look in the environment's ``lib``)."""
+    if not os.path.isabs(path):
+        return SEQUENTIAL  # a bare name from the loader: nothing to find beside it
     folder = os.path.dirname(os.path.realpath(path))
-    for layer in (TBB, INTEL):
-        threads, runtime = _LAYERS[layer]
-        if not glob.glob(os.path.join(folder, threads)):
-            continue
-        for candidate in sorted(glob.glob(os.path.join(folder, runtime))):
-            try:
-                ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
-                return layer
-            except OSError:
-                continue
+    for tbb in sorted(glob.glob(os.path.join(folder, "libtbb.so.12*"))):
+        try:
+            probe = subprocess.run([sys.executable, "-I", "-S", "-c", _PROBE, path, tbb],
+                                   capture_output=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return SEQUENTIAL
+        if probe.returncode == 0:
+            ctypes.CDLL(tbb, mode=ctypes.RTLD_GLOBAL)
+            return TBB
     return SEQUENTIAL
 
 

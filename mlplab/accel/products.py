@@ -2,12 +2,14 @@
 
 On this project's 2-vCPU AVX-512 machine, MKL on its threads made the products of a
 784-256-128-10 epoch at batch 128 in 0.235 s, NumPy's OpenBLAS in 0.303 s (``bench/run.py``'s
-``gemm-mkl`` and ``gemm``), and the epoch took 0.330 s against 0.418. :func:`for_fit` chooses the library for a fit and gives MKL the
-fitting thread's share of threads; :func:`matmul` and :class:`Products` make ``out = A @ B``
-there (a transposed operand or a block of columns is a flag and a leading dimension, never a
-copy), and :mod:`mlplab.accel.blas` the gradient-descent update folded into a product, with
-the same :class:`~mlplab.accel.blas.Library`. Then every product of a step runs in MKL, and
-NumPy's OpenBLAS pool stays asleep (two pools busy-waiting on two cores slow each other).
+``gemm-mkl`` and ``gemm``), and the epoch took 0.330 s against 0.418. :func:`for_fit` chooses
+the library for a fit and gives MKL the fitting thread's share of threads; :func:`matmul` and
+:class:`Products` make ``out = A @ B`` there (a transposed operand or a block of columns is a
+flag and a leading dimension, never a copy), and :mod:`mlplab.accel.blas` the gradient-descent update folded into a product, with
+the same :class:`~mlplab.accel.blas.Library`. Then a step's products run in MKL (what MKL
+cannot take falls back to NumPy's BLAS: a layout it cannot read, a loss's own formulas, the
+recurrent layers' bias sums), and NumPy's OpenBLAS pool mostly sleeps (two pools busy-waiting
+on two cores slow each other).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import threading
 
 import numpy as np
 
@@ -22,45 +25,50 @@ from .blas import NO_TRANS, NUMPY, ROW_MAJOR, TRANS, Library, self_test
 
 Array = np.ndarray
 _mkl: dict = {}  # "lib": MKL's Library (or None once tried and not usable)
+_lock = threading.Lock()
 PRODUCT_WORK = 1_000_000  # a batch's rows × parameters from which a fit's products go to MKL
 
 
 def mkl_library() -> Library | None:
-    """MKL's BLAS when :mod:`mlplab.accel.mkl` binds MKL with threads of its own and its
-    products pass :func:`_self_test`; else None (sequential MKL is no faster than NumPy's
-    BLAS on two threads)."""
-    if "lib" not in _mkl:
-        _mkl["lib"] = None
-        if os.environ.get("MLPLAB_BLAS", "").lower() != "numpy":
-            from . import mkl
+    """MKL's BLAS when :mod:`mlplab.accel.mkl` binds MKL with threads of its own (not with
+    ``MLPLAB_MKL=off``, read on every call) and its products pass :func:`_self_test`; else None
+    (a sequential MKL is no faster than NumPy's BLAS on two threads)."""
+    from . import mkl
 
+    if mkl.setting() == "off" or os.environ.get("MLPLAB_BLAS", "").lower() == "numpy":
+        return None
+    with _lock:  # fits starting in several threads at once all wait for the one outcome
+        if "lib" not in _mkl:
             binding = mkl.binding()
+            lib = None
             if binding is not None and binding.threaded:
                 lib = Library("mkl", dict(binding.blas), ctypes.c_int)
-                _mkl["lib"] = lib if _self_test(lib) else None
+                lib = lib if _self_test(lib) else None
+            _mkl["lib"] = lib
     return _mkl["lib"]
 
 
 def for_fit(run, threads: int | None = None):
     """The library for the products of ``run`` (a fit), and a context that gives it
     ``threads`` threads in the calling thread (None: as many as NumPy's BLAS may use now,
-    :func:`mlplab.accel.threads.blas_threads`): MKL where :func:`mkl_library` has it and the
-    fit is worth it, or ``MLPLAB_MKL=on`` asks for it in every fit; else NumPy's BLAS
-    (``None``: ``np.matmul`` and :data:`NUMPY`), whose threads are NumPy's to set. Worth it:
-    the fit pays for loading MKL (:func:`mlplab.accel.fused.worth_compiling`; 33 ms) and its
-    products are large (a batch's rows × the parameters ≥ :data:`PRODUCT_WORK`): on small ones
-    MKL gains nothing, and the playground's many small fits side by side ran 3× slower."""
+    :func:`mlplab.accel.threads.numpy_blas_threads`; MKL's own count where that cannot be
+    told): MKL where :func:`mkl_library` has it and the fit is worth it, or ``MLPLAB_MKL=on``
+    asks for it in every fit; else NumPy's BLAS (``None``: ``np.matmul`` and :data:`NUMPY`),
+    whose threads are NumPy's to set. Worth it: the fit pays for loading MKL
+    (:func:`mlplab.accel.fused.worth_compiling`; ~0.2 s) and its products are large (a batch's
+    rows × the parameters ≥ :data:`PRODUCT_WORK`): on small ones MKL gains nothing, and the
+    playground's many small fits side by side ran 3× slower."""
     from . import mkl
     from .fused import worth_compiling
+    from .threads import numpy_blas_threads
 
     large = run.batch_size * sum(p.size for p in run.net.params) >= PRODUCT_WORK
     wanted = mkl.setting() == "on" or (large and worth_compiling(run))
     lib = mkl_library() if wanted else None
     if lib is None:
         return None, contextlib.nullcontext()
-    from .threads import blas_threads
-
-    return lib, mkl.binding().threads(blas_threads() if threads is None else threads)
+    n = numpy_blas_threads() if threads is None else threads
+    return lib, mkl.binding().threads(n) if n is not None else contextlib.nullcontext()
 
 
 def matmul(A: Array, B: Array, out: Array, lib: Library | None = None) -> Array:
@@ -86,6 +94,8 @@ def _matmul_call(A: Array, B: Array, out: Array, lib: Library | None):
         return None
     (m, k), n = A.shape, B.shape[1]
     (a, lda), (b, ldb) = a, b
+    if max(m, n, k, lda, ldb) >= lib.int_limit:  # MKL's LP64 integers would wrap around
+        return None
     return (lib.funcs["sgemm" if out.dtype.char == "f" else "dgemm"],
             (ROW_MAJOR, a, b, m, n, k, 1.0, A.ctypes.data, lda, B.ctypes.data, ldb, 0.0,
              out.ctypes.data, n))
@@ -141,8 +151,8 @@ def _operand(X: Array) -> tuple[int, int] | None:
 
 def _matmul_fits(A: Array, B: Array, out: Array) -> bool:
     dtype = out.dtype
-    return (dtype.char in "fd" and out.ndim == 2
-            and (out.flags.c_contiguous or out.flags.f_contiguous) and out.flags.writeable and out.size > 0 and A.ndim == 2 and B.ndim == 2
+    return (dtype.char in "fd" and out.ndim == 2 and out.size > 0 and out.flags.writeable
+            and (out.flags.c_contiguous or out.flags.f_contiguous) and A.ndim == 2 and B.ndim == 2
             and A.dtype == dtype and B.dtype == dtype and A.shape[1] == B.shape[0] > 0
             and out.shape == (A.shape[0], B.shape[1])
             and not np.may_share_memory(out, A) and not np.may_share_memory(out, B))

@@ -45,6 +45,7 @@ from ..core.layers.recurrent import Recurrent
 from ..core.step import Step
 from ..core.validation import check_finite
 from . import products, rnn_cells
+from .rnn_base import Kernel
 from .rnn_kernels import KERNELS
 
 Array = np.ndarray
@@ -76,10 +77,13 @@ class RecurrentStep(Step):
                          run.guard.cost_checker(run.trainer))
         loops = any(getattr(layer, "loops", None) for layer in self.net.layers)
         self.name = f"numpy-recurrent+{'numba+mkl' if loops else rnn_cells.name()}"
-        # MKL's products over all steps: as many threads as NumPy's BLAS may use
+        # the products over all steps: MKL's for a large fit, as many threads as NumPy's BLAS
+        lib, threads = products.for_fit(run)
+        for layer in self.net.layers:
+            if isinstance(layer, Kernel):
+                layer.lib = lib
         self._release = contextlib.ExitStack()
-        self._release.enter_context(products.for_fit(run)[1] if loops
-                                    else contextlib.nullcontext())
+        self._release.enter_context(threads)  # last: nothing after it can raise
 
     def snapshot(self) -> list[Array]:
         return [p.copy() for p in self.net.params]

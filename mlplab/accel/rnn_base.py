@@ -45,6 +45,7 @@ class Kernel:
 
     ORDER: tuple[str, ...] = ("",)
     SIGMOID = 0
+    lib = None  # the BLAS of the products over all steps (set by the step: products.for_fit)
 
     def __init__(self, layer: Recurrent):
         self.layer, self.H = layer, layer.n_hidden
@@ -72,12 +73,6 @@ class Kernel:
     def clear(self) -> None:
         self._work.clear()
         self._packed.clear()
-
-    @property
-    def lib(self):
-        """MKL's BLAS for the products over all steps where MKL runs the loops (and has threads
-        of its own: :func:`mlplab.accel.products.mkl_library`), else None (NumPy's)."""
-        return products.mkl_library() if self.packed else None
 
     def loop_threads(self):
         """The compiled loops' MKL on one thread (:meth:`mlplab.accel.mkl.Binding.one_thread`)."""

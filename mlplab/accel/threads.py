@@ -26,7 +26,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["blas_threads", "kernel_threads", "limit"]
+__all__ = ["blas_threads", "kernel_threads", "limit", "numpy_blas_threads"]
 
 
 def numpy_blas_info(infos: list[dict]) -> dict | None:
@@ -40,12 +40,19 @@ def numpy_blas_info(infos: list[dict]) -> dict | None:
     return None
 
 
-def blas_threads() -> int:
-    """Threads NumPy's BLAS may use now (1 when threadpoolctl cannot tell)."""
+def numpy_blas_threads() -> int | None:
+    """Threads NumPy's BLAS may use now; None when threadpoolctl cannot tell (a NumPy whose
+    BLAS lives outside its own folder, as conda's and Linux distributions' do)."""
     from threadpoolctl import threadpool_info
 
     info = numpy_blas_info(threadpool_info())
-    return max(1, int(info.get("num_threads") or 1)) if info else 1
+    return max(1, int(info.get("num_threads") or 1)) if info else None
+
+
+def blas_threads() -> int:
+    """Threads NumPy's BLAS may use now (1 when threadpoolctl cannot tell)."""
+    n = numpy_blas_threads()
+    return 1 if n is None else n
 
 
 def kernel_threads() -> int:
