@@ -52,13 +52,17 @@ def fit_both(make, X, Y, **kw):
     return fast, h_fast, core, h_core
 
 
-@pytest.fixture(params=[True, False], ids=["numba", "numpy"])
+@pytest.fixture(params=["numba", "numba-parallel", "numpy"])
 def compiled(request, monkeypatch):
-    """Both pooling kernels: numba's compiled passes (where installed) and NumPy's loops."""
-    if request.param and conv_kernels._compiled() is False:
+    """Every way of the windows and pooling: numba's compiled passes (where installed), the
+    same passes on numba's threads (every call), and NumPy's loops."""
+    if request.param != "numpy" and conv_kernels._compiled() is False:
         pytest.skip("numba not installed")
-    monkeypatch.setattr(conv_kernels, "NUMBA", request.param)
-    return request.param
+    monkeypatch.setattr(conv_kernels, "NUMBA", request.param != "numpy")
+    if request.param == "numba-parallel":
+        monkeypatch.setattr(conv_kernels, "_pass", lambda kernels, name, parallel:
+                            kernels.PARALLEL[name])
+    return request.param != "numpy"
 
 
 @pytest.mark.parametrize("optimizer, options", [
@@ -266,3 +270,40 @@ def test_a_small_step_runs_on_one_blas_thread_and_gives_the_threads_back(monkeyp
     from mlplab.lab.experiments.cnn import cifar_network
 
     assert conv.step_flop(conv.stages_for(cifar_network(0)), 128) > 4.7e9  # the benchmark's
+
+
+def test_a_large_step_with_mkl_runs_the_passes_on_numbas_threads_and_gives_them_back(
+        monkeypatch, products):
+    """Where MKL makes the products on TBB threads and numba's threads are TBB's too, the
+    windows and the pooling run on them: the same numbers as the core, numba's count restored."""
+    import numba
+
+    if products != "+mkl" or conv_kernels._compiled() is False:
+        pytest.skip("needs MKL with threads and numba")
+    monkeypatch.setattr(conv, "one_blas_thread_if_small", lambda stages, m: None)  # "large"
+    monkeypatch.setattr(conv, "passes_threads", lambda: 2)
+    before = numba.get_num_threads()
+    X, y = images()
+    fast, h_fast, core, h_core = fit_both(lambda: cnn(1), X, y, optimizer="sgd",
+                                          learning_rate=0.1, max_epochs=2, batch_size=16)
+    assert h_fast.backend == "numpy-conv+mkl+tbb"
+    for p, q in zip(fast.params, core.params):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+    assert numba.get_num_threads() == before
+
+
+def test_the_passes_share_numbas_threads_only_on_tbb_and_with_threads_to_share(monkeypatch):
+    import numba
+
+    from mlplab.accel import threads
+
+    if conv_kernels._compiled() is False:
+        pytest.skip("numba not installed")
+    monkeypatch.setattr(threads, "numpy_blas_threads", lambda: 1)
+    assert conv.passes_threads() == 1  # one thread to share: serial
+    monkeypatch.setattr(threads, "numpy_blas_threads", lambda: None)
+    assert conv.passes_threads() == 1  # NumPy's BLAS unknown: serial
+    monkeypatch.setattr(threads, "numpy_blas_threads", lambda: 2)
+    n = conv.passes_threads()  # starts numba's threads: its layer is known from here on
+    assert n == (min(2, numba.config.NUMBA_NUM_THREADS) if numba.threading_layer() == "tbb"
+                 else 1)

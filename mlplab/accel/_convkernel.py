@@ -9,12 +9,31 @@ over the maps instead of one strided NumPy call per kernel place.
 places in the order (0, 0), (0, 1), (1, 0), (1, 1), the first of equal values winning; with
 ``relu`` the pooled value is ``max(max z, 0)`` and the gradient is passed only where it is > 0.
 A NaN wins its window, as in NumPy's ``max`` and ``argmax``: the fast pass keeps a running sum
-that turns NaN when any input is (or when infinities cancel), and then the careful pass reruns.
+per plane that turns NaN when any of its inputs is (or when infinities cancel), and then the
+careful pass reruns.
+
+Each pass works one ``(c, n)`` plane at a time, and the planes are independent: each pass is
+compiled twice, serial and parallel (``prange`` over the planes, numba's threads), the same
+numbers either way. ``PARALLEL[name]`` is the parallel one.
 """
 
-import numba
+import types
 
-jit = numba.njit(cache=True, nogil=True)
+import numba
+from numba import prange
+
+_options = {"cache": True, "nogil": True}
+PARALLEL = {}  # name: the pass compiled with parallel=True
+
+
+def jit(fn):
+    """``fn`` compiled serial; its twin under another name (their cache files must differ)
+    compiled parallel, into :data:`PARALLEL`."""
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_parallel",
+                              fn.__defaults__, fn.__closure__)
+    twin.__qualname__ = fn.__qualname__ + "_parallel"
+    PARALLEL[fn.__name__] = numba.njit(parallel=True, **_options)(twin)
+    return numba.njit(**_options)(fn)
 
 
 @jit
@@ -24,20 +43,20 @@ def im2col(P, cols, kh, kw, sh, sw):
     compiler vectorizes (2–3× faster than NumPy's strided copies, measured)."""
     C, m = P.shape[0], P.shape[1]
     Ho, Wo = cols.shape[2], cols.shape[3]
-    for c in range(C):
-        for n in range(m):
-            plane = P[c, n]
-            for i in range(kh):
-                for j in range(kw):
-                    window = cols[(c * kh + i) * kw + j, n]
-                    for y in range(Ho):
-                        source, target = plane[sh * y + i], window[y]
-                        if sw == 1:
-                            for x in range(Wo):
-                                target[x] = source[x + j]
-                        else:
-                            for x in range(Wo):
-                                target[x] = source[sw * x + j]
+    for cn in prange(C * m):
+        c, n = cn // m, cn % m
+        plane = P[c, n]
+        for i in range(kh):
+            for j in range(kw):
+                window = cols[(c * kh + i) * kw + j, n]
+                for y in range(Ho):
+                    source, target = plane[sh * y + i], window[y]
+                    if sw == 1:
+                        for x in range(Wo):
+                            target[x] = source[x + j]
+                    else:
+                        for x in range(Wo):
+                            target[x] = source[sw * x + j]
 
 
 @jit
@@ -47,23 +66,23 @@ def col2im(dcols, dP, kh, kw, sh, sw):
     C, m = dP.shape[0], dP.shape[1]
     Ho, Wo = dcols.shape[2], dcols.shape[3]
     zero = dP.dtype.type(0)
-    for c in range(C):
-        for n in range(m):
-            plane = dP[c, n]
-            for y in range(plane.shape[0]):
-                for x in range(plane.shape[1]):
-                    plane[y, x] = zero
-            for i in range(kh):
-                for j in range(kw):
-                    window = dcols[(c * kh + i) * kw + j, n]
-                    for y in range(Ho):
-                        source, target = window[y], plane[sh * y + i]
-                        if sw == 1:
-                            for x in range(Wo):
-                                target[x + j] += source[x]
-                        else:
-                            for x in range(Wo):
-                                target[sw * x + j] += source[x]
+    for cn in prange(C * m):
+        c, n = cn // m, cn % m
+        plane = dP[c, n]
+        for y in range(plane.shape[0]):
+            for x in range(plane.shape[1]):
+                plane[y, x] = zero
+        for i in range(kh):
+            for j in range(kw):
+                window = dcols[(c * kh + i) * kw + j, n]
+                for y in range(Ho):
+                    source, target = window[y], plane[sh * y + i]
+                    if sw == 1:
+                        for x in range(Wo):
+                            target[x + j] += source[x]
+                    else:
+                        for x in range(Wo):
+                            target[sw * x + j] += source[x]
 
 
 @jit
@@ -72,27 +91,30 @@ def max_pool_2x2(a, out, argmax, relu):
     input held a NaN, and the careful pass must rerun."""
     C, m, Ho, Wo = out.shape
     zero = out.dtype.type(0)
-    total = zero
-    for c in range(C):
-        for n in range(m):
-            a_cn, out_cn, argmax_cn = a[c, n], out[c, n], argmax[c, n]
-            for y in range(Ho):
-                top, bottom = a_cn[2 * y], a_cn[2 * y + 1]
-                for x in range(Wo):
-                    p, q, r, s = top[2 * x], top[2 * x + 1], bottom[2 * x], bottom[2 * x + 1]
-                    total += p + q + r + s
-                    best, where = p, 0
-                    if q > best:
-                        best, where = q, 1
-                    if r > best:
-                        best, where = r, 2
-                    if s > best:
-                        best, where = s, 3
-                    if relu and best <= zero:  # relu(max z) = max relu(z)
-                        best = zero
-                    out_cn[y, x] = best
-                    argmax_cn[y, x] = where
-    return total != total
+    nan_planes = 0
+    for cn in prange(C * m):
+        c, n = cn // m, cn % m
+        a_cn, out_cn, argmax_cn = a[c, n], out[c, n], argmax[c, n]
+        total = zero
+        for y in range(Ho):
+            top, bottom = a_cn[2 * y], a_cn[2 * y + 1]
+            for x in range(Wo):
+                p, q, r, s = top[2 * x], top[2 * x + 1], bottom[2 * x], bottom[2 * x + 1]
+                total += p + q + r + s
+                best, where = p, 0
+                if q > best:
+                    best, where = q, 1
+                if r > best:
+                    best, where = r, 2
+                if s > best:
+                    best, where = s, 3
+                if relu and best <= zero:  # relu(max z) = max relu(z)
+                    best = zero
+                out_cn[y, x] = best
+                argmax_cn[y, x] = where
+        if total != total:
+            nan_planes += 1
+    return nan_planes > 0
 
 
 @jit
@@ -120,16 +142,16 @@ def max_pool_2x2_backward(dA, argmax, out, dA_prev, relu):
     C, m, Ho, Wo = dA.shape
     H, W = dA_prev.shape[2], dA_prev.shape[3]
     zero = dA_prev.dtype.type(0)
-    for c in range(C):
-        for n in range(m):
-            d_cn = dA_prev[c, n]
-            for y in range(H):  # the places that did not win, and a remainder row or column
-                for x in range(W):
-                    d_cn[y, x] = zero
-            for y in range(Ho):
-                for x in range(Wo):
-                    g = dA[c, n, y, x]
-                    if relu and not out[c, n, y, x] > zero:
-                        g = g * zero  # as the core's ∂C/∂a ⊙ relu'(z): NaN stays NaN
-                    t = argmax[c, n, y, x]
-                    d_cn[2 * y + t // 2, 2 * x + t % 2] = g
+    for cn in prange(C * m):
+        c, n = cn // m, cn % m
+        d_cn = dA_prev[c, n]
+        for y in range(H):  # the places that did not win, and a remainder row or column
+            for x in range(W):
+                d_cn[y, x] = zero
+        for y in range(Ho):
+            for x in range(Wo):
+                g = dA[c, n, y, x]
+                if relu and not out[c, n, y, x] > zero:
+                    g = g * zero  # as the core's ∂C/∂a ⊙ relu'(z): NaN stays NaN
+                t = argmax[c, n, y, x]
+                d_cn[2 * y + t // 2, 2 * x + t % 2] = g

@@ -68,6 +68,45 @@ def one_blas_thread_if_small(stages: list, m: int):
     return lambda: controller.limit(limits=1, user_api="blas")
 
 
+def passes_threads() -> int:
+    """Threads for the compiled passes (im2col, col2im, max pooling) beside MKL's products:
+    NumPy's BLAS's count where numba runs its threads on TBB, the pool MKL's products use (on
+    2 cores a step took 45 ms against 55 with the passes on one thread; with OpenBLAS making
+    the products, whose idle threads spin, 54 against 56), else 1 (serial passes)."""
+    from . import conv_kernels
+    from .threads import numpy_blas_threads
+
+    n = numpy_blas_threads()
+    if n is None or n < 2 or not conv_kernels._compiled():
+        return 1
+    import numba
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # numba's threads not started yet
+        try:
+            from numba.np.ufunc.parallel import _launch_threads
+
+            _launch_threads()
+            layer = numba.threading_layer()
+        except Exception:  # no threading layer numba can start: serial passes
+            return 1
+    return min(n, numba.config.NUMBA_NUM_THREADS) if layer == "tbb" else 1
+
+
+@contextlib.contextmanager
+def _numba_threads(n: int):
+    """numba's threads for this thread's parallel calls inside: ``n``, then as before."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 def stages_for(net) -> list | None:
     """The stages computing ``net`` (see the module docstring), or None when it is not a
     network of image layers on NumPy that this step covers."""
@@ -125,11 +164,14 @@ class ConvStep(Step):
         self.small = one_blas_thread_if_small(stages, self.batch_size)
         # the products' BLAS: MKL (one thread for a small step, else NumPy's BLAS's count)
         lib, threads = products.for_fit(run, 1 if self.small else None)
+        passes = 0 if self.small or lib is None else passes_threads()
         for stage in stages:
-            stage.lib = lib
-        self.name += "+mkl" if lib is not None else ""
-        self._release = contextlib.ExitStack()  # MKL's count in this thread, until close()
-        self._release.enter_context(threads)  # last: nothing after it can raise
+            stage.lib, stage.parallel = lib, passes > 1
+        self.name += ("+mkl" if lib is not None else "") + ("+tbb" if passes > 1 else "")
+        self._release = contextlib.ExitStack()  # MKL's and numba's counts in this thread,
+        self._release.enter_context(threads)  # until close(); last: nothing after can raise
+        if passes > 1:
+            self._release.enter_context(_numba_threads(passes))
 
     def batches(self, order=None):
         """Slices of X, or rows gathered into arrays reused batch after batch."""

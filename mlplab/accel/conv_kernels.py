@@ -13,7 +13,8 @@ compute (tests/test_accel_conv.py compares them):
 With numba (the ``fast`` extra) the windows, and a 2 × 2, stride-2 max pooling (the CNN's usual
 one), run as compiled passes (:mod:`mlplab.accel._convkernel`); everything else, and any machine
 without numba, runs the NumPy loops here: one strided pass per window place. ``NUMBA = False``
-forces the NumPy loops (tests, benchmarks).
+forces the NumPy loops (tests, benchmarks). With ``parallel`` the compiled passes share their
+``(c, n)`` planes among numba's threads (the same numbers).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def _compiled():
     return _kernels if NUMBA else False
 
 
+def _pass(compiled, name: str, parallel: bool):
+    """The compiled pass ``name``, serial or on numba's threads."""
+    return compiled.PARALLEL[name] if parallel else getattr(compiled, name)
+
+
 def _places(a: Array, kernel, stride, out_hw):
     """``(t, view)`` for each place t = i·kw + j of the window: the strided view of ``a``
     holding that place of every window."""
@@ -46,26 +52,26 @@ def _places(a: Array, kernel, stride, out_hw):
             yield i * kw + j, a[:, :, i:i + sh * (Ho - 1) + 1:sh, j:j + sw * (Wo - 1) + 1:sw]
 
 
-def im2col_into(cols: Array, P: Array, kernel, stride) -> None:
+def im2col_into(cols: Array, P: Array, kernel, stride, parallel: bool = False) -> None:
     """``cols[(c·kh + i)·kw + j, n, y, x] = P[c, n, sy + i, sx + j]``: every window of the
     maps ``P`` as a column (``cols`` is ``(C·kh·kw, m, H_out, W_out)``)."""
     (kh, kw), (sh, sw) = kernel, stride
     compiled = _compiled()
     if compiled:
-        compiled.im2col(P, cols, kh, kw, sh, sw)
+        _pass(compiled, "im2col", parallel)(P, cols, kh, kw, sh, sw)
         return
     cols6 = cols.reshape(-1, kh, kw, *cols.shape[1:])
     for t, view in _places(P, kernel, stride, cols.shape[2:]):
         cols6[:, t // kw, t % kw] = view
 
 
-def col2im_into(dP: Array, dcols: Array, kernel, stride) -> None:
+def col2im_into(dP: Array, dcols: Array, kernel, stride, parallel: bool = False) -> None:
     """The transpose of :func:`im2col_into`: ``dP`` zeroed, then every column added back to
     where its window was read, place by place."""
     (kh, kw), (sh, sw) = kernel, stride
     compiled = _compiled()
     if compiled:
-        compiled.col2im(dcols, dP, kh, kw, sh, sw)
+        _pass(compiled, "col2im", parallel)(dcols, dP, kh, kw, sh, sw)
         return
     dcols6 = dcols.reshape(-1, kh, kw, *dcols.shape[1:])
     dP.fill(0)
@@ -77,12 +83,13 @@ def _is_2x2(kernel, stride) -> bool:
     return kernel == (2, 2) and stride == (2, 2)
 
 
-def max_pool(a: Array, out: Array, argmax: Array, kernel, stride, relu: bool) -> None:
+def max_pool(a: Array, out: Array, argmax: Array, kernel, stride, relu: bool,
+             parallel: bool = False) -> None:
     """``out`` = each window's maximum of ``a`` (its ReLU, with ``relu``); ``argmax`` = where."""
     compiled = _compiled()
     if compiled and _is_2x2(kernel, stride):
-        if compiled.max_pool_2x2(a, out, argmax, relu):  # a NaN: the first one wins
-            compiled.max_pool_2x2_careful(a, out, argmax, relu)
+        if _pass(compiled, "max_pool_2x2", parallel)(a, out, argmax, relu):
+            compiled.max_pool_2x2_careful(a, out, argmax, relu)  # a NaN: the first one wins
         return
     places = _places(a, kernel, stride, out.shape[2:])
     _, first = next(places)
@@ -101,11 +108,11 @@ def max_pool(a: Array, out: Array, argmax: Array, kernel, stride, relu: bool) ->
 
 
 def max_pool_backward(dA: Array, argmax: Array, out: Array, dA_prev: Array, kernel, stride,
-                      relu: bool) -> None:
+                      relu: bool, parallel: bool = False) -> None:
     """``dA_prev`` = ``dA`` at each window's argmax (times ``[out > 0]`` with ``relu``)."""
     compiled = _compiled()
     if compiled and _is_2x2(kernel, stride):
-        compiled.max_pool_2x2_backward(dA, argmax, out, dA_prev, relu)
+        _pass(compiled, "max_pool_2x2_backward", parallel)(dA, argmax, out, dA_prev, relu)
         return
     if relu:
         dA = dA * (out > 0)

@@ -42,9 +42,11 @@ Array = np.ndarray
 
 class Stage:
     """Work arrays per batch size (the full batches and the last, shorter one); ``lib``: the
-    BLAS of the products (:func:`mlplab.accel.products.for_fit`; None: NumPy's)."""
+    BLAS of the products (:func:`mlplab.accel.products.for_fit`; None: NumPy's); ``parallel``:
+    the compiled passes on numba's threads (:class:`mlplab.accel.conv.ConvStep` decides)."""
 
     lib = None
+    parallel = False
 
     def __init__(self, layer):
         self.layer = layer
@@ -101,7 +103,7 @@ class ConvStage(Stage):
             w["P"][:, :, top:top + self.H, left:left + self.W] = a
             a = w["P"]
         cols = w["cols"][:self.K].reshape(self.K, m, self.Ho, self.Wo)
-        conv_kernels.im2col_into(cols, a, layer.kernel, layer.stride)
+        conv_kernels.im2col_into(cols, a, layer.kernel, layer.stride, self.parallel)
         if self.W_aug is None or self.W_aug.dtype != layer.W.dtype:
             self.W_aug = np.empty((self.O, self.K + 1), layer.W.dtype)
             self.dW_aug = np.empty_like(self.W_aug)
@@ -139,7 +141,7 @@ class ConvStage(Stage):
         dcols = products.matmul(W_col.T, delta, w["cols"][:self.K], self.lib)  # W_colᵀ δ
         dP = w["dP"]
         conv_kernels.col2im_into(dP, dcols.reshape(self.K, m, self.Ho, self.Wo), layer.kernel,
-                                 layer.stride)
+                                 layer.stride, self.parallel)
         top, _, left, _ = layer.pads
         return dP[:, :, top:top + self.H, left:left + self.W]
 
@@ -182,7 +184,8 @@ class PoolStage(Stage):
         w = self.work(m, a.dtype)
         self.m = m
         if self.is_max:
-            conv_kernels.max_pool(a, w["out"], w["argmax"], layer.kernel, layer.stride, self.relu)
+            conv_kernels.max_pool(a, w["out"], w["argmax"], layer.kernel, layer.stride, self.relu,
+                                  self.parallel)
         else:
             conv_kernels.avg_pool(a, w["out"], layer.kernel, layer.stride)
         layer.A = w["out"].transpose(1, 0, 2, 3)
@@ -192,7 +195,7 @@ class PoolStage(Stage):
         layer, w = self.layer, self.work(self.m, dA.dtype)
         if self.is_max:  # ∂C/∂a at each window's argmax (⊙ relu' when it took the ReLU)
             conv_kernels.max_pool_backward(dA, w["argmax"], w["out"], w["dA_prev"],
-                                           layer.kernel, layer.stride, self.relu)
+                                           layer.kernel, layer.stride, self.relu, self.parallel)
         else:
             conv_kernels.avg_pool_backward(dA, w["dA_prev"], layer.kernel, layer.stride)
         return w["dA_prev"]
