@@ -113,6 +113,7 @@ def test_max_pooling_kernels_equal_the_core_bit_for_bit(kernel, stride, relu, co
     rng = np.random.default_rng(4)
     z = np.round(rng.normal(size=(3, 5, 9, 8)), 1)  # rounded: ties in many windows
     z[0, 0, 0, :3] = np.nan  # NaN wins its window, as in NumPy's max
+    z[2, 4, 5, 2] = np.nan  # in the last plane too: another thread's, on numba's threads
     layer = MaxPool2D(kernel, stride)
     layer.build((3, 9, 8))
     a_core = np.maximum(z, 0) if relu else z
@@ -275,35 +276,54 @@ def test_a_small_step_runs_on_one_blas_thread_and_gives_the_threads_back(monkeyp
 def test_a_large_step_with_mkl_runs_the_passes_on_numbas_threads_and_gives_them_back(
         monkeypatch, products):
     """Where MKL makes the products on TBB threads and numba's threads are TBB's too, the
-    windows and the pooling run on them: the same numbers as the core, numba's count restored."""
+    windows and the pooling run on them: the same numbers as the core, numba's count for the
+    fitting thread set during the fit and restored after it."""
     import numba
 
     if products != "+mkl" or conv_kernels._compiled() is False:
         pytest.skip("needs MKL with threads and numba")
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread")
     monkeypatch.setattr(conv, "one_blas_thread_if_small", lambda stages, m: None)  # "large"
     monkeypatch.setattr(conv, "passes_threads", lambda: 2)
-    before = numba.get_num_threads()
-    X, y = images()
-    fast, h_fast, core, h_core = fit_both(lambda: cnn(1), X, y, optimizer="sgd",
-                                          learning_rate=0.1, max_epochs=2, batch_size=16)
-    assert h_fast.backend == "numpy-conv+mkl+tbb"
-    for p, q in zip(fast.params, core.params):
-        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
-    assert numba.get_num_threads() == before
+    numba.set_num_threads(1)
+    during = []
+
+    class Count(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            during.append(numba.get_num_threads())
+
+    try:
+        X, y = images()
+        fast, h_fast, core, h_core = fit_both(lambda: cnn(1), X, y, optimizer="sgd",
+                                              learning_rate=0.1, max_epochs=2, batch_size=16,
+                                              callbacks=[Count()])
+        assert h_fast.backend == "numpy-conv+mkl+tbb"
+        for p, q in zip(fast.params, core.params):
+            np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+        assert during[:2] == [2, 2]  # the accelerated fit's epochs ran with 2
+        assert numba.get_num_threads() == 1  # and gave them back
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
 
-def test_the_passes_share_numbas_threads_only_on_tbb_and_with_threads_to_share(monkeypatch):
+@pytest.mark.parametrize("layer, shared", [("tbb", True), ("omp", False), ("workqueue", False)])
+def test_the_passes_share_numbas_threads_only_on_tbb_and_with_threads_to_share(
+        monkeypatch, layer, shared):
     import numba
 
-    from mlplab.accel import threads
+    from mlplab.accel import mkl, threads
 
-    if conv_kernels._compiled() is False:
-        pytest.skip("numba not installed")
+    if conv_kernels._compiled() is False or mkl.binding() is None:
+        pytest.skip("needs numba and MKL")
+    monkeypatch.setattr(numba, "threading_layer", lambda: layer)
+    monkeypatch.setattr(mkl.binding(), "layer", mkl.TBB)
     monkeypatch.setattr(threads, "numpy_blas_threads", lambda: 1)
     assert conv.passes_threads() == 1  # one thread to share: serial
     monkeypatch.setattr(threads, "numpy_blas_threads", lambda: None)
     assert conv.passes_threads() == 1  # NumPy's BLAS unknown: serial
     monkeypatch.setattr(threads, "numpy_blas_threads", lambda: 2)
-    n = conv.passes_threads()  # starts numba's threads: its layer is known from here on
-    assert n == (min(2, numba.config.NUMBA_NUM_THREADS) if numba.threading_layer() == "tbb"
-                 else 1)
+    want = min(2, numba.config.NUMBA_NUM_THREADS) if shared else 1
+    assert conv.passes_threads() == want
+    monkeypatch.setattr(mkl.binding(), "layer", 0)  # MKL on Intel's OpenMP: its threads spin
+    assert conv.passes_threads() == 1

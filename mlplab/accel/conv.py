@@ -70,27 +70,25 @@ def one_blas_thread_if_small(stages: list, m: int):
 
 def passes_threads() -> int:
     """Threads for the compiled passes (im2col, col2im, max pooling) beside MKL's products:
-    NumPy's BLAS's count where numba runs its threads on TBB, the pool MKL's products use (on
-    2 cores a step took 45 ms against 55 with the passes on one thread; with OpenBLAS making
-    the products, whose idle threads spin, 54 against 56), else 1 (serial passes)."""
-    from . import conv_kernels
+    NumPy's BLAS's count where MKL and numba both run their threads on TBB, one pool (on 2
+    cores the course's CNN step took 43 ms against 55 without MKL, ``bench/cnn.py``), else 1
+    (serial passes)."""
+    from . import conv_kernels, mkl
+    from .fused import numba_setting
     from .threads import numpy_blas_threads
 
     n = numpy_blas_threads()
-    if n is None or n < 2 or not conv_kernels._compiled():
+    binding = mkl.binding()
+    if (n is None or n < 2 or binding is None or binding.layer != mkl.TBB
+            or numba_setting() == "off" or not conv_kernels._compiled()):
         return 1
     import numba
 
     try:
+        numba.get_num_threads()  # starts numba's threads: its layer is known from here on
         layer = numba.threading_layer()
-    except ValueError:  # numba's threads not started yet
-        try:
-            from numba.np.ufunc.parallel import _launch_threads
-
-            _launch_threads()
-            layer = numba.threading_layer()
-        except Exception:  # no threading layer numba can start: serial passes
-            return 1
+    except Exception:  # no threading layer numba can start: serial passes
+        return 1
     return min(n, numba.config.NUMBA_NUM_THREADS) if layer == "tbb" else 1
 
 
@@ -168,10 +166,12 @@ class ConvStep(Step):
         for stage in stages:
             stage.lib, stage.parallel = lib, passes > 1
         self.name += ("+mkl" if lib is not None else "") + ("+tbb" if passes > 1 else "")
-        self._release = contextlib.ExitStack()  # MKL's and numba's counts in this thread,
-        self._release.enter_context(threads)  # until close(); last: nothing after can raise
+        # MKL's and numba's counts for this thread (which runs the fit and closes the step),
+        # until close(); last in __init__, MKL's the very last: nothing after it can raise
+        self._release = contextlib.ExitStack()
         if passes > 1:
             self._release.enter_context(_numba_threads(passes))
+        self._release.enter_context(threads)
 
     def batches(self, order=None):
         """Slices of X, or rows gathered into arrays reused batch after batch."""

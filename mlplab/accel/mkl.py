@@ -26,8 +26,9 @@ TBB beside it (or where a run on TBB in a separate process fails), MKL is set up
 (and the fits' products stay with NumPy's BLAS). The
 choice holds for the whole process: another user of the same library gets it too. Where the
 process already had MKL set up (a NumPy built on it), its threading stays as it is. How many
-threads a fit's products use follows NumPy's BLAS (:func:`mlplab.accel.threads.blas_threads`,
+threads a fit's products use follows NumPy's BLAS (:func:`mlplab.accel.threads.numpy_blas_threads`,
 the one setting threadpoolctl limits), set for the fitting thread only (:meth:`Binding.threads`).
+``MKL_THREADING_LAYER`` in the environment, where set, chooses the layer instead.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import os
 import site
 import subprocess
 import sys
+import threading
 
 import numpy as np
 
@@ -48,8 +50,10 @@ from .fused import env_switch
 ROW_MAJOR, NO_TRANS, PACKED, B_MATRIX = 101, 111, 151, 162
 VML_LA = 0x1  # vector math: "low accuracy", ~1 ulp (HA: ~0.5 ulp, a little slower)
 SEQUENTIAL, TBB = 1, 4  # MKL_THREADING_SEQUENTIAL, MKL_THREADING_TBB
+_LAYER_NAMES = {"INTEL": 0, "SEQUENTIAL": 1, "PGI": 2, "GNU": 3, "TBB": 4}  # mkl_service.h
 LP64 = 0  # MKL_INTERFACE_LP64
 _state: dict = {}  # "lib": the binding (or None once tried and failed)
+_lock = threading.Lock()
 
 
 def setting() -> str:
@@ -62,9 +66,10 @@ class Binding:
     """MKL's functions typed for ctypes: packing and the self-test call them here; the compiled
     loops (:mod:`mlplab.accel._rnnloops`) call the same functions by name."""
 
-    def __init__(self, lib: ctypes.CDLL, path: str, sequential: bool):
+    def __init__(self, lib: ctypes.CDLL, path: str, layer: int):
         I, P, S, D = ctypes.c_int, ctypes.c_void_p, ctypes.c_float, ctypes.c_double
-        self.lib, self.path, self.sequential = lib, path, sequential
+        self.lib, self.path, self.layer = lib, path, layer  # MKL_THREADING_*: TBB, SEQUENTIAL…
+        self.sequential = layer == SEQUENTIAL
         self._local = lib.MKL_Set_Num_Threads_Local
         self._local.argtypes, self._local.restype = [I], I
         self.blas = {}  # "sgemm", "dgemm", "sgemv", "dgemv": row-major CBLAS, 32-bit integers
@@ -163,9 +168,16 @@ def _open() -> Binding | None:
             if lib.MKL_Set_Interface_Layer(ctypes.c_int(LP64)) != LP64:
                 continue  # 64-bit integers: the loops' 32-bit arguments would be misread
             current = lib.MKL_Set_Threading_Layer(ctypes.c_int(-1))  # -1: asks, sets nothing
-            wanted = _threading(path) if current == -1 else current  # already set: as it is
+            if current != -1:
+                wanted = current  # set up already (a NumPy built on MKL): as it is
+            elif os.environ.get("MKL_THREADING_LAYER", "").upper() in _LAYER_NAMES:
+                wanted = _LAYER_NAMES[os.environ["MKL_THREADING_LAYER"].upper()]  # the user's
+            else:
+                wanted = _threading(path)
             layer = lib.MKL_Set_Threading_Layer(ctypes.c_int(wanted))
-            binding = Binding(lib, path, sequential=layer == SEQUENTIAL)
+            if layer not in _LAYER_NAMES.values():
+                continue  # an answer this module does not know: not used
+            binding = Binding(lib, path, layer)
         except (OSError, AttributeError):
             continue
         if _self_test(binding):
@@ -194,14 +206,15 @@ def _threading(path: str) -> int:
     the wheel's ``libtbb`` sits beside it and a run of MKL on it in a separate process (~0.1 s)
     multiplies right; else sequential. TBB is then loaded here by its path (MKL loads it by
     name, and the loader does not look in the environment's ``lib``)."""
-    if not os.path.isabs(path):
-        return SEQUENTIAL  # a bare name from the loader: nothing to find beside it
+    if not os.path.isabs(path) or not sys.executable or getattr(sys, "frozen", False):
+        return SEQUENTIAL  # a bare name from the loader, or no Python to run the probe with
     folder = os.path.dirname(os.path.realpath(path))
-    for tbb in sorted(glob.glob(os.path.join(folder, "libtbb.so.12*"))):
+    found = glob.glob(os.path.join(folder, "libtbb.so.12*"))
+    for tbb in sorted({os.path.realpath(f): f for f in found}.values()):  # each file once
         try:
             probe = subprocess.run([sys.executable, "-I", "-S", "-c", _PROBE, path, tbb],
-                                   capture_output=True, timeout=60)
-        except (OSError, subprocess.SubprocessError):
+                                   capture_output=True, timeout=30)
+        except (OSError, ValueError, subprocess.SubprocessError):
             return SEQUENTIAL
         if probe.returncode == 0:
             ctypes.CDLL(tbb, mode=ctypes.RTLD_GLOBAL)
@@ -232,8 +245,9 @@ def binding() -> Binding | None:
     chosen = setting()
     if chosen == "off":
         return None
-    if "lib" not in _state:
-        _state["lib"] = _open()
+    with _lock:  # one process-wide set-up, whichever thread asks first
+        if "lib" not in _state:
+            _state["lib"] = _open()
     if _state["lib"] is None and chosen == "on":
         from ..errors import ConfigError
 

@@ -5,8 +5,8 @@ On this project's 2-vCPU AVX-512 machine, MKL on its threads made the products o
 ``gemm-mkl`` and ``gemm``), and the epoch took 0.330 s against 0.418. :func:`for_fit` chooses
 the library for a fit and gives MKL the fitting thread's share of threads; :func:`matmul` and
 :class:`Products` make ``out = A @ B`` there (a transposed operand or a block of columns is a
-flag and a leading dimension, never a copy), and :mod:`mlplab.accel.blas` the gradient-descent update folded into a product, with
-the same :class:`~mlplab.accel.blas.Library`. Then a step's products run in MKL (what MKL
+flag and a leading dimension, never a copy), and :mod:`mlplab.accel.blas` the gradient-descent
+update folded into a product, with the same :class:`~mlplab.accel.blas.Library`. Then a step's products run in MKL (what MKL
 cannot take falls back to NumPy's BLAS: a layout it cannot read, a loss's own formulas, the
 recurrent layers' bias sums), and NumPy's OpenBLAS pool mostly sleeps (two pools busy-waiting
 on two cores slow each other).
@@ -48,13 +48,14 @@ def mkl_library() -> Library | None:
     return _mkl["lib"]
 
 
-def for_fit(run, threads: int | None = None):
+def for_fit(run, threads: int | None = None, in_use: bool = False):
     """The library for the products of ``run`` (a fit), and a context that gives it
     ``threads`` threads in the calling thread (None: as many as NumPy's BLAS may use now,
     :func:`mlplab.accel.threads.numpy_blas_threads`; MKL's own count where that cannot be
     told): MKL where :func:`mkl_library` has it and the fit is worth it, or ``MLPLAB_MKL=on``
     asks for it in every fit; else NumPy's BLAS (``None``: ``np.matmul`` and :data:`NUMPY`),
-    whose threads are NumPy's to set. Worth it: the fit pays for loading MKL
+    whose threads are NumPy's to set. ``in_use``: the fit runs MKL anyway (the recurrent
+    loops), so its products take it whatever their size. Worth it: the fit pays for loading MKL
     (:func:`mlplab.accel.fused.worth_compiling`; ~0.2 s) and its products are large (a batch's
     rows × the parameters ≥ :data:`PRODUCT_WORK`): a small product gains nothing from MKL's
     threads, and a call through ctypes costs more than ``np.matmul``'s (1–8 µs against 1)."""
@@ -63,7 +64,7 @@ def for_fit(run, threads: int | None = None):
     from .threads import numpy_blas_threads
 
     large = run.batch_size * sum(p.size for p in run.net.params) >= PRODUCT_WORK
-    wanted = mkl.setting() == "on" or (large and worth_compiling(run))
+    wanted = in_use or mkl.setting() == "on" or (large and worth_compiling(run))
     lib = mkl_library() if wanted else None
     if lib is None:
         return None, contextlib.nullcontext()

@@ -77,8 +77,9 @@ class RecurrentStep(Step):
                          run.guard.cost_checker(run.trainer))
         loops = any(getattr(layer, "loops", None) for layer in self.net.layers)
         self.name = f"numpy-recurrent+{'numba+mkl' if loops else rnn_cells.name()}"
-        # the products over all steps: MKL's for a large fit, as many threads as NumPy's BLAS
-        lib, threads = products.for_fit(run)
+        # the products over all steps: MKL's where the loops run in MKL or the fit is large,
+        # on as many threads as NumPy's BLAS may use
+        lib, threads = products.for_fit(run, in_use=loops)
         for layer in self.net.layers:
             if isinstance(layer, Kernel):
                 layer.lib = lib
