@@ -170,8 +170,10 @@ def _open() -> Binding | None:
             current = lib.MKL_Set_Threading_Layer(ctypes.c_int(-1))  # -1: asks, sets nothing
             if current != -1:
                 wanted = current  # set up already (a NumPy built on MKL): as it is
-            elif os.environ.get("MKL_THREADING_LAYER", "").upper() in _LAYER_NAMES:
-                wanted = _LAYER_NAMES[os.environ["MKL_THREADING_LAYER"].upper()]  # the user's
+            elif os.environ.get("MKL_THREADING_LAYER", "TBB").upper() in _LAYER_NAMES:
+                wanted = _LAYER_NAMES[os.environ.get("MKL_THREADING_LAYER", "TBB").upper()]
+                if wanted == TBB:  # mlplab's choice or the user's: probed, its TBB preloaded
+                    wanted = _threading(path)
             else:
                 wanted = _threading(path)
             layer = lib.MKL_Set_Threading_Layer(ctypes.c_int(wanted))
