@@ -17,23 +17,17 @@ compiled twice, serial and parallel (``prange`` over the planes, numba's threads
 numbers either way. ``PARALLEL[name]`` is the parallel one.
 """
 
-import types
-
-import numba
 from numba import prange
 
-_options = {"cache": True, "nogil": True}
+from .numba_kernels import compiled_twice
+
 PARALLEL = {}  # name: the pass compiled with parallel=True
 
 
 def jit(fn):
-    """``fn`` compiled serial; its twin under another name (their cache files must differ)
-    compiled parallel, into :data:`PARALLEL`."""
-    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_parallel",
-                              fn.__defaults__, fn.__closure__)
-    twin.__qualname__ = fn.__qualname__ + "_parallel"
-    PARALLEL[fn.__name__] = numba.njit(parallel=True, **_options)(twin)
-    return numba.njit(**_options)(fn)
+    """``fn`` compiled serial (returned) and parallel (into :data:`PARALLEL`)."""
+    serial, PARALLEL[fn.__name__] = compiled_twice(fn)
+    return serial
 
 
 @jit

@@ -39,7 +39,7 @@ from .kernels import CODES, IDENTITY, LEAKY_RELU, RELU, SIGMOID, TANH  # noqa: F
 LEAKY_SLOPE = 0.01  # the core's (mlplab.core.activations.LEAKY_SLOPE), checked by the tests
 
 
-def _twice(fn):
+def compiled_twice(fn):
     """``fn`` compiled serial and parallel: ``(serial, parallel)``. The parallel one is a copy
     of the function under another name, so that the two never share a file in numba's cache."""
     options = {"cache": True, "nogil": True, "error_model": "numpy"}
@@ -277,13 +277,13 @@ def _adam(chunks, at, like, lams, l1, b1, c1, b2, c2, step, root_c2, eps):
             p[i] -= mi * step / (np.sqrt(vi) / root_c2 + eps)
 
 
-bias_g = _twice(_bias_g)
-bias_exponent = _twice(_bias_exponent)
-sigmoid_of = _twice(_sigmoid_of)
-delta_g = _twice(_delta_g)
-softmax_cce = _twice(_softmax_cce)
-unitwise_output = _twice(_unitwise_output)
-gather = _twice(_gather)
-gd = _twice(_gd)
-momentum = _twice(_momentum)
-adam = _twice(_adam)
+bias_g = compiled_twice(_bias_g)
+bias_exponent = compiled_twice(_bias_exponent)
+sigmoid_of = compiled_twice(_sigmoid_of)
+delta_g = compiled_twice(_delta_g)
+softmax_cce = compiled_twice(_softmax_cce)
+unitwise_output = compiled_twice(_unitwise_output)
+gather = compiled_twice(_gather)
+gd = compiled_twice(_gd)
+momentum = compiled_twice(_momentum)
+adam = compiled_twice(_adam)
