@@ -62,10 +62,9 @@ def one_blas_thread_if_small(stages: list, m: int):
     """A context manager limiting BLAS to one thread when a step is small, else None."""
     if step_flop(stages, m) >= SMALL_STEP_FLOP:
         return None
-    from threadpoolctl import ThreadpoolController
+    from .threads import one_blas_thread_limiter
 
-    controller = ThreadpoolController()
-    return lambda: controller.limit(limits=1, user_api="blas")
+    return one_blas_thread_limiter()  # the pools loaded now
 
 
 def passes_threads() -> int:

@@ -12,21 +12,18 @@ import numpy as np
 
 from ..core.layers.recurrent import Recurrent
 from . import blas, products, rnn_cells
+from .threads import one_blas_thread_limiter
 
 Array = np.ndarray
-_state: dict = {}  # the BLAS thread controller (made on first use)
+_limiter: list = []  # one_blas_thread_limiter's callable, made on first use (once a process)
 
 
 def one_blas_thread():
-    """A context in which BLAS uses one thread, for the NumPy steps' small products: on a
-    quiet machine a second thread gains them ~10 %, while other jobs hold the cores it makes
-    the step 2.5–6× slower (each small product waits for its slowest thread;
-    ``bench/rnn_threads.py``). The products over all steps at once use every thread."""
-    if "blas" not in _state:
-        from threadpoolctl import ThreadpoolController
-
-        _state["blas"] = ThreadpoolController()
-    return _state["blas"].limit(limits=1, user_api="blas")
+    """One BLAS thread for the NumPy steps' small products (the products over all steps at
+    once use every thread): :func:`mlplab.accel.threads.one_blas_thread_limiter`'s."""
+    if not _limiter:
+        _limiter.append(one_blas_thread_limiter())
+    return _limiter[0]()
 
 
 def _add_product(alpha: float, D: Array, A: Array, C: Array, lib=None) -> None:

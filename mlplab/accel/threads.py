@@ -26,7 +26,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["blas_threads", "kernel_threads", "limit", "numpy_blas_threads"]
+__all__ = ["blas_threads", "kernel_threads", "limit", "numpy_blas_threads",
+           "one_blas_thread_limiter"]
 
 
 def numpy_blas_info(infos: list[dict]) -> dict | None:
@@ -60,6 +61,18 @@ def kernel_threads() -> int:
     import numba
 
     return max(1, min(blas_threads(), numba.config.NUMBA_NUM_THREADS))
+
+
+def one_blas_thread_limiter():
+    """A callable giving a context in which BLAS uses one thread, restored on the way out: for
+    small products (on a quiet 2-core machine a second thread gains them ~10 %, while other
+    jobs hold the cores it makes a recurrent step 2.5–6× slower: each small product waits for
+    its slowest thread, ``bench/rnn_threads.py``). It limits the pools loaded when it was made
+    (threadpoolctl's controller, a scan of the process's libraries: make it once per use)."""
+    from threadpoolctl import ThreadpoolController
+
+    controller = ThreadpoolController()
+    return lambda: controller.limit(limits=1, user_api="blas")
 
 
 @contextmanager
