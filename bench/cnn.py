@@ -41,6 +41,8 @@ import time
 
 import numpy as np
 
+from outputs import check_json  # bench/outputs.py, beside this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 M, LR = 128, 0.01
 
@@ -242,6 +244,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="also write the raw results here")
     ap.add_argument("--contender", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    check_json(ap, args.json)  # before any measuring
     if args.contender:
         print(json.dumps(contender(args.contender, args.steps, args.threads)))
         return 0

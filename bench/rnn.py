@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+from outputs import check_json  # bench/outputs.py, beside this script
+
 N, H, F, T = 32, 128, 32, 50
 GATES = {"lstm": 4, "rnn": 1, "gru": 3}
 CONTENDERS = ["mlplab", "mlplab-openblas", "mlplab-numpy", "torch", "gemm", "gemm-mkl"]
@@ -195,6 +197,7 @@ def main(argv=None) -> None:
     p.add_argument("--json", help="write every time measured to this file")
     p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    check_json(p, args.json)  # before any measuring
     if args.child:
         name, kind, reps, threads, clock = args.child
         print(json.dumps(child(name, kind, int(reps), int(threads), clock)))

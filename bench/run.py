@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 
+from outputs import check_json  # bench/outputs.py, beside this script
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = {  # case: contenders (mlplab first)
     "relu-128": ["mlplab", "mlplab-openblas", "gemm", "gemm-mkl", "gemm-Wrows", "torch",
@@ -200,6 +202,7 @@ def main(argv=None) -> int:
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="cpu: each process's CPU time (with --threads 1 on a busy machine)")
     args = ap.parse_args(argv)
+    check_json(ap, args.json)  # before any measuring
     rounds = args.rounds or (2 if args.quick else 5)
     reps = args.reps or (2 if args.quick else 3)
     cases = [c for c in args.cases.split(",") if c]
