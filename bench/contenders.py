@@ -105,20 +105,17 @@ def gemm_epochs(case: str, reps: int, order: str = "F", mkl: bool = False) -> di
     ``order="F"``: W⁽ˡ⁾ laid out as mlplab's Dense keeps it (column-major, so ``A @ W.T`` is
     an untransposed product for BLAS), the bound for mlplab's own products. ``order="C"``:
     W row-major as most code (and PyTorch's Linear) keeps it, for reference. ``mkl``: the
-    products in MKL, called as mlplab calls it where ``mlplab[mkl]`` is installed (its bound
-    there); NumPy's BLAS otherwise.
+    products in MKL, called as mlplab's dense step calls it (each product's call prepared once):
+    the bound of mlplab's products where ``mlplab[mkl]`` is installed; an error elsewhere.
     """
     matmul = np.matmul
-    if mkl:  # as mlplab's dense step calls it: each product's call prepared once
-        from mlplab.accel import products as mlplab_products
+    if mkl:
+        from mlplab.accel import products
 
-        lib = mlplab_products.mkl_library()
+        lib = products.mkl_library()
         if lib is None:
             raise SystemExit("MKL with threads is not installed: pip install 'mlplab[mkl]'")
-        products = mlplab_products.Products(lib)
-
-        def matmul(A, B, out):
-            return products(A, B, out)
+        matmul = products.Products(lib)  # called as matmul(A, B, out=C)
     act, bs = CASES[case]
     rng = np.random.default_rng(0)
     n = SIZES
