@@ -286,6 +286,10 @@ def test_a_large_step_with_mkl_runs_the_passes_on_numbas_threads_and_gives_them_
         pytest.skip("numba has one thread")
     monkeypatch.setattr(conv, "one_blas_thread_if_small", lambda stages, m: None)  # "large"
     monkeypatch.setattr(conv, "passes_threads", lambda: 2)
+    from mlplab.accel import _splitkernel
+
+    blocks, split = _splitkernel.blocks, []  # ∂C/∂W in blocks on numba's threads
+    monkeypatch.setattr(_splitkernel, "blocks", lambda *a: (split.append(a[-1]), blocks(*a)))
     numba.set_num_threads(1)
     during = []
 
@@ -299,6 +303,7 @@ def test_a_large_step_with_mkl_runs_the_passes_on_numbas_threads_and_gives_them_
                                               learning_rate=0.1, max_epochs=2, batch_size=16,
                                               callbacks=[Count()])
         assert h_fast.backend == "numpy-conv+mkl+tbb"
+        assert split and set(split) == {2}
         for p, q in zip(fast.params, core.params):
             np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
         assert during[:2] == [2, 2]  # the accelerated fit's epochs ran with 2

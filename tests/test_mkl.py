@@ -141,6 +141,39 @@ def test_the_products_in_mkl_equal_numpys_for_every_layout_the_steps_pass(dtype,
                 np.testing.assert_allclose(out, X @ Y, rtol=tol, atol=tol, err_msg=name)
 
 
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("threads", [2, 3])
+def test_a_long_inner_dimension_in_blocks_on_threads_sums_to_the_product(dtype, tol, threads):
+    """InnerSplit: a convolution's ∂C/∂W = δ colsᵀ (and the other layouts a step may pass) as
+    blocks of the inner dimension, one MKL call each on numba's threads, summed: the product,
+    the same numbers at every call; a product whose inner dimension is not long is matmul's."""
+    products, lib = _mkl_products()
+    pytest.importorskip("numba")
+    split = products.InnerSplit(lib, threads)
+    assert split.threads == threads
+    rng = np.random.default_rng(3)
+    delta = rng.normal(size=(5, 1001)).astype(dtype)
+    cols = rng.normal(size=(7, 1001)).astype(dtype)
+    cases = {"δ colsᵀ": (delta, cols.T), "plain": (delta, cols.T.copy()),
+             "transposed A": (delta.T.copy().T, cols.T),
+             "column block": (np.hstack([delta, delta])[:, :1001], cols.T)}
+    for name, (X, Y) in cases.items():
+        assert split.worth(X, Y), name
+        for order in "CF":
+            out = np.full((5, 7), np.nan, dtype, order=order)
+            assert split(X, Y, out) is out
+            np.testing.assert_allclose(out, X @ Y, rtol=tol, atol=tol * 30, err_msg=name)
+            again = np.empty_like(out)
+            np.testing.assert_array_equal(split(X, Y, again), out)
+    square = rng.normal(size=(40, 40)).astype(dtype)
+    assert not split.worth(square, square)
+    out = np.empty((40, 40), dtype)
+    np.testing.assert_array_equal(split(square, square, out),
+                                  products.matmul(square, square, np.empty_like(out), lib))
+    for one in (products.InnerSplit(lib, 1), products.InnerSplit(None, threads)):
+        assert one.threads == 1 and not one.worth(delta, cols.T)  # one thread, or NumPy's BLAS
+
+
 def test_a_product_mkl_cannot_take_is_numpys():
     products, lib = _mkl_products()
     A = np.arange(12.0).reshape(3, 4)

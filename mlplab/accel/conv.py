@@ -14,6 +14,8 @@ arrays (tests/test_accel_conv.py compares the two). What changes
   one BLAS product gives ``z`` with the bias in it, and one gives ``∂C/∂W`` with ``∂C/∂b``;
 - a ReLU convolution followed by max pooling is pooled straight from ``z`` (the ReLU of the
   maximum), and max pooling keeps each window's argmax for the backward pass;
+- with MKL, a convolution's ``∂C/∂W`` (a small result summed over every window of the batch)
+  is made in blocks of windows on the passes' threads (:class:`mlplab.accel.products.InnerSplit`);
 - every array of the step (windows, ``z``, ``δ``, the minibatch itself) is allocated once per
   batch size and reused: an epoch allocates nothing in proportion to the data set;
 - the update rules run in place (:mod:`mlplab.accel.updates`);
@@ -162,8 +164,10 @@ class ConvStep(Step):
         # the products' BLAS: MKL (one thread for a small step, else NumPy's BLAS's count)
         lib, threads = products.for_fit(run, 1 if self.small else None)
         passes = 0 if self.small or lib is None else passes_threads()
+        # a convolution's ∂C/∂W, long sums into a small result: in blocks on the passes' threads
+        self.split = products.InnerSplit(lib, passes)
         for stage in stages:
-            stage.lib, stage.parallel = lib, passes > 1
+            stage.lib, stage.parallel, stage.split = lib, passes > 1, self.split
         self.name += ("+mkl" if lib is not None else "") + ("+tbb" if passes > 1 else "")
         # MKL's and numba's counts for this thread (which runs the fit and closes the step),
         # until close(); last in __init__, MKL's the very last: nothing after it can raise
@@ -227,6 +231,7 @@ class ConvStep(Step):
             stage.layer.clear()
             stage.clear()
         self._batch.clear()
+        self.split.close()
         self._release.close()
 
 

@@ -43,10 +43,12 @@ Array = np.ndarray
 class Stage:
     """Work arrays per batch size (the full batches and the last, shorter one); ``lib``: the
     BLAS of the products (:func:`mlplab.accel.products.for_fit`; None: NumPy's); ``parallel``:
-    the compiled passes on numba's threads (:class:`mlplab.accel.conv.ConvStep` decides)."""
+    the compiled passes on numba's threads; ``split``: the products with a long inner dimension
+    (:class:`mlplab.accel.products.InnerSplit`; :class:`mlplab.accel.conv.ConvStep` decides)."""
 
     lib = None
     parallel = False
+    split = products.InnerSplit(None, 1)  # plain products; the step sets its own
 
     def __init__(self, layer):
         self.layer = layer
@@ -131,7 +133,7 @@ class ConvStage(Stage):
             layer.check_differentiable()
             delta = _delta_into(_flat_layer(layer, w), dA, w["delta"])
         # [∂C/∂W | ∂C/∂b] = δ⁽ˡ⁾ [cols; 1]ᵀ, the mean over the batch
-        products.matmul(delta, w["cols"].T, self.dW_aug, self.lib)
+        self.split(delta, w["cols"].T, self.dW_aug)
         self.dW_aug *= self.dW_aug.dtype.type(1 / m)
         layer.dW = self.dW_aug[:, :self.K].reshape(layer.W.shape)
         layer.db = self.dW_aug[:, self.K]

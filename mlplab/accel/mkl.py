@@ -64,7 +64,8 @@ def setting() -> str:
 
 class Binding:
     """MKL's functions typed for ctypes: packing and the self-test call them here; the compiled
-    loops (:mod:`mlplab.accel._rnnloops`) call the same functions by name."""
+    loops (:mod:`mlplab.accel._rnnloops`, :mod:`mlplab.accel._splitkernel`) call the same
+    functions by name."""
 
     def __init__(self, lib: ctypes.CDLL, path: str, layer: int):
         I, P, S, D = ctypes.c_int, ctypes.c_void_p, ctypes.c_float, ctypes.c_double

@@ -139,6 +139,62 @@ class Products:
         self._plans.clear()
 
 
+SPLIT_INNER = 16  # an inner dimension this many times the larger outer one: split by threads
+
+
+class InnerSplit:
+    """``split(A, B, out)``: ``out = A @ B``, where a long inner dimension meets a small result
+    (a convolution's ``∂C/∂W``: 32 × 28 summed over 131,072 windows) made as the sum of
+    ``threads`` products over blocks of the inner dimension, each block one MKL call on one
+    thread, the blocks on numba's threads (:mod:`mlplab.accel._splitkernel`). MKL's threads
+    share such a product poorly: on this project's 2-vCPU machine 4.3 ms on its two threads
+    against 2.0 ms in two blocks, 8.4 against 5.9 ms for 64 × 289 over 32,768, and the course's
+    CNN step 44 against 40 ms (medians, one process each).
+
+    ``threads`` > 1 only where MKL and numba run on the same TBB threads
+    (:func:`mlplab.accel.conv.passes_threads` tells); every other product, and every product
+    of a fit on one thread or in NumPy's BLAS, is :func:`matmul`. The sum of the blocks is not
+    bit for bit the one product's (blocks add in another order), and is the same at every call.
+    """
+
+    def __init__(self, lib: Library | None, threads: int = 1):
+        self.lib, self.threads, self.kernel = lib, 1, None
+        if lib is not None and lib is not NUMPY and threads > 1:
+            try:
+                from . import _splitkernel
+            except ImportError:  # no numba, or no MKL with threads: one product
+                pass
+            else:
+                self.threads, self.kernel = threads, _splitkernel.blocks
+        self._parts: dict[tuple, Array] = {}
+
+    def worth(self, A: Array, B: Array) -> bool:
+        """True when ``A @ B`` is made in blocks (see the class docstring)."""
+        (m, k), n = A.shape, B.shape[1]
+        return self.threads > 1 and k >= SPLIT_INNER * max(m, n) and k >= 4 * self.threads
+
+    def __call__(self, A: Array, B: Array, out: Array) -> Array:
+        call = _matmul_call(A, B, out, self.lib) if self.worth(A, B) else None
+        if call is None:
+            return matmul(A, B, out, self.lib)
+        _, (_, ta, tb, m, n, k, _, a, lda, b, ldb, _, _, _) = call
+        item = out.itemsize  # the bytes from one inner index to the next:
+        a_step = item if ta == NO_TRANS else lda * item  # A's next column
+        b_step = ldb * item if tb == NO_TRANS else item  # B's next row
+        key = (m, n, out.dtype.str)
+        parts = self._parts.get(key)
+        if parts is None:
+            parts = self._parts[key] = np.empty((self.threads, m, n), out.dtype)
+        self.kernel(out.dtype.char == "f", ta, tb, m, n, k, a, lda, a_step, b, ldb, b_step,
+                    parts.ctypes.data, self.threads)
+        # a column-major out: _matmul_call made the row-major outᵀ = Bᵀ Aᵀ
+        np.sum(parts, axis=0, out=out if out.flags.c_contiguous else out.T)
+        return out
+
+    def close(self) -> None:
+        self._parts.clear()
+
+
 def _operand(X: Array) -> tuple[int, int] | None:
     """How row-major ``gemm`` reads X: untransposed (contiguous rows) or transposed
     (contiguous columns), with its leading dimension; None when it cannot."""
