@@ -97,6 +97,64 @@ def test_output_kernels_give_the_cores_output_delta_and_cost(loss, output, k, dt
     assert A.dtype == D.dtype == dtype
 
 
+@pytest.mark.parametrize("kind, output, k", [("log_loss", "softmax", 6),
+                                             ("binary_log_loss", "sigmoid", 1),
+                                             ("binary_log_loss", "sigmoid", 3),
+                                             ("squared_error", "identity", 2)])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("scale", [1.0, 300.0])  # 300: probabilities clipped at eps, 1 − eps
+@pytest.mark.parametrize("weighted", [False, True])
+def test_scikit_learns_output_kernel_gives_its_losss_delta_and_value(kind, output, k, dtype,
+                                                                     scale, weighted):
+    """The estimators' output layer (scikit-learn's losses, mlplab.sklearn._losses) in one
+    compiled pass: the delta and the batch's (weighted) value its NumPy formulas give."""
+    from mlplab.sklearn._losses import SklearnLoss
+
+    rng = np.random.default_rng(4)
+    layer = _layer(output, dtype, n_out=k)
+    product = (rng.normal(size=(50, k)) * scale).astype(dtype)
+    Y = (np.eye(k)[rng.integers(0, k, 50)] if output == "softmax" else
+         rng.integers(0, 2, (50, k)) if kind != "squared_error" else
+         rng.normal(size=(50, k))).astype(dtype)
+    loss = SklearnLoss(kind, None)
+    loss.use_weights(rng.uniform(0.1, 3.0, 50) if weighted else None)
+    the_loss = loss.as_loss()
+    Z, A, D = product.copy(), np.empty_like(product), np.empty_like(product)
+    compiled = fused.Compiled(nk, 1)
+    calls = []
+    kernel = nk.sklearn_output
+    compiled.k = type("Kernels", (), {"sklearn_output": [
+        lambda *a: calls.append(a) or kernel[0](*a)] * 2})()
+    with np.errstate(all="ignore"):
+        cost = compiled.output(layer, the_loss, Z, Y, A, D)
+        z = product + layer.b
+        a = layer.g(z)
+        delta = the_loss.output_delta(z, a, Y, layer.g)
+        value = float(the_loss.value(a, Y, z))
+    compiled.close()
+    assert len(calls) == 1  # the kernel computed it
+    tol = 4e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_array_equal(Z, z)
+    np.testing.assert_allclose(A, a, rtol=tol, atol=tol)
+    np.testing.assert_allclose(D, delta, rtol=tol * 4, atol=tol * 4)
+    assert np.isfinite(cost) and cost == pytest.approx(value, rel=tol * 10, abs=tol * 10)
+    assert A.dtype == D.dtype == dtype
+
+
+def test_scikit_learns_other_pairings_keep_their_own_formulas():
+    """Poisson, mlplab's own "mse" for the classifier, a pairing of another output: NumPy."""
+    from mlplab.sklearn._losses import EXP, SklearnLoss
+
+    compiled = fused.Compiled(nk, 1)
+    layer = _layer("sigmoid", np.float64, n_out=2)
+    Z = np.zeros((4, 2))
+    for kind, g in (("poisson", EXP), ("mse", None), ("log_loss", None)):
+        if g is not None:
+            layer.g = g
+        assert compiled._sklearn_output(layer, SklearnLoss(kind, None).as_loss(), Z) == (None, ())
+    compiled.close()
+
+
 def _params(dtype, rng):
     shapes = ((40, 30), (40,), (3, 40), (3,), (5, 6))
     params = [rng.normal(size=s).astype(dtype) for s in shapes]

@@ -123,8 +123,8 @@ class Compiled(Elementwise):
 
     def output(self, layer, loss, Z, Y, A, D):
         kernel, code = None, _code_of(layer.g)
-        if LOSSES.get(loss.name) is not loss:
-            pass  # a loss of its own: its own formulas (Elementwise.output)
+        if LOSSES.get(loss.name) is not loss:  # scikit-learn's, or a loss of its own
+            kernel, args = self._sklearn_output(layer, loss, Z)
         elif loss.name == "categorical_cross_entropy" and layer.g is ACTIVATIONS["softmax"]:
             kernel, args = self.k.softmax_cce, ()
         elif loss.name == "binary_cross_entropy" and layer.g is ACTIVATIONS["sigmoid"]:
@@ -135,11 +135,32 @@ class Compiled(Elementwise):
             return super().output(layer, loss, Z, Y, A, D)
         return kernel[self._parallel(Z)](Z, layer.b, Y, A, D, *args) / len(Z)
 
+    def _sklearn_output(self, layer, loss, Z):
+        """(kernel, its last arguments) for scikit-learn's loss and output pairings
+        (:mod:`mlplab.sklearn._losses`), else (None, ()): the loss's own formulas."""
+        state = getattr(loss, "state", None)
+        kind = _SKLEARN_KINDS.get((getattr(state, "kind", None), layer.g.name))
+        if kind is None or layer.g is not ACTIVATIONS.get(layer.g.name):
+            return None, ()
+        scale = getattr(state, "scale", None)
+        if scale is None:
+            scale = _NO_SCALE
+        elif not (isinstance(scale, np.ndarray) and scale.ndim == 1 and len(scale) == len(Z)):
+            return None, ()
+        eps = np.finfo(Z.dtype).eps  # scikit-learn's clip of the probabilities
+        return self.k.sklearn_output, (kind, eps, scale.astype(np.float64, copy=False))
+
     def gather(self, X, rows, out):
         if self.threads < GATHER_THREADS or not _rows(X, out):
             return super().gather(X, rows, out)
         self.k.gather[True](X, rows, out)
         return out
+
+
+_NO_SCALE = np.zeros(0)  # no sample weights
+# scikit-learn's (loss kind, output activation) pairings computed by numba_kernels.sklearn_output
+_SKLEARN_KINDS = {("log_loss", "softmax"): 0, ("binary_log_loss", "sigmoid"): 1,
+                  ("squared_error", "identity"): 2}  # its LOG_LOSS, BINARY_LOG_LOSS, SQUARED_ERROR
 
 
 # the kernels' codes of the built-in activations, looked up by id (a frozen dataclass hashes

@@ -183,6 +183,58 @@ def _unitwise_output(Z, b, Y, A, D, act, bce):
     return total
 
 
+LOG_LOSS, BINARY_LOG_LOSS, SQUARED_ERROR = 0, 1, 2  # scikit-learn's losses, by output
+
+
+def _sklearn_output(Z, b, Y, A, D, kind, eps, scale):
+    """scikit-learn's output layer and loss (:mod:`mlplab.sklearn._losses`): ``Z += b``, ``A``
+    the softmax (``LOG_LOSS``), the sigmoid (``BINARY_LOG_LOSS``) or ``Z`` itself
+    (``SQUARED_ERROR``), ``D = A − Y`` (times ``scale[i]`` per row where ``scale`` has rows:
+    sample weights); returns the summed cost ``Σᵢ scaleᵢ cᵢ`` (float64), where ``cᵢ`` is
+    ``−Σⱼ y log p`` with ``p`` clipped to ``[eps, 1 − eps]``, its binary form
+    ``−Σⱼ y log p + (1 − y) log(1 − p)``, or ``½ meanⱼ (y − a)²``."""
+    one, zero, slope = _constants(Z)
+    m, n = Z.shape
+    weighted = scale.shape[0] > 0
+    total = 0.0
+    for i in prange(m):
+        zmax = Z[i, 0] + b[0]
+        for j in range(n):
+            z = Z[i, j] + b[j]
+            Z[i, j] = z
+            zmax = max(zmax, z)
+        s = zero
+        if kind == LOG_LOSS:  # the core's softmax: e^(z − max z) / Σ
+            for j in range(n):
+                e = math.exp(Z[i, j] - zmax)
+                A[i, j] = e
+                s += e
+        cost = 0.0
+        for j in range(n):
+            y = Y[i, j]
+            if kind == LOG_LOSS:
+                a = A[i, j] / s
+            elif kind == BINARY_LOG_LOSS:
+                a = _g(Z[i, j], SIGMOID, one, zero, slope)
+            else:
+                a = Z[i, j]
+            A[i, j] = a
+            D[i, j] = a - y
+            if kind == SQUARED_ERROR:
+                cost += 0.5 * (y - a) * (y - a) / n
+            else:
+                p = eps if a < eps else (one - eps if a > one - eps else a)  # NaN stays
+                cost -= y * math.log(p)
+                if kind == BINARY_LOG_LOSS:
+                    cost -= (one - y) * math.log(one - p)
+        if weighted:
+            for j in range(n):
+                D[i, j] *= scale[i]
+            cost *= scale[i]
+        total += cost
+    return total
+
+
 def _gather(X, rows, out):
     """``out[i] = X[rows[i]]``: a shuffled minibatch, its rows copied by every thread."""
     n = X.shape[1]
@@ -283,6 +335,7 @@ sigmoid_of = compiled_twice(_sigmoid_of)
 delta_g = compiled_twice(_delta_g)
 softmax_cce = compiled_twice(_softmax_cce)
 unitwise_output = compiled_twice(_unitwise_output)
+sklearn_output = compiled_twice(_sklearn_output)
 gather = compiled_twice(_gather)
 gd = compiled_twice(_gd)
 momentum = compiled_twice(_momentum)

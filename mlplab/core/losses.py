@@ -37,12 +37,18 @@ class Loss:
     output_delta : callable, (z, a, y, g) -> δ⁽ᴸ⁾
     output : str or None
         The output activation this loss is designed for (None: any).
+    state : object or None
+        What ``value`` and ``output_delta`` read besides their arguments, for an accelerator
+        that computes the same formulas in one pass (scikit-learn's losses: the
+        :class:`~mlplab.sklearn._losses.SklearnLoss` with its ``kind`` and the batch's
+        sample weights); None for the lecture's losses.
     """
 
     name: str
     value: Callable[..., Array]
     output_delta: Callable[[Array, Array, Array, Activation], Array]
     output: str | None = None
+    state: object = None
 
     def __repr__(self) -> str:
         return f"Loss({self.name!r})"

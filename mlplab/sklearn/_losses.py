@@ -117,4 +117,5 @@ class SklearnLoss:
 
     def as_loss(self) -> Loss:
         """This loss in the form a :class:`~mlplab.Network` takes (``net.loss``)."""
-        return Loss(f"sklearn_{self.kind}", self.value, self.output_delta, self.output)
+        return Loss(f"sklearn_{self.kind}", self.value, self.output_delta, self.output,
+                    state=self)  # an accelerator reads kind and scale (numba_kernels)
