@@ -18,7 +18,7 @@ arrays (tests/test_accel_conv.py compares the two). What changes
   is made in blocks of windows on the passes' threads (:class:`mlplab.accel.products.InnerSplit`);
 - every array of the step (windows, ``z``, ``δ``, the minibatch itself) is allocated once per
   batch size and reused: an epoch allocates nothing in proportion to the data set;
-- the update rules run in place (:mod:`mlplab.accel.updates`);
+- the update rules run in place (:mod:`mlplab.accel.updates`), one compiled pass with numba;
 - a small network's step (under ``SMALL_STEP_FLOP``; the digits CNN's is 0.016 GFLOP at batch
   32) runs with one BLAS thread: its products are too small to share, and a second thread that
   waits for work costs the step many times over on busy cores (3 epochs of the digits CNN:
@@ -36,11 +36,11 @@ import numpy as np
 from ..core.layers import AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from ..core.step import Step
 from ..core.validation import check_finite
-from . import products
-from .conv_stages import ConvStage, CoreStage, DenseStage, FlattenStage, PoolStage
+from . import fused, products
+from .conv_stages import ConvStage, CoreStage, DenseStage, FlattenStage, PoolStage, link
 from .dense import _g_into
 from .kernels import softmax_cce_into
-from .updates import InPlaceUpdates
+from .updates import CompiledUpdates, InPlaceUpdates
 
 Array = np.ndarray
 BLOCK_ROWS = 256  # inference runs in blocks of images
@@ -133,6 +133,7 @@ def stages_for(net) -> list | None:
         else:
             return None
         i += 1
+    link(stages)
     return stages
 
 
@@ -157,8 +158,6 @@ class ConvStep(Step):
                          run.callbacks.on_gradients_caller(run.trainer),
                          run.guard.cost_checker(run.trainer))
         self.stages = stages
-        self.update = InPlaceUpdates(run.optimizer) if InPlaceUpdates.applies(run.optimizer) \
-            else run.optimizer.step
         self._batch: dict[int, tuple[Array, Array]] = {}  # batch size: reused gathers
         self.small = one_blas_thread_if_small(stages, self.batch_size)
         # the products' BLAS: MKL (one thread for a small step, else NumPy's BLAS's count)
@@ -169,6 +168,14 @@ class ConvStep(Step):
         for stage in stages:
             stage.lib, stage.parallel, stage.split = lib, passes > 1, self.split
         self.name += ("+mkl" if lib is not None else "") + ("+tbb" if passes > 1 else "")
+        # the update rule in place: one compiled pass (on the passes' threads), or NumPy's
+        kernels = fused.compiled_kernels(run)
+        if not InPlaceUpdates.applies(run.optimizer):  # a rule of the user's own
+            self.update = run.optimizer.step
+        elif kernels is not None:
+            self.update = CompiledUpdates(run.optimizer, kernels, max(passes, 1))
+        else:
+            self.update = InPlaceUpdates(run.optimizer)
         # MKL's and numba's counts for this thread (which runs the fit and closes the step),
         # until close(); last in __init__, MKL's the very last: nothing after it can raise
         self._release = contextlib.ExitStack()

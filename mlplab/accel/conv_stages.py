@@ -97,12 +97,18 @@ class ConvStage(Stage):
             w["A"] = np.empty((self.O, N), dtype)
         return w
 
+    def interior(self, m: int, dtype) -> Array:
+        """Where this layer's input goes inside its zero-bordered ``P`` (a pooling before it
+        writes there directly: :func:`link`)."""
+        top, _, left, _ = self.layer.pads
+        return self.work(m, dtype)["P"][:, :, top:top + self.H, left:left + self.W]
+
     def forward(self, a: Array, training: bool) -> Array:
         layer, m = self.layer, a.shape[1]
         w = self.work(m, layer.W.dtype)
-        top, _, left, _ = layer.pads
-        if any(layer.pads):  # a batch's interior into the zero-bordered array
-            w["P"][:, :, top:top + self.H, left:left + self.W] = a
+        if any(layer.pads):  # a batch's interior into the zero-bordered array, unless the
+            if not np.may_share_memory(a, w["P"]):  # pooling before wrote it there
+                self.interior(m, layer.W.dtype)[...] = a
             a = w["P"]
         cols = w["cols"][:self.K].reshape(self.K, m, self.Ho, self.Wo)
         conv_kernels.im2col_into(cols, a, layer.kernel, layer.stride, self.parallel)
@@ -174,9 +180,12 @@ class PoolStage(Stage):
         self.C, self.H, self.W = layer.in_shape
         _, self.Ho, self.Wo = layer.out_shape
 
+    into = None  # (m, dtype) -> where the next stage wants this output (link), or None
+
     def allocate(self, m: int, dtype) -> dict[str, Array]:
-        w = {"out": np.empty((self.C, m, self.Ho, self.Wo), dtype),
-             "dA_prev": np.empty((self.C, m, self.H, self.W), dtype)}
+        w = {"dA_prev": np.empty((self.C, m, self.H, self.W), dtype)}
+        if self.into is None:
+            w["out"] = np.empty((self.C, m, self.Ho, self.Wo), dtype)
         if self.is_max:
             w["argmax"] = np.empty((self.C, m, self.Ho, self.Wo), np.uint8)
         return w
@@ -185,18 +194,19 @@ class PoolStage(Stage):
         layer, m = self.layer, a.shape[1]
         w = self.work(m, a.dtype)
         self.m = m
+        out = self.out = w["out"] if self.into is None else self.into(m, a.dtype)
         if self.is_max:
-            conv_kernels.max_pool(a, w["out"], w["argmax"], layer.kernel, layer.stride, self.relu,
+            conv_kernels.max_pool(a, out, w["argmax"], layer.kernel, layer.stride, self.relu,
                                   self.parallel)
         else:
-            conv_kernels.avg_pool(a, w["out"], layer.kernel, layer.stride)
-        layer.A = w["out"].transpose(1, 0, 2, 3)
-        return w["out"]
+            conv_kernels.avg_pool(a, out, layer.kernel, layer.stride)
+        layer.A = out.transpose(1, 0, 2, 3)
+        return out
 
     def backward(self, dA: Array, need_dA_prev: bool) -> Array | None:
         layer, w = self.layer, self.work(self.m, dA.dtype)
         if self.is_max:  # ∂C/∂a at each window's argmax (⊙ relu' when it took the ReLU)
-            conv_kernels.max_pool_backward(dA, w["argmax"], w["out"], w["dA_prev"],
+            conv_kernels.max_pool_backward(dA, w["argmax"], self.out, w["dA_prev"],
                                            layer.kernel, layer.stride, self.relu, self.parallel)
         else:
             conv_kernels.avg_pool_backward(dA, w["dA_prev"], layer.kernel, layer.stride)
@@ -204,23 +214,27 @@ class PoolStage(Stage):
 
 
 class FlattenStage(Stage):
-    """``(C, m, H, W)`` maps to the rows ``(m, C·H·W)`` of the core's order, and back."""
+    """``(C, m, H, W)`` maps to the rows ``(m, C·H·W)`` of the core's order, and back (the
+    gradient's rows seen as maps: a view)."""
 
     def allocate(self, m: int, dtype) -> dict[str, Array]:
         C, H, W = self.layer.in_shape
-        return {"rows": np.empty((m, C * H * W), dtype), "maps": np.empty((C, m, H, W), dtype)}
+        return {"rows": np.empty((m, C * H * W), dtype)}
+
+    def maps(self, m: int, dtype) -> Array:
+        """The rows seen as ``(C, m, H, W)`` maps (a pooling before it writes there: :func:`link`)."""
+        return self.work(m, dtype)["rows"].reshape(m, *self.layer.in_shape).transpose(1, 0, 2, 3)
 
     def forward(self, a: Array, training: bool) -> Array:
         w = self.work(a.shape[1], a.dtype)
         self.m = a.shape[1]
-        np.copyto(w["rows"].reshape(self.m, *self.layer.in_shape), a.transpose(1, 0, 2, 3))
+        if not np.may_share_memory(a, w["rows"]):  # unless the pooling before wrote them
+            np.copyto(self.maps(self.m, a.dtype), a)
         self.layer.A = w["rows"]
         return w["rows"]
 
     def backward(self, dA: Array, need_dA_prev: bool) -> Array | None:
-        w = self.work(self.m, dA.dtype)
-        np.copyto(w["maps"], dA.reshape(self.m, *self.layer.in_shape).transpose(1, 0, 2, 3))
-        return w["maps"]
+        return dA.reshape(self.m, *self.layer.in_shape).transpose(1, 0, 2, 3)
 
 
 class DenseStage(Stage):
@@ -279,3 +293,14 @@ class CoreStage(Stage):
             return self.layer.backward(dA, need_dA_prev)
         dA_prev = self.layer.backward(dA.transpose(1, 0, 2, 3), need_dA_prev)
         return None if dA_prev is None else dA_prev.transpose(1, 0, 2, 3)
+
+
+def link(stages: list) -> None:
+    """A pooling followed by a padded convolution or a flatten writes its output where that
+    stage reads it (the inside of the zero-bordered maps, the rows): no copy of the maps."""
+    for stage, after in zip(stages, stages[1:]):
+        if isinstance(stage, PoolStage):
+            if isinstance(after, ConvStage) and any(after.layer.pads):
+                stage.into = after.interior
+            elif isinstance(after, FlattenStage):
+                stage.into = after.maps
