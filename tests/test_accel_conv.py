@@ -286,10 +286,10 @@ def test_a_large_step_with_mkl_runs_the_passes_on_numbas_threads_and_gives_them_
         pytest.skip("numba has one thread")
     monkeypatch.setattr(conv, "one_blas_thread_if_small", lambda stages, m: None)  # "large"
     monkeypatch.setattr(conv, "passes_threads", lambda: 2)
-    from mlplab.accel import _splitkernel
+    from mlplab.accel import _mklkernels
 
-    blocks, split = _splitkernel.blocks, []  # ∂C/∂W in blocks on numba's threads
-    monkeypatch.setattr(_splitkernel, "blocks", lambda *a: (split.append(a[-1]), blocks(*a)))
+    blocks, split = _mklkernels.inner_blocks, []  # ∂C/∂W in blocks on numba's threads
+    monkeypatch.setattr(_mklkernels, "inner_blocks", lambda *a: (split.append(a[-1]), blocks(*a)))
     numba.set_num_threads(1)
     during = []
 
@@ -302,7 +302,7 @@ def test_a_large_step_with_mkl_runs_the_passes_on_numbas_threads_and_gives_them_
         fast, h_fast, core, h_core = fit_both(lambda: cnn(1), X, y, optimizer="sgd",
                                               learning_rate=0.1, max_epochs=2, batch_size=16,
                                               callbacks=[Count()])
-        assert h_fast.backend == "numpy-conv+mkl+tbb"
+        assert h_fast.backend == "numpy-conv+mkl+tbb+blocks"  # conv + pool in blocks
         assert split and set(split) == {2}
         for p, q in zip(fast.params, core.params):
             np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)

@@ -81,11 +81,13 @@ def col2im(dcols, dP, kh, kw, sh, sw):
 
 @jit
 def max_pool_2x2(a, out, argmax, relu):
-    """Branches on plain comparisons (3× faster than NaN-aware ones); returns True when the
-    input held a NaN, and the careful pass must rerun."""
+    """Branches on plain comparisons (3× faster than NaN-aware ones); returns 2 when the input
+    held a NaN (or infinities of both signs), and the careful pass must rerun, 1 when it held
+    an infinity (or values whose sum overflows), else 0."""
     C, m, Ho, Wo = out.shape
     zero = out.dtype.type(0)
     nan_planes = 0
+    inf_planes = 0
     for cn in prange(C * m):
         c, n = cn // m, cn % m
         a_cn, out_cn, argmax_cn = a[c, n], out[c, n], argmax[c, n]
@@ -108,7 +110,9 @@ def max_pool_2x2(a, out, argmax, relu):
                 argmax_cn[y, x] = where
         if total != total:
             nan_planes += 1
-    return nan_planes > 0
+        elif total - total != 0:  # ±inf
+            inf_planes += 1
+    return 2 if nan_planes > 0 else (1 if inf_planes > 0 else 0)
 
 
 @jit

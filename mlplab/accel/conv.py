@@ -36,7 +36,7 @@ import numpy as np
 from ..core.layers import AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from ..core.step import Step
 from ..core.validation import check_finite
-from . import fused, products
+from . import conv_blocks, fused, products
 from .conv_stages import ConvStage, CoreStage, DenseStage, FlattenStage, PoolStage, link
 from .dense import _g_into
 from .kernels import softmax_cce_into
@@ -163,11 +163,16 @@ class ConvStep(Step):
         # the products' BLAS: MKL (one thread for a small step, else NumPy's BLAS's count)
         lib, threads = products.for_fit(run, 1 if self.small else None)
         passes = 0 if self.small or lib is None else passes_threads()
+        if passes > 1:  # a ReLU convolution and its pooling: a few images at a time
+            stages = self.stages = conv_blocks.fuse(stages, passes)
+            link(stages)
         # a convolution's ∂C/∂W, long sums into a small result: in blocks on the passes' threads
         self.split = products.InnerSplit(lib, passes)
         for stage in stages:
             stage.lib, stage.parallel, stage.split = lib, passes > 1, self.split
         self.name += ("+mkl" if lib is not None else "") + ("+tbb" if passes > 1 else "")
+        if any(isinstance(stage, conv_blocks.ConvPoolStage) for stage in stages):
+            self.name += "+blocks"
         # the update rule in place: one compiled pass (on the passes' threads), or NumPy's
         kernels = fused.compiled_kernels(run)
         if not InPlaceUpdates.applies(run.optimizer):  # a rule of the user's own

@@ -88,7 +88,7 @@ def max_pool(a: Array, out: Array, argmax: Array, kernel, stride, relu: bool,
     """``out`` = each window's maximum of ``a`` (its ReLU, with ``relu``); ``argmax`` = where."""
     compiled = _compiled()
     if compiled and _is_2x2(kernel, stride):
-        if _pass(compiled, "max_pool_2x2", parallel)(a, out, argmax, relu):
+        if _pass(compiled, "max_pool_2x2", parallel)(a, out, argmax, relu) == 2:
             compiled.max_pool_2x2_careful(a, out, argmax, relu)  # a NaN: the first one wins
         return
     places = _places(a, kernel, stride, out.shape[2:])

@@ -140,9 +140,7 @@ class ConvStage(Stage):
             delta = _delta_into(_flat_layer(layer, w), dA, w["delta"])
         # [∂C/∂W | ∂C/∂b] = δ⁽ˡ⁾ [cols; 1]ᵀ, the mean over the batch
         self.split(delta, w["cols"].T, self.dW_aug)
-        self.dW_aug *= self.dW_aug.dtype.type(1 / m)
-        layer.dW = self.dW_aug[:, :self.K].reshape(layer.W.shape)
-        layer.db = self.dW_aug[:, self.K]
+        give_gradients(self, self.dW_aug, m)
         if not need_dA_prev:
             return None
         W_col = self.W_aug[:, :self.K]
@@ -152,6 +150,21 @@ class ConvStage(Stage):
                                  layer.stride, self.parallel)
         top, _, left, _ = layer.pads
         return dP[:, :, top:top + self.H, left:left + self.W]
+
+
+def give_gradients(stage, dW_aug: Array, m: int) -> None:
+    """The convolution's ``∂C/∂W`` and ``∂C/∂b`` from ``[Σ δ colsᵀ | Σ δ]`` as means over the
+    batch, into contiguous arrays kept from step to step (the same arrays every step: the
+    compiled update's table of them stays as it is)."""
+    layer, K = stage.layer, dW_aug.shape[1] - 1
+    grads = getattr(stage, "_grads", None)
+    if grads is None or grads[0].dtype != dW_aug.dtype:
+        grads = stage._grads = (np.empty(layer.W.shape, dW_aug.dtype),
+                                np.empty(dW_aug.shape[0], dW_aug.dtype))
+    mean = dW_aug.dtype.type(1 / m)
+    np.multiply(dW_aug[:, :K], mean, out=grads[0].reshape(-1, K))
+    np.multiply(dW_aug[:, K], mean, out=grads[1])
+    layer.dW, layer.db = grads
 
 
 def _nchw(flat: Array, m: int, H: int, W: int) -> Array:
@@ -222,7 +235,8 @@ class FlattenStage(Stage):
         return {"rows": np.empty((m, C * H * W), dtype)}
 
     def maps(self, m: int, dtype) -> Array:
-        """The rows seen as ``(C, m, H, W)`` maps (a pooling before it writes there: :func:`link`)."""
+        """The rows seen as ``(C, m, H, W)`` maps (a pooling before it writes there:
+        :func:`link`)."""
         return self.work(m, dtype)["rows"].reshape(m, *self.layer.in_shape).transpose(1, 0, 2, 3)
 
     def forward(self, a: Array, training: bool) -> Array:
@@ -296,11 +310,16 @@ class CoreStage(Stage):
 
 
 def link(stages: list) -> None:
-    """A pooling followed by a padded convolution or a flatten writes its output where that
-    stage reads it (the inside of the zero-bordered maps, the rows): no copy of the maps."""
+    """A pooling (or a stage ending in one: ``into``) followed by a padded convolution (a stage
+    with an ``interior``) or a flatten writes its output where that stage reads it (the inside
+    of the zero-bordered maps, the rows): no copy of the maps. Links made before are undone."""
+    for stage in stages:
+        if hasattr(stage, "into"):
+            stage.into = None
+            stage.clear()  # arrays allocated for the output it no longer keeps
     for stage, after in zip(stages, stages[1:]):
-        if isinstance(stage, PoolStage):
-            if isinstance(after, ConvStage) and any(after.layer.pads):
+        if hasattr(stage, "into"):
+            if hasattr(after, "interior") and any(after.layer.pads):
                 stage.into = after.interior
             elif isinstance(after, FlattenStage):
                 stage.into = after.maps

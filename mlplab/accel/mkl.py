@@ -64,7 +64,7 @@ def setting() -> str:
 
 class Binding:
     """MKL's functions typed for ctypes: packing and the self-test call them here; the compiled
-    loops (:mod:`mlplab.accel._rnnloops`, :mod:`mlplab.accel._splitkernel`) call the same
+    loops (:mod:`mlplab.accel._rnnloops`, :mod:`mlplab.accel._mklkernels`) call the same
     functions by name."""
 
     def __init__(self, lib: ctypes.CDLL, path: str, layer: int):

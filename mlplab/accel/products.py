@@ -146,7 +146,7 @@ class InnerSplit:
     """``split(A, B, out)``: ``out = A @ B``, where a long inner dimension meets a small result
     (a convolution's ``∂C/∂W``: 32 × 28 summed over 131,072 windows) made as the sum of
     ``threads`` products over blocks of the inner dimension, each block one MKL call on one
-    thread, the blocks on numba's threads (:mod:`mlplab.accel._splitkernel`). MKL's threads
+    thread, the blocks on numba's threads (:mod:`mlplab.accel._mklkernels`). MKL's threads
     share such a product poorly: on this project's 2-vCPU machine 4.3 ms on its two threads
     against 2.0 ms in two blocks, 8.4 against 5.9 ms for 64 × 289 over 32,768, and the course's
     CNN step 44 against 40 ms (medians, one process each).
@@ -161,11 +161,11 @@ class InnerSplit:
         self.lib, self.threads, self.kernel = lib, 1, None
         if lib is not None and lib is not NUMPY and threads > 1:
             try:
-                from . import _splitkernel
+                from . import _mklkernels
             except ImportError:  # no numba, or no MKL with threads: one product
                 pass
             else:
-                self.threads, self.kernel = threads, _splitkernel.blocks
+                self.threads, self.kernel = threads, _mklkernels.inner_blocks
         self._parts: dict[tuple, Array] = {}
 
     def worth(self, A: Array, B: Array) -> bool:

@@ -1,0 +1,138 @@
+"""Compiled loops on numba's threads that call MKL's ``gemm`` on one thread each:
+
+- :func:`inner_blocks`: a product with a long inner dimension made in blocks
+  (:class:`mlplab.accel.products.InnerSplit` decides when, and sums the blocks);
+- :func:`conv_pool_forward`, :func:`conv_pool_backward`: a ReLU convolution (stride 1) and the
+  2 × 2 max pooling after it, a few images at a time
+  (:class:`mlplab.accel.conv_blocks.ConvPoolStage`).
+
+numba's parallel loop runs on the same TBB threads as MKL's own products (numba's threading
+layer ``tbb``, MKL's TBB layer): one pool, no thread waiting beside another's spinning ones.
+Inside each block the thread asks MKL for one thread (``MKL_Set_Num_Threads_Local``, per
+thread), then restores what it had. MKL's functions are called by name, as in
+:mod:`mlplab.accel._rnnloops`, so that numba caches the compiled loops on disk. The inner
+split's arguments are integers: the operands' addresses and their strides in bytes, whatever
+their layout, so that one compiled loop serves every product (a compiled signature per layout
+costs a second each). The convolution's loops call the passes of :mod:`mlplab.accel._convkernel`
+(numba caches this module's code by this file: after changing those passes, clear numba's
+cache, ``__pycache__/_mklkernels*.nb*``).
+
+Importing this module needs numba and a bound MKL; it raises ImportError otherwise.
+"""
+
+import llvmlite.binding
+import numba
+import numpy as np
+from numba import prange, types
+
+from . import mkl
+from .blas import NO_TRANS, TRANS
+from ._convkernel import col2im, im2col, max_pool_2x2, max_pool_2x2_backward
+from ._convkernel import max_pool_2x2_careful
+
+_lib = mkl.binding()
+if _lib is None or not _lib.threaded:
+    raise ImportError("MKL with threads is not available (pip install 'mlplab[mkl]')")
+llvmlite.binding.load_library_permanently(_lib.path)  # its symbols, for the calls by name
+_int, _addr = types.int32, types.intp  # LP64 integers; addresses as integers (the C ABI's)
+SGEMM, DGEMM = (types.ExternalFunction(
+    f"cblas_{p}gemm", types.void(*[_int] * 6, real, _addr, _int, _addr, _int, real, _addr, _int))
+    for p, real in (("s", types.float32), ("d", types.float64)))
+LOCAL_THREADS = types.ExternalFunction("MKL_Set_Num_Threads_Local", types.int32(types.int32))
+ROW = mkl.ROW_MAJOR
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def inner_blocks(is32, ta, tb, m, n, k, a, lda, a_step, b, ldb, b_step, parts, count):
+    """``parts[t] = A[:, kₜ:kₜ₊₁] @ B[kₜ:kₜ₊₁, :]`` for ``count`` blocks of the inner dimension
+    k (row-major CBLAS: ``ta``/``tb`` its transpose flags, ``lda``/``ldb`` its leading
+    dimensions); ``a_step``/``b_step``: the bytes from one inner index to the next in A and B;
+    ``parts``: the address of ``count`` row-major ``m × n`` results."""
+    size = 4 if is32 else 8
+    for t in prange(count):
+        lo, hi = k * t // count, k * (t + 1) // count
+        before = LOCAL_THREADS(1)
+        out = parts + t * m * n * size
+        if is32:
+            SGEMM(ROW, ta, tb, m, n, hi - lo, np.float32(1), a + lo * a_step, lda,
+                  b + lo * b_step, ldb, np.float32(0), out, n)
+        else:
+            DGEMM(ROW, ta, tb, m, n, hi - lo, 1.0, a + lo * a_step, lda,
+                  b + lo * b_step, ldb, 0.0, out, n)
+        LOCAL_THREADS(before)
+
+
+@numba.njit(nogil=True, cache=True)
+def _gemm(is32, ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc):
+    """``C ← op(A) @ op(B) + beta·C`` (row-major; arrays of the call's dtype)."""
+    if is32:
+        SGEMM(ROW, ta, tb, m, n, k, np.float32(1), A.ctypes.data, lda, B.ctypes.data, ldb,
+              np.float32(beta), C.ctypes.data, ldc)
+    else:
+        DGEMM(ROW, ta, tb, m, n, k, 1.0, A.ctypes.data, lda, B.ctypes.data, ldb, beta,
+              C.ctypes.data, ldc)
+
+
+@numba.njit(nogil=True, cache=True)
+def _windows(P, cols, t, n0, n1, K, Ho, Wo, kh, kw):
+    """The windows of images n0…n1 into thread t's ``cols`` as ``(K + 1, N)`` with a row of
+    ones (the bias); returns it."""
+    N = (n1 - n0) * Ho * Wo
+    ct = cols[t, :(K + 1) * N].reshape((K + 1, N))
+    im2col(P[:, n0:n1], ct[:K].reshape((K, n1 - n0, Ho, Wo)), kh, kw, 1, 1)
+    ct[K] = 1
+    return ct
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def conv_pool_forward(is32, P, W_aug, out, argmax, cols, Z, flags, chunk, kh, kw):
+    """For images ``chunk`` at a time, the T = ``len(cols)`` threads each taking a share:
+    windows of the zero-bordered maps ``P`` (C, m, H + kh − 1, W + kw − 1) into ``cols[t]``,
+    ``z = W_aug @ [cols; 1]`` into ``Z[t]`` (MKL, one thread), ``out``/``argmax`` = the 2 × 2
+    max pooling of ``relu(z)``. ``flags[t]``: the largest code the pooling returned (1: an
+    infinity in z, 2: a NaN)."""
+    T, m = cols.shape[0], P.shape[1]
+    O, K = W_aug.shape[0], W_aug.shape[1] - 1
+    Ho, Wo = P.shape[2] - kh + 1, P.shape[3] - kw + 1
+    for t in prange(T):
+        before = LOCAL_THREADS(1)
+        flags[t] = 0
+        for n0 in range(m * t // T, m * (t + 1) // T, chunk):
+            n1 = min(n0 + chunk, m * (t + 1) // T)
+            N = (n1 - n0) * Ho * Wo
+            ct = _windows(P, cols, t, n0, n1, K, Ho, Wo, kh, kw)
+            zt = Z[t, :O * N].reshape((O, N))
+            _gemm(is32, NO_TRANS, NO_TRANS, O, N, K + 1, W_aug, K + 1, ct, N, 0.0, zt, N)
+            z4, o4, a4 = zt.reshape((O, n1 - n0, Ho, Wo)), out[:, n0:n1], argmax[:, n0:n1]
+            code = max_pool_2x2(z4, o4, a4, True)
+            if code == 2:  # a NaN: the first one wins its window
+                max_pool_2x2_careful(z4, o4, a4, True)
+            flags[t] = max(flags[t], code)
+        LOCAL_THREADS(before)
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def conv_pool_backward(is32, P, W_aug, d_out, out, argmax, cols, Z, parts, dP, need_dP, chunk,
+                       kh, kw):
+    """The same images per thread: ``δ`` = ``∂C/∂out`` at each window's argmax where the
+    maximum was > 0 (into ``Z[t]``), the windows again, ``parts[t] += δ [cols; 1]ᵀ`` (the
+    thread's share of ``[∂C/∂W | ∂C/∂b]``, summed over its images), and with ``need_dP``
+    ``∂C/∂P`` = the columns ``W_colᵀ δ`` (over ``cols[t]``) added back into maps."""
+    T, m = cols.shape[0], P.shape[1]
+    O, K = W_aug.shape[0], W_aug.shape[1] - 1
+    Ho, Wo = P.shape[2] - kh + 1, P.shape[3] - kw + 1
+    for t in prange(T):
+        before = LOCAL_THREADS(1)
+        parts[t] = 0
+        for n0 in range(m * t // T, m * (t + 1) // T, chunk):
+            n1 = min(n0 + chunk, m * (t + 1) // T)
+            N = (n1 - n0) * Ho * Wo
+            dt = Z[t, :O * N].reshape((O, N))
+            max_pool_2x2_backward(d_out[:, n0:n1], argmax[:, n0:n1], out[:, n0:n1],
+                                  dt.reshape((O, n1 - n0, Ho, Wo)), True)
+            ct = _windows(P, cols, t, n0, n1, K, Ho, Wo, kh, kw)
+            _gemm(is32, NO_TRANS, TRANS, O, K + 1, N, dt, N, ct, N, 1.0, parts[t], K + 1)
+            if need_dP:  # W_colᵀ δ over the windows, then added back where they were read
+                _gemm(is32, TRANS, NO_TRANS, K, N, O, W_aug, K + 1, dt, N, 0.0, ct, N)
+                col2im(ct[:K].reshape((K, n1 - n0, Ho, Wo)), dP[:, n0:n1], kh, kw, 1, 1)
+        LOCAL_THREADS(before)
