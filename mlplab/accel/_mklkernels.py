@@ -85,8 +85,10 @@ def _windows(P, cols, t, n0, n1, K, Ho, Wo, kh, kw):
 
 
 @numba.njit(parallel=True, nogil=True, cache=True)
-def conv_pool_forward(is32, P, W_aug, out, argmax, cols, Z, flags, chunk, kh, kw):
+def conv_pool_forward(is32, A, fill, top, left, P, W_aug, out, argmax, cols, Z, flags, chunk,
+                      kh, kw):
     """For images ``chunk`` at a time, the T = ``len(cols)`` threads each taking a share:
+    with ``fill``, the maps ``A`` (C, m, H, W) into the inside of ``P`` (from ``top``, ``left``),
     windows of the zero-bordered maps ``P`` (C, m, H + kh − 1, W + kw − 1) into ``cols[t]``,
     ``z = W_aug @ [cols; 1]`` into ``Z[t]`` (MKL, one thread), ``out``/``argmax`` = the 2 × 2
     max pooling of ``relu(z)``. ``flags[t]``: the largest code the pooling returned (1: an
@@ -100,6 +102,8 @@ def conv_pool_forward(is32, P, W_aug, out, argmax, cols, Z, flags, chunk, kh, kw
         for n0 in range(m * t // T, m * (t + 1) // T, chunk):
             n1 = min(n0 + chunk, m * (t + 1) // T)
             N = (n1 - n0) * Ho * Wo
+            if fill:
+                P[:, n0:n1, top:top + A.shape[2], left:left + A.shape[3]] = A[:, n0:n1]
             ct = _windows(P, cols, t, n0, n1, K, Ho, Wo, kh, kw)
             zt = Z[t, :O * N].reshape((O, N))
             _gemm(is32, NO_TRANS, NO_TRANS, O, N, K + 1, W_aug, K + 1, ct, N, 0.0, zt, N)
@@ -115,8 +119,9 @@ def conv_pool_forward(is32, P, W_aug, out, argmax, cols, Z, flags, chunk, kh, kw
 def conv_pool_backward(is32, P, W_aug, d_out, out, argmax, cols, Z, parts, dP, need_dP, chunk,
                        kh, kw):
     """The same images per thread: ``δ`` = ``∂C/∂out`` at each window's argmax where the
-    maximum was > 0 (into ``Z[t]``), the windows again, ``parts[t] += δ [cols; 1]ᵀ`` (the
-    thread's share of ``[∂C/∂W | ∂C/∂b]``, summed over its images), and with ``need_dP``
+    maximum was > 0 (into ``Z[t]``), the windows again, ``parts[t] += [cols; 1] δᵀ`` (the
+    thread's share of ``[∂C/∂W | ∂C/∂b]ᵀ``, summed over its images: this orientation of the
+    product is ~8 % faster in MKL for the course's CNN), and with ``need_dP``
     ``∂C/∂P`` = the columns ``W_colᵀ δ`` (over ``cols[t]``) added back into maps."""
     T, m = cols.shape[0], P.shape[1]
     O, K = W_aug.shape[0], W_aug.shape[1] - 1
@@ -131,7 +136,7 @@ def conv_pool_backward(is32, P, W_aug, d_out, out, argmax, cols, Z, parts, dP, n
             max_pool_2x2_backward(d_out[:, n0:n1], argmax[:, n0:n1], out[:, n0:n1],
                                   dt.reshape((O, n1 - n0, Ho, Wo)), True)
             ct = _windows(P, cols, t, n0, n1, K, Ho, Wo, kh, kw)
-            _gemm(is32, NO_TRANS, TRANS, O, K + 1, N, dt, N, ct, N, 1.0, parts[t], K + 1)
+            _gemm(is32, NO_TRANS, TRANS, K + 1, O, N, ct, N, dt, N, 1.0, parts[t], O)
             if need_dP:  # W_colᵀ δ over the windows, then added back where they were read
                 _gemm(is32, TRANS, NO_TRANS, K, N, O, W_aug, K + 1, dt, N, 0.0, ct, N)
                 col2im(ct[:K].reshape((K, n1 - n0, Ho, Wo)), dP[:, n0:n1], kh, kw, 1, 1)

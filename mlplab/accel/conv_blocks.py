@@ -99,7 +99,7 @@ class ConvPoolStage(Stage):
         w = {"P": np.zeros((C, m, self.H + top + bottom, self.W + left + right), dtype),
              "cols": np.empty((T, (self.K + 1) * n), dtype),
              "Z": np.empty((T, self.O * n), dtype), "flags": np.zeros(T, np.int64),
-             "parts": np.empty((T, self.O, self.K + 1), dtype),
+             "parts": np.empty((T, self.K + 1, self.O), dtype),
              "argmax": np.empty((self.O, m, Hh, Wh), np.uint8)}
         w["dP"] = np.empty_like(w["P"])  # not P itself: P's zero border must stay zero
         if self.into is None:
@@ -109,17 +109,17 @@ class ConvPoolStage(Stage):
     def forward(self, a: Array, training: bool) -> Array:
         layer, m, dtype = self.layer, a.shape[1], self.layer.W.dtype
         w = self.work(m, dtype)
-        if not np.may_share_memory(a, w["P"]):  # unless the stage before wrote it there
-            self.interior(m, dtype)[...] = a
+        fill = not np.may_share_memory(a, w["P"])  # unless the stage before wrote it there
         if self.W_aug is None or self.W_aug.dtype != dtype:
             self.W_aug = np.empty((self.O, self.K + 1), dtype)
         self.W_aug[:, :self.K] = layer.W.reshape(self.O, self.K)  # as they are now (a callback,
         self.W_aug[:, self.K] = layer.b  # a restore may have changed them since the last step)
         out = self.out = w["out"] if self.into is None else self.into(m, dtype)
         kh, kw = layer.kernel
-        self.kernels.conv_pool_forward(dtype == np.float32, w["P"], self.W_aug, out, w["argmax"],
-                                       w["cols"], w["Z"], w["flags"], self.chunk(w["P"].itemsize),
-                                       kh, kw)
+        top, _, left, _ = self.pads
+        self.kernels.conv_pool_forward(
+            dtype == np.float32, a if fill else w["P"], fill, top, left, w["P"], self.W_aug, out,
+            w["argmax"], w["cols"], w["Z"], w["flags"], self.chunk(w["P"].itemsize), kh, kw)
         self.m = m
         bad = int(w["flags"].max())  # z⁽ˡ⁾ held an infinity or a NaN: what the guard looks at
         layer.Z = np.array([np.inf if bad == 1 else np.nan], dtype) if bad else None
@@ -136,9 +136,9 @@ class ConvPoolStage(Stage):
             w["cols"], w["Z"], w["parts"], w["dP"], need_dA_prev, self.chunk(w["P"].itemsize),
             kh, kw)
         if self.dW_aug is None or self.dW_aug.dtype != self.W_aug.dtype:
-            self.dW_aug = np.empty_like(self.W_aug)
+            self.dW_aug = np.empty_like(self.W_aug.T)
         np.sum(w["parts"], axis=0, out=self.dW_aug)  # the threads' shares, summed
-        give_gradients(self, self.dW_aug, m)  # [∂C/∂W | ∂C/∂b], means over the batch
+        give_gradients(self, self.dW_aug.T, m)  # [∂C/∂W | ∂C/∂b], means over the batch
         if not need_dA_prev:
             return None
         top, _, left, _ = self.pads
