@@ -188,6 +188,19 @@ def test_other_layers_or_devices_leave_it_to_the_core():
     assert conv.stages_for(Network([4, 3, 2])) is None  # vectors: the dense step's
 
 
+def test_a_convolution_straight_into_a_flatten_trains_as_in_the_core(compiled):
+    """The flatten hands its gradient back as a view of the rows: the convolution below copies
+    it into its reused δ array."""
+    X, y = images(30, shape=(2, 7, 7), seed=3)
+    make = lambda: Network.from_layers(  # noqa: E731
+        [Input((2, 7, 7)), Conv2D(2, 3, 3, "tanh", padding=1), Conv2D(None, 4, 2, "relu"),
+         Flatten(), Dense(None, 4, "softmax")], loss="cross_entropy", seed=1)
+    fast, _, core, _ = fit_both(make, X, y, optimizer="sgd", learning_rate=0.2, batch_size=8,
+                                max_epochs=3)
+    for p, q in zip(fast.params, core.params):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+
+
 def test_arrays_are_reused_batch_after_batch_and_the_data_set_is_never_copied():
     X, y = images(8000, shape=(1, 12, 12), seed=7)  # 9.2 MB of images
     net = Network.from_layers([Input((1, 12, 12)), Conv2D(1, 4, 3, "relu", padding="same"),

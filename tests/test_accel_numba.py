@@ -437,3 +437,36 @@ def test_the_tiny_loop_honours_mlplab_numba_off_after_it_loaded(monkeypatch):
     monkeypatch.setenv("MLPLAB_NUMBA", "off")
     off = mlplab.Network([2, 2, 1], seed=1).fit(X, Y, learning_rate=1.0, max_epochs=50)
     assert on.backend == "numba-tiny" and off.backend != "numba-tiny"
+
+
+@pytest.mark.parametrize("kind", ["classifier", "binary", "regressor", "mse"])
+def test_the_estimators_with_sample_weights_train_accelerated_as_the_core(kind, monkeypatch):
+    """Weighted fits (and the classifier's own "mse") run the dense accelerator: its compiled
+    output layer reads the loss's kind and weights (Loss.state), or the loss's own formulas;
+    the weights come out as the core's (MLPLAB_ACCEL=off)."""
+    monkeypatch.setenv("MLPLAB_NUMBA", "on")  # the kernels even for this small fit
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(120, 6))
+    w = rng.uniform(0.2, 3.0, 120)
+    if kind == "regressor":
+        make, y = (lambda: mlplab.MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, tol=0, random_state=0),
+                   X @ rng.normal(size=6))
+    else:
+        loss = {"mse": {"loss": "squared_error"}}.get(kind, {})
+        make = lambda: mlplab.MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, tol=0, random_state=0, **loss)
+        y = rng.integers(0, 2 if kind == "binary" else 3, 120)
+    calls = []
+    spy = fused.Compiled._sklearn_output
+    monkeypatch.setattr(fused.Compiled, "_sklearn_output",
+                        lambda self, *a: calls.append(spy(self, *a)) or calls[-1])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = make().fit(X, y, sample_weight=w)
+        monkeypatch.setenv("MLPLAB_ACCEL", "off")
+        core = make().fit(X, y, sample_weight=w)
+    assert calls  # the accelerator's output layer ran
+    assert all(c[0] is None for c in calls) == (kind == "mse")  # the kernel, but for "mse"
+    for p, q in zip(fast.coefs_ + fast.intercepts_, core.coefs_ + core.intercepts_):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+    assert fast.loss_ == pytest.approx(core.loss_, rel=1e-9)

@@ -14,8 +14,10 @@ arrays (tests/test_accel_conv.py compares the two). What changes
   one BLAS product gives ``z`` with the bias in it, and one gives ``∂C/∂W`` with ``∂C/∂b``;
 - a ReLU convolution followed by max pooling is pooled straight from ``z`` (the ReLU of the
   maximum), and max pooling keeps each window's argmax for the backward pass;
-- with MKL, a convolution's ``∂C/∂W`` (a small result summed over every window of the batch)
-  is made in blocks of windows on the passes' threads (:class:`mlplab.accel.products.InnerSplit`);
+- where MKL and numba share TBB's threads, a ReLU convolution and its 2 × 2 max pooling run a
+  few images at a time on each thread (:mod:`mlplab.accel.conv_blocks`), and another
+  convolution's ``∂C/∂W`` (a small result summed over every window of the batch) is made in
+  blocks of windows on those threads (:class:`mlplab.accel.products.InnerSplit`);
 - every array of the step (windows, ``z``, ``δ``, the minibatch itself) is allocated once per
   batch size and reused: an epoch allocates nothing in proportion to the data set;
 - the update rules run in place (:mod:`mlplab.accel.updates`), one compiled pass with numba;

@@ -14,12 +14,14 @@ cache, and nothing of the batch's size but the pooled output and the argmax is k
   ``∂C/∂a ⊙ relu'(z)``), the windows again (cheaper than keeping them), ``[∂C/∂W | ∂C/∂b]``
   summed per thread then over threads, ``∂C/∂a⁽ˡ⁻¹⁾`` = the columns ``W_colᵀ δ`` added back.
 
-The same numbers as the two stages up to the order of the sums (tests/test_accel_conv.py).
+The same numbers as the two stages up to the order of the sums (tests/test_conv_blocks.py; the
+fits against the core's layers in tests/test_accel_conv.py).
 On this project's 2-vCPU machine the course's CNN's two convolution blocks took 25.8 ms a step
 (forward and backward) in blocks of 4 images, against ~31 ms for the batch at once.
 
 ``layer.Z`` is never made for the batch: it stays None, or where a block's z held an infinity
-or a NaN a one-element array of it, so that the divergence guard still names the layer.
+or a NaN (or values whose sum overflows) a one-element array of it, so that the divergence
+guard still names the layer.
 """
 
 from __future__ import annotations
@@ -101,7 +103,6 @@ class ConvPoolStage(Stage):
              "Z": np.empty((T, self.O * n), dtype), "flags": np.zeros(T, np.int64),
              "parts": np.empty((T, self.K + 1, self.O), dtype),
              "argmax": np.empty((self.O, m, Hh, Wh), np.uint8)}
-        w["dP"] = np.empty_like(w["P"])  # not P itself: P's zero border must stay zero
         if self.into is None:
             w["out"] = np.empty((self.O, m, Hh, Wh), dtype)
         return w
@@ -130,11 +131,13 @@ class ConvPoolStage(Stage):
     def backward(self, dA: Array, need_dA_prev: bool) -> Array | None:
         layer, m = self.layer, self.m
         w = self.work(m, layer.W.dtype)
+        if need_dA_prev and "dP" not in w:  # not P itself: P's zero border must stay zero
+            w["dP"] = np.empty_like(w["P"])
         kh, kw = layer.kernel
         self.kernels.conv_pool_backward(
             layer.W.dtype == np.float32, w["P"], self.W_aug, dA, self.out, w["argmax"],
-            w["cols"], w["Z"], w["parts"], w["dP"], need_dA_prev, self.chunk(w["P"].itemsize),
-            kh, kw)
+            w["cols"], w["Z"], w["parts"], w["dP"] if need_dA_prev else w["P"], need_dA_prev,
+            self.chunk(w["P"].itemsize), kh, kw)  # (P stands in for dP, unwritten, without it)
         if self.dW_aug is None or self.dW_aug.dtype != self.W_aug.dtype:
             self.dW_aug = np.empty_like(self.W_aug.T)
         np.sum(w["parts"], axis=0, out=self.dW_aug)  # the threads' shares, summed

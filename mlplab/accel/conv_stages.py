@@ -132,6 +132,9 @@ class ConvStage(Stage):
         returns ``∂C/∂a⁽ˡ⁻¹⁾`` as ``(C, m, H, W)`` maps, a view of a reused array."""
         layer, m = self.layer, self.m
         w = self.work(m, layer.W.dtype)
+        if not dA.flags.c_contiguous:  # the flatten's gradient seen as maps: into a reused array
+            np.copyto(w["delta"].reshape(dA.shape), dA)
+            dA = w["delta"]
         dA = dA.reshape(self.O, -1)
         if self.pooled_relu:
             delta = dA

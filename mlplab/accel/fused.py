@@ -139,8 +139,10 @@ class Compiled(Elementwise):
         """(kernel, its last arguments) for scikit-learn's loss and output pairings
         (:mod:`mlplab.sklearn._losses`), else (None, ()): the loss's own formulas."""
         state = getattr(loss, "state", None)
-        kind = _SKLEARN_KINDS.get((getattr(state, "kind", None), layer.g.name))
-        if kind is None or layer.g is not ACTIVATIONS.get(layer.g.name):
+        name = getattr(state, "kind", None)
+        kind = _SKLEARN_KINDS.get((name, layer.g.name))
+        if kind is None or loss.name != f"sklearn_{name}" or \
+                layer.g is not ACTIVATIONS.get(layer.g.name):
             return None, ()
         scale = getattr(state, "scale", None)
         if scale is None:

@@ -220,8 +220,9 @@ def _sklearn_output(Z, b, Y, A, D, kind, eps, scale):
                 a = Z[i, j]
             A[i, j] = a
             D[i, j] = a - y
-            if kind == SQUARED_ERROR:
-                cost += 0.5 * (y - a) * (y - a) / n
+            if kind == SQUARED_ERROR:  # the square in the arrays' dtype: inf where NumPy's is
+                d = y - a
+                cost += 0.5 * (d * d) / n
             else:
                 p = eps if a < eps else (one - eps if a > one - eps else a)  # NaN stays
                 cost -= y * math.log(p)

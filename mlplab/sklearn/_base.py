@@ -258,14 +258,12 @@ class BaseMLP(LayerAttributes, BaseEstimator):
             validation = (to_device(validation[0], self.net_.place), *validation[1:])
         stopping = SklearnStopping(self, m, batches, validation, stop=not incremental)
         callbacks = [batches, stopping] if not self.l1 else [batches, L1(self.l1), stopping]
-        # mlplab's dense accelerator forms δ⁽ᴸ⁾ = a − y itself (times g' for a loss named "mse"):
-        # scikit-learn's losses give exactly that, unless sample weights scale it or the loss is
-        # mlplab's squared-error classifier; those train with the core's step, which asks the loss
-        plain_delta = sample_weight is None and self._loss.kind != "mse"
+        # the accelerators compute scikit-learn's loss from the loss itself (Loss.state: its
+        # kind and the batch's sample weights), or run its own formulas (mlplab's "mse")
         history = train(self.net_, batches.X, batches.Y, optimizer=self._optimizer,
                         max_epochs=1 if incremental else self.max_iter,
                         batch_size=batches.batch_size, epsilon=self.change_tol, shuffle=False,
-                        callbacks=callbacks, accelerate=None if plain_delta else False)
+                        callbacks=callbacks)
         self.n_iter_ = history.epochs  # per call, as scikit-learn (t_ keeps counting)
         self.stop_reason_ = history.stop_reason
         if self.early_stopping:  # scikit-learn keeps the weights of the best validation score
