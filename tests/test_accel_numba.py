@@ -18,7 +18,7 @@ import mlplab
 from mlplab.core import plugins
 from mlplab.accel import fused, threads, updates
 from mlplab.accel.params import Snapshots, Table
-from mlplab.core import activations, losses
+from mlplab.core import losses
 from mlplab.core.layers import Dense
 from mlplab.core.optimizers import Adam, GradientDescent, Momentum
 from mlplab.core.step import Step
@@ -66,6 +66,24 @@ def test_bias_activation_and_derivative_are_the_cores_bit_for_bit(name, dtype, t
     assert A.dtype == D.dtype == dtype
 
 
+def _output_both_ways(compiled, layer, the_loss, rng, scale, regression):
+    """A batch of 50 through ``compiled.output`` and through the loss's own formulas:
+    ``(Z, A, D, cost)`` and ``(z, a, delta, value)``."""
+    k, dtype = layer.n_out, layer.W.dtype
+    product = (rng.normal(size=(50, k)) * scale).astype(dtype)
+    Y = (np.eye(k)[rng.integers(0, k, 50)] if layer.g.name == "softmax" else
+         rng.normal(size=(50, k)) if regression else rng.integers(0, 2, (50, k))).astype(dtype)
+    Z, A, D = product.copy(), np.empty_like(product), np.empty_like(product)
+    with np.errstate(all="ignore"):
+        cost = compiled.output(layer, the_loss, Z, Y, A, D)
+        z = product + layer.b
+        a = layer.g(z)
+        delta = the_loss.output_delta(z, a, Y, layer.g)
+        value = float(the_loss.value(a, Y, z))
+    compiled.close()
+    return (Z, A, D, cost), (z, a, delta, value)
+
+
 @pytest.mark.parametrize("loss, output, k", [("categorical_cross_entropy", "softmax", 6),
                                              ("binary_cross_entropy", "sigmoid", 1),
                                              ("binary_cross_entropy", "sigmoid", 3),
@@ -74,21 +92,10 @@ def test_bias_activation_and_derivative_are_the_cores_bit_for_bit(name, dtype, t
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("scale", [1.0, 300.0])
 def test_output_kernels_give_the_cores_output_delta_and_cost(loss, output, k, dtype, scale):
-    rng = np.random.default_rng(2)
     layer = _layer(output, dtype, n_out=k)
-    product = (rng.normal(size=(50, k)) * scale).astype(dtype)
-    Y = (np.eye(k)[rng.integers(0, k, 50)] if output == "softmax" else
-         rng.integers(0, 2, (50, k)) if loss != "mse" else rng.normal(size=(50, k))).astype(dtype)
-    the_loss = losses.get_loss(loss, k)
-    Z, A, D = product.copy(), np.empty_like(product), np.empty_like(product)
-    compiled = fused.Compiled(nk, 1)
-    with np.errstate(all="ignore"):
-        cost = compiled.output(layer, the_loss, Z, Y, A, D)
-        z = product + layer.b
-        a = layer.g(z)
-        delta = the_loss.output_delta(z, a, Y, layer.g)
-        core_cost = float(the_loss.value(a, Y, z))
-    compiled.close()
+    (Z, A, D, cost), (z, a, delta, core_cost) = _output_both_ways(
+        fused.Compiled(nk, 1), layer, losses.get_loss(loss, k), np.random.default_rng(2), scale,
+        regression=loss == "mse")
     tol = 4e-6 if dtype == np.float32 else 1e-14  # exp, tanh and log: the C library's
     np.testing.assert_array_equal(Z, z)
     np.testing.assert_allclose(A, a, rtol=tol, atol=tol)
@@ -112,26 +119,15 @@ def test_scikit_learns_output_kernel_gives_its_losss_delta_and_value(kind, outpu
 
     rng = np.random.default_rng(4)
     layer = _layer(output, dtype, n_out=k)
-    product = (rng.normal(size=(50, k)) * scale).astype(dtype)
-    Y = (np.eye(k)[rng.integers(0, k, 50)] if output == "softmax" else
-         rng.integers(0, 2, (50, k)) if kind != "squared_error" else
-         rng.normal(size=(50, k))).astype(dtype)
     loss = SklearnLoss(kind, None)
     loss.use_weights(rng.uniform(0.1, 3.0, 50) if weighted else None)
-    the_loss = loss.as_loss()
-    Z, A, D = product.copy(), np.empty_like(product), np.empty_like(product)
     compiled = fused.Compiled(nk, 1)
     calls = []
     kernel = nk.sklearn_output
     compiled.k = type("Kernels", (), {"sklearn_output": [
         lambda *a: calls.append(a) or kernel[0](*a)] * 2})()
-    with np.errstate(all="ignore"):
-        cost = compiled.output(layer, the_loss, Z, Y, A, D)
-        z = product + layer.b
-        a = layer.g(z)
-        delta = the_loss.output_delta(z, a, Y, layer.g)
-        value = float(the_loss.value(a, Y, z))
-    compiled.close()
+    (Z, A, D, cost), (z, a, delta, value) = _output_both_ways(
+        compiled, layer, loss.as_loss(), rng, scale, regression=kind == "squared_error")
     assert len(calls) == 1  # the kernel computed it
     tol = 4e-6 if dtype == np.float32 else 1e-14
     np.testing.assert_array_equal(Z, z)

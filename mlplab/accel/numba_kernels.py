@@ -132,6 +132,28 @@ def _delta_g(dA, Z, A, D, act):
             D[i, j] = _delta(dA[i, j], Z[i, j], A[i, j], act, one, zero, slope)
 
 
+@_inline
+def _bias_and_max(Z, b, i):
+    """``Z[i] += b`` (z = the product + b); returns the row's largest z."""
+    zmax = Z[i, 0] + b[0]
+    for j in range(Z.shape[1]):
+        z = Z[i, j] + b[j]
+        Z[i, j] = z
+        zmax = max(zmax, z)
+    return zmax
+
+
+@_inline
+def _shifted_exp(Z, A, i, zmax, zero):
+    """``A[i] = e^(Z[i] − zmax)`` (the core's softmax before its division); returns their sum."""
+    s = zero
+    for j in range(Z.shape[1]):
+        e = math.exp(Z[i, j] - zmax)
+        A[i, j] = e
+        s += e
+    return s
+
+
 def _softmax_cce(Z, b, Y, A, D):
     """The output layer with softmax and categorical cross-entropy: ``Z += b``, ``A`` the
     row-wise softmax (shifted by the row maximum), ``D = A − Y`` (δ⁽ᴸ⁾); returns the summed
@@ -140,16 +162,9 @@ def _softmax_cce(Z, b, Y, A, D):
     m, n = Z.shape
     total = 0.0
     for i in prange(m):
-        zmax = Z[i, 0] + b[0]
+        zmax = _bias_and_max(Z, b, i)
+        s, yz = _shifted_exp(Z, A, i, zmax, zero), 0.0
         for j in range(n):
-            z = Z[i, j] + b[j]
-            Z[i, j] = z
-            zmax = max(zmax, z)
-        s, yz = zero, 0.0
-        for j in range(n):
-            e = math.exp(Z[i, j] - zmax)
-            A[i, j] = e
-            s += e
             yz += Y[i, j] * Z[i, j]
         for j in range(n):
             a = A[i, j] / s
@@ -198,17 +213,8 @@ def _sklearn_output(Z, b, Y, A, D, kind, eps, scale):
     weighted = scale.shape[0] > 0
     total = 0.0
     for i in prange(m):
-        zmax = Z[i, 0] + b[0]
-        for j in range(n):
-            z = Z[i, j] + b[j]
-            Z[i, j] = z
-            zmax = max(zmax, z)
-        s = zero
-        if kind == LOG_LOSS:  # the core's softmax: e^(z − max z) / Σ
-            for j in range(n):
-                e = math.exp(Z[i, j] - zmax)
-                A[i, j] = e
-                s += e
+        zmax = _bias_and_max(Z, b, i)
+        s = _shifted_exp(Z, A, i, zmax, zero) if kind == LOG_LOSS else zero  # softmax: e / s
         cost = 0.0
         for j in range(n):
             y = Y[i, j]
