@@ -7,13 +7,13 @@ import pytest
 
 from mlplab.core import plugins
 from mlplab.core.layers import Conv2D, MaxPool2D
-from mlplab.accel import conv_blocks, conv_stages
+from mlplab.accel import conv_blocks, conv_stages, products
 
 pytestmark = pytest.mark.skipif(not plugins.accelerators(), reason="MLPLAB_ACCEL=off")
 
 
 def _kernels():
-    if conv_blocks.kernels() is None:
+    if products.mkl_kernels() is None:
         pytest.skip("needs numba and MKL with threads (pip install 'mlplab[mkl]')")
 
 

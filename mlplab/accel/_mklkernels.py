@@ -84,6 +84,12 @@ def _windows(P, cols, t, n0, n1, K, Ho, Wo, kh, kw):
     return ct
 
 
+@numba.njit(nogil=True, cache=True)
+def _share(m, t, T):
+    """Thread t's images of m, as T threads share them: ``(first, end)``."""
+    return m * t // T, m * (t + 1) // T
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
 def conv_pool_forward(is32, A, fill, top, left, P, W_aug, out, argmax, cols, Z, flags, chunk,
                       kh, kw):
@@ -99,8 +105,9 @@ def conv_pool_forward(is32, A, fill, top, left, P, W_aug, out, argmax, cols, Z, 
     for t in prange(T):
         before = LOCAL_THREADS(1)
         flags[t] = 0
-        for n0 in range(m * t // T, m * (t + 1) // T, chunk):
-            n1 = min(n0 + chunk, m * (t + 1) // T)
+        first, end = _share(m, t, T)
+        for n0 in range(first, end, chunk):
+            n1 = min(n0 + chunk, end)
             N = (n1 - n0) * Ho * Wo
             if fill:
                 P[:, n0:n1, top:top + A.shape[2], left:left + A.shape[3]] = A[:, n0:n1]
@@ -129,8 +136,9 @@ def conv_pool_backward(is32, P, W_aug, d_out, out, argmax, cols, Z, parts, dP, n
     for t in prange(T):
         before = LOCAL_THREADS(1)
         parts[t] = 0
-        for n0 in range(m * t // T, m * (t + 1) // T, chunk):
-            n1 = min(n0 + chunk, m * (t + 1) // T)
+        first, end = _share(m, t, T)
+        for n0 in range(first, end, chunk):
+            n1 = min(n0 + chunk, end)
             N = (n1 - n0) * Ho * Wo
             dt = Z[t, :O * N].reshape((O, N))
             max_pool_2x2_backward(d_out[:, n0:n1], argmax[:, n0:n1], out[:, n0:n1],

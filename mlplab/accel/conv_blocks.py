@@ -29,19 +29,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.layers import Conv2D, MaxPool2D
-from .conv_stages import ConvStage, PoolStage, Stage, give_gradients
+from . import products
+from .conv_stages import ConvStage, PoolStage, Stage, give_gradients, with_bias
 
 Array = np.ndarray
 CACHE_BYTES = 1 << 20  # a block's windows and z: about half a core's L2 cache
-
-
-def kernels():
-    """:mod:`mlplab.accel._mklkernels`, or None where it cannot load (no numba, no MKL)."""
-    try:
-        from . import _mklkernels
-    except ImportError:
-        return None
-    return _mklkernels
 
 
 def fits(conv: Stage, pool: Stage) -> bool:
@@ -57,7 +49,7 @@ def fits(conv: Stage, pool: Stage) -> bool:
 def fuse(stages: list, threads: int) -> list:
     """``stages`` with every pair that :func:`fits` as one :class:`ConvPoolStage` on
     ``threads`` threads (the list as it is where the kernels cannot load)."""
-    if kernels() is None:
+    if products.mkl_kernels() is None:
         return stages
     out, i = [], 0
     while i < len(stages):
@@ -78,12 +70,12 @@ class ConvPoolStage(Stage):
 
     def __init__(self, conv: ConvStage, pool: PoolStage, threads: int):
         super().__init__(conv.layer)
-        self.pool, self.threads = pool.layer, max(1, threads)
+        self.pool_layer, self.threads = pool.layer, max(1, threads)
         self.C, self.H, self.W = conv.layer.in_shape
         self.O, self.Ho, self.Wo = conv.layer.out_shape
         self.K = conv.K
         self.pads = conv.layer.pads
-        self.kernels = kernels()
+        self.kernels = products.mkl_kernels()
         self.W_aug = self.dW_aug = None
 
     # the same zero-bordered input as a ConvStage (a pooling before it writes there)
@@ -111,10 +103,7 @@ class ConvPoolStage(Stage):
         layer, m, dtype = self.layer, a.shape[1], self.layer.W.dtype
         w = self.work(m, dtype)
         fill = not np.may_share_memory(a, w["P"])  # unless the stage before wrote it there
-        if self.W_aug is None or self.W_aug.dtype != dtype:
-            self.W_aug = np.empty((self.O, self.K + 1), dtype)
-        self.W_aug[:, :self.K] = layer.W.reshape(self.O, self.K)  # as they are now (a callback,
-        self.W_aug[:, self.K] = layer.b  # a restore may have changed them since the last step)
+        with_bias(self)
         out = self.out = w["out"] if self.into is None else self.into(m, dtype)
         kh, kw = layer.kernel
         top, _, left, _ = self.pads
@@ -125,7 +114,7 @@ class ConvPoolStage(Stage):
         bad = int(w["flags"].max())  # z⁽ˡ⁾ held an infinity or a NaN: what the guard looks at
         layer.Z = np.array([np.inf if bad == 1 else np.nan], dtype) if bad else None
         layer.A = None
-        self.pool.A = out.transpose(1, 0, 2, 3)
+        self.pool_layer.A = out.transpose(1, 0, 2, 3)
         return out
 
     def backward(self, dA: Array, need_dA_prev: bool) -> Array | None:
@@ -149,4 +138,4 @@ class ConvPoolStage(Stage):
 
     def clear(self) -> None:
         super().clear()
-        self.pool.clear()
+        self.pool_layer.clear()

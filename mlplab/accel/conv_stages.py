@@ -112,11 +112,7 @@ class ConvStage(Stage):
             a = w["P"]
         cols = w["cols"][:self.K].reshape(self.K, m, self.Ho, self.Wo)
         conv_kernels.im2col_into(cols, a, layer.kernel, layer.stride, self.parallel)
-        if self.W_aug is None or self.W_aug.dtype != layer.W.dtype:
-            self.W_aug = np.empty((self.O, self.K + 1), layer.W.dtype)
-            self.dW_aug = np.empty_like(self.W_aug)
-        self.W_aug[:, :self.K] = layer.W.reshape(self.O, self.K)  # the weights may have been
-        self.W_aug[:, self.K] = layer.b  # changed since the last step (a callback, a restore)
+        with_bias(self)
         Z = products.matmul(self.W_aug, w["cols"], w["Z"], self.lib)  # z⁽ˡ⁾ = W⁽ˡ⁾ ⋆ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾
         layer.Z = _nchw(Z, m, self.Ho, self.Wo)  # views in the core's layout, for the guard
         self.m = m
@@ -142,6 +138,8 @@ class ConvStage(Stage):
             layer.check_differentiable()
             delta = _delta_into(_flat_layer(layer, w), dA, w["delta"])
         # [∂C/∂W | ∂C/∂b] = δ⁽ˡ⁾ [cols; 1]ᵀ, the mean over the batch
+        if self.dW_aug is None or self.dW_aug.dtype != self.W_aug.dtype:
+            self.dW_aug = np.empty_like(self.W_aug)
         self.split(delta, w["cols"].T, self.dW_aug)
         give_gradients(self, self.dW_aug, m)
         if not need_dA_prev:
@@ -153,6 +151,17 @@ class ConvStage(Stage):
                                  layer.stride, self.parallel)
         top, _, left, _ = layer.pads
         return dP[:, :, top:top + self.H, left:left + self.W]
+
+
+def with_bias(stage) -> Array:
+    """The stage's ``W_aug = [W_col | b]`` (made once per dtype), holding the layer's weights as
+    they are now: a callback or a restore may have changed them since the last step."""
+    layer = stage.layer
+    if stage.W_aug is None or stage.W_aug.dtype != layer.W.dtype:
+        stage.W_aug = np.empty((stage.O, stage.K + 1), layer.W.dtype)
+    stage.W_aug[:, :stage.K] = layer.W.reshape(stage.O, stage.K)
+    stage.W_aug[:, stage.K] = layer.b
+    return stage.W_aug
 
 
 def give_gradients(stage, dW_aug: Array, m: int) -> None:

@@ -139,6 +139,16 @@ class Products:
         self._plans.clear()
 
 
+def mkl_kernels():
+    """:mod:`mlplab.accel._mklkernels` (compiled loops calling MKL on numba's threads), or None
+    where it cannot load (no numba, no MKL with threads)."""
+    try:
+        from . import _mklkernels
+    except ImportError:
+        return None
+    return _mklkernels
+
+
 SPLIT_INNER = 16  # an inner dimension this many times the larger outer one: split by threads
 
 
@@ -159,13 +169,9 @@ class InnerSplit:
 
     def __init__(self, lib: Library | None, threads: int = 1):
         self.lib, self.threads, self.kernel = lib, 1, None
-        if lib is not None and lib is not NUMPY and threads > 1:
-            try:
-                from . import _mklkernels
-            except ImportError:  # no numba, or no MKL with threads: one product
-                pass
-            else:
-                self.threads, self.kernel = threads, _mklkernels.inner_blocks
+        kernels = mkl_kernels() if lib is not None and lib is not NUMPY and threads > 1 else None
+        if kernels is not None:  # else (no numba, no MKL with threads): one product
+            self.threads, self.kernel = threads, kernels.inner_blocks
         self._parts: dict[tuple, Array] = {}
 
     def worth(self, A: Array, B: Array) -> bool:
