@@ -159,6 +159,30 @@ def test_callback_hooks_are_called_in_order():
     assert np.array_equal(net.layers[1].dW, np.zeros((2, 2)))
 
 
+@pytest.mark.parametrize("accelerate", [None, False])
+def test_a_callback_can_give_the_epochs_order_of_rows(accelerate):
+    """``epoch_order``: the loop takes its batches from the callback's permutation (as
+    scikit-learn's estimators draw theirs), on the accelerated step and the core's alike."""
+    seen, orders = [], []
+
+    class Reversed(Callback):
+        def on_epoch_begin(self, trainer, epoch):
+            orders.append(np.random.default_rng(epoch).permutation(10))
+
+        def epoch_order(self, trainer):
+            return orders[-1]
+
+        def on_batch_begin(self, trainer, Xb, Yb):
+            seen.append(np.array(Xb[:, 0]))
+
+    X = np.arange(20.0).reshape(10, 2)
+    Y = np.zeros((10, 1))
+    Network([2, 3, 1], seed=0).fit(X, Y, batch_size=4, max_epochs=2, callbacks=[Reversed()],
+                                   accelerate=accelerate)
+    want = [X[order[i:i + 4], 0] for order in orders for i in (0, 4, 8)]
+    assert len(seen) == 6 and all(np.array_equal(a, b) for a, b in zip(seen, want))
+
+
 def test_callback_can_stop_training():
     class StopAt3(Callback):
         def on_epoch_end(self, trainer, epoch, logs):

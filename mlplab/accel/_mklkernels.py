@@ -4,7 +4,9 @@
   (:class:`mlplab.accel.products.InnerSplit` decides when, and sums the blocks);
 - :func:`conv_pool_forward`, :func:`conv_pool_backward`: a ReLU convolution (stride 1) and the
   2 × 2 max pooling after it, a few images at a time
-  (:class:`mlplab.accel.conv_blocks.ConvPoolStage`).
+  (:class:`mlplab.accel.conv_blocks.ConvPoolStage`);
+- :func:`gradient_step`: a dense layer's ``∂C/∂W``, ``∂C/∂b`` and its update, each thread its
+  share of the rows (:class:`mlplab.accel.dense_updates.GradientSteps`).
 
 numba's parallel loop runs on the same TBB threads as MKL's own products (numba's threading
 layer ``tbb``, MKL's TBB layer): one pool, no thread waiting beside another's spinning ones.
@@ -14,8 +16,8 @@ thread), then restores what it had. MKL's functions are called by name, as in
 split's arguments are integers: the operands' addresses and their strides in bytes, whatever
 their layout, so that one compiled loop serves every product (a compiled signature per layout
 costs a second each). The convolution's loops call the passes of :mod:`mlplab.accel._convkernel`
-(numba caches this module's code by this file: after changing those passes, clear numba's
-cache, ``__pycache__/_mklkernels*.nb*``).
+and the update rules of :mod:`mlplab.accel.numba_kernels` (numba caches this module's code by
+this file: after changing those, clear numba's cache, ``__pycache__/_mklkernels*.nb*``).
 
 Importing this module needs numba and a bound MKL; it raises ImportError otherwise.
 """
@@ -29,6 +31,7 @@ from . import mkl
 from .blas import NO_TRANS, TRANS
 from ._convkernel import col2im, im2col, max_pool_2x2, max_pool_2x2_backward
 from ._convkernel import max_pool_2x2_careful
+from .numba_kernels import decay, rule_step
 
 _lib = mkl.binding()
 if _lib is None or not _lib.threaded:
@@ -149,3 +152,44 @@ def conv_pool_backward(is32, P, W_aug, d_out, out, argmax, cols, Z, parts, dP, n
                 _gemm(is32, TRANS, NO_TRANS, K, N, O, W_aug, K + 1, dt, N, 0.0, ct, N)
                 col2im(ct[:K].reshape((K, n1 - n0, Ho, Wo)), dP[:, n0:n1], kh, kw, 1, 1)
         LOCAL_THREADS(before)
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def gradient_step(is32, L, R, G, inv_m, D, db, P, S1, S2, Pb, Sb1, Sb2, lams, l1, rule, sc, T):
+    """On T threads, each its share of G's rows and of the bias's units:
+    ``G = inv_m·Lᵀ R`` (L: m × p, R: m × q, G: p × q, row-major; MKL on one thread) and
+    ``db = inv_m·Σᵢ D[i]`` (D: m × len(db)); then the weight penalty (``lams``: W's λ and b's,
+    ``l1``) and :func:`~mlplab.accel.numba_kernels.rule_step` ``(rule, sc)`` on the same
+    elements of P (the weights laid out as G, state S1, S2) and of Pb (state Sb1, Sb2), while
+    they are in the thread's cache."""
+    m, p = L.shape
+    q, n = R.shape[1], D.shape[1]
+    size = 4 if is32 else 8
+    for t in prange(T):
+        r0, r1 = _share(p, t, T)
+        if r1 > r0:
+            before = LOCAL_THREADS(1)
+            if is32:
+                SGEMM(ROW, TRANS, NO_TRANS, r1 - r0, q, m, np.float32(inv_m),
+                      L.ctypes.data + r0 * size, p, R.ctypes.data, q, np.float32(0),
+                      G.ctypes.data + r0 * q * size, q)
+            else:
+                DGEMM(ROW, TRANS, NO_TRANS, r1 - r0, q, m, inv_m, L.ctypes.data + r0 * size, p,
+                      R.ctypes.data, q, 0.0, G.ctypes.data + r0 * q * size, q)
+            LOCAL_THREADS(before)
+            lo, hi = r0 * q, r1 * q
+            p1, g1 = P.reshape(-1)[lo:hi], G.reshape(-1)[lo:hi]
+            decay(g1, p1, lams[0], l1)
+            rule_step(rule, p1, g1, S1.reshape(-1)[lo:hi], S2.reshape(-1)[lo:hi], sc)
+        u0, u1 = _share(n, t, T)
+        if u1 > u0:
+            dbt = db[u0:u1]
+            dbt[:] = 0
+            for i in range(m):
+                for u in range(u1 - u0):
+                    dbt[u] += D[i, u0 + u]
+            for u in range(u1 - u0):
+                dbt[u] *= inv_m
+            pb = Pb[u0:u1]
+            decay(dbt, pb, lams[1], l1)
+            rule_step(rule, pb, dbt, Sb1[u0:u1], Sb2[u0:u1], sc)

@@ -42,6 +42,7 @@ from . import conv_blocks, fused, products
 from .conv_stages import ConvStage, CoreStage, DenseStage, FlattenStage, PoolStage, link
 from .dense import _g_into
 from .kernels import softmax_cce_into
+from .products import numba_threads, shared_pool_threads
 from .updates import CompiledUpdates, InPlaceUpdates
 
 Array = np.ndarray
@@ -73,39 +74,12 @@ def one_blas_thread_if_small(stages: list, m: int):
 
 def passes_threads() -> int:
     """Threads for the compiled passes (im2col, col2im, max pooling) beside MKL's products:
-    NumPy's BLAS's count where MKL and numba both run their threads on TBB, one pool (on 2
-    cores the course's CNN step took 43 ms against 55 without MKL, ``bench/cnn.py``), else 1
-    (serial passes)."""
-    from . import conv_kernels, mkl
-    from .fused import numba_setting
-    from .threads import numpy_blas_threads
+    :func:`mlplab.accel.products.shared_pool_threads` (on 2 cores the course's CNN step took
+    43 ms against 55 without MKL, ``bench/cnn.py``), 1 (serial passes) without numba."""
+    from . import conv_kernels
 
-    n = numpy_blas_threads()
-    binding = mkl.binding()
-    if (n is None or n < 2 or binding is None or binding.layer != mkl.TBB
-            or numba_setting() == "off" or not conv_kernels._compiled()):
-        return 1
-    import numba
-
-    try:
-        numba.get_num_threads()  # starts numba's threads: its layer is known from here on
-        layer = numba.threading_layer()
-    except Exception:  # no threading layer numba can start: serial passes
-        return 1
-    return min(n, numba.config.NUMBA_NUM_THREADS) if layer == "tbb" else 1
-
-
-@contextlib.contextmanager
-def _numba_threads(n: int):
-    """numba's threads for this thread's parallel calls inside: ``n``, then as before."""
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
+    compiled = fused.numba_setting() != "off" and conv_kernels._compiled()
+    return shared_pool_threads() if compiled else 1
 
 
 def stages_for(net) -> list | None:
@@ -187,7 +161,7 @@ class ConvStep(Step):
         # until close(); last in __init__, MKL's the very last: nothing after it can raise
         self._release = contextlib.ExitStack()
         if passes > 1:
-            self._release.enter_context(_numba_threads(passes))
+            self._release.enter_context(numba_threads(passes))
         self._release.enter_context(threads)
 
     def batches(self, order=None):

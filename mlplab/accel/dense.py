@@ -18,7 +18,10 @@ two), with these changes, each measured in ``bench/README.md``:
   :mod:`mlplab.accel.blas`): the update costs no pass of its own, and ``dW``, ``db`` are then
   not written. Otherwise the gradients are BLAS products with the mean's 1/m as their α, and
   every built-in rule updates all parameters in one call (:mod:`mlplab.accel.updates`), adding
-  an L2 or L1 penalty's gradient on the way instead of calling its callback;
+  an L2 or L1 penalty's gradient on the way instead of calling its callback; where MKL and
+  numba share TBB's threads (:func:`mlplab.accel.products.shared_pool_threads`), each layer's
+  gradients and their update are one call instead, each thread its share of the rows
+  (:mod:`mlplab.accel.dense_updates`), and a shuffled batch is gathered by all the threads;
 - the epoch's snapshot and largest change are one call each (:mod:`mlplab.accel.params`).
 
 :func:`predict` runs inference in blocks of 1,024 rows that stay in cache, into one array per
@@ -38,7 +41,9 @@ from ..core.step import Step
 from ..core.validation import check_finite
 from . import blas, fused, products
 from .kernels import G_INTO
+from .dense_updates import GradientSteps
 from .params import Snapshots
+from .products import shared_pool_threads
 from .updates import CompiledUpdates, InPlaceUpdates
 
 Array = np.ndarray
@@ -83,7 +88,13 @@ class DenseStep(Step):
                          run.guard.cost_checker(run.trainer))
         self.layers = net.layers[1:]  # Dense layers, and Dropout layers between them
         self.dense = [layer for layer in self.layers if type(layer) is Dense]
-        self.elementwise, kernels, threads = fused.for_run(run)
+        self._k = {id(d): k for k, d in enumerate(self.dense)}
+        # the products' BLAS: MKL with as many threads as NumPy's BLAS may use, or NumPy's
+        self.lib, blas_threads = products.for_fit(run)
+        mkl_kernels = products.mkl_kernels() \
+            if self.lib is not None and fused.numba_setting() != "off" else None
+        pool = shared_pool_threads() if mkl_kernels is not None else 1
+        self.elementwise, kernels, threads = fused.for_run(run, pool)
         self.fused = on_gradients is None and self.penalty is None and \
             type(opt) is GradientDescent
         if not InPlaceUpdates.applies(opt):  # a rule of the user's own: run as written
@@ -91,14 +102,18 @@ class DenseStep(Step):
         else:
             self.update = CompiledUpdates(opt, kernels, threads) if kernels is not None \
                 else InPlaceUpdates(opt)
+        # each layer's gradients and its update in one call (not for plain SGD: its update
+        # is in the product already)
+        self.steps = GradientSteps(opt, mkl_kernels, pool) if kernels is not None and \
+            on_gradients is None and not self.fused and GradientSteps.applies(opt, pool) \
+            else None
         self.snapshots = Snapshots()
-        # the products' BLAS: MKL with as many threads as NumPy's BLAS may use, or NumPy's
-        self.lib, blas_threads = products.for_fit(run)
         self.products = products.Products(self.lib)
         self._transposed: dict[int, tuple[Array, Array]] = {}  # l: (W, W.T), one view kept
         self.name = (self.name
                      + ("+blas-sgd" if self.fused and (self.lib or blas.available()) else "")
-                     + ("+mkl" if self.lib is not None else "") + self.elementwise.name)
+                     + ("+mkl" if self.lib is not None else "") + self.elementwise.name
+                     + ("+tbb-updates" if self.steps is not None else ""))
         self._work: dict[tuple, dict[str, Array]] = {}  # (layer index, batch size): arrays
         self._grads = {l: (np.empty_like(d.W), np.empty_like(d.b))
                        for l, d in enumerate(self.layers) if type(d) is Dense}
@@ -127,11 +142,18 @@ class DenseStep(Step):
 
     def __call__(self, Xb: Array, Yb: Array):
         cost = self.forward_cost(Xb, Yb)  # step 2
-        if self.fused:  # steps 3–5 in one pass down the layers; the guard looks first
-            if self.diverged(cost):
+        if self.fused or self.steps is not None:  # steps 3–5 in one pass down the layers;
+            if self.diverged(cost):  # the guard looks first
                 return None
-            self.backward(Yb, step=self.optimizer.learning_rate)  # α read each step: callbacks
-            self.optimizer.t += 1  # may schedule it
+            if self.fused:
+                self.backward(Yb, step=self.optimizer.learning_rate)  # α read each step:
+                self.optimizer.t += 1  # callbacks may schedule it
+            elif self.steps.begin(self.params(), self._decay()):
+                self.backward(Yb, steps=True)
+            else:  # parameters the kernel cannot take: as below
+                self.backward(Yb)
+                self.update(self.params(), [g for d in self.dense for g in (d.dW, d.db)],
+                            self._decay())
         else:
             self.backward(Yb)  # steps 3–4
             self.on_gradients()
@@ -167,10 +189,11 @@ class DenseStep(Step):
                                                w["delta"])
             A = layer.A = self.elementwise.bias_g(layer, layer.Z, w["A"])
 
-    def backward(self, Y: Array, step: float | None = None) -> None:
+    def backward(self, Y: Array, step: float | None = None, steps: bool = False) -> None:
         """The δ recursion into the reused arrays, from the δ⁽ᴸ⁾ of :meth:`forward_cost`; with
         ``step = α`` each layer also takes ``W ← W − α ∂C/∂W`` inside its weight-gradient
-        product (``dW``, ``db`` not written)."""
+        product (``dW``, ``db`` not written); with ``steps`` each layer's update follows its
+        gradients (:class:`~mlplab.accel.dense_updates.GradientSteps`, begun)."""
         first = self.layers.index(self.dense[0])
         dA = None
         for l in range(len(self.layers) - 1, first - 1, -1):
@@ -184,16 +207,28 @@ class DenseStep(Step):
                 self.elementwise.delta_g(layer, dA, delta)
             layer.delta = delta
             dA = self.products(delta, layer.W, w["dA_prev"]) if l > first else None
-            self._gradients(l, layer, delta, w, step)
+            self._gradients(l, layer, delta, w, step, steps)
 
-    def _gradients(self, l: int, layer, delta: Array, w: dict, step: float | None) -> None:
+    def _gradients(self, l: int, layer, delta: Array, w: dict, step: float | None,
+                   steps: bool = False) -> None:
         m = len(delta)
         if step is not None and blas.sgd_step(layer, -step / m, -step, delta, layer.A_prev,
                                                layer.W, layer.b, w["1/m"], self.lib):
             return  # W += (−α/m)·δᵀa⁽ˡ⁻¹⁾ and b += (−α)·(1/m, …, 1/m)·δ, one BLAS call each
         dW, db = self._grads[l]
-        if dW.shape != layer.W.shape or dW.dtype != layer.W.dtype:  # W assigned anew
+        if dW.shape != layer.W.shape or dW.dtype != layer.W.dtype or \
+                dW.flags.c_contiguous != layer.W.flags.c_contiguous:  # W assigned anew
             dW, db = self._grads[l] = np.empty_like(layer.W), np.empty_like(layer.b)
+        if steps:
+            k = self._k[id(layer)]
+            layer.dW, layer.db = dW, db
+            if not self.steps(k, layer, delta, dW, db):  # this batch's arrays: as before
+                self._gradients(l, layer, delta, w, None)
+                grads = [None] * len(self.dense) * 2
+                grads[2 * k], grads[2 * k + 1] = dW, db
+                self.update.numpy.apply(self.params(), grads, (2 * k, 2 * k + 1),
+                                        self._decay())  # the step counted already
+            return
         # ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾a⁽ˡ⁻¹⁾ᵀ and ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾, means over rows: 1/m as the products' α
         if not blas.gradients(layer, delta, layer.A_prev, dW, db, w["1/m"], 1 / m, self.lib):
             if delta.size <= dW.size:

@@ -36,6 +36,7 @@ from numba.core import cgutils, types as nbtypes
 from numba.extending import intrinsic
 
 from .kernels import CODES, IDENTITY, LEAKY_RELU, RELU, SIGMOID, TANH  # noqa: F401
+from .kernels import GD, MOMENTUM, NESTEROV
 LEAKY_SLOPE = 0.01  # the core's (mlplab.core.activations.LEAKY_SLOPE), checked by the tests
 
 
@@ -231,8 +232,9 @@ def _sklearn_output(Z, b, Y, A, D, kind, eps, scale):
                 cost += 0.5 * (d * d) / n
             else:
                 p = eps if a < eps else (one - eps if a > one - eps else a)  # NaN stays
-                cost -= y * math.log(p)
-                if kind == BINARY_LOG_LOSS:
+                if y != 0 or p != p:  # y·log p is 0 for y = 0 (xlogy's): log p only where
+                    cost -= y * math.log(p)  # it counts (a class's row: once, not n times)
+                if kind == BINARY_LOG_LOSS and (y != one or p != p):
                     cost -= (one - y) * math.log(one - p)
         if weighted:
             for j in range(n):
@@ -270,7 +272,7 @@ def _view(addresses, r, k, lo, hi, like):
 
 
 @_inline
-def _decay(g, p, lam, l1):
+def decay(g, p, lam, l1):
     """Add the weight penalty a callback would have added to ∂C/∂p: ``g += λp`` (L2) or
     ``g += λ·sign(p)`` (L1). A loop of its own, over a chunk that then stays in cache for the
     rule, so that the rule's loop has no branch."""
@@ -286,54 +288,56 @@ def _decay(g, p, lam, l1):
             g[i] += lam * p[i]
 
 
-def _gd(chunks, at, like, lams, l1, lr):
-    """``p ← p − α g`` for every parameter (``lr`` and ``lams`` in the parameters' dtype).
+@_inline
+def rule_step(rule, p, g, s1, s2, sc):
+    """One step of ``rule`` on the 1-D ``p`` with its gradient ``g`` and state ``s1``, ``s2``
+    (momentum: v; Adam: m, v; unused otherwise), ``sc`` the rule's scalars in p's dtype:
 
-    ``chunks`` rows are ``(k, start, end)``: elements start…end of parameter k; ``at`` holds
-    the addresses of p, g (and the state) in its rows."""
-    for c in prange(chunks.shape[0]):
-        k, lo, hi = chunks[c, 0], chunks[c, 1], chunks[c, 2]
-        p, g = _view(at, 0, k, lo, hi, like), _view(at, 1, k, lo, hi, like)
-        _decay(g, p, lams[k], l1)
+    - GD ``(α)``: ``p ← p − α g``;
+    - momentum / Nesterov ``(α, β)``: ``v ← β v − α g``; ``p ← p + v``, or ``p ← p + (β v − α g)``;
+    - Adam ``(β₁, 1 − β₁, β₂, 1 − β₂, α / (1 − β₁ᵗ), √(1 − β₂ᵗ), ε)``: ``m ← β₁m + (1 − β₁)g``,
+      ``v ← β₂v + (1 − β₂)g²``, ``p ← p − m·step / (√v / √(1 − β₂ᵗ) + ε)``.
+    """
+    if rule == GD:
+        lr = sc[0]
         for i in range(p.size):
             p[i] -= lr * g[i]
-
-
-def _momentum(chunks, at, like, lams, l1, lr, beta, nesterov):
-    """``v ← β v − α g``; ``p ← p + v``, or ``p ← p + (β v − α g)`` (Nesterov)."""
-    for c in prange(chunks.shape[0]):
-        k, lo, hi = chunks[c, 0], chunks[c, 1], chunks[c, 2]
-        p, g = _view(at, 0, k, lo, hi, like), _view(at, 1, k, lo, hi, like)
-        v = _view(at, 2, k, lo, hi, like)
-        _decay(g, p, lams[k], l1)
-        if nesterov:
+    elif rule == MOMENTUM or rule == NESTEROV:
+        lr, beta = sc[0], sc[1]
+        if rule == NESTEROV:
             for i in range(p.size):
                 ag = lr * g[i]
-                vi = beta * v[i] - ag
-                v[i] = vi
+                vi = beta * s1[i] - ag
+                s1[i] = vi
                 p[i] += beta * vi - ag
         else:
             for i in range(p.size):
-                vi = beta * v[i] - lr * g[i]
-                v[i] = vi
+                vi = beta * s1[i] - lr * g[i]
+                s1[i] = vi
                 p[i] += vi
+    else:
+        b1, c1, b2, c2, step, root_c2, eps = sc[0], sc[1], sc[2], sc[3], sc[4], sc[5], sc[6]
+        for i in range(p.size):
+            gi = g[i]
+            mi = b1 * s1[i] + c1 * gi
+            vi = b2 * s2[i] + c2 * (gi * gi)
+            s1[i] = mi
+            s2[i] = vi
+            p[i] -= mi * step / (np.sqrt(vi) / root_c2 + eps)
 
 
-def _adam(chunks, at, like, lams, l1, b1, c1, b2, c2, step, root_c2, eps):
-    """Adam as the core writes it: ``m ← β₁m + (1 − β₁)g``, ``v ← β₂v + (1 − β₂)g²``,
-    ``p ← p − m·step / (√v / √(1 − β₂ᵗ) + ε)`` with ``step = α / (1 − β₁ᵗ)``."""
+def _update(chunks, at, like, lams, l1, rule, sc):
+    """:func:`rule_step` on every parameter, a weight penalty's gradient added first.
+
+    ``chunks`` rows are ``(k, start, end)``: elements start…end of parameter k; ``at`` holds
+    the addresses of p, g and the state's arrays in its rows."""
     for c in prange(chunks.shape[0]):
         k, lo, hi = chunks[c, 0], chunks[c, 1], chunks[c, 2]
         p, g = _view(at, 0, k, lo, hi, like), _view(at, 1, k, lo, hi, like)
-        m, v = _view(at, 2, k, lo, hi, like), _view(at, 3, k, lo, hi, like)
-        _decay(g, p, lams[k], l1)
-        for i in range(p.size):
-            gi = g[i]
-            mi = b1 * m[i] + c1 * gi
-            vi = b2 * v[i] + c2 * (gi * gi)
-            m[i] = mi
-            v[i] = vi
-            p[i] -= mi * step / (np.sqrt(vi) / root_c2 + eps)
+        s1 = _view(at, 2, k, lo, hi, like) if at.shape[0] > 2 else p
+        s2 = _view(at, 3, k, lo, hi, like) if at.shape[0] > 3 else p
+        decay(g, p, lams[k], l1)
+        rule_step(rule, p, g, s1, s2, sc)
 
 
 bias_g = compiled_twice(_bias_g)
@@ -344,6 +348,4 @@ softmax_cce = compiled_twice(_softmax_cce)
 unitwise_output = compiled_twice(_unitwise_output)
 sklearn_output = compiled_twice(_sklearn_output)
 gather = compiled_twice(_gather)
-gd = compiled_twice(_gd)
-momentum = compiled_twice(_momentum)
-adam = compiled_twice(_adam)
+update = compiled_twice(_update)

@@ -149,6 +149,41 @@ def mkl_kernels():
     return _mklkernels
 
 
+def shared_pool_threads() -> int:
+    """Threads for numba's parallel loops beside MKL's products (``mlplab[mkl]``): NumPy's
+    BLAS's count where MKL and numba both run their threads on TBB, one pool, so that neither
+    spins while the other works; else 1 (serial loops). Starts numba's threads (the caller
+    checks that numba may be used)."""
+    from . import mkl
+    from .threads import numpy_blas_threads
+
+    n = numpy_blas_threads()
+    binding = mkl.binding()
+    if n is None or n < 2 or binding is None or binding.layer != mkl.TBB:
+        return 1
+    try:
+        import numba
+
+        numba.get_num_threads()  # starts numba's threads: its layer is known from here on
+        layer = numba.threading_layer()
+    except Exception:  # no numba, or no threading layer numba can start: serial loops
+        return 1
+    return min(n, numba.config.NUMBA_NUM_THREADS) if layer == "tbb" else 1
+
+
+@contextlib.contextmanager
+def numba_threads(n: int):
+    """numba's threads for this thread's parallel calls inside: ``n``, then as before."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 SPLIT_INNER = 16  # an inner dimension this many times the larger outer one: split by threads
 
 

@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from ..core.optimizers import Adam, GradientDescent, Momentum
+from .kernels import ADAM, GD, MOMENTUM, NESTEROV
 from .params import Table
 
 PARALLEL_SIZE = 1 << 17  # parameters from which an update is shared among the threads
@@ -71,9 +72,14 @@ class InPlaceUpdates:
 
 def _start(opt, params: list[Array]) -> None:
     """Count the step; give every parameter its state, as NumPy arrays of its dtype."""
+    ready(opt, params)
+    opt.t += 1
+
+
+def ready(opt, params: list[Array]) -> None:
+    """Give every parameter its state, as NumPy arrays of its dtype (the step not counted)."""
     if len(opt.state) != len(params):
         opt.state = [opt.init_state(p) for p in params]
-    opt.t += 1
     for p, s in zip(params, opt.state):
         for k, v in s.items():  # a loaded state may come as another array type
             if not isinstance(v, np.ndarray) or v.dtype != p.dtype:
@@ -112,24 +118,27 @@ class CompiledUpdates:
             self.numpy.apply(params, grads, table.left_out, decay)
 
     def _kernel(self, table: Table, decay) -> None:
-        opt, t = self.opt, table.dtype.type
         lams = np.zeros(len(table.columns), table.dtype)
         if decay is not None:
             lams[:] = [decay[0][k] for k in table.columns]
         l1 = bool(decay is not None and decay[1])
         parallel = self.threads > 1 and table.size >= PARALLEL_SIZE
-        args = (table.chunks, table.at, table.like, lams, l1)
-        kind = type(opt)
-        if kind is GradientDescent:
-            self.kernels.gd[parallel](*args, t(opt.learning_rate))
-        elif kind is Momentum:
-            self.kernels.momentum[parallel](*args, t(opt.learning_rate), t(opt.momentum),
-                                            opt.nesterov)
-        else:  # Adam, the scalars as the core computes them, cast as NumPy casts them
-            self.kernels.adam[parallel](
-                *args, t(opt.beta_1), t(1 - opt.beta_1), t(opt.beta_2), t(1 - opt.beta_2),
-                t(opt.learning_rate / (1 - opt.beta_1 ** opt.t)),
-                t(math.sqrt(1 - opt.beta_2 ** opt.t)), t(opt.eps))
+        self.kernels.update[parallel](table.chunks, table.at, table.like, lams, l1,
+                                      *rule_of(self.opt, table.dtype))
+
+
+def rule_of(opt, dtype) -> tuple[int, Array]:
+    """The compiled rules' code for ``opt`` (:mod:`mlplab.accel.numba_kernels`) and its scalars
+    as the core computes them, cast to the parameters' ``dtype`` as NumPy casts them (for Adam,
+    after :func:`_start` counted the step)."""
+    kind = type(opt)
+    if kind is GradientDescent:
+        return GD, np.array([opt.learning_rate], dtype)
+    if kind is Momentum:
+        return NESTEROV if opt.nesterov else MOMENTUM, np.array([opt.learning_rate, opt.momentum], dtype)
+    return ADAM, np.array([opt.beta_1, 1 - opt.beta_1, opt.beta_2, 1 - opt.beta_2,
+                        opt.learning_rate / (1 - opt.beta_1 ** opt.t),
+                        math.sqrt(1 - opt.beta_2 ** opt.t), opt.eps], dtype)
 
 
 def _gd(self, p, g, state):

@@ -63,25 +63,15 @@ def squared_weights(net):
     return total
 
 
-def _gather(A: Array, rows: Array, reused: dict[int, Array]) -> Array:
-    """``A[rows]`` into an array reused from batch to batch (the loop never keeps a batch).
-    ``rows`` come from a permutation of A's rows: no index to check, and NumPy's ``take``
-    writes straight into ``out`` only when it need not check them (else it buffers the batch
-    and copies it: 0.047 s instead of 0.029 an epoch of 60,000 rows of 784 floats)."""
-    out = reused.get(len(rows))
-    if out is None:
-        out = reused[len(rows)] = np.empty((len(rows), A.shape[1]), A.dtype)
-    return np.take(A, rows, axis=0, out=out, mode="clip")
-
-
 class SklearnBatches(L2):
     """scikit-learn's batches: their order, their sample weights, and ``alpha``.
 
     Parameters
     ----------
     X, Y : (m, n_in) and (m, n_out) arrays
-        The training data, as the loop gets it (the loop slices batches in this order; with
-        ``shuffle`` this callback hands it the batch scikit-learn would take instead).
+        The training data, as the loop gets it. With ``shuffle`` the loop takes its batches in
+        the order scikit-learn would (:meth:`epoch_order`; on a device this callback hands
+        it each batch instead).
     sample_weight : (m,) array or None
     batch_size : int
     shuffle : bool
@@ -118,7 +108,7 @@ class SklearnBatches(L2):
         self.loss = loss
         self.order = np.arange(len(X))
         self.penalty_sum = 0.0
-        self._X, self._Y, self._rows = {}, {}, None
+        self._rows = None
 
     def on_epoch_begin(self, trainer, epoch):
         if self.shuffle:  # scikit-learn shuffles the previous epoch's order, full batch or not:
@@ -127,6 +117,11 @@ class SklearnBatches(L2):
         if self.where is not None:  # one copy of the order to the device an epoch
             self._rows = self.where.asarray(self.order)
         self.penalty_sum = 0.0
+
+    def epoch_order(self, trainer):
+        """The epoch's order on NumPy, where the loop's step gathers each batch (into arrays
+        it reuses, by all the threads of a shared pool: ``mlplab.accel.fused.for_run``)."""
+        return self.order if self.shuffle and self.where is None else None
 
     def on_batch_begin(self, trainer, Xb, Yb):
         start, m = trainer.batch * self.batch_size, Xb.shape[0]
@@ -144,14 +139,12 @@ class SklearnBatches(L2):
         self.lam = self.alpha / total
         if self.alpha:  # the batch's ½·alpha·Σ‖W‖²/Σs, weighted by its size as its loss is
             self.penalty_sum += 0.5 * self.alpha * squared_weights(trainer.net) * m / total
-        return (Xb, Yb) if self.shuffle else None
+        return (Xb, Yb) if self.shuffle and self.where is not None else None
 
     def _gathered(self, rows, start: int, Xb, Yb, weights):
-        """The batch and its sample weights where the data lives: NumPy gathers ``rows`` into
-        reused arrays; a device gathers the same rows from the epoch's order copied there."""
+        """The batch and its sample weights where the data lives: on NumPy the loop gathered
+        the batch; a device gathers the same rows from the epoch's order copied there."""
         if self.where is None:
-            if self.shuffle:
-                Xb, Yb = _gather(self.X, rows, self._X), _gather(self.Y, rows, self._Y)
             return Xb, Yb, weights
         xp, idx = self.where.xp, self._rows[start:start + len(rows)]
         if self.shuffle:

@@ -4,6 +4,9 @@ A callback overrides any of these hooks (all do nothing by default):
 
 - ``on_train_begin(trainer)`` / ``on_train_end(trainer)``;
 - ``on_epoch_begin(trainer, epoch)`` / ``on_epoch_end(trainer, epoch, logs)``;
+- ``epoch_order(trainer)``: after ``on_epoch_begin``, the epoch's order of the rows (a NumPy
+  permutation of the row indices, batches taken from it in turn) in place of the loop's own;
+  None (the default) leaves it to the loop. The first callback giving one decides;
 - ``on_batch_begin(trainer, Xb, Yb)``: may return a replacement ``(Xb, Yb)`` (data
   augmentation); return None to keep the batch;
 - ``on_gradients(trainer)``: after backpropagation, before the update; may change the
@@ -40,6 +43,9 @@ class Callback:
     def on_train_begin(self, trainer) -> None: ...
 
     def on_epoch_begin(self, trainer, epoch: int) -> None: ...
+
+    def epoch_order(self, trainer):
+        return None
 
     def on_batch_begin(self, trainer, Xb, Yb):
         return None
@@ -85,6 +91,14 @@ class CallbackList:
     def on_epoch_begin(self, trainer, epoch: int) -> None:
         for cb in self.all:
             cb.on_epoch_begin(trainer, epoch)
+
+    def epoch_order(self, trainer):
+        """The first order a callback gives for this epoch, else None."""
+        for cb in self.all:
+            order = cb.epoch_order(trainer)
+            if order is not None:
+                return order
+        return None
 
     def on_batch_begin(self, trainer, Xb, Yb):
         for cb in self.batch_begin:

@@ -60,7 +60,11 @@ class Run:
         return step
 
     def order(self):
-        """Step 1: this epoch's order of the rows, a seeded permutation (None: as they are)."""
+        """Step 1: this epoch's order of the rows: a callback's (``epoch_order``), else a
+        seeded permutation (None: as they are)."""
+        order = self.callbacks.epoch_order(self.trainer)
+        if order is not None:
+            return order
         return self.rng.permutation(self.m) if self.batch_size < self.m and self.shuffle else None
 
     def begin(self) -> int:
