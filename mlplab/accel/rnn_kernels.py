@@ -16,26 +16,32 @@ Array = np.ndarray
 _LOOP_ACTIVATIONS = {"tanh": 0, "relu": 1}  # _rnnloops.TANH, RELU: the activations it computes
 
 
+def _with_next(t0: int, t1: int | None) -> slice:
+    """The states a chunk of steps t0 … t1 − 1 reads and writes: ``h[t0]`` … ``h[t1]``."""
+    return slice(t0, None if t1 is None else t1 + 1)
+
+
 class RNNKernel(Kernel):
     """SimpleRNN: ``hₜ = g(zₜ)``, ``δₜ = dh ⊙ g′(zₜ)`` with the core's elementwise kernels."""
 
     def looped(self) -> bool:
         return self.layer.g.name in _LOOP_ACTIVATIONS
 
-    def steps(self) -> None:
+    def steps(self, rows=slice(None), packed=None):
         if self.packed is None:
             return super().steps()
-        w = self.w
-        self.loops.rnn_forward(self.is32, _LOOP_ACTIVATIONS[self.layer.g.name], w["G"], w["h"],
-                               self.packed[0], self.one)
+        w, n = self.w, rows
+        self.loops.rnn_forward(self.is32, _LOOP_ACTIVATIONS[self.layer.g.name], w["G"][:, n],
+                               w["h"][:, n], self.packed[0] if packed is None else packed,
+                               self.one)
 
-    def steps_back(self, dh: Array, dA_seq: Array | None) -> None:
+    def steps_back(self, dh, dA_seq, t0=0, t1=None):
         if self.packed is None:
-            return super().steps_back(dh, dA_seq)
-        w = self.w
+            return super().steps_back(dh, dA_seq, t0, t1)
+        w, t, ht = self.w, slice(t0, t1), _with_next(t0, t1)
         self.loops.rnn_backward(self.is32, _LOOP_ACTIVATIONS[self.layer.g.name], dh,
-                                self.no_seq if dA_seq is None else dA_seq, w["G"], w["h"],
-                                w["dZ"], self.packed[1], self.one)
+                                self._seq(dA_seq, t), w["G"][t], w["h"][ht], w["dZ"][t],
+                                self.packed[1], self.one)
 
     def step(self, t: int) -> None:
         w, g = self.w, self.layer.g
@@ -62,26 +68,27 @@ class RNNKernel(Kernel):
 class LSTMKernel(Kernel):
     """LSTM: gates stacked i, f, o, c̃ (:func:`mlplab.accel.rnn_cells.lstm_cell`)."""
 
-    ORDER, SIGMOID = ("i", "f", "o", "c"), 3
+    ORDER, SIGMOID, PIPELINE = ("i", "f", "o", "c"), 3, True
 
     def allocate(self, N, T, dtype):
         w = super().allocate(N, T, dtype)
         w["tc"], w["dc"] = np.empty((T, N, self.H), dtype), np.empty((N, self.H), dtype)
         return w
 
-    def steps(self) -> None:
+    def steps(self, rows=slice(None), packed=None):
         if self.packed is None:
             return super().steps()
-        w = self.w
-        self.loops.lstm_forward(self.is32, w["G"], w["h"], w["c"], w["tc"], self.packed[0],
+        w, n = self.w, rows
+        self.loops.lstm_forward(self.is32, w["G"][:, n], w["h"][:, n], w["c"][:, n],
+                                w["tc"][:, n], self.packed[0] if packed is None else packed,
                                 self.one)
 
-    def steps_back(self, dh: Array, dA_seq: Array | None) -> None:
+    def steps_back(self, dh, dA_seq, t0=0, t1=None):
         if self.packed is None:
-            return super().steps_back(dh, dA_seq)
-        w = self.w
-        self.loops.lstm_backward(self.is32, dh, w["dc"], self.no_seq if dA_seq is None else dA_seq,
-                                 w["G"], w["c"], w["tc"], w["dZ"], self.packed[1], self.one)
+            return super().steps_back(dh, dA_seq, t0, t1)
+        w, t = self.w, slice(t0, t1)
+        self.loops.lstm_backward(self.is32, dh, w["dc"], self._seq(dA_seq, t), w["G"][t],
+                                 w["c"][t], w["tc"][t], w["dZ"][t], self.packed[1], self.one)
 
     def step(self, t: int) -> None:
         w = self.w
@@ -102,7 +109,7 @@ class LSTMKernel(Kernel):
 class GRUKernel(Kernel):
     """GRU: gates stacked r, u, n (:func:`mlplab.accel.rnn_cells.gru_mix`, ``gru_state``)."""
 
-    ORDER, SIGMOID = ("r", "u", "n"), 2
+    ORDER, SIGMOID, PIPELINE = ("r", "u", "n"), 2, True
 
     def allocate(self, N, T, dtype):
         w = super().allocate(N, T, dtype)
@@ -115,19 +122,19 @@ class GRUKernel(Kernel):
         self.bh = np.zeros(3 * self.H, dtype)
         self.bh[2 * self.H:] = self.layer.b_hn  # b_hn stays inside the reset gate's product
 
-    def steps(self) -> None:
+    def steps(self, rows=slice(None), packed=None):
         if self.packed is None:
             return super().steps()
-        w = self.w
-        self.loops.gru_forward(self.is32, w["G"], w["Zh"], w["h"], self.packed[0], self.bh,
-                               self.one)
+        w, n = self.w, rows
+        self.loops.gru_forward(self.is32, w["G"][:, n], w["Zh"][:, n], w["h"][:, n],
+                               self.packed[0] if packed is None else packed, self.bh, self.one)
 
-    def steps_back(self, dh: Array, dA_seq: Array | None) -> None:
+    def steps_back(self, dh, dA_seq, t0=0, t1=None):
         if self.packed is None:
-            return super().steps_back(dh, dA_seq)
-        w = self.w
-        self.loops.gru_backward(self.is32, dh, w["tmp"], self.no_seq if dA_seq is None else dA_seq,
-                                w["G"], w["Zh"], w["h"], w["dZ"], w["dZh"], self.packed[1],
+            return super().steps_back(dh, dA_seq, t0, t1)
+        w, t = self.w, slice(t0, t1)
+        self.loops.gru_backward(self.is32, dh, w["tmp"], self._seq(dA_seq, t), w["G"][t],
+                                w["Zh"][t], w["h"][t], w["dZ"][t], w["dZh"][t], self.packed[1],
                                 self.one)
 
     def step(self, t: int) -> None:

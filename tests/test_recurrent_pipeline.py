@@ -1,0 +1,116 @@
+"""The recurrent accelerator with a worker thread beside its compiled loops
+(mlplab.accel.rnn_base: the forward's second half of the sequences, the backward's products
+over each chunk of steps) computes what the core computes, the same numbers every run, and
+passes on an error raised on the worker."""
+
+import concurrent.futures
+import os
+
+import numpy as np
+import pytest
+
+import mlplab
+from mlplab.accel import recurrent, rnn_base, rnn_cells
+from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN, TimeDense
+
+KINDS = {"lstm": LSTM, "gru": GRU}
+
+
+@pytest.fixture
+def worker(monkeypatch):
+    """Fits as on a machine with a core to spare for the worker, in chunks of 3 steps; the
+    tasks the worker ran, by function name."""
+    if rnn_cells.loops() is None:
+        pytest.skip("needs numba and MKL (pip install 'mlplab[mkl]')")
+    monkeypatch.setattr(recurrent, "numpy_blas_threads", lambda: 2)
+    monkeypatch.setattr(rnn_base, "CHUNK", 3)
+    ran = []
+    submit = concurrent.futures.ThreadPoolExecutor.submit
+
+    def spy(self, fn, *args, **kwargs):
+        ran.append(fn.__name__)
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "submit", spy)
+    return ran
+
+
+def _net(kind, sequences, m_in=3, dtype=np.float64, T=7):
+    cls = KINDS[kind]
+    head = TimeDense(4, 3, "softmax", rng=np.random.default_rng(3), dtype=dtype) if sequences \
+        else Dense(4, 1, "identity", rng=np.random.default_rng(3), dtype=dtype)
+    layers = [Input((T, m_in)),
+              cls(m_in, 5, return_sequences=True, rng=np.random.default_rng(1), dtype=dtype),
+              cls(5, 4, return_sequences=sequences, rng=np.random.default_rng(2), dtype=dtype),
+              head]
+    return mlplab.Network.from_layers(layers, loss="cross_entropy" if sequences else "mse",
+                                      seed=0)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("sequences", [False, True])
+@pytest.mark.parametrize("batch, T", [(16, 7), (5, 10), (1, 2)])  # odd halves, one row, T < CHUNK
+def test_fits_with_the_worker_equal_the_core(worker, kind, sequences, batch, T):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(20, T, 3))
+    y = rng.integers(0, 3, (20, T)) if sequences else X[:, :, 0].sum(1, keepdims=True)
+    kw = dict(optimizer="adam", learning_rate=0.01, batch_size=batch, max_epochs=3,
+              epsilon=None, seed=1)
+    fast, core = _net(kind, sequences, T=T), _net(kind, sequences, T=T)
+    h_fast = fast.fit(X, y, accelerate=True, **kw)
+    h_core = core.fit(X, y, accelerate=False, **kw)
+    assert h_fast.backend == "numpy-recurrent+numba+mkl"
+    assert "accumulate" in worker if T > 3 else True  # the products of chunks, on the worker
+    assert ("_steps_on_worker" in worker) == (batch > 1)  # half the sequences, forward
+    for p, q in zip(fast.params, core.params):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(h_fast.loss, h_core.loss, rtol=1e-9)
+
+
+def test_the_same_fit_gives_the_same_numbers_every_run(worker):
+    """Which thread adds which chunk's products is fixed: bit for bit the same."""
+    rng = np.random.default_rng(6)
+    X, y = rng.normal(size=(24, 10, 3)).astype(np.float32), rng.normal(size=(24, 1))
+    runs = []
+    for _ in range(3):
+        net = _net("lstm", False, dtype=np.float32, T=10)
+        net.fit(X, y.astype(np.float32), optimizer="sgd", learning_rate=0.05, batch_size=8,
+                max_epochs=2, epsilon=None, seed=1, accelerate=True)
+        runs.append(net.params)
+    assert worker.count("accumulate") > 0
+    for other in runs[1:]:
+        for p, q in zip(runs[0], other):
+            np.testing.assert_array_equal(p, q)
+
+
+def test_an_error_on_the_worker_reaches_the_fit_after_every_task_ended(worker, monkeypatch):
+    done = []
+
+    def failing(self, w, grads, dX, t0=0, t1=None):
+        done.append(t0)
+        raise MemoryError("no room for the products")
+
+    monkeypatch.setattr(rnn_base.Kernel, "accumulate", failing)
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(8, 7, 3)), rng.normal(size=(8, 1))
+    with pytest.raises(MemoryError, match="no room"):
+        _net("gru", False).fit(X, y, batch_size=8, max_epochs=1, accelerate=True)
+    assert len(done) == 3  # the worker's two chunks and the loop's own one (7 steps by 3)
+
+
+def test_the_simple_rnn_keeps_its_products_on_mkls_threads(worker):
+    """For SimpleRNN the worker measured slower (its steps are short beside the products)."""
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(8, 7, 3)), rng.normal(size=(8, 1))
+    net = mlplab.Network.from_layers([Input((7, 3)), SimpleRNN(3, 4), Dense(4, 1, "identity")],
+                                     loss="mse")
+    net.fit(X, y, batch_size=8, max_epochs=1, accelerate=True)
+    assert worker == []
+
+
+def test_a_forked_process_gets_a_worker_of_its_own(monkeypatch):
+    first = rnn_base.worker()
+    assert rnn_base.worker() is first
+    monkeypatch.setattr(os, "getpid", lambda: -1)  # as in a child of fork(): another process
+    child = rnn_base.worker()
+    assert child is not first and child.submit(lambda: 7).result() == 7
