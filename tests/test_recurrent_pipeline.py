@@ -1,7 +1,6 @@
-"""The recurrent accelerator with a worker thread beside its compiled loops
-(mlplab.accel.rnn_base: the forward's second half of the sequences, the backward's products
-over each chunk of steps) computes what the core computes, the same numbers every run, and
-passes on an error raised on the worker."""
+"""The recurrent accelerator training each batch in two halves of its sequences, the second
+on a worker thread (mlplab.accel.rnn_base), computes what the core computes, the same numbers
+every run, and passes on an error raised on the worker."""
 
 import concurrent.futures
 import os
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 
 import mlplab
-from mlplab.accel import recurrent, rnn_base, rnn_cells
+from mlplab.accel import recurrent, rnn_base, rnn_cells, rnn_kernels
 from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN, TimeDense
 
 KINDS = {"lstm": LSTM, "gru": GRU}
@@ -18,17 +17,16 @@ KINDS = {"lstm": LSTM, "gru": GRU}
 
 @pytest.fixture
 def worker(monkeypatch):
-    """Fits as on a machine with a core to spare for the worker, in chunks of 3 steps; the
-    tasks the worker ran, by function name."""
+    """Fits as on a machine with a core to spare for the worker; the rows of the halves the
+    worker ran."""
     if rnn_cells.loops() is None:
         pytest.skip("needs numba and MKL (pip install 'mlplab[mkl]')")
     monkeypatch.setattr(recurrent, "numpy_blas_threads", lambda: 2)
-    monkeypatch.setattr(rnn_base, "CHUNK", 3)
     ran = []
     submit = concurrent.futures.ThreadPoolExecutor.submit
 
     def spy(self, fn, *args, **kwargs):
-        ran.append(fn.__name__)
+        ran.append(args[0].rows if args and isinstance(args[0], rnn_base.Kernel) else None)
         return submit(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "submit", spy)
@@ -49,7 +47,7 @@ def _net(kind, sequences, m_in=3, dtype=np.float64, T=7):
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("sequences", [False, True])
-@pytest.mark.parametrize("batch, T", [(16, 7), (5, 10), (1, 2)])  # odd halves, one row, T < CHUNK
+@pytest.mark.parametrize("batch, T", [(16, 7), (5, 10), (1, 2)])  # odd halves; one row: whole
 def test_fits_with_the_worker_equal_the_core(worker, kind, sequences, batch, T):
     rng = np.random.default_rng(5)
     X = rng.normal(size=(20, T, 3))
@@ -60,15 +58,18 @@ def test_fits_with_the_worker_equal_the_core(worker, kind, sequences, batch, T):
     h_fast = fast.fit(X, y, accelerate=True, **kw)
     h_core = core.fit(X, y, accelerate=False, **kw)
     assert h_fast.backend == "numpy-recurrent+numba+mkl"
-    assert "accumulate" in worker if T > 3 else True  # the products of chunks, on the worker
-    assert ("_steps_on_worker" in worker) == (batch > 1)  # half the sequences, forward
+    if batch > 1:  # the second half of every batch (the last one's too), both ways
+        assert slice(batch // 2, batch) in worker and slice(0, batch // 2) not in worker
+        assert len(worker) == 2 * 2 * 3 * (20 // batch + (20 % batch > 0))  # layers, epochs
+    else:
+        assert worker == []  # one sequence: nothing to share
     for p, q in zip(fast.params, core.params):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(h_fast.loss, h_core.loss, rtol=1e-9)
 
 
 def test_the_same_fit_gives_the_same_numbers_every_run(worker):
-    """Which thread adds which chunk's products is fixed: bit for bit the same."""
+    """Each half's sums, then theirs: bit for bit the same."""
     rng = np.random.default_rng(6)
     X, y = rng.normal(size=(24, 10, 3)).astype(np.float32), rng.normal(size=(24, 1))
     runs = []
@@ -77,25 +78,28 @@ def test_the_same_fit_gives_the_same_numbers_every_run(worker):
         net.fit(X, y.astype(np.float32), optimizer="sgd", learning_rate=0.05, batch_size=8,
                 max_epochs=2, epsilon=None, seed=1, accelerate=True)
         runs.append(net.params)
-    assert worker.count("accumulate") > 0
+    assert worker
     for other in runs[1:]:
         for p, q in zip(runs[0], other):
             np.testing.assert_array_equal(p, q)
 
 
-def test_an_error_on_the_worker_reaches_the_fit_after_every_task_ended(worker, monkeypatch):
+def test_an_error_on_the_worker_reaches_the_fit_after_both_halves_ended(worker, monkeypatch):
     done = []
+    steps_back = rnn_kernels.GRUKernel.steps_back
 
-    def failing(self, w, grads, dX, t0=0, t1=None):
-        done.append(t0)
-        raise MemoryError("no room for the products")
+    def failing(self, dh, dA_seq):
+        done.append(self.rows)
+        if self.rows.start:  # the worker's half
+            raise MemoryError("no room for the second half")
+        steps_back(self, dh, dA_seq)
 
-    monkeypatch.setattr(rnn_base.Kernel, "accumulate", failing)
+    monkeypatch.setattr(rnn_kernels.GRUKernel, "steps_back", failing)
     rng = np.random.default_rng(7)
     X, y = rng.normal(size=(8, 7, 3)), rng.normal(size=(8, 1))
-    with pytest.raises(MemoryError, match="no room"):
+    with pytest.raises(MemoryError, match="second half"):
         _net("gru", False).fit(X, y, batch_size=8, max_epochs=1, accelerate=True)
-    assert len(done) == 3  # the worker's two chunks and the loop's own one (7 steps by 3)
+    assert sorted(r.start for r in done) == [0, 4]  # the loop's half ran to its end too
 
 
 def test_the_simple_rnn_keeps_its_products_on_mkls_threads(worker):
@@ -114,3 +118,22 @@ def test_a_forked_process_gets_a_worker_of_its_own(monkeypatch):
     monkeypatch.setattr(os, "getpid", lambda: -1)  # as in a child of fork(): another process
     child = rnn_base.worker()
     assert child is not first and child.submit(lambda: 7).result() == 7
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("shared", [False, True])  # one state per sequence, or one for all
+def test_each_half_starts_from_its_rows_of_an_initial_state(worker, kind, shared):
+    rng = np.random.default_rng(11)
+    X, y = rng.normal(size=(12, 7, 3)), rng.normal(size=(12, 1))
+    h0 = rng.normal(size=5) if shared else rng.normal(size=(12, 5))
+    nets = [_net(kind, False), _net(kind, False)]
+    for net in nets:
+        net.layers[1].initial_state = (h0, -h0) if kind == "lstm" else h0
+    kw = dict(optimizer="sgd", learning_rate=0.05, batch_size=12, max_epochs=3, epsilon=None)
+    nets[0].fit(X, y, accelerate=True, **kw)
+    nets[1].fit(X, y, accelerate=False, **kw)
+    assert slice(6, 12) in worker
+    for p, q in zip(nets[0].params, nets[1].params):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+    for a, b in zip(nets[0].layers[1].state, nets[1].layers[1].state):  # the last states
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

@@ -20,14 +20,14 @@ them with the core's) as follows:
 - those products over all steps (and the input projection) use every thread BLAS is given;
   the time loop's small products one (robust when other jobs hold the cores; with MKL, its
   calls run on one thread). ``bench/rnn_threads.py`` measures the choice. For an LSTM or GRU
-  with the compiled loops and at least two BLAS threads, a worker thread shares the steps
-  instead (:meth:`mlplab.accel.rnn_base.Kernel.pipelined`): forward, it runs the loop for
-  the second half of the sequences beside the first; backward, it makes each chunk of
-  steps' products (∂C/∂W, ∂C/∂b, ∂C/∂x) while the loop goes on with the next chunk. On this
-  project's 2-vCPU machine an LSTM step (``bench/rnn.py``) fell from 8.0 to 5.7 ms, a GRU
-  step from 7.2 to 5.6; SimpleRNN's steps are short beside its products (1.8 → 2.4 ms with
-  the worker): it keeps the products on MKL's threads. An earlier version handing the big
-  products to a second thread beside the NumPy steps was slower;
+  with the compiled loops and at least two BLAS threads, a worker thread trains the second
+  half of each batch's sequences beside the first instead, loops and products on one thread
+  each (:mod:`mlplab.accel.rnn_base`): on this project's 2-vCPU machine an LSTM step
+  (``bench/rnn.py``) fell from 8.0 to 4.9–5.3 ms, a GRU step from 7.2 to 4.7–4.9. SimpleRNN's
+  steps are short beside its products (1.9 → 2.3 ms that way): it keeps the products on
+  MKL's threads. Handing only the products over all steps to a second thread, beside the
+  NumPy steps of an earlier version or chunk by chunk beside the compiled loop, measured
+  slower;
 - the gate arithmetic of a step is one compiled loop with numba installed
   (:mod:`mlplab.accel.rnn_cells`), NumPy otherwise;
 - with numba and MKL installed (``pip install 'mlplab[mkl]'``), the whole time loop is one
@@ -88,13 +88,13 @@ class RecurrentStep(Step):
         # the products over all steps: MKL's where the loops run in MKL or the fit is large,
         # on as many threads as NumPy's BLAS may use
         lib, threads = products.for_fit(run, in_use=loops)
-        # with a core to spare, the products over a chunk of steps run on a worker thread
-        # while the compiled loop goes on with the next chunk (rnn_base.Kernel.pipelined)
+        # with a core to spare, a worker thread trains half of each batch's sequences
+        # (rnn_base's docstring)
         spare = lib is not None and loops and (numpy_blas_threads() or 1) >= 2
         for layer in self.net.layers:
             if isinstance(layer, Kernel):
                 layer.lib = lib
-                layer.worker = rnn_base.worker() if spare and layer.PIPELINE else None
+                layer.worker = rnn_base.worker() if spare and layer.HALVES else None
         self._release = contextlib.ExitStack()
         self._release.enter_context(threads)  # last: nothing after it can raise
 

@@ -16,32 +16,26 @@ Array = np.ndarray
 _LOOP_ACTIVATIONS = {"tanh": 0, "relu": 1}  # _rnnloops.TANH, RELU: the activations it computes
 
 
-def _with_next(t0: int, t1: int | None) -> slice:
-    """The states a chunk of steps t0 … t1 − 1 reads and writes: ``h[t0]`` … ``h[t1]``."""
-    return slice(t0, None if t1 is None else t1 + 1)
-
-
 class RNNKernel(Kernel):
     """SimpleRNN: ``hₜ = g(zₜ)``, ``δₜ = dh ⊙ g′(zₜ)`` with the core's elementwise kernels."""
 
     def looped(self) -> bool:
         return self.layer.g.name in _LOOP_ACTIVATIONS
 
-    def steps(self, rows=slice(None), packed=None):
+    def steps(self) -> None:
         if self.packed is None:
             return super().steps()
-        w, n = self.w, rows
-        self.loops.rnn_forward(self.is32, _LOOP_ACTIVATIONS[self.layer.g.name], w["G"][:, n],
-                               w["h"][:, n], self.packed[0] if packed is None else packed,
-                               self.one)
+        w = self.w
+        self.loops.rnn_forward(self.is32, _LOOP_ACTIVATIONS[self.layer.g.name], w["G"], w["h"],
+                               self.packed[0], self.one)
 
-    def steps_back(self, dh, dA_seq, t0=0, t1=None):
+    def steps_back(self, dh: Array, dA_seq: Array | None) -> None:
         if self.packed is None:
-            return super().steps_back(dh, dA_seq, t0, t1)
-        w, t, ht = self.w, slice(t0, t1), _with_next(t0, t1)
+            return super().steps_back(dh, dA_seq)
+        w = self.w
         self.loops.rnn_backward(self.is32, _LOOP_ACTIVATIONS[self.layer.g.name], dh,
-                                self._seq(dA_seq, t), w["G"][t], w["h"][ht], w["dZ"][t],
-                                self.packed[1], self.one)
+                                self.no_seq if dA_seq is None else dA_seq, w["G"], w["h"],
+                                w["dZ"], self.packed[1], self.one)
 
     def step(self, t: int) -> None:
         w, g = self.w, self.layer.g
@@ -68,27 +62,26 @@ class RNNKernel(Kernel):
 class LSTMKernel(Kernel):
     """LSTM: gates stacked i, f, o, c̃ (:func:`mlplab.accel.rnn_cells.lstm_cell`)."""
 
-    ORDER, SIGMOID, PIPELINE = ("i", "f", "o", "c"), 3, True
+    ORDER, SIGMOID, HALVES = ("i", "f", "o", "c"), 3, True
 
     def allocate(self, N, T, dtype):
         w = super().allocate(N, T, dtype)
         w["tc"], w["dc"] = np.empty((T, N, self.H), dtype), np.empty((N, self.H), dtype)
         return w
 
-    def steps(self, rows=slice(None), packed=None):
+    def steps(self) -> None:
         if self.packed is None:
             return super().steps()
-        w, n = self.w, rows
-        self.loops.lstm_forward(self.is32, w["G"][:, n], w["h"][:, n], w["c"][:, n],
-                                w["tc"][:, n], self.packed[0] if packed is None else packed,
+        w = self.w
+        self.loops.lstm_forward(self.is32, w["G"], w["h"], w["c"], w["tc"], self.packed[0],
                                 self.one)
 
-    def steps_back(self, dh, dA_seq, t0=0, t1=None):
+    def steps_back(self, dh: Array, dA_seq: Array | None) -> None:
         if self.packed is None:
-            return super().steps_back(dh, dA_seq, t0, t1)
-        w, t = self.w, slice(t0, t1)
-        self.loops.lstm_backward(self.is32, dh, w["dc"], self._seq(dA_seq, t), w["G"][t],
-                                 w["c"][t], w["tc"][t], w["dZ"][t], self.packed[1], self.one)
+            return super().steps_back(dh, dA_seq)
+        w = self.w
+        self.loops.lstm_backward(self.is32, dh, w["dc"], self.no_seq if dA_seq is None else dA_seq,
+                                 w["G"], w["c"], w["tc"], w["dZ"], self.packed[1], self.one)
 
     def step(self, t: int) -> None:
         w = self.w
@@ -109,7 +102,7 @@ class LSTMKernel(Kernel):
 class GRUKernel(Kernel):
     """GRU: gates stacked r, u, n (:func:`mlplab.accel.rnn_cells.gru_mix`, ``gru_state``)."""
 
-    ORDER, SIGMOID, PIPELINE = ("r", "u", "n"), 2, True
+    ORDER, SIGMOID, HALVES = ("r", "u", "n"), 2, True
 
     def allocate(self, N, T, dtype):
         w = super().allocate(N, T, dtype)
@@ -117,24 +110,26 @@ class GRUKernel(Kernel):
         w["dZh"] = np.empty((T, N, 3 * self.H), dtype)
         return w
 
+    STACKED = Kernel.STACKED + ("bh",)
+
     def pack(self, dtype) -> None:
         super().pack(dtype)
         self.bh = np.zeros(3 * self.H, dtype)
         self.bh[2 * self.H:] = self.layer.b_hn  # b_hn stays inside the reset gate's product
 
-    def steps(self, rows=slice(None), packed=None):
+    def steps(self) -> None:
         if self.packed is None:
             return super().steps()
-        w, n = self.w, rows
-        self.loops.gru_forward(self.is32, w["G"][:, n], w["Zh"][:, n], w["h"][:, n],
-                               self.packed[0] if packed is None else packed, self.bh, self.one)
+        w = self.w
+        self.loops.gru_forward(self.is32, w["G"], w["Zh"], w["h"], self.packed[0], self.bh,
+                               self.one)
 
-    def steps_back(self, dh, dA_seq, t0=0, t1=None):
+    def steps_back(self, dh: Array, dA_seq: Array | None) -> None:
         if self.packed is None:
-            return super().steps_back(dh, dA_seq, t0, t1)
-        w, t = self.w, slice(t0, t1)
-        self.loops.gru_backward(self.is32, dh, w["tmp"], self._seq(dA_seq, t), w["G"][t],
-                                w["Zh"][t], w["h"][t], w["dZ"][t], w["dZh"][t], self.packed[1],
+            return super().steps_back(dh, dA_seq)
+        w = self.w
+        self.loops.gru_backward(self.is32, dh, w["tmp"], self.no_seq if dA_seq is None else dA_seq,
+                                w["G"], w["Zh"], w["h"], w["dZ"], w["dZh"], self.packed[1],
                                 self.one)
 
     def step(self, t: int) -> None:
