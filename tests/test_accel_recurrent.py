@@ -214,3 +214,30 @@ def test_training_from_an_initial_state_equals_the_core(cells, kind):
     assert backend == f"numpy-recurrent+{cells}"
     for p, q in zip(nets[0].params, nets[1].params):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("numba_setting, rule", [("on", "CompiledUpdates"),
+                                                 ("off", "InPlaceUpdates")])
+def test_the_update_runs_in_place_with_the_cores_numbers(numba_setting, rule, monkeypatch):
+    """Adam's step (the estimators' default) as one compiled pass, or NumPy's in place:
+    the core's numbers bit for bit, every step."""
+    if numba_setting == "on" and not _numba():
+        pytest.skip("numba not installed")
+    from mlplab.accel import updates
+
+    monkeypatch.setenv("MLPLAB_NUMBA", numba_setting)
+    used = []
+    for name in ("CompiledUpdates", "InPlaceUpdates"):
+        cls = getattr(updates, name)
+        monkeypatch.setattr(cls, "__call__", (lambda call, name: lambda self, *a, **k: (
+            used.append(name), call(self, *a, **k)))(cls.__call__, name))
+    X, y = data(False, np.float64, m=24)
+    kw = dict(optimizer="adam", learning_rate=0.01, batch_size=8, max_epochs=2, epsilon=None,
+              seed=1)
+    fast, core = stack("lstm", False, np.float64), stack("lstm", False, np.float64)
+    fast.fit(X, y, accelerate=True, **kw)
+    n_fast = len(used)
+    core.fit(X, y, accelerate=False, **kw)
+    assert n_fast == 6 and set(used) == {rule}  # 3 batches × 2 epochs, none by the core
+    for p, q in zip(fast.params, core.params):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-15)

@@ -51,10 +51,11 @@ import numpy as np
 from ..core.layers.recurrent import Recurrent
 from ..core.step import Step
 from ..core.validation import check_finite
-from . import products, rnn_base, rnn_cells
+from . import fused, products, rnn_base, rnn_cells
 from .rnn_base import Kernel
 from .rnn_kernels import KERNELS
 from .threads import numpy_blas_threads
+from .updates import CompiledUpdates, InPlaceUpdates
 
 Array = np.ndarray
 BLOCK_ROWS = 256  # predict: sequences per block (a block's per-step arrays stay small)
@@ -95,8 +96,28 @@ class RecurrentStep(Step):
             if isinstance(layer, Kernel):
                 layer.lib = lib
                 layer.worker = rnn_base.worker() if spare and layer.HALVES else None
+        # the update rule in place (the core's numbers): one compiled pass, or NumPy's
+        kernels = fused.compiled_kernels(run)
+        if not InPlaceUpdates.applies(run.optimizer):  # a rule of the user's own
+            self.update = run.optimizer.step
+        else:
+            self.update = CompiledUpdates(run.optimizer, kernels) if kernels is not None \
+                else InPlaceUpdates(run.optimizer)
         self._release = contextlib.ExitStack()
         self._release.enter_context(threads)  # last: nothing after it can raise
+
+    def __call__(self, Xb: Array, Yb: Array):
+        """The core's step (:class:`mlplab.core.step.Step`), its update in place."""
+        net = self.net
+        A = net.forward(Xb, training=True)  # step 2
+        cost = net.loss.value(A, Yb, net.layers[-1].Z)
+        net.backward(Yb)  # steps 3–4
+        self.on_gradients()
+        if self.diverged(cost):
+            return None
+        self.update(net.params, net.grads)  # step 5
+        self.count(cost, Xb.shape[0])
+        return cost
 
     def snapshot(self) -> list[Array]:
         return [p.copy() for p in self.net.params]
