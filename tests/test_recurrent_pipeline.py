@@ -2,14 +2,15 @@
 on a worker thread (mlplab.accel.rnn_base), computes what the core computes, the same numbers
 every run, and passes on an error raised on the worker."""
 
-import concurrent.futures
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
 
 import mlplab
-from mlplab.accel import recurrent, rnn_base, rnn_cells, rnn_kernels
+from mlplab.accel import handoff, recurrent, rnn_base, rnn_cells, rnn_kernels
 from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN, TimeDense
 
 KINDS = {"lstm": LSTM, "gru": GRU}
@@ -23,13 +24,13 @@ def worker(monkeypatch):
         pytest.skip("needs numba and MKL (pip install 'mlplab[mkl]')")
     monkeypatch.setattr(recurrent, "numpy_blas_threads", lambda: 2)
     ran = []
-    submit = concurrent.futures.ThreadPoolExecutor.submit
+    submit = handoff.Worker.submit
 
-    def spy(self, fn, *args, **kwargs):
+    def spy(self, fn, *args):
         ran.append(args[0].rows if args and isinstance(args[0], rnn_base.Kernel) else None)
-        return submit(self, fn, *args, **kwargs)
+        return submit(self, fn, *args)
 
-    monkeypatch.setattr(concurrent.futures.ThreadPoolExecutor, "submit", spy)
+    monkeypatch.setattr(handoff.Worker, "submit", spy)
     return ran
 
 
@@ -113,11 +114,41 @@ def test_the_simple_rnn_keeps_its_products_on_mkls_threads(worker):
 
 
 def test_a_forked_process_gets_a_worker_of_its_own(monkeypatch):
-    first = rnn_base.worker()
-    assert rnn_base.worker() is first
+    if not handoff.available():
+        pytest.skip("needs numba")
+    first = handoff.worker()
+    assert handoff.worker() is first
     monkeypatch.setattr(os, "getpid", lambda: -1)  # as in a child of fork(): another process
-    child = rnn_base.worker()
+    child = handoff.worker()
     assert child is not first and child.submit(lambda: 7).result() == 7
+
+
+def test_the_worker_runs_one_task_at_a_time_and_hands_back_its_error():
+    if not handoff.available():
+        pytest.skip("needs numba")
+    worker, seen = handoff.worker(), []
+
+    def slow(k):
+        seen.append(("start", k))
+        time.sleep(0.02)
+        seen.append(("end", k))
+        return k
+
+    def other_thread():
+        seen.append(("result", worker.submit(slow, 2).result()))
+
+    task = worker.submit(slow, 1)
+    thread = threading.Thread(target=other_thread)
+    thread.start()  # its submit waits until this task's result is taken
+    time.sleep(0.05)
+    assert task.result() == 1
+    thread.join()
+    assert seen == [("start", 1), ("end", 1), ("start", 2), ("end", 2), ("result", 2)]
+    with pytest.raises(ZeroDivisionError):
+        worker.submit(lambda: 1 / 0).result()
+    assert worker.submit(lambda: "still there").result() == "still there"
+    time.sleep(0.01)  # past its spinning: asleep, and woken by the next task
+    assert worker.submit(lambda: 3).result() == 3
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

@@ -51,7 +51,7 @@ import numpy as np
 from ..core.layers.recurrent import Recurrent
 from ..core.step import Step
 from ..core.validation import check_finite
-from . import fused, products, rnn_base, rnn_cells
+from . import fused, handoff, products, rnn_cells
 from .rnn_base import Kernel
 from .rnn_kernels import KERNELS
 from .threads import numpy_blas_threads
@@ -91,11 +91,12 @@ class RecurrentStep(Step):
         lib, threads = products.for_fit(run, in_use=loops)
         # with a core to spare, a worker thread trains half of each batch's sequences
         # (rnn_base's docstring)
-        spare = lib is not None and loops and (numpy_blas_threads() or 1) >= 2
+        spare = lib is not None and loops and (numpy_blas_threads() or 1) >= 2 and \
+            handoff.available()
         for layer in self.net.layers:
             if isinstance(layer, Kernel):
                 layer.lib = lib
-                layer.worker = rnn_base.worker() if spare and layer.HALVES else None
+                layer.worker = handoff.worker() if spare and layer.HALVES else None
         # the update rule in place (the core's numbers): one compiled pass, or NumPy's
         kernels = fused.compiled_kernels(run)
         if not InPlaceUpdates.applies(run.optimizer):  # a rule of the user's own

@@ -3,7 +3,7 @@ they compute and how): one :class:`Kernel` per recurrent layer keeps the layer c
 (``forward``, ``backward``, ``params``, ``grads``) with stacked weights and reused time-major
 arrays. Subclasses (:mod:`mlplab.accel.rnn_kernels`) give each cell's steps.
 
-With a worker thread (:func:`worker`, one a process; the step sets it for the cells whose
+With a worker thread (:func:`mlplab.accel.handoff.worker`; the step sets it for the cells whose
 ``HALVES`` measured faster, where BLAS has two threads and the compiled loops run), a batch
 is trained as two halves of its sequences, one per thread: each half has a kernel of its own
 (its arrays, ``W_h`` packed for its rows, MKL on one thread) that runs the forward and the
@@ -14,10 +14,7 @@ the gradients of the halves (means over the whole batch) are summed, their outpu
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import os
-import threading
 
 import numpy as np
 
@@ -35,22 +32,6 @@ def one_blas_thread():
     if not _limiter:
         _limiter.append(one_blas_thread_limiter())
     return _limiter[0]()
-
-
-_workers: dict[int, concurrent.futures.ThreadPoolExecutor] = {}  # process id: the worker
-_workers_lock = threading.Lock()
-
-
-def worker() -> concurrent.futures.ThreadPoolExecutor:
-    """The process's one worker thread for the second half of a batch (made on first use; a
-    forked child makes its own: the parent's thread is not in it)."""
-    with _workers_lock:
-        pool = _workers.get(os.getpid())
-        if pool is None:
-            _workers.clear()
-            pool = _workers[os.getpid()] = concurrent.futures.ThreadPoolExecutor(
-                1, thread_name_prefix="mlplab-recurrent")
-        return pool
 
 
 def _add_sum(alpha: float, D: Array, ones: Array, c: Array, lib=None) -> None:
@@ -176,19 +157,20 @@ class Kernel:
 
     def _both(self, run) -> list:
         """``[run(first half), run(second half)]``, the second on the worker, each with MKL on
-        one thread; the worker's task is waited for even after an error here."""
+        one thread; the worker's task has ended when this returns or raises."""
         from .mkl import binding
 
         def on_one_thread(half):
             with binding().one_thread():
                 return run(half)
 
-        future = self.worker.submit(on_one_thread, self.halves[1])
+        task = self.worker.submit(on_one_thread, self.halves[1])
         try:
             first = on_one_thread(self.halves[0])
-        finally:
-            concurrent.futures.wait([future])
-        return [first, future.result()]
+        except BaseException:
+            task.wait()  # ended before the error goes on (the worker's own, if any, dropped)
+            raise
+        return [first, task.result()]
 
     def _joined(self, name: str, parts: list) -> Array:
         """The halves' ``parts`` one after the other along the batch, in an array kept."""
