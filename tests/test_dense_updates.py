@@ -108,6 +108,10 @@ def test_arrays_the_kernel_cannot_take_leave_the_step_to_the_usual_update():
 def _shared_pool(monkeypatch):
     """Fits as where MKL and numba share 2 TBB threads (the products in MKL)."""
     _kernels()
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread")
     monkeypatch.setenv("MLPLAB_MKL", "on")
     monkeypatch.setenv("MLPLAB_NUMBA", "on")
     monkeypatch.setattr(dense, "shared_pool_threads", lambda: 2)

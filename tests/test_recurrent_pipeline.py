@@ -152,11 +152,11 @@ def test_the_worker_runs_one_task_at_a_time_and_hands_back_its_error():
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-@pytest.mark.parametrize("shared", [False, True])  # one state per sequence, or one for all
-def test_each_half_starts_from_its_rows_of_an_initial_state(worker, kind, shared):
+@pytest.mark.parametrize("shape", [(12, 5), (5,), (1, 5)])  # per sequence, or one for all
+def test_each_half_starts_from_its_rows_of_an_initial_state(worker, kind, shape):
     rng = np.random.default_rng(11)
     X, y = rng.normal(size=(12, 7, 3)), rng.normal(size=(12, 1))
-    h0 = rng.normal(size=5) if shared else rng.normal(size=(12, 5))
+    h0 = rng.normal(size=shape)
     nets = [_net(kind, False), _net(kind, False)]
     for net in nets:
         net.layers[1].initial_state = (h0, -h0) if kind == "lstm" else h0
@@ -168,3 +168,26 @@ def test_each_half_starts_from_its_rows_of_an_initial_state(worker, kind, shared
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
     for a, b in zip(nets[0].layers[1].state, nets[1].layers[1].state):  # the last states
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_an_interrupted_wait_still_waits_for_the_task_and_frees_the_worker(monkeypatch):
+    if not handoff.available():
+        pytest.skip("needs numba")
+    worker = handoff.worker()
+    monkeypatch.setattr(handoff, "SPIN", 1)  # straight to the event
+    calls = []
+    wait = threading.Event.wait
+
+    def interrupted(self, timeout=None):  # the first sleep of the caller is interrupted
+        if not calls:
+            calls.append(1)
+            raise KeyboardInterrupt
+        return wait(self, timeout)
+
+    task = worker.submit(time.sleep, 0.05)
+    monkeypatch.setattr(threading.Event, "wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        task.result()
+    monkeypatch.setattr(threading.Event, "wait", wait)
+    assert worker._done[0] == 1  # the task had ended when the interruption went on
+    assert worker.submit(lambda: "free").result() == "free"

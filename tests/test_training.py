@@ -165,7 +165,7 @@ def test_a_callback_can_give_the_epochs_order_of_rows(accelerate):
     scikit-learn's estimators draw theirs), on the accelerated step and the core's alike."""
     seen, orders = [], []
 
-    class Reversed(Callback):
+    class Shuffled(Callback):
         def on_epoch_begin(self, trainer, epoch):
             orders.append(np.random.default_rng(epoch).permutation(10))
 
@@ -177,10 +177,20 @@ def test_a_callback_can_give_the_epochs_order_of_rows(accelerate):
 
     X = np.arange(20.0).reshape(10, 2)
     Y = np.zeros((10, 1))
-    Network([2, 3, 1], seed=0).fit(X, Y, batch_size=4, max_epochs=2, callbacks=[Reversed()],
+    Network([2, 3, 1], seed=0).fit(X, Y, batch_size=4, max_epochs=2, callbacks=[Shuffled()],
                                    accelerate=accelerate)
     want = [X[order[i:i + 4], 0] for order in orders for i in (0, 4, 8)]
     assert len(seen) == 6 and all(np.array_equal(a, b) for a, b in zip(seen, want))
+
+
+def test_an_epoch_order_that_is_not_a_permutation_is_a_clear_error():
+    class Bad(Callback):
+        def epoch_order(self, trainer):
+            return np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 10])  # 10 rows: index 10 is past them
+
+    with pytest.raises(mlplab.ConfigError, match="permutation of the 10 row"):
+        Network([2, 3, 1], seed=0).fit(np.zeros((10, 2)), np.zeros((10, 1)), batch_size=4,
+                                       max_epochs=1, callbacks=[Bad()])
 
 
 def test_callback_can_stop_training():

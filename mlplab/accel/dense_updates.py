@@ -44,6 +44,8 @@ class GradientSteps:
         layer's parameters or state are not what the kernel takes: update as before then.
         ``decay``: a penalty's λ for each parameter and True for L1, or None."""
         layers = range(len(params) // 2)
+        if any(p.dtype != params[0].dtype for p in params):  # one dtype per call, as the
+            return False  # compiled update rules take it
         if not all(self._planned(k, params) for k in layers):  # new arrays: checked again
             ready(self.opt, params)
             if not all(self._plan(k, params[2 * k], params[2 * k + 1]) for k in layers):

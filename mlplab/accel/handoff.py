@@ -62,21 +62,32 @@ class Worker:
         return self
 
     def wait(self) -> None:
-        """Until the task has ended (its error, if any, kept for :meth:`result`)."""
-        if self._task is None:
-            return
-        if not _spin()(self._done.ctypes.data, SPIN):
-            self._finished.wait()
-        self._task = None
-        self._one.release()
+        """Until the task has ended (its error, if any, kept for :meth:`result`); also when
+        interrupted (the interruption is raised after it)."""
+        self._end()
 
     def result(self):
         """The task's value, once it has ended; its error raised here."""
-        self.wait()
-        error, self._error = self._error, None
+        value, error = self._end()
         if error is not None:
             raise error
-        return self._value
+        return value
+
+    def _end(self):
+        """Wait for the task (the done flag itself, not only the event: a late ``set`` of an
+        earlier task's event must not end the wait), take its value and error, release."""
+        if self._task is None:
+            return None, None
+        try:
+            while not _spin()(self._done.ctypes.data, SPIN):
+                self._finished.wait(0.05)
+        finally:
+            while self._done[0] != 1:  # interrupted: the task still ends before the release
+                self._finished.wait(0.05)
+            value, error = self._value, self._error
+            self._task = self._value = self._error = None
+            self._one.release()
+        return value, error
 
     def _run(self) -> None:
         spin = _spin()

@@ -246,7 +246,9 @@ class Kernel:
             given = (given,)
         for k, s in enumerate(self.layer.STATES):
             value = 0 if given is None else np.asarray(given[k], dtype)
-            w[s][0] = value[self.rows] if np.ndim(value) == 2 else value  # a half: its rows
+            if np.ndim(value) == 2:  # a half: its rows of the whole batch's (broadcast) state
+                value = np.broadcast_to(value, (self.batch or len(w[s][0]), self.H))[self.rows]
+            w[s][0] = value
 
     def pack(self, dtype) -> None:
         """Stack the gates' weights (see the module docstring) into arrays kept from step to

@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..core import plugins
 from ..core.optimizers import get_optimizer
 from ..core.step import Step
@@ -64,7 +66,7 @@ class Run:
         seeded permutation (None: as they are)."""
         order = self.callbacks.epoch_order(self.trainer)
         if order is not None:
-            return order
+            return _checked_order(order, self.m)
         return self.rng.permutation(self.m) if self.batch_size < self.m and self.shuffle else None
 
     def begin(self) -> int:
@@ -161,3 +163,15 @@ def _checkpointer(checkpoint, every: int, settings: dict, callbacks):
     if plugins.CHECKPOINTER is None:  # pragma: no cover - mlplab/__init__ imports mlplab.io
         raise ConfigError("checkpoints need mlplab.io; import mlplab first")
     return plugins.CHECKPOINTER(checkpoint, every, settings, callbacks)
+
+
+def _checked_order(order, m: int):
+    """A callback's ``epoch_order``: a permutation of the m row indices, else a clear error."""
+    order = np.asarray(order)
+    if order.shape != (m,) or order.dtype.kind not in "iu" or \
+            not np.array_equal(np.bincount(order, minlength=m) if order.min(initial=0) >= 0
+                               else np.zeros(0), np.ones(m, np.int64)):
+        raise ConfigError(f"a callback's epoch_order must be a permutation of the {m} row "
+                          f"indices (0 … {m - 1}, each once), got shape {order.shape} of "
+                          f"{order.dtype}: return np.random.permutation({m}) or the like")
+    return order
