@@ -92,7 +92,7 @@ class DenseStep(Step):
         # the products' BLAS: MKL with as many threads as NumPy's BLAS may use, or NumPy's
         self.lib, blas_threads = products.for_fit(run)
         mkl_kernels = products.mkl_kernels() \
-            if self.lib is not None and fused.numba_setting() != "off" else None
+            if self.lib is not None and fused.compiled_kernels(run) is not None else None
         pool = shared_pool_threads() if mkl_kernels is not None else 1
         self.elementwise, kernels, threads = fused.for_run(run, pool)
         self.fused = on_gradients is None and self.penalty is None and \

@@ -16,6 +16,7 @@ callers check :func:`available`.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 
@@ -78,8 +79,9 @@ class Worker:
         earlier task's event must not end the wait), take its value and error, release."""
         if self._task is None:
             return None, None
+        spin = _spin()
         try:
-            while not _spin()(self._done.ctypes.data, SPIN):
+            while not spin(self._done.ctypes.data, SPIN):
                 self._finished.wait(0.05)
         finally:
             while self._done[0] != 1:  # interrupted: the task still ends before the release
@@ -107,6 +109,7 @@ class Worker:
             self._finished.set()
 
 
+@functools.cache
 def _spin():
     """``spin(address, tries)``: True as soon as the int64 at ``address`` is 1, False after
     ``tries`` tries (None without numba)."""

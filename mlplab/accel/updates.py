@@ -135,10 +135,11 @@ def rule_of(opt, dtype) -> tuple[int, Array]:
     if kind is GradientDescent:
         return GD, np.array([opt.learning_rate], dtype)
     if kind is Momentum:
-        return NESTEROV if opt.nesterov else MOMENTUM, np.array([opt.learning_rate, opt.momentum], dtype)
+        code = NESTEROV if opt.nesterov else MOMENTUM
+        return code, np.array([opt.learning_rate, opt.momentum], dtype)
     return ADAM, np.array([opt.beta_1, 1 - opt.beta_1, opt.beta_2, 1 - opt.beta_2,
-                        opt.learning_rate / (1 - opt.beta_1 ** opt.t),
-                        math.sqrt(1 - opt.beta_2 ** opt.t), opt.eps], dtype)
+                           opt.learning_rate / (1 - opt.beta_1 ** opt.t),
+                           math.sqrt(1 - opt.beta_2 ** opt.t), opt.eps], dtype)
 
 
 def _gd(self, p, g, state):

@@ -119,8 +119,9 @@ class SklearnBatches(L2):
         self.penalty_sum = 0.0
 
     def epoch_order(self, trainer):
-        """The epoch's order on NumPy, where the loop's step gathers each batch (into arrays
-        it reuses, by all the threads of a shared pool: ``mlplab.accel.fused.for_run``)."""
+        """The epoch's order on NumPy, where the loop's step gathers each batch (the dense
+        accelerator into arrays it reuses, on every thread of a shared pool:
+        ``mlplab.accel.fused.for_run``)."""
         return self.order if self.shuffle and self.where is None else None
 
     def on_batch_begin(self, trainer, Xb, Yb):

@@ -168,9 +168,8 @@ def _checkpointer(checkpoint, every: int, settings: dict, callbacks):
 def _checked_order(order, m: int):
     """A callback's ``epoch_order``: a permutation of the m row indices, else a clear error."""
     order = np.asarray(order)
-    if order.shape != (m,) or order.dtype.kind not in "iu" or \
-            not np.array_equal(np.bincount(order, minlength=m) if order.min(initial=0) >= 0
-                               else np.zeros(0), np.ones(m, np.int64)):
+    ok = order.shape == (m,) and order.dtype.kind in "iu" and (m == 0 or order.min() >= 0)
+    if not (ok and np.all(np.bincount(order, minlength=m) == 1)):  # each row once, none past m
         raise ConfigError(f"a callback's epoch_order must be a permutation of the {m} row "
                           f"indices (0 … {m - 1}, each once), got shape {order.shape} of "
                           f"{order.dtype}: return np.random.permutation({m}) or the like")
