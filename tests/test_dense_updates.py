@@ -93,10 +93,15 @@ def test_arrays_the_kernel_cannot_take_leave_the_step_to_the_usual_update():
     opt = Adam(0.01)
     steps = dense_updates.GradientSteps(opt, kernels, 2)
     assert steps.begin(params, None) and opt.t == 1
-    opt.state[0]["m"] = np.asfortranarray(opt.state[0]["m"])  # W is row-major, its m not
-    assert not steps.begin(params, None) and opt.t == 1  # not counted: the caller's update does
-    opt.state[0]["m"] = np.ascontiguousarray(opt.state[0]["m"])
-    assert steps.begin(params, None) and opt.t == 2
+    m = opt.state[0]["m"] = np.asfortranarray(rng.normal(size=params[0].shape))  # W is
+    assert steps.begin(params, None) and opt.t == 2  # row-major, its m not (a loaded state):
+    assert opt.state[0]["m"].flags.c_contiguous  # copied in W's layout, the same numbers
+    np.testing.assert_array_equal(opt.state[0]["m"], m)
+    kept = params[0]
+    params[0] = np.repeat(kept, 2, axis=1)[:, ::2]  # a W with neither rows nor columns
+    assert not steps.begin(params, None) and opt.t == 2  # contiguous: not counted, the
+    params[0] = kept  # caller's update does
+    assert steps.begin(params, None) and opt.t == 3
     layer = layers[0]
     layer.A_prev = np.asfortranarray(rng.normal(size=(4, 6)))  # a batch it cannot read
     dW, db = np.empty_like(layer.W), np.empty_like(layer.b)
@@ -104,6 +109,32 @@ def test_arrays_the_kernel_cannot_take_leave_the_step_to_the_usual_update():
     assert not dense_updates.GradientSteps.applies(opt, 1)  # one thread: the usual update
     assert not dense_updates.GradientSteps.applies(type("Own", (Adam,), {})(), 2)
 
+
+
+def test_a_loaded_state_in_another_layout_takes_the_kernel_from_its_first_step():
+    """scikit-learn's column-major W with a row-major state (as a loaded state comes): copied
+    once into W's layout, then every step is the kernel's, as the core's rule takes it."""
+    kernels = _kernels()
+    rng = np.random.default_rng(2)
+    layers = _layers(np.float64, True, rng)
+    params = [p for layer in layers for p in (layer.W, layer.b)]
+    fast, core = Adam(0.01), Adam(0.01)
+    for opt in (fast, core):
+        opt.t = 3
+        opt.state = [{"m": np.full(p.shape, 0.1), "v": np.full(p.shape, 0.2)} for p in params]
+    steps = dense_updates.GradientSteps(fast, kernels, 2)
+    copies = [p.copy(order="K") for p in params]
+    assert steps.begin(params, None)
+    assert all(s[k].flags.f_contiguous for s in fast.state[::2] for k in ("m", "v"))
+    delta, A = rng.normal(size=(7, 5)), rng.normal(size=(7, 6))
+    layer = layers[0]
+    layer.A_prev = A
+    dW, db = np.empty_like(layer.W), np.empty_like(layer.b)
+    assert steps(0, layer, delta, dW, db)  # the kernel took it
+    core.state = core.state[:2]  # the first layer's W and b, as the kernel stepped them
+    core.step(copies[:2], [delta.T @ A / 7, delta.mean(axis=0)])
+    np.testing.assert_allclose(layer.W, copies[0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(layer.b, copies[1], rtol=1e-12, atol=1e-14)
 
 def _shared_pool(monkeypatch):
     """Fits as where MKL and numba share 2 TBB threads (the products in MKL)."""

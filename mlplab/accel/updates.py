@@ -77,13 +77,16 @@ def _start(opt, params: list[Array]) -> None:
 
 
 def ready(opt, params: list[Array]) -> None:
-    """Give every parameter its state, as NumPy arrays of its dtype (the step not counted)."""
+    """Give every parameter its state, as NumPy arrays of its dtype and, where it is
+    column-major (scikit-learn's weights), its layout (the step not counted)."""
     if len(opt.state) != len(params):
         opt.state = [opt.init_state(p) for p in params]
     for p, s in zip(params, opt.state):
-        for k, v in s.items():  # a loaded state may come as another array type
-            if not isinstance(v, np.ndarray) or v.dtype != p.dtype:
-                s[k] = np.array(v, dtype=p.dtype)
+        order = "F" if p.flags.f_contiguous and not p.flags.c_contiguous else "C"
+        for k, v in s.items():  # a loaded state may come as another array type or layout:
+            if not isinstance(v, np.ndarray) or v.dtype != p.dtype or (  # the compiled
+                    v.shape == p.shape and not v.flags[order + "_CONTIGUOUS"]):  # rules
+                s[k] = np.array(v, dtype=p.dtype, order=order)  # read both alike
 
 
 class CompiledUpdates:
