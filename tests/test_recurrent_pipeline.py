@@ -3,6 +3,8 @@ on a worker thread (mlplab.accel.rnn_base), computes what the core computes, the
 every run, and passes on an error raised on the worker."""
 
 import os
+import select
+import signal
 import threading
 import time
 
@@ -113,14 +115,33 @@ def test_the_simple_rnn_keeps_its_products_on_mkls_threads(worker):
     assert worker == []
 
 
-def test_a_forked_process_gets_a_worker_of_its_own(monkeypatch):
+def test_a_forked_process_gets_a_worker_of_its_own():
     if not handoff.available():
         pytest.skip("needs numba")
+    if not hasattr(os, "fork"):
+        pytest.skip("needs os.fork")
     first = handoff.worker()
-    assert handoff.worker() is first
-    monkeypatch.setattr(os, "getpid", lambda: -1)  # as in a child of fork(): another process
-    child = handoff.worker()
-    assert child is not first and child.submit(lambda: 7).result() == 7
+    assert handoff.worker() is first and first.submit(lambda: 3).result() == 3
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's worker thread is not here; it starts its own
+        try:
+            child = handoff.worker()
+            ok = child is not first and child.submit(lambda: 7).result() == 7
+            os.write(write, b"y" if ok else b"n")
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        ready, _, _ = select.select([read], [], [], 60)
+        answer = os.read(read, 1) if ready else b"hung"
+    finally:
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(read)
+    assert answer == b"y"
+    assert handoff.worker() is first and first.submit(lambda: 4).result() == 4  # the parent's
 
 
 def test_the_worker_runs_one_task_at_a_time_and_hands_back_its_error():
