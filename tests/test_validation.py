@@ -1,5 +1,7 @@
 """Bad input gets a clear mlplab error naming the problem and its fix."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -50,3 +52,25 @@ def test_errors_leave_the_network_unchanged():
     with pytest.raises(DataError):
         n.fit(X, Y[:2])
     assert all(np.array_equal(a, b) for a, b in zip(before, n.params))
+
+
+@pytest.mark.parametrize("values, bad_rows", [
+    ([[1.0, 2.0], [np.nan, 0.0], [3.0, 4.0]], "row 1"),  # a NaN: the sum is NaN
+    ([[1.0, np.inf], [0.0, -np.inf], [3.0, 4.0]], "row 0 and 1 more"),  # inf − inf: NaN
+    ([[3e38, 3e38], [3e38, 3e38], [np.inf, 0.0]], "row 2"),  # the sum overflows anyway
+    ([[3e38, 3e38], [3e38, 3e38], [3e38, 0.0]], None),  # finite, whose float32 sum overflows
+])
+def test_the_finiteness_check_names_rows_and_lets_large_finite_values_through(values,
+                                                                           bad_rows):
+    from mlplab.core.validation import check_finite
+
+    X = np.array(values, dtype=np.float32)
+    if bad_rows is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # nor a warning of the sum's overflow
+            check_finite(X)  # the sum is inf, every value finite: no error
+        with np.errstate(over="ignore"):
+            assert not np.isfinite(np.sum(X))
+    else:
+        with pytest.raises(DataError, match=f"X contains NaN or inf \\({bad_rows}\\)"):
+            check_finite(X)
