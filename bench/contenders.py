@@ -227,9 +227,9 @@ def _estimator_epochs(make, reps: int) -> dict:
     times = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        make(1).fit(X, labels)  # warm-up, at the timed size: a first fit's one-time costs
-        # (mlplab's finiteness check made a 47 MB temporary on new pages until 45bc833:
-        # 0.1 s in the first timed fit only, which made its differenced epoch 15 % too short)
+        make(1).fit(X, labels)  # warm-up at the timed size: a first full-size fit's one-time
+        # costs stay out of the timed fits (once they cost mlplab's first fit 0.1 s, and its
+        # first differenced epoch looked ~15 % shorter: bench/README.md, 2026-12-05 evening)
         for _ in range(reps):
             t = []
             for epochs in (1, 4):
