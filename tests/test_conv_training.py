@@ -87,7 +87,6 @@ def test_weight_penalties_and_max_norm_reach_the_filters():
 
     for penalty in (None, L2(0.5), L1(0.5)):
         net = small_cnn(seed=3)
-        W = net.layers[1].W.copy()
         net.fit(X, y, optimizer="sgd", learning_rate=0.1, max_epochs=1, epsilon=None,
                 callbacks=[Grads()] + ([penalty] if penalty else []), accelerate=False)
         if penalty is not None:  # the callback before it saw the data gradient only

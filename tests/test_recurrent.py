@@ -6,7 +6,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import mlplab
 from mlplab import ConfigError, DataError, Network, gradcheck
 from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN, TimeDense
 

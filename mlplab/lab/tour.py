@@ -23,7 +23,6 @@ from typing import Callable
 
 from ..errors import ConfigError
 from ..io.files import atomic_write
-from ..io.files import atomic_write
 from .experiments import ExperimentResult, discover
 from .text import DEFAULT_LANGUAGE, check_language, language
 

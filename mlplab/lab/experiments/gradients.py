@@ -217,7 +217,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
         net = build(DEPTH, v.activation, v.init, seed, v.kind)
         remedies[v.name] = dict(train(net, data, remedy_epochs, v.clip), label=tr(*v.label),
                                 case=v.case)
-    base, boom = remedies["sigmoid"], remedies["exploding"]
+    boom = remedies["exploding"]
     numbers = {
         "data": {"name": "sklearn digits", "train": len(data[0]), "test": len(data[2]),
                  "probe": PROBE, "speed_images": SPEED_IMAGES},
