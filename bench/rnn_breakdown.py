@@ -39,8 +39,8 @@ def main(argv=None) -> None:
     kernels = [o for o in gc.get_objects() if isinstance(o, rnn_kernels.Kernel)]
     halves = [h for k in kernels for h in (getattr(k, "_kept_halves", None) or [])]
     kernel = next(k for k in kernels if all(k is not h for h in halves))  # the layer's own
-    # with halves (LSTM, GRU on two threads) the parts run in the halves' kernels: the first
-    # half's, on the calling thread, are timed (the second runs beside it on the worker)
+    # with halves (LSTM, GRU on two threads) the parts after ``pack`` run in the halves'
+    # kernels: the first half's, on the calling thread, are timed (the second runs beside it)
     inner = kernel._kept_halves[0] if getattr(kernel, "_kept_halves", None) else kernel
     spent: dict = collections.defaultdict(float)
 
@@ -53,7 +53,7 @@ def main(argv=None) -> None:
         return part
 
     for name in PARTS:
-        on = kernel if name in ("forward", "backward") else inner
+        on = kernel if name in ("forward", "backward", "pack") else inner  # the layer's own
         setattr(on, name, timed(name, getattr(on, name)))
     for _ in range(10):
         step()

@@ -115,6 +115,7 @@ def test_the_simple_rnn_keeps_its_products_on_mkls_threads(worker):
     assert worker == []
 
 
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # Python ≥ 3.12's warning
 def test_a_forked_process_gets_a_worker_of_its_own():
     if not handoff.available():
         pytest.skip("needs numba")
@@ -123,23 +124,30 @@ def test_a_forked_process_gets_a_worker_of_its_own():
     first = handoff.worker()
     assert handoff.worker() is first and first.submit(lambda: 3).result() == 3
     read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: the parent's worker thread is not here; it starts its own
-        try:
-            child = handoff.worker()
-            ok = child is not first and child.submit(lambda: 7).result() == 7
-            os.write(write, b"y" if ok else b"n")
-        finally:
-            os._exit(0)
-    os.close(write)
+    ready, pid = [], None
     try:
+        pid = os.fork()
+        if pid == 0:  # the child: the parent's worker thread is not here; it starts its own
+            try:
+                child = handoff.worker()
+                ok = child is not first and child.submit(lambda: 7).result() == 7
+                os.write(write, b"y" if ok else b"n")
+            except BaseException as exc:  # said to the parent, not lost with the child
+                os.write(write, repr(exc).encode()[:500])
+            finally:
+                os._exit(0)
+        os.close(write)
+        write = None
         ready, _, _ = select.select([read], [], [], 60)
-        answer = os.read(read, 1) if ready else b"hung"
+        answer = os.read(read, 500) if ready else b"hung"
     finally:
-        if not ready:
+        if pid and not ready:
             os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        os.close(read)
+        if pid:
+            os.waitpid(pid, 0)
+        for fd in (read, write):
+            if fd is not None:
+                os.close(fd)
     assert answer == b"y"
     assert handoff.worker() is first and first.submit(lambda: 4).result() == 4  # the parent's
 

@@ -74,3 +74,25 @@ def test_the_finiteness_check_names_rows_and_lets_large_finite_values_through(va
     else:
         with pytest.raises(DataError, match=f"X contains NaN or inf \\({bad_rows}\\)"):
             check_finite(X)
+
+
+def test_the_finiteness_check_of_large_data_makes_no_temporary_of_its_size():
+    """Above SUM_FIRST values, finite data is summed, not compared element by element into a
+    boolean array as large as X (47 MB for 60,000 × 784 floats); NumPy reports its
+    allocations to tracemalloc."""
+    import tracemalloc
+
+    from mlplab.core.validation import SUM_FIRST, check_finite
+
+    X = np.random.default_rng(0).standard_normal((SUM_FIRST // 100 + 1, 100))
+    tracemalloc.start()
+    try:
+        check_finite(X)
+        peak = tracemalloc.get_traced_memory()[1]
+        X[-1, -1] = np.nan  # and NaN still found, by the element-wise check
+        with pytest.raises(DataError, match=f"row {len(X) - 1}"):
+            check_finite(X)
+        assert tracemalloc.get_traced_memory()[1] >= X.size  # which makes the temporary
+    finally:
+        tracemalloc.stop()
+    assert peak < X.size // 10

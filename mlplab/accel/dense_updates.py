@@ -47,7 +47,7 @@ class GradientSteps:
         if any(p.dtype != params[0].dtype for p in params):  # one dtype per call, as the
             return False  # compiled update rules take it
         if not all(self._planned(k, params) for k in layers):  # new arrays: checked again
-            ready(self.opt, params)
+            ready(self.opt, params, layouts=True)
             if not all(self._plan(k, params[2 * k], params[2 * k + 1]) for k in layers):
                 return False
         self.opt.t += 1

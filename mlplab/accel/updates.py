@@ -76,17 +76,20 @@ def _start(opt, params: list[Array]) -> None:
     opt.t += 1
 
 
-def ready(opt, params: list[Array]) -> None:
-    """Give every parameter its state, as NumPy arrays of its dtype and, where it is
-    column-major (scikit-learn's weights), its layout (the step not counted)."""
+def ready(opt, params: list[Array], layouts: bool = False) -> None:
+    """Give every parameter its state, as NumPy arrays of its dtype (the step not counted);
+    with ``layouts`` (where the arrays are new to a compiled rule, which reads a parameter and
+    its state element by element alike), also in the parameter's layout: column-major for
+    scikit-learn's weights, row-major otherwise."""
     if len(opt.state) != len(params):
         opt.state = [opt.init_state(p) for p in params]
     for p, s in zip(params, opt.state):
-        order = "F" if p.flags.f_contiguous and not p.flags.c_contiguous else "C"
-        for k, v in s.items():  # a loaded state may come as another array type or layout:
-            if not isinstance(v, np.ndarray) or v.dtype != p.dtype or (  # the compiled
-                    v.shape == p.shape and not v.flags[order + "_CONTIGUOUS"]):  # rules
-                s[k] = np.array(v, dtype=p.dtype, order=order)  # read both alike
+        order = ("F" if p.flags.f_contiguous and not p.flags.c_contiguous else "C") \
+            if layouts else "K"
+        for k, v in s.items():  # a loaded state may come as another array type or layout
+            if not isinstance(v, np.ndarray) or v.dtype != p.dtype or (
+                    layouts and v.shape == p.shape and not v.flags[order + "_CONTIGUOUS"]):
+                s[k] = np.array(v, dtype=p.dtype, order=order)
 
 
 class CompiledUpdates:
@@ -111,7 +114,9 @@ class CompiledUpdates:
         _start(opt, params)
         rows = [params, grads] + [[s[key] for s in opt.state] for key in self.keys]
         table = self.table
-        if table is None or not table.current(rows):
+        if table is None or not table.current(rows):  # new arrays: states in their layouts
+            ready(opt, params, layouts=True)
+            rows = [params, grads] + [[s[key] for s in opt.state] for key in self.keys]
             table = self.table = Table(rows)
             if len({p.dtype for p in params}) > 1:  # one dtype per call: NumPy for all
                 table.columns, table.left_out = [], list(range(len(params)))

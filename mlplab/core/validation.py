@@ -85,11 +85,16 @@ def _check_on_device(X, n_features, name: str, dtype, finite: bool, where) -> Ar
     return X
 
 
+SUM_FIRST = 1 << 18  # values from which the finiteness check sums first (below, the
+# element-wise check is faster: its temporary is small and in cache)
+
+
 def check_finite(X: Array, name: str = "X") -> None:
     """Raise a DataError naming the first row of X that holds NaN or inf."""
-    with np.errstate(over="ignore", invalid="ignore"):  # a finite sum: no NaN or inf (one
-        if np.isfinite(np.sum(X)):  # pass, no temporary the size of X: scikit-learn's check)
-            return  # else, or where large values overflow it, look at each value
+    if X.size >= SUM_FIRST:  # a finite sum: no NaN or inf (one pass and no temporary the
+        with np.errstate(over="ignore", invalid="ignore"):  # size of X: scikit-learn's check)
+            if np.isfinite(np.sum(X)):  # else, or where large values overflow it, look at
+                return  # each value
     if not np.isfinite(X).all():
         rows = np.unique(np.nonzero(~np.isfinite(X.reshape(len(X), -1)))[0])
         raise DataError(f"{name} contains NaN or inf (row {int(rows[0])}"
