@@ -60,10 +60,15 @@ def test_errors_leave_the_network_unchanged():
     ([[3e38, 3e38], [3e38, 3e38], [np.inf, 0.0]], "row 2"),  # the sum overflows anyway
     ([[3e38, 3e38], [3e38, 3e38], [3e38, 0.0]], None),  # finite, whose float32 sum overflows
 ])
-def test_the_finiteness_check_names_rows_and_lets_large_finite_values_through(values,
-                                                                           bad_rows):
+@pytest.mark.parametrize("sum_first", [True, False])  # the sum's path, and the element-wise one
+def test_the_finiteness_check_names_rows_and_lets_large_finite_values_through(values, bad_rows,
+                                                                           sum_first,
+                                                                           monkeypatch):
+    from mlplab.core import validation
     from mlplab.core.validation import check_finite
 
+    if sum_first:  # small arrays go element-wise: take the sum's path from one value on
+        monkeypatch.setattr(validation, "SUM_FIRST", 1)
     X = np.array(values, dtype=np.float32)
     if bad_rows is None:
         with warnings.catch_warnings():
