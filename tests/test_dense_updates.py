@@ -78,6 +78,9 @@ def test_a_layers_gradients_and_update_are_the_cores(rule, dtype, tol, penalty, 
         core.step(copies, grads)  # the core's rule on the same gradients: the same numbers
         for p, q in zip(params, copies):
             np.testing.assert_array_equal(p, q)
+        assert steps.stepped == 2  # and Σ‖W‖² of the weights as updated (not the biases)
+        want = sum(float(np.sum(W.astype(np.float64) ** 2)) for W in copies[::2])
+        assert steps.squares == pytest.approx(want, rel=1e-12)
     assert fast.t == core.t == 3
     assert layers[0].W.flags.f_contiguous == column_major  # updated in place, in its layout
     for s, t in zip(fast.state, core.state):
@@ -159,6 +162,11 @@ def _shared_pool(monkeypatch):
                                      {"solver": "sgd", "nesterovs_momentum": False}])
 def test_the_estimators_fits_end_where_the_cores_end(options, monkeypatch):
     calls = _shared_pool(monkeypatch)
+    from mlplab.sklearn import _training
+
+    summed = []  # Σ‖W‖² for the penalty: the kernel's after each update, so computed anew
+    spy = _training.squared_weights  # only at each epoch's first batch
+    monkeypatch.setattr(_training, "squared_weights", lambda net: summed.append(1) or spy(net))
     rng = np.random.default_rng(5)
     X, y = rng.normal(size=(300, 12)), rng.integers(0, 3, 300)
 
@@ -172,8 +180,10 @@ def test_the_estimators_fits_end_where_the_cores_end(options, monkeypatch):
     fast = fit()
     assert calls and all(calls)  # every layer's step by the kernel
     assert fast.coefs_[0].flags.c_contiguous  # scikit-learn's layout: W column-major
+    assert len(summed) == 4  # 4 epochs of 5 batches
     monkeypatch.setenv("MLPLAB_ACCEL", "off")
     core = fit()
+    assert len(summed) == 4 + 20
     for p, q in zip(fast.coefs_ + fast.intercepts_, core.coefs_ + core.intercepts_):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(fast.loss_curve_, core.loss_curve_, rtol=1e-10)

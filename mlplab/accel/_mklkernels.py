@@ -154,14 +154,27 @@ def conv_pool_backward(is32, P, W_aug, d_out, out, argmax, cols, Z, parts, dP, n
         LOCAL_THREADS(before)
 
 
+@numba.njit(nogil=True, cache=True, fastmath={"reassoc", "nsz"})
+def _sum_of_squares(p):
+    """``Σ p²`` in float64 (in any order: vectorized, 3 µs for 39,200 floats against 21 in
+    order; the rule's arithmetic, compiled without these flags, is left as it is)."""
+    s = 0.0
+    for i in range(p.shape[0]):
+        s += np.float64(p[i]) * np.float64(p[i])
+    return s
+
+
 @numba.njit(parallel=True, nogil=True, cache=True)
-def gradient_step(is32, L, R, G, inv_m, D, db, P, S1, S2, Pb, Sb1, Sb2, lams, l1, rule, sc, T):
+def gradient_step(is32, L, R, G, inv_m, D, db, P, S1, S2, Pb, Sb1, Sb2, lams, l1, rule, sc, T,
+                  squares):
     """On T threads, each its share of G's rows and of the bias's units:
     ``G = inv_m·Lᵀ R`` (L: m × p, R: m × q, G: p × q, row-major; MKL on one thread) and
     ``db = inv_m·Σᵢ D[i]`` (D: m × len(db)); then the weight penalty (``lams``: W's λ and b's,
     ``l1``) and :func:`~mlplab.accel.numba_kernels.rule_step` ``(rule, sc)`` on the same
     elements of P (the weights laid out as G, state S1, S2) and of Pb (state Sb1, Sb2), while
-    they are in the thread's cache."""
+    they are in the thread's cache. Returns ``Σ P²`` after the step (each thread's rows summed
+    in float64 into ``squares[t]``, then added up): scikit-learn's penalty reads ``‖W‖²`` at
+    the next batch, and here it costs no pass of its own."""
     m, p = L.shape
     q, n = R.shape[1], D.shape[1]
     size = 4 if is32 else 8
@@ -181,6 +194,9 @@ def gradient_step(is32, L, R, G, inv_m, D, db, P, S1, S2, Pb, Sb1, Sb2, lams, l1
             p1, g1 = P.reshape(-1)[lo:hi], G.reshape(-1)[lo:hi]
             decay(g1, p1, lams[0], l1)
             rule_step(rule, p1, g1, S1.reshape(-1)[lo:hi], S2.reshape(-1)[lo:hi], sc)
+            squares[t] = _sum_of_squares(p1)
+        else:
+            squares[t] = 0.0
         u0, u1 = _share(n, t, T)
         if u1 > u0:
             dbt = db[u0:u1]
@@ -193,3 +209,7 @@ def gradient_step(is32, L, R, G, inv_m, D, db, P, S1, S2, Pb, Sb1, Sb2, lams, l1
             pb = Pb[u0:u1]
             decay(dbt, pb, lams[1], l1)
             rule_step(rule, pb, dbt, Sb1[u0:u1], Sb2[u0:u1], sc)
+    total = 0.0
+    for t in range(T):
+        total += squares[t]
+    return total

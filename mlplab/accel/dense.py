@@ -107,6 +107,10 @@ class DenseStep(Step):
         self.steps = GradientSteps(opt, mkl_kernels, pool) if kernels is not None and \
             on_gradients is None and not self.fused and GradientSteps.applies(opt, pool) \
             else None
+        # a penalty that reads Σ‖W‖² before each batch (scikit-learn's loss) gets it from the
+        # steps' kernel, which summed it after the update: one pass over W less a batch
+        self._squares_to = self.penalty if self.steps is not None and \
+            hasattr(self.penalty, "squares_after_step") else None
         self.snapshots = Snapshots()
         self.products = products.Products(self.lib)
         self._transposed: dict[int, tuple[Array, Array]] = {}  # l: (W, W.T), one view kept
@@ -150,6 +154,8 @@ class DenseStep(Step):
                 self.optimizer.t += 1  # callbacks may schedule it
             elif self.steps.begin(self.params(), self._decay()):
                 self.backward(Yb, steps=True)
+                if self._squares_to is not None and self.steps.stepped == len(self.dense):
+                    self._squares_to.squares_after_step = self.steps.squares
             else:  # parameters the kernel cannot take: as below
                 self.backward(Yb)
                 self.update(self.params(), [g for d in self.dense for g in (d.dW, d.db)],

@@ -26,10 +26,14 @@ Array = np.ndarray
 
 class GradientSteps:
     """``steps(k, layer, delta, dW, db)``: dense layer k's gradients and its update, after
-    :meth:`begin` counted the step."""
+    :meth:`begin` counted the step. After the step, ``squares`` is ``Σ‖W‖²`` over the
+    ``stepped`` layers the kernel updated, their weights as updated (the kernel sums them while
+    they are in its threads' caches)."""
 
     def __init__(self, optimizer, kernels, threads: int):
         self.opt, self.threads, self.kernel = optimizer, threads, kernels.gradient_step
+        self._squares = np.zeros(max(threads, 1))  # each thread's share of Σ‖W‖²
+        self.squares, self.stepped = 0.0, 0
         self.keys = list(optimizer.init_state(np.zeros(1)))  # the state's arrays, in order
         self._plans: dict[int, tuple] = {}
         self._lams: tuple | None = None
@@ -51,6 +55,7 @@ class GradientSteps:
             if not all(self._plan(k, params[2 * k], params[2 * k + 1]) for k in layers):
                 return False
         self.opt.t += 1
+        self.squares, self.stepped = 0.0, 0
         dtype = params[0].dtype
         self.rule = rule_of(self.opt, dtype)
         lams = (decay[0] if decay is not None else [0.0] * len(params), dtype)
@@ -85,8 +90,10 @@ class GradientSteps:
                 and G.flags.c_contiguous and G.dtype == A.dtype == P.dtype):
             return False
         L, R = (delta, A) if rows_of_W else (A, delta)
-        self.kernel(A.dtype == np.float32, L, R, G, 1 / len(delta), delta, db, P, S1, S2,
-                    layer.b, sb1, sb2, self.lams[k], self.l1, *self.rule, self.threads)
+        self.squares += self.kernel(A.dtype == np.float32, L, R, G, 1 / len(delta), delta, db,
+                                    P, S1, S2, layer.b, sb1, sb2, self.lams[k], self.l1,
+                                    *self.rule, self.threads, self._squares)
+        self.stepped += 1
         return True
 
     def _plan(self, k: int, W: Array, b: Array) -> bool:

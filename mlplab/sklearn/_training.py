@@ -109,6 +109,9 @@ class SklearnBatches(L2):
         self.order = np.arange(len(X))
         self.penalty_sum = 0.0
         self._rows = None
+        # Σ‖W‖² as the last update left it, where the accelerated step summed it on the way
+        # (mlplab.accel.dense); read (and cleared) by the next batch, else computed here
+        self.squares_after_step = None
 
     def on_epoch_begin(self, trainer, epoch):
         if self.shuffle:  # scikit-learn shuffles the previous epoch's order, full batch or not:
@@ -117,6 +120,7 @@ class SklearnBatches(L2):
         if self.where is not None:  # one copy of the order to the device an epoch
             self._rows = self.where.asarray(self.order)
         self.penalty_sum = 0.0
+        self.squares_after_step = None  # whatever ran between epochs: computed anew
 
     def epoch_order(self, trainer):
         """The epoch's order on NumPy, where the loop's step gathers each batch (the dense
@@ -139,7 +143,10 @@ class SklearnBatches(L2):
         total = m if weights is None else float(weights.sum())  # Σs, from the host's weights
         self.lam = self.alpha / total
         if self.alpha:  # the batch's ½·alpha·Σ‖W‖²/Σs, weighted by its size as its loss is
-            self.penalty_sum += 0.5 * self.alpha * squared_weights(trainer.net) * m / total
+            squares, self.squares_after_step = self.squares_after_step, None
+            if squares is None:
+                squares = squared_weights(trainer.net)
+            self.penalty_sum += 0.5 * self.alpha * squares * m / total
         return (Xb, Yb) if self.shuffle and self.where is not None else None
 
     def _gathered(self, rows, start: int, Xb, Yb, weights):
