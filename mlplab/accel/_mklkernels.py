@@ -6,7 +6,9 @@
   2 × 2 max pooling after it, a few images at a time
   (:class:`mlplab.accel.conv_blocks.ConvPoolStage`);
 - :func:`gradient_step`: a dense layer's ``∂C/∂W``, ``∂C/∂b`` and its update, each thread its
-  share of the rows (:class:`mlplab.accel.dense_updates.GradientSteps`).
+  share of the rows (:class:`mlplab.accel.dense_updates.GradientSteps`);
+- :func:`output_tail`: the last two dense layers' small work in one call, on the calling thread
+  (:class:`mlplab.accel.dense_updates.OutputTail`).
 
 numba's parallel loop runs on the same TBB threads as MKL's own products (numba's threading
 layer ``tbb``, MKL's TBB layer): one pool, no thread waiting beside another's spinning ones.
@@ -22,6 +24,8 @@ this file: after changing those, clear numba's cache, ``__pycache__/_mklkernels*
 Importing this module needs numba and a bound MKL; it raises ImportError otherwise.
 """
 
+import math
+
 import llvmlite.binding
 import numba
 import numpy as np
@@ -31,7 +35,8 @@ from . import mkl
 from .blas import NO_TRANS, TRANS
 from ._convkernel import col2im, im2col, max_pool_2x2, max_pool_2x2_backward
 from ._convkernel import max_pool_2x2_careful
-from .numba_kernels import decay, rule_step
+from .numba_kernels import bias_g, decay, delta_g, rule_step, sklearn_output, softmax_cce
+from .numba_kernels import unitwise_output
 
 _lib = mkl.binding()
 if _lib is None or not _lib.threaded:
@@ -213,3 +218,69 @@ def gradient_step(is32, L, R, G, inv_m, D, db, P, S1, S2, Pb, Sb1, Sb2, lams, l1
     for t in range(T):
         total += squares[t]
     return total
+
+
+SKLEARN_OUT, SOFTMAX_CCE, UNITWISE = 0, 1, 2  # the output kernels output_tail calls
+
+
+@numba.njit(nogil=True, cache=True)
+def _gemm_scaled(is32, ta, tb, m, n, k, alpha, A, lda, B, ldb, C, ldc):
+    """``C = alpha·op(A) @ op(B)`` (row-major; arrays of the call's dtype)."""
+    if is32:
+        SGEMM(ROW, ta, tb, m, n, k, np.float32(alpha), A.ctypes.data, lda, B.ctypes.data, ldb,
+              np.float32(0), C.ctypes.data, ldc)
+    else:
+        DGEMM(ROW, ta, tb, m, n, k, alpha, A.ctypes.data, lda, B.ctypes.data, ldb, 0.0,
+              C.ctypes.data, ldc)
+
+
+@numba.njit(nogil=True, cache=True)
+def output_tail(is32, Zh, bh, Ah, act, Wr, w_rows, b, Z, Y, A, D, which, kind, flag, eps, scale,
+                dA, Dh, G, db, S1, S2, Sb1, Sb2, lams, l1, rule, sc):
+    """A hidden layer (its product in ``Zh``) and the output layer after it, on the calling
+    thread (MKL on one thread), all in its cache: ``Ah = g(Zh + bh)`` (``act``);
+    ``Z = Ah Wᵀ`` and the output kernel ``which`` (``kind``, ``flag``, ``eps``, ``scale``: its
+    last arguments) into ``A``, ``D = δ⁽ᴸ⁾`` and the summed cost; then, where that is finite,
+    ``dA = δ⁽ᴸ⁾ W`` and the hidden δ ``Dh = dA ⊙ g'(Zh)``, ``G = ∂C/∂W`` (laid out as ``Wr``:
+    W where ``w_rows``, else the row-major Wᵀ), ``db = ∂C/∂b`` (means over the rows), the
+    penalty and the rule's step on ``Wr`` (state S1, S2) and ``b`` (Sb1, Sb2), as
+    :func:`gradient_step` takes them. Returns (the summed cost, ``Σ W²`` after the step); where
+    the cost is not finite nothing after it is done (the divergence guard looks first)."""
+    m, nh = Ah.shape
+    n = Z.shape[1]
+    before = LOCAL_THREADS(1)
+    bias_g[0](Zh, bh, Ah, act)
+    if w_rows:  # Wr = W, n × nh
+        _gemm_scaled(is32, NO_TRANS, TRANS, m, n, nh, 1.0, Ah, nh, Wr, nh, Z, n)
+    else:  # Wr = Wᵀ, nh × n
+        _gemm_scaled(is32, NO_TRANS, NO_TRANS, m, n, nh, 1.0, Ah, nh, Wr, n, Z, n)
+    if which == SKLEARN_OUT:
+        cost = sklearn_output[0](Z, b, Y, A, D, kind, eps, scale)
+    elif which == SOFTMAX_CCE:
+        cost = softmax_cce[0](Z, b, Y, A, D)
+    else:
+        cost = unitwise_output[0](Z, b, Y, A, D, kind, flag)
+    if not math.isfinite(cost):
+        LOCAL_THREADS(before)
+        return cost, 0.0
+    inv_m = 1.0 / m
+    if w_rows:  # dA = D W; G = Dᵀ Ah / m
+        _gemm_scaled(is32, NO_TRANS, NO_TRANS, m, nh, n, 1.0, D, n, Wr, nh, dA, nh)
+        _gemm_scaled(is32, TRANS, NO_TRANS, n, nh, m, inv_m, D, n, Ah, nh, G, nh)
+    else:  # dA = D (Wᵀ)ᵀ; G = Ahᵀ D / m
+        _gemm_scaled(is32, NO_TRANS, TRANS, m, nh, n, 1.0, D, n, Wr, n, dA, nh)
+        _gemm_scaled(is32, TRANS, NO_TRANS, nh, n, m, inv_m, Ah, nh, D, n, G, n)
+    LOCAL_THREADS(before)
+    delta_g[0](dA, Zh, Ah, Dh, act)
+    db[:] = 0
+    for i in range(m):
+        for u in range(n):
+            db[u] += D[i, u]
+    for u in range(n):
+        db[u] *= inv_m
+    p, g = Wr.reshape(-1), G.reshape(-1)
+    decay(g, p, lams[0], l1)
+    rule_step(rule, p, g, S1.reshape(-1), S2.reshape(-1), sc)
+    decay(db, b, lams[1], l1)
+    rule_step(rule, b, db, Sb1, Sb2, sc)
+    return cost, _sum_of_squares(p)

@@ -41,7 +41,7 @@ from ..core.step import Step
 from ..core.validation import check_finite
 from . import blas, fused, products
 from .kernels import G_INTO
-from .dense_updates import GradientSteps
+from .dense_updates import GradientSteps, OutputTail
 from .params import Snapshots
 from .products import shared_pool_threads
 from .updates import CompiledUpdates, InPlaceUpdates
@@ -111,6 +111,9 @@ class DenseStep(Step):
         # steps' kernel, which summed it after the update: one pass over W less a batch
         self._squares_to = self.penalty if self.steps is not None and \
             hasattr(self.penalty, "squares_after_step") else None
+        self.tail = OutputTail(self.steps, mkl_kernels, self.elementwise) \
+            if OutputTail.applies(self.layers, self.steps, self.elementwise) else None
+        self._tailed = False  # the last batch's output layer was the tail's
         self.snapshots = Snapshots()
         self.products = products.Products(self.lib)
         self._transposed: dict[int, tuple[Array, Array]] = {}  # l: (W, W.T), one view kept
@@ -145,6 +148,8 @@ class DenseStep(Step):
             yield gather(self.X, rows, out[0]), gather(self.Y, rows, out[1])
 
     def __call__(self, Xb: Array, Yb: Array):
+        if self.tail is not None and self.steps.begin(self.params(), self._decay()):
+            return self._tail_call(Xb, Yb)
         cost = self.forward_cost(Xb, Yb)  # step 2
         if self.fused or self.steps is not None:  # steps 3–5 in one pass down the layers;
             if self.diverged(cost):  # the guard looks first
@@ -170,6 +175,22 @@ class DenseStep(Step):
         self.count(cost, len(Xb))
         return cost
 
+    def _tail_call(self, Xb: Array, Yb: Array):
+        """Steps 2–5 with the last two layers' small work in one call (:class:`OutputTail`),
+        the step counted already."""
+        cost = self.forward_cost(Xb, Yb, tail=True)
+        if self.diverged(cost):
+            self.optimizer.t -= 1  # counted by GradientSteps.begin, not taken
+            return None
+        tail = self._tailed  # else: every layer's passes as usual
+        self.backward(Yb, steps=True, top=len(self.layers) - (2 if tail else 1))
+        if self._squares_to is not None and \
+                self.steps.stepped == len(self.dense) - (1 if tail else 0):
+            self._squares_to.squares_after_step = self.steps.squares + \
+                (self._tail_squares if tail else 0.0)
+        self.count(cost, len(Xb))
+        return cost
+
     def _decay(self):
         """The penalty's λ for each parameter (0 where it adds nothing), and True for L1."""
         if self.penalty is None:
@@ -179,30 +200,37 @@ class DenseStep(Step):
             if lam else None
 
     # ------------------------------------------------------------------ the passes
-    def forward_cost(self, X: Array, Y: Array) -> float:
+    def forward_cost(self, X: Array, Y: Array, tail: bool = False) -> float:
         """``a⁽ˡ⁾ = g(W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾)`` into the reused arrays, the output's δ⁽ᴸ⁾, and the
-        batch's mean cost (a Dropout layer runs its own forward)."""
+        batch's mean cost (a Dropout layer runs its own forward). With ``tail``, the last two
+        layers' work after the hidden layer's product is :class:`OutputTail`'s, where it takes
+        the arrays (``self._tailed``), with the output layer's step."""
         A, last = X, len(self.layers) - 1
+        self._tailed = False
         for l, layer in enumerate(self.layers):
             if type(layer) is Dropout:
                 A = layer.forward(A, training=True)
                 continue
             w = self._arrays(l, len(X), layer)
             layer.A_prev, layer.Z = A, self.products(A, self._W_T(l, layer.W), w["Z"])
+            if tail and l == last - 1 and self._tail(l, layer, w, Y):
+                return self._tail_cost / len(X)
             if l == last:
                 layer.A = w["A"]
                 return self.elementwise.output(layer, self.net.loss, layer.Z, Y, w["A"],
                                                w["delta"])
             A = layer.A = self.elementwise.bias_g(layer, layer.Z, w["A"])
 
-    def backward(self, Y: Array, step: float | None = None, steps: bool = False) -> None:
+    def backward(self, Y: Array, step: float | None = None, steps: bool = False,
+                 top: int | None = None) -> None:
         """The δ recursion into the reused arrays, from the δ⁽ᴸ⁾ of :meth:`forward_cost`; with
         ``step = α`` each layer also takes ``W ← W − α ∂C/∂W`` inside its weight-gradient
         product (``dW``, ``db`` not written); with ``steps`` each layer's update follows its
-        gradients (:class:`~mlplab.accel.dense_updates.GradientSteps`, begun)."""
+        gradients (:class:`~mlplab.accel.dense_updates.GradientSteps`, begun). ``top``: the
+        layer to start from, its δ made already (the layers above it stepped)."""
         first = self.layers.index(self.dense[0])
         dA = None
-        for l in range(len(self.layers) - 1, first - 1, -1):
+        for l in range(len(self.layers) - 1 if top is None else top, first - 1, -1):
             layer = self.layers[l]
             if type(layer) is Dropout:  # ∂C/∂a = ∂C/∂a_out ⊙ mask
                 dA = layer.backward(dA)
@@ -221,10 +249,7 @@ class DenseStep(Step):
         if step is not None and blas.sgd_step(layer, -step / m, -step, delta, layer.A_prev,
                                                layer.W, layer.b, w["1/m"], self.lib):
             return  # W += (−α/m)·δᵀa⁽ˡ⁻¹⁾ and b += (−α)·(1/m, …, 1/m)·δ, one BLAS call each
-        dW, db = self._grads[l]
-        if dW.shape != layer.W.shape or dW.dtype != layer.W.dtype or \
-                dW.flags.c_contiguous != layer.W.flags.c_contiguous:  # W assigned anew
-            dW, db = self._grads[l] = np.empty_like(layer.W), np.empty_like(layer.b)
+        dW, db = self._grad_arrays(l, layer)
         if steps:
             k = self._k[id(layer)]
             layer.dW, layer.db = dW, db
@@ -247,6 +272,29 @@ class DenseStep(Step):
         if step is not None:  # no BLAS to fold it into: the same step with NumPy
             layer.W -= step * dW
             layer.b -= step * db
+
+    def _grad_arrays(self, l: int, layer) -> tuple[Array, Array]:
+        """Layer l's ``dW``, ``db``: arrays of W's and b's shape, dtype and layout, reused."""
+        dW, db = self._grads[l]
+        if dW.shape != layer.W.shape or dW.dtype != layer.W.dtype or \
+                dW.flags.c_contiguous != layer.W.flags.c_contiguous:  # W assigned anew
+            dW, db = self._grads[l] = np.empty_like(layer.W), np.empty_like(layer.b)
+        return dW, db
+
+    def _tail(self, l: int, hidden, wh: dict, Y: Array) -> bool:
+        """:class:`OutputTail` on hidden layer l (its product made) and the output layer;
+        False where it does not take the arrays (nothing done)."""
+        out = self.layers[l + 1]
+        wo = self._arrays(l + 1, len(Y), out)
+        dW, db = self._grad_arrays(l + 1, out)
+        done = self.tail(self._k[id(out)], hidden, wh, out, wo, Y, self.net.loss, dW, db)
+        if done is None:
+            return False
+        self._tail_cost, self._tail_squares = done
+        hidden.A = out.A_prev = wh["A"]
+        out.Z, out.A, out.delta, out.dW, out.db = wo["Z"], wo["A"], wo["delta"], dW, db
+        self._tailed = True
+        return True
 
     def _W_T(self, l: int, W: Array) -> Array:
         """``W.T``, the same view object while W is (the products' prepared calls know it)."""

@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.layers import Dense
+from .fused import _code_of
+from .kernels import IDENTITY, LEAKY_RELU, RELU
 from .updates import CompiledUpdates, ready, rule_of
 
 Array = np.ndarray
+TAIL_WEIGHTS = 1 << 16  # an output layer's weights up to which OutputTail takes it
 
 
 class GradientSteps:
@@ -117,3 +121,47 @@ class GradientSteps:
         S, Sb = S + [P, P], Sb + [b, b]  # the unused state: any array of the layout
         self._plans[k] = (P, S[0], S[1], Sb[0], Sb[1], rows_of_W, arrays)
         return True
+
+
+class OutputTail:
+    """The last two dense layers' small work in one call of
+    :func:`mlplab.accel._mklkernels.output_tail`, on the fitting thread, once the hidden layer's
+    product is made: its bias and activation, the output layer's product, output, cost and δ,
+    its ``(W)ᵀδ``, its gradients and update, and the hidden layer's δ. Apart, these were seven
+    calls, each reading arrays the other core had written: inside a fit of scikit-learn's default
+    network (784-100-10, Adam, batch 200) on this project's 2-vCPU machine they took ~110 µs a
+    batch (``bench/README.md``).
+
+    ``tail(k, hidden, wh, out, wo, Y, loss, dW, db)``: ``k`` the output layer's index among the
+    dense layers, ``wh``/``wo`` the layers' work arrays (:meth:`DenseStep._arrays`); returns the
+    summed cost and the output layer's ``Σ W²`` after its step, or None where the arrays are not
+    what the kernel takes (nothing done then). :meth:`GradientSteps.begin` counts the step
+    first."""
+
+    def __init__(self, steps: GradientSteps, kernels, elementwise):
+        self.steps, self.kernel, self.elementwise = steps, kernels.output_tail, elementwise
+
+    @staticmethod
+    def applies(layers: list, steps, elementwise) -> bool:
+        """True where the last two layers are dense (no Dropout between), the hidden one's
+        activation is the identity, ReLU or leaky ReLU (the compiled ones whose passes are the
+        core's bit for bit), the output layer is small and its gradients are :class:`GradientSteps`'."""
+        if steps is None or len(layers) < 2 or not hasattr(elementwise, "tail_output"):
+            return False
+        hidden, out = layers[-2], layers[-1]
+        return (type(hidden) is Dense and type(out) is Dense and out.W.size <= TAIL_WEIGHTS
+                and _code_of(hidden.g) in (IDENTITY, RELU, LEAKY_RELU))
+
+    def __call__(self, k: int, hidden, wh: dict, out, wo: dict, Y: Array, loss, dW: Array,
+                 db: Array):
+        choice = self.elementwise.tail_output(out, loss, wo["Z"], Y)
+        P, S1, S2, sb1, sb2, rows_of_W = self.steps._plans[k][:6]
+        G, Zh = (dW if rows_of_W else dW.T), wh["Z"]
+        if choice is None or not (G.flags.c_contiguous and G.dtype == P.dtype == Zh.dtype
+                                  and db.dtype == Zh.dtype):
+            return None
+        steps = self.steps
+        return self.kernel(Zh.dtype == np.float32, Zh, hidden.b, wh["A"], _code_of(hidden.g), P,
+                           rows_of_W, out.b, wo["Z"], Y, wo["A"], wo["delta"], *choice,
+                           wo["dA_prev"], wh["delta"], G, db, S1, S2, sb1, sb2, steps.lams[k],
+                           steps.l1, *steps.rule)

@@ -136,6 +136,25 @@ class Compiled(Elementwise):
             return super().output(layer, loss, Z, Y, A, D)
         return kernel[self._parallel(Z)](Z, layer.b, Y, A, D, *args) / len(Z)
 
+    def tail_output(self, layer, loss, Z, Y):
+        """The output kernel :meth:`output` would call, as
+        :func:`mlplab.accel._mklkernels.output_tail` takes it: ``(which, kind, flag, eps,
+        scale)``; None where :meth:`output` would not call a kernel."""
+        code, dtype = _code_of(layer.g), Z.dtype
+        none = (0, False, dtype.type(0), _NO_SCALE)
+        if LOSSES.get(loss.name) is not loss:
+            kernel, args = self._sklearn_output(layer, loss, Z)
+            choice = None if kernel is None else (SKLEARN_OUT, args[0], False, args[1], args[2])
+        elif loss.name == "categorical_cross_entropy" and layer.g is ACTIVATIONS["softmax"]:
+            choice = (SOFTMAX_CCE, *none)
+        elif loss.name == "binary_cross_entropy" and layer.g is ACTIVATIONS["sigmoid"]:
+            choice = (UNITWISE, SIGMOID, True, *none[2:])
+        elif loss.name == "mse" and code is not None:
+            choice = (UNITWISE, code, False, *none[2:])
+        else:
+            choice = None
+        return choice if choice is not None and _rows(Z, Y) else None
+
     def _sklearn_output(self, layer, loss, Z):
         """(kernel, its last arguments) for scikit-learn's loss and output pairings
         (:mod:`mlplab.sklearn._losses`), else (None, ()): the loss's own formulas."""
@@ -162,6 +181,7 @@ class Compiled(Elementwise):
 
 
 _NO_SCALE = np.zeros(0)  # no sample weights
+SKLEARN_OUT, SOFTMAX_CCE, UNITWISE = 0, 1, 2  # tail_output's kernels (_mklkernels')
 # scikit-learn's (loss kind, output activation) pairings computed by numba_kernels.sklearn_output
 _SKLEARN_KINDS = {("log_loss", "softmax"): 0, ("binary_log_loss", "sigmoid"): 1,
                   ("squared_error", "identity"): 2}  # its LOG_LOSS, BINARY_LOG_LOSS, SQUARED_ERROR
