@@ -373,8 +373,14 @@ def test_a_parallel_gather_takes_the_same_rows(monkeypatch):
     rows = rng.permutation(500)[:64]
     compiled = fused.Compiled(nk, 2)
     out = compiled.gather(X, rows, np.empty((64, 7), np.float32))
+    Y = rng.normal(size=(500, 3)).astype(np.float32)  # and a batch with its targets
+    X_out, Y_out = np.empty((64, 7), np.float32), np.empty((64, 3), np.float32)
+    got = compiled.gather_pair(X, Y, rows, X_out, Y_out)
     compiled.close()
     np.testing.assert_array_equal(out, X[rows])
+    assert got[0] is X_out and got[1] is Y_out
+    np.testing.assert_array_equal(X_out, X[rows])
+    np.testing.assert_array_equal(Y_out, Y[rows])
 
 
 def test_numba_is_loaded_only_for_fits_worth_it(monkeypatch):

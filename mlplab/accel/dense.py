@@ -137,7 +137,7 @@ class DenseStep(Step):
         if order is None:
             yield from super().batches()
             return
-        gather = self.elementwise.gather
+        gather = self.elementwise.gather_pair
         for i in range(0, len(order), self.batch_size):
             rows = order[i:i + self.batch_size]
             out = self._batch.get(len(rows))
@@ -145,7 +145,7 @@ class DenseStep(Step):
                 out = self._batch[len(rows)] = (
                     np.empty((len(rows), self.X.shape[1]), self.X.dtype),
                     np.empty((len(rows), self.Y.shape[1]), self.Y.dtype))
-            yield gather(self.X, rows, out[0]), gather(self.Y, rows, out[1])
+            yield gather(self.X, self.Y, rows, out[0], out[1])
 
     def __call__(self, Xb: Array, Yb: Array):
         if self.tail is not None and self.steps.begin(self.params(), self._decay()):

@@ -77,6 +77,10 @@ class Elementwise:
         """``out = X[rows]`` (rows of a permutation: no bounds to check)."""
         return X.take(rows, axis=0, out=out, mode="clip")
 
+    def gather_pair(self, X: Array, Y: Array, rows: Array, X_out: Array, Y_out: Array):
+        """``(X[rows], Y[rows])`` into ``X_out``, ``Y_out``: a batch and its targets."""
+        return self.gather(X, rows, X_out), self.gather(Y, rows, Y_out)
+
     def close(self) -> None:
         """The fit is over."""
 
@@ -178,6 +182,15 @@ class Compiled(Elementwise):
             return super().gather(X, rows, out)
         self.k.gather[True](X, rows, out)
         return out
+
+    def gather_pair(self, X, Y, rows, X_out, Y_out):
+        """One compiled call where the batch is gathered by the threads (the targets' rows
+        with it: NumPy's ``take`` of 200 rows of 10 floats took 8.5 µs inside a fit)."""
+        if (self.threads < GATHER_THREADS and (self.pool < 2 or X_out.size < GATHER_SIZE)) \
+                or not (_rows(X, X_out) and _rows(Y, Y_out)):
+            return super().gather_pair(X, Y, rows, X_out, Y_out)
+        self.k.gather_pair[True](X, Y, rows, X_out, Y_out)
+        return X_out, Y_out
 
 
 _NO_SCALE = np.zeros(0)  # no sample weights

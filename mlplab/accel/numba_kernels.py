@@ -253,6 +253,18 @@ def _gather(X, rows, out):
             out[i, j] = X[r, j]
 
 
+def _gather_pair(X, Y, rows, X_out, Y_out):
+    """``X_out[i] = X[rows[i]]`` and ``Y_out[i] = Y[rows[i]]``: a shuffled minibatch and its
+    targets in one call."""
+    n, k = X.shape[1], Y.shape[1]
+    for i in prange(rows.shape[0]):
+        r = rows[i]
+        for j in range(n):
+            X_out[i, j] = X[r, j]
+        for j in range(k):
+            Y_out[i, j] = Y[r, j]
+
+
 # ------------------------------------------------------------------ every parameter at once
 @intrinsic
 def _pointer(typingctx, address):
@@ -348,4 +360,5 @@ softmax_cce = compiled_twice(_softmax_cce)
 unitwise_output = compiled_twice(_unitwise_output)
 sklearn_output = compiled_twice(_sklearn_output)
 gather = compiled_twice(_gather)
+gather_pair = compiled_twice(_gather_pair)
 update = compiled_twice(_update)
