@@ -21,7 +21,12 @@ two), with these changes, each measured in ``bench/README.md``:
   an L2 or L1 penalty's gradient on the way instead of calling its callback; where MKL and
   numba share TBB's threads (:func:`mlplab.accel.products.shared_pool_threads`), each layer's
   gradients and their update are one call instead, each thread its share of the rows
-  (:mod:`mlplab.accel.dense_updates`), and a shuffled batch is gathered by all the threads;
+  (:mod:`mlplab.accel.dense_updates`), a shuffled batch and its targets are gathered by all
+  the threads in one call, and the last two layers' small work (the hidden layer's bias and
+  activation, the output layer's product, output, cost, δ, ``(W)ᵀδ`` and step, the hidden δ)
+  is one call on the fitting thread (:class:`~mlplab.accel.dense_updates.OutputTail`); a
+  weight penalty that reads ``Σ‖W‖²`` before each batch (scikit-learn's loss) takes the sum
+  those calls made after their updates;
 - the epoch's snapshot and largest change are one call each (:mod:`mlplab.accel.params`).
 
 :func:`predict` runs inference in blocks of 1,024 rows that stay in cache, into one array per
