@@ -178,7 +178,7 @@ def test_the_estimators_fits_end_where_the_cores_end(options, monkeypatch):
             return clf.fit(X, y)
 
     fast = fit()
-    assert calls and all(calls)  # every layer's step by the kernel
+    assert calls and all(calls)  # each step the kernel took (the output layer's: the tail's)
     assert fast.coefs_[0].flags.c_contiguous  # scikit-learn's layout: W column-major
     assert len(summed) == 4  # 4 epochs of 5 batches
     monkeypatch.setenv("MLPLAB_ACCEL", "off")

@@ -11,6 +11,7 @@ import pytest
 import mlplab
 from mlplab.accel import dense, dense_updates, products
 from mlplab.core import plugins
+from mlplab.errors import DivergenceError
 
 pytestmark = pytest.mark.skipif(not plugins.accelerators(), reason="MLPLAB_ACCEL=off")
 
@@ -114,6 +115,13 @@ def test_a_diverging_batch_is_not_stepped(monkeypatch):
     assert tails and not np.isfinite(tails[-1][0])  # the tail saw it, and went no further
     assert h_fast.diverged and h_core.diverged and h_fast.epochs == h_core.epochs
     assert o_fast.t == o_core.t == 2  # rows 32-47 diverged: two steps were taken
+    net = mlplab.Network(sizes=[4, 6, 5, 3], activation="relu", loss="cross_entropy", seed=1,
+                         dtype="float32")
+    opt = mlplab.optimizers.Adam(0.01)
+    with pytest.raises(DivergenceError):  # the guard raises: the step is not counted either
+        net.fit(X, Y, optimizer=opt, batch_size=16, max_epochs=3, epsilon=None, shuffle=False,
+                on_divergence="raise")
+    assert opt.t == 2
     _same(fast.params, core.params, 1e-5)  # float32; a step would move them by ~0.01
 
 
@@ -139,3 +147,42 @@ def test_what_the_tail_does_not_take_runs_the_usual_passes(monkeypatch):
         nets.append(net)
     assert tails == [None] * 4
     _same(nets[0].params, nets[1].params, 1e-9)
+    monkeypatch.setattr(dense, "TAIL_SIZE", 10)  # batches of more hidden values than this:
+    net = mlplab.Network(sizes=[5, 8, 2], activation="relu", loss="mse", seed=5)  # the usual
+    net.fit(X, np.ascontiguousarray(Y), optimizer="adam", learning_rate=0.05, batch_size=16,
+            max_epochs=2, epsilon=None, seed=1)  # passes, on every thread
+    assert tails == [None] * 4
+
+
+@pytest.mark.parametrize("estimator, dtype", [("MLPRegressor", np.float64),
+                                              ("MLPRegressor", np.float32),
+                                              ("MLPClassifier", np.float32)])
+def test_scikit_learns_other_losses_and_float32_end_where_the_cores_end(estimator, dtype,
+                                                                        monkeypatch):
+    """Squared error (the regressor), binary log loss (two classes), float32 data."""
+    tails, _ = _spied(monkeypatch)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 6)).astype(dtype)
+    y = X[:, :2] @ [1.0, -2.0] if estimator == "MLPRegressor" else (X[:, 0] > 0).astype(int)
+
+    def fit():
+        est = getattr(mlplab, estimator)(hidden_layer_sizes=(12,), max_iter=3, tol=0,
+                                         random_state=0, batch_size=50)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return est.fit(X, y)
+
+    fast = fit()
+    assert len(tails) == 3 * 4 and all(t is not None for t in tails)
+    monkeypatch.setenv("MLPLAB_ACCEL", "off")
+    core = fit()
+    rtol = 1e-9 if dtype == np.float64 else 2e-4
+    _same(fast.coefs_ + fast.intercepts_, core.coefs_ + core.intercepts_, rtol)
+    np.testing.assert_allclose(fast.loss_curve_, core.loss_curve_, rtol=rtol)
+
+
+def test_the_tails_output_codes_are_the_elementwise_passes():
+    from mlplab.accel import _mklkernels, fused
+
+    assert (fused.SKLEARN_OUT, fused.SOFTMAX_CCE, fused.UNITWISE) == \
+        (_mklkernels.SKLEARN_OUT, _mklkernels.SOFTMAX_CCE, _mklkernels.UNITWISE)

@@ -18,8 +18,9 @@ thread), then restores what it had. MKL's functions are called by name, as in
 split's arguments are integers: the operands' addresses and their strides in bytes, whatever
 their layout, so that one compiled loop serves every product (a compiled signature per layout
 costs a second each). The convolution's loops call the passes of :mod:`mlplab.accel._convkernel`
-and the update rules of :mod:`mlplab.accel.numba_kernels` (numba caches this module's code by
-this file: after changing those, clear numba's cache, ``__pycache__/_mklkernels*.nb*``).
+and the update rules of :mod:`mlplab.accel.numba_kernels`, the output tail its passes and output
+kernels (numba caches this module's code by this file: after changing any of those, clear
+numba's cache, ``__pycache__/_mklkernels*.nb*``).
 
 Importing this module needs numba and a bound MKL; it raises ImportError otherwise.
 """
@@ -220,7 +221,9 @@ def gradient_step(is32, L, R, G, inv_m, D, db, P, S1, S2, Pb, Sb1, Sb2, lams, l1
     return total
 
 
-SKLEARN_OUT, SOFTMAX_CCE, UNITWISE = 0, 1, 2  # the output kernels output_tail calls
+_bias_g, _delta_g, _sklearn_output = bias_g[0], delta_g[0], sklearn_output[0]  # the serial
+_softmax_cce, _unitwise_output = softmax_cce[0], unitwise_output[0]  # kernels, called by name
+SKLEARN_OUT, SOFTMAX_CCE, UNITWISE = 0, 1, 2  # output_tail's kernels (as fused.py's)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -249,17 +252,17 @@ def output_tail(is32, Zh, bh, Ah, act, Wr, w_rows, b, Z, Y, A, D, which, kind, f
     m, nh = Ah.shape
     n = Z.shape[1]
     before = LOCAL_THREADS(1)
-    bias_g[0](Zh, bh, Ah, act)
+    _bias_g(Zh, bh, Ah, act)
     if w_rows:  # Wr = W, n × nh
         _gemm_scaled(is32, NO_TRANS, TRANS, m, n, nh, 1.0, Ah, nh, Wr, nh, Z, n)
     else:  # Wr = Wᵀ, nh × n
         _gemm_scaled(is32, NO_TRANS, NO_TRANS, m, n, nh, 1.0, Ah, nh, Wr, n, Z, n)
     if which == SKLEARN_OUT:
-        cost = sklearn_output[0](Z, b, Y, A, D, kind, eps, scale)
+        cost = _sklearn_output(Z, b, Y, A, D, kind, eps, scale)
     elif which == SOFTMAX_CCE:
-        cost = softmax_cce[0](Z, b, Y, A, D)
+        cost = _softmax_cce(Z, b, Y, A, D)
     else:
-        cost = unitwise_output[0](Z, b, Y, A, D, kind, flag)
+        cost = _unitwise_output(Z, b, Y, A, D, kind, flag)
     if not math.isfinite(cost):
         LOCAL_THREADS(before)
         return cost, 0.0
@@ -271,7 +274,7 @@ def output_tail(is32, Zh, bh, Ah, act, Wr, w_rows, b, Z, Y, A, D, which, kind, f
         _gemm_scaled(is32, NO_TRANS, TRANS, m, nh, n, 1.0, D, n, Wr, n, dA, nh)
         _gemm_scaled(is32, TRANS, NO_TRANS, nh, n, m, inv_m, Ah, nh, D, n, G, n)
     LOCAL_THREADS(before)
-    delta_g[0](dA, Zh, Ah, Dh, act)
+    _delta_g(dA, Zh, Ah, Dh, act)
     db[:] = 0
     for i in range(m):
         for u in range(n):

@@ -37,6 +37,7 @@ instead of reading the input twice.
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 
@@ -53,6 +54,7 @@ from .updates import CompiledUpdates, InPlaceUpdates
 
 Array = np.ndarray
 BLOCK_ROWS = 1024  # inference runs in blocks of rows whose layer outputs stay in cache
+TAIL_SIZE = 1 << 17  # hidden values of a batch up to which OutputTail takes it (one thread)
 
 
 def dense_stack(net, inference: bool = False, dropout: bool = False) -> list | None:
@@ -184,8 +186,12 @@ class DenseStep(Step):
         """Steps 2–5 with the last two layers' small work in one call (:class:`OutputTail`),
         the step counted already."""
         cost = self.forward_cost(Xb, Yb, tail=True)
-        if self.diverged(cost):
-            self.optimizer.t -= 1  # counted by GradientSteps.begin, not taken
+        try:
+            diverged = self.diverged(cost)  # may raise (on_divergence="raise")
+        finally:
+            if not math.isfinite(cost):  # counted by GradientSteps.begin, not taken
+                self.optimizer.t -= 1
+        if diverged:
             return None
         tail = self._tailed  # else: every layer's passes as usual
         self.backward(Yb, steps=True, top=len(self.layers) - (2 if tail else 1))
@@ -289,6 +295,8 @@ class DenseStep(Step):
     def _tail(self, l: int, hidden, wh: dict, Y: Array) -> bool:
         """:class:`OutputTail` on hidden layer l (its product made) and the output layer;
         False where it does not take the arrays (nothing done)."""
+        if wh["Z"].size > TAIL_SIZE:  # a large batch: the usual passes, on every thread
+            return False
         out = self.layers[l + 1]
         wo = self._arrays(l + 1, len(Y), out)
         dW, db = self._grad_arrays(l + 1, out)

@@ -110,7 +110,7 @@ class SklearnBatches(L2):
         self.penalty_sum = 0.0
         self._rows = None
         # Σ‖W‖² as the last update left it, where the accelerated step summed it on the way
-        # (mlplab.accel.dense); read (and cleared) by the next batch, else computed here
+        # (mlplab.accel.dense); the next batch takes it (with alpha > 0), else computes it
         self.squares_after_step = None
 
     def on_epoch_begin(self, trainer, epoch):
