@@ -150,7 +150,7 @@ class OutputTail:
         """True where the last two layers are dense (no Dropout between), the hidden one's
         activation is the identity, ReLU or leaky ReLU (the compiled ones whose passes are the
         core's bit for bit), the output layer is small and its gradients are :class:`GradientSteps`'."""
-        if steps is None or len(layers) < 2 or not hasattr(elementwise, "tail_output"):
+        if steps is None or len(layers) < 2 or not hasattr(elementwise, "output_choice"):
             return False
         hidden, out = layers[-2], layers[-1]
         return (type(hidden) is Dense and type(out) is Dense and out.W.size <= TAIL_WEIGHTS
@@ -158,7 +158,7 @@ class OutputTail:
 
     def __call__(self, k: int, hidden, wh: dict, out, wo: dict, Y: Array, loss, dW: Array,
                  db: Array):
-        choice = self.elementwise.tail_output(out, loss, wo["Z"], Y)
+        choice = self.elementwise.output_choice(out, loss, wo["Z"], Y)
         P, S1, S2, sb1, sb2, rows_of_W = self.steps._plans[k][:6]
         G, Zh = (dW if rows_of_W else dW.T), wh["Z"]
         if choice is None or not (G.flags.c_contiguous and G.dtype == P.dtype == Zh.dtype

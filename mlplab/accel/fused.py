@@ -127,26 +127,27 @@ class Compiled(Elementwise):
         return D
 
     def output(self, layer, loss, Z, Y, A, D):
-        kernel, code = None, _code_of(layer.g)
-        if LOSSES.get(loss.name) is not loss:  # scikit-learn's, or a loss of its own
-            kernel, args = self._sklearn_output(layer, loss, Z)
-        elif loss.name == "categorical_cross_entropy" and layer.g is ACTIVATIONS["softmax"]:
-            kernel, args = self.k.softmax_cce, ()
-        elif loss.name == "binary_cross_entropy" and layer.g is ACTIVATIONS["sigmoid"]:
-            kernel, args = self.k.unitwise_output, (SIGMOID, True)
-        elif loss.name == "mse" and code is not None:
-            kernel, args = self.k.unitwise_output, (code, False)
-        if kernel is None or not _rows(Z, Y, A, D) or Y.dtype != Z.dtype:
+        choice = self.output_choice(layer, loss, Z, Y)
+        if choice is None or not _rows(Z, Y, A, D):
             return super().output(layer, loss, Z, Y, A, D)
-        return kernel[self._parallel(Z)](Z, layer.b, Y, A, D, *args) / len(Z)
+        which, kind, flag, eps, scale = choice
+        parallel = self._parallel(Z)
+        if which == SKLEARN_OUT:
+            cost = self.k.sklearn_output[parallel](Z, layer.b, Y, A, D, kind, eps, scale)
+        elif which == SOFTMAX_CCE:
+            cost = self.k.softmax_cce[parallel](Z, layer.b, Y, A, D)
+        else:
+            cost = self.k.unitwise_output[parallel](Z, layer.b, Y, A, D, kind, flag)
+        return cost / len(Z)
 
-    def tail_output(self, layer, loss, Z, Y):
-        """The output kernel :meth:`output` would call, as
-        :func:`mlplab.accel._mklkernels.output_tail` takes it: ``(which, kind, flag, eps,
-        scale)``; None where :meth:`output` would not call a kernel."""
+    def output_choice(self, layer, loss, Z, Y):
+        """The output kernel for ``layer``'s activation and ``loss`` on Z's and Y's rows, as
+        :meth:`output` and :func:`mlplab.accel._mklkernels.output_tail` call it: ``(which,
+        kind, flag, eps, scale)``; None where the loss's own formulas run (a loss of its own,
+        a pairing no kernel computes, arrays not C-contiguous of one dtype)."""
         code, dtype = _code_of(layer.g), Z.dtype
         none = (0, False, dtype.type(0), _NO_SCALE)
-        if LOSSES.get(loss.name) is not loss:
+        if LOSSES.get(loss.name) is not loss:  # scikit-learn's, or a loss of its own
             kernel, args = self._sklearn_output(layer, loss, Z)
             choice = None if kernel is None else (SKLEARN_OUT, args[0], False, args[1], args[2])
         elif loss.name == "categorical_cross_entropy" and layer.g is ACTIVATIONS["softmax"]:
@@ -194,7 +195,7 @@ class Compiled(Elementwise):
 
 
 _NO_SCALE = np.zeros(0)  # no sample weights
-SKLEARN_OUT, SOFTMAX_CCE, UNITWISE = 0, 1, 2  # tail_output's kernels (_mklkernels')
+SKLEARN_OUT, SOFTMAX_CCE, UNITWISE = 0, 1, 2  # output_choice's kernels (_mklkernels')
 # scikit-learn's (loss kind, output activation) pairings computed by numba_kernels.sklearn_output
 _SKLEARN_KINDS = {("log_loss", "softmax"): 0, ("binary_log_loss", "sigmoid"): 1,
                   ("squared_error", "identity"): 2}  # its LOG_LOSS, BINARY_LOG_LOSS, SQUARED_ERROR
