@@ -67,6 +67,32 @@ def test_state_dict_round_trip_continues_identically():
     assert pa[0] == pb[0]
 
 
+@pytest.mark.parametrize("accelerate", [None, False])
+@pytest.mark.parametrize("name", ["momentum", "adam"])
+def test_training_after_loading_a_state_leaves_the_record_alone(name, accelerate):
+    """A fit after ``load_state_dict`` trains in the optimizer's own arrays (the accelerated
+    updates change the state in place): the record loaded, e.g. a checkpoint's, stays as it
+    was, so it can start a second run from the same place."""
+    import mlplab
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+    net = mlplab.Network([3, 5, 2], activation="tanh", loss="mse", seed=0)
+    first = get_optimizer(name, 0.01)
+    net.fit(X, Y, optimizer=first, batch_size=8, max_epochs=2, epsilon=None, seed=1,
+            accelerate=accelerate)
+    record = first.state_dict()
+    kept = [{k: v.copy() for k, v in s.items()} for s in record["state"]]
+    again = get_optimizer(name, 0.01)
+    again.load_state_dict(record, net.params)
+    net.fit(X, Y, optimizer=again, batch_size=8, max_epochs=2, epsilon=None, seed=2,
+            accelerate=accelerate)
+    assert again.t == first.t + 10  # it went on from the record's state
+    for s, k in zip(record["state"], kept):
+        for key in s:
+            np.testing.assert_array_equal(s[key], k[key])
+
+
 @pytest.mark.parametrize("bad", [0, -0.1, 1.5, float("nan"), "0.1", True])
 def test_learning_rate_must_be_in_0_1(bad):
     with pytest.raises(ConfigError, match=r"learning rate α must be in \(0, 1\]"):

@@ -12,9 +12,11 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from ..errors import ConfigError
 from .validation import check_learning_rate
-from .xp import place, to_numpy
+from .xp import is_array_api_obj, place, to_numpy
 
 Array = object
 
@@ -49,14 +51,20 @@ class Optimizer:
                                        for s in self.state]}
 
     def load_state_dict(self, d: dict, params: list[Array] | None = None) -> None:
-        """Take back :meth:`state_dict`'s record (moved to ``params``' device when given)."""
+        """Take back :meth:`state_dict`'s record (moved to ``params``' device when given), as
+        copies: training goes on in the optimizer's own arrays, never in the record's."""
         self.t = int(d["t"])
         where = [place(p) for p in params] if params else [None] * len(d["state"])
-        self.state = [{k: w.asarray(v) if w is not None else v for k, v in s.items()}
-                      for s, w in zip(d["state"], where)]
+        self.state = [{k: w.asarray(to_numpy(v).copy()) if w is not None else _copy(v)
+                       for k, v in s.items()} for s, w in zip(d["state"], where)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate})"
+
+
+def _copy(v):
+    """A copy of a state array, of its own library (a NumPy array for anything else)."""
+    return place(v).xp.asarray(v, copy=True) if is_array_api_obj(v) else np.array(v)
 
 
 def _zeros_like(p):
