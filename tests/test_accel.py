@@ -17,7 +17,7 @@ import pytest
 import mlplab
 from mlplab.core import plugins
 from mlplab import gradcheck
-from mlplab.accel import blas, dense, kernels, tiny
+from mlplab.accel import blas, dense_predict, kernels, tiny
 from mlplab.accel.updates import InPlaceUpdates
 from mlplab.callbacks import Callback
 from mlplab.core import activations, losses
@@ -431,7 +431,7 @@ def test_blocked_predict_equals_the_cores_forward_and_returns_fresh_arrays():
     X = rng.normal(size=(2500, 4))  # > BLOCK_ROWS: three blocks
     net = mlplab.Network([4, 9, 3], activation="relu", loss="cross_entropy", seed=1)
     whole = net.forward(X)
-    blocked = dense.predict(net, X)
+    blocked = dense_predict.predict(net, X)
     np.testing.assert_allclose(blocked, whole, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(net.predict_proba(X), whole, rtol=1e-13, atol=1e-15)
     np.testing.assert_array_equal(net.predict(X), whole.argmax(1))

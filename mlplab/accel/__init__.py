@@ -35,7 +35,7 @@ kernels a step, the cost kept on the device, and on CUDA each step one graph lau
 from __future__ import annotations
 
 from ..core import plugins
-from . import conv, dense, recurrent, tiny, torch_step
+from . import conv, dense, dense_predict, recurrent, tiny, torch_step
 
 
 class NumpyCPU:
@@ -44,7 +44,7 @@ class NumpyCPU:
     name = "numpy"
 
     def predict(self, net, X):
-        A = dense.predict(net, X)
+        A = dense_predict.predict(net, X)
         if A is None:
             A = conv.predict(net, X)
         return A if A is not None else recurrent.predict(net, X)

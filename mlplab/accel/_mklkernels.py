@@ -8,7 +8,9 @@
 - :func:`gradient_step`: a dense layer's ``∂C/∂W``, ``∂C/∂b`` and its update, each thread its
   share of the rows (:class:`mlplab.accel.dense_updates.GradientSteps`);
 - :func:`output_tail`: the last two dense layers' small work in one call, on the calling thread
-  (:class:`mlplab.accel.dense_updates.OutputTail`).
+  (:class:`mlplab.accel.dense_updates.OutputTail`);
+- :func:`sgd_step`: a dense stack's whole step of plain gradient descent in one call, on the
+  calling thread with MKL's products on its threads (:class:`mlplab.accel.dense_updates.SGDStep`).
 
 numba's parallel loop runs on the same TBB threads as MKL's own products (numba's threading
 layer ``tbb``, MKL's TBB layer): one pool, no thread waiting beside another's spinning ones.
@@ -37,7 +39,7 @@ from .blas import NO_TRANS, TRANS
 from ._convkernel import col2im, im2col, max_pool_2x2, max_pool_2x2_backward
 from ._convkernel import max_pool_2x2_careful
 from .numba_kernels import bias_g, decay, delta_g, rule_step, sklearn_output, softmax_cce
-from .numba_kernels import unitwise_output
+from .numba_kernels import _pointer, unitwise_output
 
 _lib = mkl.binding()
 if _lib is None or not _lib.threaded:
@@ -287,3 +289,73 @@ def output_tail(is32, Zh, bh, Ah, act, Wr, w_rows, b, Z, Y, A, D, which, kind, f
     decay(db, b, lams[1], l1)
     rule_step(rule, b, db, Sb1, Sb2, sc)
     return cost, _sum_of_squares(p)
+
+
+W_, B_, Z_, A_, D_, DA_ = range(6)  # the columns of sgd_step's address table
+
+
+@numba.njit(nogil=True, cache=True)
+def _gemm_at(is32, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """``C ← alpha·op(A) @ op(B) + beta·C``, the arrays given by their addresses (row-major)."""
+    if is32:
+        SGEMM(ROW, ta, tb, m, n, k, np.float32(alpha), a, lda, b, ldb, np.float32(beta), c, ldc)
+    else:
+        DGEMM(ROW, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+@numba.njit(nogil=True, cache=True)
+def _at(address, m, n, like):
+    """The row-major m × n array at ``address``, of ``like``'s dtype."""
+    return numba.carray(_pointer(address), (m, n), like.dtype)
+
+
+@numba.njit(nogil=True, cache=True)
+def sgd_step(X, Y, at, shapes, acts, which, kind, flag, eps, scale, lr):
+    """One batch's whole step of plain gradient descent for a stack of dense layers, on the
+    calling thread (MKL's products on its threads), with no Python between its parts. Layer l:
+    ``shapes[l]`` is W's (n × k), ``at[l]`` the addresses of W, b and the batch's z, a, δ and
+    ``∂C/∂a⁽ˡ⁻¹⁾`` (row-major, X's dtype; columns ``W_`` … ``DA_``).
+
+    Forward: ``z = a⁽ˡ⁻¹⁾Wᵀ + b`` and ``a = g(z)`` (``acts[l]``), then on the last layer the
+    output kernel ``which`` (its arguments as :func:`output_tail`'s). Where the summed cost is
+    finite, down the layers: ``δ = ∂C/∂a ⊙ g'(z)``, ``∂C/∂a⁽ˡ⁻¹⁾ = δW`` (before W's step),
+    ``W ← W − (α/m)·δᵀa⁽ˡ⁻¹⁾`` in the product (as :func:`mlplab.accel.blas.sgd_step`) and
+    ``b ← b − α·mean(δ)``. Returns the summed cost; where it is not finite nothing is updated."""
+    m, L = X.shape[0], shapes.shape[0]
+    is32 = X.itemsize == 4
+    prev, cost = X.ctypes.data, 0.0
+    for l in range(L):
+        n, k = shapes[l, 0], shapes[l, 1]
+        _gemm_at(is32, NO_TRANS, TRANS, m, n, k, 1.0, prev, k, at[l, W_], k, 0.0, at[l, Z_], n)
+        Z, A, b = _at(at[l, Z_], m, n, X), _at(at[l, A_], m, n, X), _at(at[l, B_], 1, n, X)[0]
+        if l < L - 1:
+            _bias_g(Z, b, A, acts[l])
+            prev = at[l, A_]
+        elif which == SKLEARN_OUT:
+            cost = _sklearn_output(Z, b, Y, A, _at(at[l, D_], m, n, X), kind, eps, scale)
+        elif which == SOFTMAX_CCE:
+            cost = _softmax_cce(Z, b, Y, A, _at(at[l, D_], m, n, X))
+        else:
+            cost = _unitwise_output(Z, b, Y, A, _at(at[l, D_], m, n, X), kind, flag)
+    if not math.isfinite(cost):
+        return cost
+    rate, mean = X.dtype.type(lr), X.dtype.type(1.0 / m)
+    for l in range(L - 1, -1, -1):
+        n, k = shapes[l, 0], shapes[l, 1]
+        D = _at(at[l, D_], m, n, X)
+        if l < L - 1:
+            _delta_g(_at(at[l + 1, DA_], m, n, X), _at(at[l, Z_], m, n, X),
+                     _at(at[l, A_], m, n, X), D, acts[l])
+        prev = X.ctypes.data if l == 0 else at[l - 1, A_]
+        if l > 0:
+            _gemm_at(is32, NO_TRANS, NO_TRANS, m, k, n, 1.0, at[l, D_], n, at[l, W_], k, 0.0,
+                     at[l, DA_], k)
+        _gemm_at(is32, TRANS, NO_TRANS, n, k, m, -lr / m, at[l, D_], n, prev, k, 1.0,
+                 at[l, W_], k)
+        b, db = _at(at[l, B_], 1, n, X)[0], np.zeros(n, X.dtype)
+        for i in range(m):
+            for u in range(n):
+                db[u] += D[i, u]
+        for u in range(n):
+            b[u] -= rate * (db[u] * mean)
+    return cost

@@ -40,7 +40,7 @@ from ..core.step import Step
 from ..core.validation import check_finite
 from . import conv_blocks, fused, products
 from .conv_stages import ConvStage, CoreStage, DenseStage, FlattenStage, PoolStage, link
-from .dense import _g_into
+from .dense_predict import _g_into
 from .kernels import softmax_cce_into
 from .products import numba_threads, shared_pool_threads
 from .updates import CompiledUpdates, InPlaceUpdates

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..core.layers import Conv2D, MaxPool2D
 from . import conv_kernels, products
-from .dense import _g_into
+from .dense_predict import _g_into
 from .fused import Elementwise
 
 _delta_into = Elementwise().delta_g  # δ = dA ⊙ g'(z) into a given array, NumPy's passes

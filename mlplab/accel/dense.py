@@ -16,10 +16,12 @@ two), with these changes, each measured in ``bench/README.md``:
 - plain gradient descent with no callback reading the gradients takes
   ``W ← W − α ∂C/∂W`` inside the weight-gradient product (BLAS ``gemm`` with β = 1,
   :mod:`mlplab.accel.blas`): the update costs no pass of its own, and ``dW``, ``db`` are then
-  not written. Otherwise the gradients are BLAS products with the mean's 1/m as their α, and
-  every built-in rule updates all parameters in one call (:mod:`mlplab.accel.updates`), adding
-  an L2 or L1 penalty's gradient on the way instead of calling its callback; where MKL and
-  numba share TBB's threads (:func:`mlplab.accel.products.shared_pool_threads`), each layer's
+  not written; with MKL's products and numba's kernels, that whole step (products, passes and
+  updates) is one compiled call (:class:`~mlplab.accel.dense_updates.SGDStep`). Otherwise the
+  gradients are BLAS products with the mean's 1/m as their α, and every built-in rule
+  updates all parameters in one call (:mod:`mlplab.accel.updates`), adding an L2 or L1
+  penalty's gradient on the way instead of calling its callback; where MKL and numba share
+  TBB's threads (:func:`mlplab.accel.products.shared_pool_threads`), each layer's
   gradients and their update are one call instead, each thread its share of the rows
   (:mod:`mlplab.accel.dense_updates`), a shuffled batch and its targets are gathered by all
   the threads in one call, and the last two layers' small work (the hidden layer's bias and
@@ -29,9 +31,7 @@ two), with these changes, each measured in ``bench/README.md``:
   those calls made after their updates;
 - the epoch's snapshot and largest change are one call each (:mod:`mlplab.accel.params`).
 
-:func:`predict` runs inference in blocks of 1,024 rows that stay in cache, into one array per
-layer reused by every block, and finds NaN/inf in the input from each block's first products
-instead of reading the input twice.
+Inference: :mod:`mlplab.accel.dense_predict`.
 """
 
 from __future__ import annotations
@@ -44,16 +44,13 @@ import numpy as np
 from ..core.layers import Dense, Dropout, Input
 from ..core.optimizers import GradientDescent
 from ..core.step import Step
-from ..core.validation import check_finite
 from . import blas, fused, products
-from .kernels import G_INTO
-from .dense_updates import GradientSteps, OutputTail
+from .dense_updates import GradientSteps, OutputTail, SGDStep
 from .params import Snapshots
 from .products import shared_pool_threads
 from .updates import CompiledUpdates, InPlaceUpdates
 
 Array = np.ndarray
-BLOCK_ROWS = 1024  # inference runs in blocks of rows whose layer outputs stay in cache
 TAIL_SIZE = 1 << 17  # hidden values of a batch up to which OutputTail takes it (one thread)
 
 
@@ -120,6 +117,8 @@ class DenseStep(Step):
             hasattr(self.penalty, "squares_after_step") else None
         self.tail = OutputTail(self.steps, mkl_kernels, self.elementwise) \
             if OutputTail.applies(self.layers, self.steps, self.elementwise) else None
+        self.whole = SGDStep(mkl_kernels, self.elementwise) if mkl_kernels is not None and \
+            self.fused and SGDStep.applies(self.layers, self.elementwise) else None
         self._tailed = False  # the last batch's output layer was the tail's
         self.snapshots = Snapshots()
         self.products = products.Products(self.lib)
@@ -127,7 +126,8 @@ class DenseStep(Step):
         self.name = (self.name
                      + ("+blas-sgd" if self.fused and (self.lib or blas.available()) else "")
                      + ("+mkl" if self.lib is not None else "") + self.elementwise.name
-                     + ("+tbb-updates" if self.steps is not None else ""))
+                     + ("+tbb-updates" if self.steps is not None else "")
+                     + ("+sgd-step" if self.whole is not None else ""))
         self._work: dict[tuple, dict[str, Array]] = {}  # (layer index, batch size): arrays
         self._grads = {l: (np.empty_like(d.W), np.empty_like(d.b))
                        for l, d in enumerate(self.layers) if type(d) is Dense}
@@ -155,6 +155,14 @@ class DenseStep(Step):
             yield gather(self.X, self.Y, rows, out[0], out[1])
 
     def __call__(self, Xb: Array, Yb: Array):
+        cost = self.whole(self, Xb, Yb) if self.whole is not None else None
+        if cost is not None:  # plain SGD's whole step in one call (nothing updated if diverged)
+            cost /= len(Xb)
+            if self.diverged(cost):
+                return None
+            self.optimizer.t += 1
+            self.count(cost, len(Xb))
+            return cost
         if self.tail is not None and self.steps.begin(self.params(), self._decay()):
             return self._tail_call(Xb, Yb)
         cost = self.forward_cost(Xb, Yb)  # step 2
@@ -349,50 +357,10 @@ class DenseStep(Step):
         self.products.clear()
         self._transposed.clear()
         self.elementwise.close()
+        self.whole = None  # its tables point at the work arrays and the weights
         self._release.close()  # MKL's threads in this thread: as before the fit
-
-
-def _g_into(layer, Z: Array, out: Array) -> Array:
-    g_into = G_INTO.get(layer.g.name)
-    if g_into is not None:
-        return g_into(Z, out)
-    np.copyto(out, layer.g(Z))
-    return out
 
 
 def step_for(run) -> DenseStep | None:
     """A :class:`DenseStep` when ``run`` trains a dense stack on NumPy, else None."""
     return DenseStep(run) if dense_stack(run.net, dropout=True) is not None else None
-
-
-def predict(net, X: Array) -> Array | None:
-    """``a⁽ᴸ⁾`` for the rows of ``X`` (checked, on NumPy, not yet for NaN/inf), or None when
-    ``net`` is not a dense stack on NumPy."""
-    dense = dense_stack(net, inference=True)
-    if dense is None:
-        return None
-    m = len(X)
-    # NaN/inf in X: each block's z⁽¹⁾ shows them (a NaN or ±inf times any weight is NaN or ±inf,
-    # and stays so in a sum), where every input feeds some neuron (no all-zero column of W⁽¹⁾)
-    screen = m > BLOCK_ROWS and bool(np.any(dense[0].W != 0, axis=0).all())
-    if not screen:
-        check_finite(X)
-    A = np.empty((m, net.n_outputs), net.dtype)
-    hidden = [np.empty((min(m, BLOCK_ROWS), layer.n_out), net.dtype) for layer in dense[:-1]]
-
-    def check_z(z: Array) -> None:
-        nonlocal screen
-        if not np.isfinite(z.sum()):
-            check_finite(X)  # raises for NaN/inf in X; else large values overflowed z
-            screen = False
-
-    for i in range(0, m, BLOCK_ROWS):  # each block's a⁽ˡ⁾ into one array per layer, reused
-        a = X[i:i + BLOCK_ROWS]
-        for l, layer in enumerate(dense):
-            out = A[i:i + len(a)] if l == len(dense) - 1 else hidden[l][:len(a)]
-            np.matmul(a, layer.W.T, out=out)
-            out += layer.b  # z⁽ˡ⁾, then a⁽ˡ⁾ = g(z⁽ˡ⁾) in place
-            if l == 0 and screen:
-                check_z(out)
-            a = _g_into(layer, out, out)
-    return A

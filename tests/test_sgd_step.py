@@ -1,0 +1,187 @@
+"""Plain gradient descent's whole step in one call (mlplab.accel.dense_updates.SGDStep): fits
+that take it end where the core's fits end (softmax with cross-entropy, the unit-wise outputs,
+one to three dense layers, shuffled and sliced batches, float32 and float64, a learning rate
+changed between epochs, weights replaced between epochs); a diverging batch is not stepped;
+the layers' caches hold each batch's values; what it does not take runs the usual passes."""
+
+import numpy as np
+import pytest
+
+import mlplab
+from mlplab.accel import dense_updates, products
+from mlplab.callbacks import Callback
+from mlplab.core import plugins
+from mlplab.errors import DivergenceError
+
+pytestmark = pytest.mark.skipif(not plugins.accelerators(), reason="MLPLAB_ACCEL=off")
+
+
+def _spied(monkeypatch):
+    """Fits with MKL's products and numba's kernels whatever their size; returns the list of
+    what each SGDStep call returned (None: declined)."""
+    if products.mkl_kernels() is None:
+        pytest.skip("needs numba and MKL with threads (pip install 'mlplab[mkl]')")
+    monkeypatch.setenv("MLPLAB_MKL", "on")
+    monkeypatch.setenv("MLPLAB_NUMBA", "on")
+    calls = []
+    step = dense_updates.SGDStep.__call__
+    monkeypatch.setattr(dense_updates.SGDStep, "__call__",
+                        lambda self, *a: calls.append(step(self, *a)) or calls[-1])
+    return calls
+
+
+def _same(fast, core, rtol):
+    for p, q in zip(fast, core):
+        np.testing.assert_allclose(p, q, rtol=rtol, atol=rtol)
+
+
+def _data(loss, n_out, dtype, rows=90, seed=7):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 5)).astype(dtype)
+    if loss == "mse":
+        return X, rng.normal(size=(rows, n_out)).astype(dtype)
+    return X, (rng.integers(0, 3, rows) if n_out == 3 else rng.integers(0, 2, rows).astype(dtype))
+
+
+@pytest.mark.parametrize("activation, loss, n_out", [
+    ("relu", "cross_entropy", 3), ("leaky_relu", "mse", 2), ("relu", "cross_entropy", 1),
+    ("identity", "mse", 1)])
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 2e-4)])
+@pytest.mark.parametrize("hidden", [[8, 7], [6], []])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_a_fit_ends_where_the_cores_ends(activation, loss, n_out, dtype, rtol, hidden, shuffle,
+                                        monkeypatch):
+    """Softmax with cross-entropy (3 outputs), sigmoid with binary cross-entropy (1 output), the
+    identity with MSE; 90 rows in batches of 16 (the last of 10: a second set of arrays)."""
+    calls = _spied(monkeypatch)
+    X, Y = _data(loss, n_out, dtype)
+    rate = 0.01 if activation == "identity" else 0.05  # a linear net diverges at 0.05
+    nets, histories = [], []
+    for accelerate in (None, False):
+        net = mlplab.Network(sizes=[5, *hidden, n_out], activation=activation, loss=loss,
+                             dtype=dtype, seed=5)
+        histories.append(net.fit(X, Y, optimizer="sgd", learning_rate=rate, batch_size=16,
+                                 max_epochs=5, epsilon=None, seed=6, shuffle=shuffle,
+                                 accelerate=accelerate))
+        nets.append(net)
+    assert histories[0].backend.endswith("+sgd-step") and histories[1].backend == "core"
+    assert len(calls) == 5 * 6 and all(c is not None and np.isfinite(c) for c in calls)
+    _same(nets[0].params, nets[1].params, rtol)
+    np.testing.assert_allclose(histories[0].loss, histories[1].loss, rtol=rtol)
+
+
+class _Changes(Callback):
+    """Between epochs: a smaller learning rate, and every weight matrix a new array (the old
+    ones dropped: the step must not write where they were)."""
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        trainer.optimizer.learning_rate *= 0.5
+        for layer in trainer.net.layers[1:]:
+            layer.W = layer.W.copy()
+            layer.b = layer.b.copy()
+
+
+def test_a_learning_rate_and_weights_changed_between_epochs_are_taken(monkeypatch):
+    calls = _spied(monkeypatch)
+    X, Y = _data("cross_entropy", 3, np.float64)
+    nets = []
+    for accelerate in (None, False):
+        net = mlplab.Network(sizes=[5, 8, 3], activation="relu", loss="cross_entropy", seed=2)
+        net.fit(X, Y, optimizer="sgd", learning_rate=0.2, batch_size=32, max_epochs=4,
+                epsilon=None, seed=3, callbacks=[_Changes()], accelerate=accelerate)
+        nets.append(net)
+    assert len(calls) == 4 * 3 and all(c is not None for c in calls)
+    _same(nets[0].params, nets[1].params, 1e-9)
+
+
+class _Caches(Callback):
+    """Each batch's ``A_prev``, ``Z``, ``A`` and ``delta`` of every layer, as copies."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_batch_end(self, trainer, logs):
+        self.seen.append([getattr(layer, name).copy() for layer in trainer.net.layers[1:]
+                          for name in ("A_prev", "Z", "A", "delta")])
+
+
+def test_the_layers_hold_each_batchs_values(monkeypatch):
+    """After each step, each layer's ``A_prev``, ``Z``, ``A`` and ``delta`` are the batch's, as
+    the core's step leaves them (a callback may read them)."""
+    calls = _spied(monkeypatch)
+    X, Y = _data("cross_entropy", 3, np.float64, rows=48)
+    seen = []
+    for accelerate in (None, False):
+        net = mlplab.Network(sizes=[5, 8, 6, 3], activation="relu", loss="cross_entropy", seed=4)
+        caches = _Caches()
+        net.fit(X, Y, optimizer="sgd", learning_rate=0.1, batch_size=16, max_epochs=2,
+                epsilon=None, seed=2, callbacks=[caches], accelerate=accelerate)
+        seen.append(caches.seen)
+    assert len(calls) == 6 and all(c is not None for c in calls)
+    assert len(seen[0]) == len(seen[1]) == 6
+    for fast, core in zip(*seen):
+        _same(fast, core, 1e-12)
+
+
+def test_a_diverging_batch_is_not_stepped(monkeypatch):
+    """The step finds the cost not finite: nothing is updated, the step is not counted, and the
+    guard stops the fit (or raises) with the weights as they were, as the core's does."""
+    calls = _spied(monkeypatch)
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(64, 4)).astype(np.float32), rng.integers(0, 3, 64)
+    X[40] = 3e38  # its batch's z overflows
+    results = []
+    for accelerate in (None, False):
+        net = mlplab.Network(sizes=[4, 6, 5, 3], activation="relu", loss="cross_entropy",
+                             seed=1, dtype="float32")
+        opt = mlplab.optimizers.GradientDescent(0.01)
+        history = net.fit(X, Y, optimizer=opt, batch_size=16, max_epochs=3, epsilon=None,
+                          shuffle=False, accelerate=accelerate)
+        results.append((net, history, opt))
+    (fast, h_fast, o_fast), (core, h_core, o_core) = results
+    assert calls and not np.isfinite(calls[-1])  # the step saw it, and went no further
+    assert h_fast.diverged and h_core.diverged and h_fast.epochs == h_core.epochs
+    assert o_fast.t == o_core.t == 2  # rows 32-47 diverged: two steps were taken
+    _same(fast.params, core.params, 1e-5)  # float32; a step would move them by ~0.01
+    net = mlplab.Network(sizes=[4, 6, 5, 3], activation="relu", loss="cross_entropy", seed=1,
+                         dtype="float32")
+    opt = mlplab.optimizers.GradientDescent(0.01)
+    with pytest.raises(DivergenceError):  # the guard raises: the step is not counted either
+        net.fit(X, Y, optimizer=opt, batch_size=16, max_epochs=3, epsilon=None, shuffle=False,
+                on_divergence="raise")
+    assert opt.t == 2
+    _same(net.params, core.params, 1e-5)
+
+
+def test_what_it_does_not_take_runs_the_usual_passes(monkeypatch):
+    """A sigmoid hidden layer, a Dropout layer, the passes on every thread, a weight penalty or
+    momentum: no whole step. A column-major Y (the output's kernel reads rows): it declines
+    each batch and the usual passes run, the fit as the core's."""
+    calls = _spied(monkeypatch)
+    X, Y = _data("mse", 2, np.float64, rows=40)
+    L = mlplab.layers
+    fits = [(mlplab.Network(sizes=[5, 8, 2], activation="sigmoid", loss="mse", seed=5), {}),
+            (mlplab.Network.from_layers([L.Input(5), L.Dense(5, 8, "relu"), L.Dropout(8, 0.2),
+                                         L.Dense(8, 2, "identity")], loss="mse", seed=5), {}),
+            (mlplab.Network(sizes=[5, 8, 2], activation="relu", loss="mse", seed=5),
+             {"callbacks": [mlplab.regularizers.L2(0.01)]}),
+            (mlplab.Network(sizes=[5, 8, 2], activation="relu", loss="mse", seed=5),
+             {"optimizer": "momentum"})]
+    for net, options in fits:
+        history = net.fit(X, Y, **{"optimizer": "sgd", **options}, batch_size=16, max_epochs=2,
+                          epsilon=None, seed=1)
+        assert "+sgd-step" not in history.backend and history.backend.startswith("numpy-dense")
+    monkeypatch.setenv("MLPLAB_PARALLEL", "on")
+    net = mlplab.Network(sizes=[5, 8, 2], activation="relu", loss="mse", seed=5)
+    assert "+sgd-step" not in net.fit(X, Y, optimizer="sgd", batch_size=16, max_epochs=1,
+                                      epsilon=None).backend
+    monkeypatch.delenv("MLPLAB_PARALLEL")
+    assert calls == []
+    nets = []
+    for accelerate in (None, False):  # full batches as given (a callback: not the tiny loop)
+        net = mlplab.Network(sizes=[5, 8, 2], activation="relu", loss="mse", seed=5)
+        net.fit(X, np.asfortranarray(Y), optimizer="sgd", learning_rate=0.05, max_epochs=4,
+                epsilon=None, callbacks=[Callback()], accelerate=accelerate)
+        nets.append(net)
+    assert calls == [None] * 4
+    _same(nets[0].params, nets[1].params, 1e-9)
