@@ -55,7 +55,7 @@ def epoch_clock():
 
     class Clock(Callback):
         def __init__(self):
-            self.times, self.peak = [], None
+            self.times, self.peak, self.code = [], None, None
 
         def on_train_begin(self, trainer):
             try:  # reset the peak-RSS mark: measure the epochs, not the input checks
@@ -63,6 +63,7 @@ def epoch_clock():
                     f.write("5")
             except OSError:
                 pass
+            self.code_begin = rss_mib("RssFile")
 
         def on_epoch_begin(self, trainer, epoch):
             self.t0 = clock()
@@ -72,6 +73,10 @@ def epoch_clock():
 
         def on_train_end(self, trainer):
             self.peak = rss_mib("VmHWM")
+            # the file-backed pages (the libraries' code: shared between processes, reclaimable)
+            # as the epochs began and ended: where they are the same, VmHWM less them is the
+            # peak of the rest (the data, the fit's arrays, the libraries' own allocations)
+            self.code = (self.code_begin, rss_mib("RssFile"))
 
     return Clock()
 
@@ -79,7 +84,7 @@ def epoch_clock():
 def mlplab_epochs(case: str, reps: int) -> dict:
     import mlplab
 
-    rss_start = rss_mib()
+    rss_start, code_start = rss_mib(), rss_mib("RssFile")
     X, labels = data()
     Y = np.eye(SIZES[-1], dtype=np.float32)[labels]
     act, bs = CASES[case]
@@ -96,8 +101,8 @@ def mlplab_epochs(case: str, reps: int) -> dict:
     assert net.layers[1].W.dtype == np.float32
     return {"times": timer.times, "backend": getattr(hist, "backend", "-"),
             "data_mib": (X.nbytes + Y.nbytes) / 2**20, "rss_start_mib": rss_start,
-            "rss_ready_mib": rss_ready,
-            "peak_epochs_mib": timer.peak,
+            "rss_ready_mib": rss_ready, "code_start_mib": code_start,
+            "code_epochs_mib": timer.code, "peak_epochs_mib": timer.peak,
             "peak_process_mib": rss_mib("VmHWM") if timer.peak is None else None}
 
 

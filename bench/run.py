@@ -98,10 +98,10 @@ def summarize(results: dict) -> dict:
     return table
 
 
-def targets(table: dict, cores: int) -> list[tuple[str, str, bool]]:
-    """(target, measured, met) for every target of issue 20 that this run measured (the
-    2-core or the 16-core ones, by this machine's cores), and the redesign's "no slower than
-    the old engine" when a baseline ran."""
+def targets(table: dict, cores: int) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, met; None: shown, not judged) for every target of issue 20 that this
+    run measured (the 2-core or the 16-core ones, by this machine's cores), and the redesign's
+    "no slower than the old engine" when a baseline ran."""
     out = []
 
     def get(case, name, key="ratio"):
@@ -139,6 +139,14 @@ def targets(table: dict, cores: int) -> list[tuple[str, str, bool]]:
                 f"(numba, LLVM, MKL: {libraries:.0f} MiB) ≤ data + 64 MiB",
                 max(r["peak_epochs_mib"] - r["rss_ready_mib"] + data for r in runs),
                 lambda v: v <= data + 64, "{:.0f} MiB")
+        code = [r.get("code_epochs_mib") for r in runs]
+        if all(c and abs(c[1] - c[0]) < 2 for c in code):  # the code pages did not change
+            grown = max(c[1] for c in code) - min(r["code_start_mib"] for r in runs)
+            add(f"memory less the libraries' code pages (file-backed, shared, reclaimable: "
+                f"{grown:.0f} MiB more than before the data), against data + 64 MiB = "
+                f"{data + 64:.0f}", max(r["peak_epochs_mib"] - r["code_epochs_mib"][1]
+                                        - (r["rss_start_mib"] - r["code_start_mib"]) for r in runs),
+                lambda v: None, "{:.0f} MiB")  # not the target's measure: shown, not judged
     for case, rows in table.items():  # the redesign's gate: within 3 % of the old engine
         add(f"{case}: no more than 3 % slower than the baseline (paired)",
             rows.get("baseline", {}).get("paired"), lambda v: v >= 1 / 1.03)
@@ -190,7 +198,8 @@ def report(table: dict, info: dict, blas, seconds: float, rounds: int) -> str:
     if measured:
         lines += ["", f"targets (CPU speed, {info['cores']} cores):"]
     for label, value, ok in measured:
-        lines.append(f"  [{'met' if ok else 'NOT met'}] {label}: {value}")
+        lines.append(f"  [{'info' if ok is None else 'met' if ok else 'NOT met'}] {label}: "
+                     f"{value}")
     lines.append(f"\ntotal {seconds / 60:.1f} min")
     return "\n".join(lines)
 

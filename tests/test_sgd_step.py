@@ -154,8 +154,8 @@ def test_a_diverging_batch_is_not_stepped(monkeypatch):
 
 
 def test_what_it_does_not_take_runs_the_usual_passes(monkeypatch):
-    """A sigmoid hidden layer, a Dropout layer, the passes on every thread, a weight penalty or
-    momentum: no whole step. A column-major Y (the output's kernel reads rows): it declines
+    """A sigmoid hidden layer, a Dropout layer, a weight penalty, momentum, W column-major, the
+    passes on every thread: no whole step. A column-major Y (the output's kernel reads rows): it declines
     each batch and the usual passes run, the fit as the core's."""
     calls = _spied(monkeypatch)
     X, Y = _data("mse", 2, np.float64, rows=40)
@@ -167,6 +167,10 @@ def test_what_it_does_not_take_runs_the_usual_passes(monkeypatch):
              {"callbacks": [mlplab.regularizers.L2(0.01)]}),
             (mlplab.Network(sizes=[5, 8, 2], activation="relu", loss="mse", seed=5),
              {"optimizer": "momentum"})]
+    columns = mlplab.Network(sizes=[5, 8, 2], activation="relu", loss="mse", seed=5)
+    for layer in columns.layers[1:]:  # W column-major, as scikit-learn's coefs_ make it
+        layer.W = np.asfortranarray(layer.W)
+    fits.append((columns, {}))
     for net, options in fits:
         history = net.fit(X, Y, **{"optimizer": "sgd", **options}, batch_size=16, max_epochs=2,
                           epsilon=None, seed=1)

@@ -192,11 +192,12 @@ class SGDStep:
 
     @staticmethod
     def applies(layers: list, elementwise) -> bool:
-        """True for dense layers only (no Dropout), hidden activations the identity, ReLU or
-        leaky ReLU (whose compiled passes are the core's bit for bit), the passes on one
-        thread (``MLPLAB_PARALLEL=on`` shares them among the threads instead)."""
+        """True for dense layers only (no Dropout), W row-major (mlplab's own layers; not
+        scikit-learn's ``coefs_``), hidden activations the identity, ReLU or leaky ReLU (whose
+        compiled passes are the core's bit for bit), the passes on one thread
+        (``MLPLAB_PARALLEL=on`` shares them among the threads instead)."""
         return (hasattr(elementwise, "output_choice") and elementwise.threads == 1
-                and all(type(layer) is Dense for layer in layers)
+                and all(type(layer) is Dense and layer.W.flags.c_contiguous for layer in layers)
                 and all(_code_of(layer.g) in (IDENTITY, RELU, LEAKY_RELU)
                         for layer in layers[:-1]))
 
