@@ -1,8 +1,9 @@
 """Plain gradient descent's whole step in one call (mlplab.accel.dense_updates.SGDStep): fits
 that take it end where the core's fits end (softmax with cross-entropy, the unit-wise outputs,
 one to three dense layers, shuffled and sliced batches, float32 and float64, a learning rate
-changed between epochs, weights replaced between epochs); a diverging batch is not stepped;
-the layers' caches hold each batch's values; what it does not take runs the usual passes."""
+changed after each batch, weights and activations replaced between epochs); a diverging batch
+is not stepped; a batch of the wrong width is refused; the layers' caches hold each batch's
+values; what it does not take runs the usual passes."""
 
 import numpy as np
 import pytest
@@ -92,6 +93,70 @@ def test_a_learning_rate_and_weights_changed_between_epochs_are_taken(monkeypatc
         nets.append(net)
     assert len(calls) == 4 * 3 and all(c is not None for c in calls)
     _same(nets[0].params, nets[1].params, 1e-9)
+
+
+class _Schedule(Callback):
+    """After every batch a smaller learning rate; after every epoch the hidden layers' ReLU
+    becomes leaky (another activation the step computes) or, with ``to="sigmoid"``, the
+    sigmoid (one it does not: the usual passes run from then on)."""
+
+    def __init__(self, to="leaky_relu"):
+        self.to = to
+
+    def on_batch_end(self, trainer, logs):
+        trainer.optimizer.learning_rate *= 0.97
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        for layer in trainer.net.layers[1:-1]:
+            layer.g = mlplab.activations.get_activation(self.to)
+
+
+@pytest.mark.parametrize("to", ["leaky_relu", "sigmoid"])
+def test_a_schedule_and_activations_changed_during_a_fit_are_taken(to, monkeypatch):
+    calls = _spied(monkeypatch)
+    X, Y = _data("cross_entropy", 3, np.float64)
+    nets = []
+    for accelerate in (None, False):
+        net = mlplab.Network(sizes=[5, 8, 7, 3], activation="relu", loss="cross_entropy", seed=2)
+        net.fit(X, Y, optimizer="sgd", learning_rate=0.2, batch_size=32, max_epochs=3,
+                epsilon=None, seed=3, callbacks=[_Schedule(to)], accelerate=accelerate)
+        nets.append(net)
+    taken = 9 if to == "leaky_relu" else 3  # a sigmoid from the second epoch on: declined
+    assert len(calls) == 9 and sum(c is not None for c in calls) == taken
+    _same(nets[0].params, nets[1].params, 1e-9)
+
+
+class _Narrow(Callback):
+    """Hands the step a batch of fewer inputs than the first layer takes."""
+
+    def on_batch_begin(self, trainer, Xb, Yb):
+        return np.ascontiguousarray(Xb[:, :4]), Yb
+
+
+class _Unchained(Callback):
+    """After the first epoch, the output layer's W takes one input fewer than the layer before
+    it gives."""
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        out = trainer.net.layers[-1]
+        out.W = np.ascontiguousarray(out.W[:, :-1])
+
+
+@pytest.mark.parametrize("callback, calls_seen", [(_Narrow, [None]),
+                                                   (_Unchained, [1, 1, None])])
+def test_arrays_that_do_not_fit_are_refused_as_the_core_refuses_them(callback, calls_seen,
+                                                                     monkeypatch):
+    """The kernel reads arrays by their addresses: a batch narrower than W, or a W whose inputs
+    are not the previous layer's outputs, is declined (not read past its end), and the usual
+    passes raise the core's error."""
+    calls = _spied(monkeypatch)
+    X, Y = _data("mse", 2, np.float64, rows=32)
+    for accelerate in (None, False):
+        net = mlplab.Network(sizes=[5, 8, 2], activation="relu", loss="mse", seed=2)
+        with pytest.raises(ValueError, match="mismatch"):
+            net.fit(X, Y, optimizer="sgd", batch_size=16, max_epochs=2, epsilon=None,
+                    callbacks=[callback()], accelerate=accelerate)
+    assert [c if c is None else 1 for c in calls] == calls_seen
 
 
 class _Caches(Callback):

@@ -310,11 +310,12 @@ def _at(address, m, n, like):
 
 
 @numba.njit(nogil=True, cache=True)
-def sgd_step(X, Y, at, shapes, acts, which, kind, flag, eps, scale, lr):
+def sgd_step(X, Y, at, shapes, acts, db_all, which, kind, flag, eps, scale, lr):
     """One batch's whole step of plain gradient descent for a stack of dense layers, on the
     calling thread (MKL's products on its threads), with no Python between its parts. Layer l:
     ``shapes[l]`` is W's (n × k), ``at[l]`` the addresses of W, b and the batch's z, a, δ and
-    ``∂C/∂a⁽ˡ⁻¹⁾`` (row-major, X's dtype; columns ``W_`` … ``DA_``).
+    ``∂C/∂a⁽ˡ⁻¹⁾`` (row-major, X's dtype; columns ``W_`` … ``DA_``; the caller checks that
+    they chain); ``db_all`` holds each layer's ``Σ δ`` in turn (the widest layer's length).
 
     Forward: ``z = a⁽ˡ⁻¹⁾Wᵀ + b`` and ``a = g(z)`` (``acts[l]``), then on the last layer the
     output kernel ``which`` (its arguments as :func:`output_tail`'s). Where the summed cost is
@@ -323,7 +324,8 @@ def sgd_step(X, Y, at, shapes, acts, which, kind, flag, eps, scale, lr):
     ``b ← b − α·mean(δ)``. Returns the summed cost; where it is not finite nothing is updated."""
     m, L = X.shape[0], shapes.shape[0]
     is32 = X.itemsize == 4
-    prev, cost = X.ctypes.data, 0.0
+    x_at = np.intp(X.ctypes.data)  # an address as at's are (not unified through a float)
+    prev, cost = x_at, 0.0
     for l in range(L):
         n, k = shapes[l, 0], shapes[l, 1]
         _gemm_at(is32, NO_TRANS, TRANS, m, n, k, 1.0, prev, k, at[l, W_], k, 0.0, at[l, Z_], n)
@@ -346,13 +348,14 @@ def sgd_step(X, Y, at, shapes, acts, which, kind, flag, eps, scale, lr):
         if l < L - 1:
             _delta_g(_at(at[l + 1, DA_], m, n, X), _at(at[l, Z_], m, n, X),
                      _at(at[l, A_], m, n, X), D, acts[l])
-        prev = X.ctypes.data if l == 0 else at[l - 1, A_]
+        prev = x_at if l == 0 else at[l - 1, A_]
         if l > 0:
             _gemm_at(is32, NO_TRANS, NO_TRANS, m, k, n, 1.0, at[l, D_], n, at[l, W_], k, 0.0,
                      at[l, DA_], k)
         _gemm_at(is32, TRANS, NO_TRANS, n, k, m, -lr / m, at[l, D_], n, prev, k, 1.0,
                  at[l, W_], k)
-        b, db = _at(at[l, B_], 1, n, X)[0], np.zeros(n, X.dtype)
+        b, db = _at(at[l, B_], 1, n, X)[0], db_all[:n]
+        db[:] = 0
         for i in range(m):
             for u in range(n):
                 db[u] += D[i, u]

@@ -17,12 +17,14 @@ two), with these changes, each measured in ``bench/README.md``:
   ``W ← W − α ∂C/∂W`` inside the weight-gradient product (BLAS ``gemm`` with β = 1,
   :mod:`mlplab.accel.blas`): the update costs no pass of its own, and ``dW``, ``db`` are then
   not written; with MKL's products and numba's kernels, that whole step (products, passes and
-  updates) is one compiled call (:class:`~mlplab.accel.dense_updates.SGDStep`). Otherwise the
-  gradients are BLAS products with the mean's 1/m as their α, and every built-in rule
-  updates all parameters in one call (:mod:`mlplab.accel.updates`), adding an L2 or L1
-  penalty's gradient on the way instead of calling its callback; where MKL and numba share
-  TBB's threads (:func:`mlplab.accel.products.shared_pool_threads`), each layer's
-  gradients and their update are one call instead, each thread its share of the rows
+  updates) is one compiled call where it can be (:class:`~mlplab.accel.dense_updates.SGDStep`:
+  no Dropout, hidden activations the identity, ReLU or leaky ReLU, the passes on one
+  thread, W row-major). Otherwise the gradients are BLAS products with the mean's 1/m as
+  their α, and every built-in rule updates all parameters in one call
+  (:mod:`mlplab.accel.updates`), adding an L2 or L1 penalty's gradient on the way instead of
+  calling its callback; where MKL and numba share TBB's threads
+  (:func:`mlplab.accel.products.shared_pool_threads`), each layer's gradients and their
+  update are one call instead, each thread its share of the rows
   (:mod:`mlplab.accel.dense_updates`), a shuffled batch and its targets are gathered by all
   the threads in one call, and the last two layers' small work (the hidden layer's bias and
   activation, the output layer's product, output, cost, δ, ``(W)ᵀδ`` and step, the hidden δ)

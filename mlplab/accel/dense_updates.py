@@ -150,7 +150,8 @@ class OutputTail:
     def applies(layers: list, steps, elementwise) -> bool:
         """True where the last two layers are dense (no Dropout between), the hidden one's
         activation is the identity, ReLU or leaky ReLU (the compiled ones whose passes are the
-        core's bit for bit), the output layer is small and its gradients are :class:`GradientSteps`'."""
+        core's bit for bit), the output layer is small and its gradients are
+        :class:`GradientSteps`'."""
         if steps is None or len(layers) < 2 or not hasattr(elementwise, "output_choice"):
             return False
         hidden, out = layers[-2], layers[-1]
@@ -177,18 +178,21 @@ class SGDStep:
     call of :func:`mlplab.accel._mklkernels.sgd_step` on the fitting thread (MKL's products on
     their threads): the forward pass, the output and its cost, the δ recursion, and each
     layer's ``W ← W − α ∂C/∂W`` inside its weight-gradient product, with no Python between
-    them. Apart, these are about a dozen calls a batch, each a few µs longer inside a fit than
-    in a loop (the interpreter's data is out of the caches the products fill): a
-    784-256-128-10 epoch at batch 128 took ~10 % less this way on this project's 2-vCPU machine
+    them. Apart, these are about a dozen calls a batch: inside a 784-256-128-10 fit at batch
+    128 on this project's 2-vCPU machine the step took 535 µs this way against 602, and an
+    epoch 6–9 % less in two of three alternating runs, the same in the third
     (``bench/README.md``).
 
     ``step(dense_step, X, Y)``: the batch's summed cost, the layers' ``A_prev``, ``Z``, ``A``,
     ``delta`` set as the separate passes set them; None where the arrays are not what the
-    kernel takes (nothing done then)."""
+    kernel takes (nothing done then). The kernel reads the arrays by their addresses: the
+    table of them is made again whenever a layer's W, b, activation or work arrays are other
+    objects, and checked then to chain (each W's inputs the previous one's outputs, the work
+    arrays of their shapes); each batch's X and Y are checked against it."""
 
     def __init__(self, kernels, elementwise):
         self.kernel, self.elementwise = kernels.sgd_step, elementwise
-        self._tables: dict[int, tuple] = {}  # batch size: (address table, shapes, acts, kept)
+        self._tables: dict[int, tuple] = {}  # batch size: (addresses, shapes, acts, db, kept)
 
     @staticmethod
     def applies(layers: list, elementwise) -> bool:
@@ -198,21 +202,21 @@ class SGDStep:
         (``MLPLAB_PARALLEL=on`` shares them among the threads instead)."""
         return (hasattr(elementwise, "output_choice") and elementwise.threads == 1
                 and all(type(layer) is Dense and layer.W.flags.c_contiguous for layer in layers)
-                and all(_code_of(layer.g) in (IDENTITY, RELU, LEAKY_RELU)
-                        for layer in layers[:-1]))
+                and _hidden_codes(layers))
 
     def __call__(self, step, X: Array, Y: Array):
         layers, m = step.layers, len(X)
         works = [step._arrays(l, m, layer) for l, layer in enumerate(layers)]
         choice = self.elementwise.output_choice(layers[-1], step.net.loss, works[-1]["Z"], Y)
         table = self._tables.get(m)
-        if table is None or not all(k[0] is layer.W and k[1] is layer.b and k[2] is w
-                                    for k, layer, w in zip(table[3], layers, works)):
+        if table is None or not all(k[0] is layer.W and k[1] is layer.b and k[2] is layer.g
+                                    and k[3] is w for k, layer, w in zip(table[-1], layers, works)):
             table = self._table(layers, works, m)
         if choice is None or table is None or not (
-                X.flags.c_contiguous and X.dtype == layers[0].W.dtype):
+                X.flags.c_contiguous and X.dtype == layers[0].W.dtype and Y.ndim == 2
+                and X.shape == (m, table[1][0, 1]) and Y.shape == (m, table[1][-1, 0])):
             return None
-        cost = self.kernel(X, Y, *table[:3], *choice, step.optimizer.learning_rate)
+        cost = self.kernel(X, Y, *table[:4], *choice, step.optimizer.learning_rate)
         A = X
         for layer, w in zip(layers, works):
             layer.A_prev, layer.Z, layer.A, layer.delta = A, w["Z"], w["A"], w["delta"]
@@ -220,20 +224,34 @@ class SGDStep:
         return cost
 
     def _table(self, layers: list, works: list, m: int):
-        """The kernel's address table for batches of m rows, or None where a layer's W or b is
-        not row-major of the first W's dtype."""
+        """The kernel's address table for batches of m rows, or None where the layers are not
+        what it takes (W or b not row-major of the first W's dtype, shapes that do not chain,
+        a hidden activation it does not compute)."""
         self._tables.pop(m, None)
-        dtype = layers[0].W.dtype
-        if not all(a.flags.c_contiguous and a.dtype == dtype
-                   for layer in layers for a in (layer.W, layer.b)):
+        dtype, k = layers[0].W.dtype, layers[0].W.shape[1]
+        for layer, w in zip(layers, works):
+            (n, k_in), arrays = layer.W.shape, (layer.W, layer.b, w["Z"], w["A"], w["delta"],
+                                                w["dA_prev"])
+            if not (k_in == k and layer.b.shape == (n,) and w["dA_prev"].shape == (m, k)
+                    and all(w[key].shape == (m, n) for key in ("Z", "A", "delta"))
+                    and all(a.flags.c_contiguous and a.dtype == dtype for a in arrays)):
+                return None
+            k = n
+        if not _hidden_codes(layers):
             return None
-        at = np.array([[layer.W.ctypes.data, layer.b.ctypes.data] +
-                       [w[key].ctypes.data for key in ("Z", "A", "delta", "dA_prev")]
+        at = np.array([[a.ctypes.data for a in (layer.W, layer.b, w["Z"], w["A"], w["delta"],
+                                                 w["dA_prev"])]
                        for layer, w in zip(layers, works)], dtype=np.intp)
         shapes = np.array([layer.W.shape for layer in layers], dtype=np.intp)
         acts = np.array([_code_of(layer.g) or 0 for layer in layers], dtype=np.intp)
-        kept = [(layer.W, layer.b, w) for layer, w in zip(layers, works)]
+        db = np.empty(shapes[:, 0].max(), dtype)  # each layer's Σ δ, reused
+        kept = [(layer.W, layer.b, layer.g, w) for layer, w in zip(layers, works)]
         if len(self._tables) >= 2:
             self._tables.pop(next(iter(self._tables)))
-        table = self._tables[m] = (at, shapes, acts, kept)
+        table = self._tables[m] = (at, shapes, acts, db, kept)
         return table
+
+
+def _hidden_codes(layers: list) -> bool:
+    """True where every hidden layer's activation is the identity, ReLU or leaky ReLU."""
+    return all(_code_of(layer.g) in (IDENTITY, RELU, LEAKY_RELU) for layer in layers[:-1])
