@@ -220,8 +220,8 @@ def test_a_diverging_batch_is_not_stepped(monkeypatch):
 
 def test_what_it_does_not_take_runs_the_usual_passes(monkeypatch):
     """A sigmoid hidden layer, a Dropout layer, a weight penalty, momentum, W column-major, the
-    passes on every thread: no whole step. A column-major Y (the output's kernel reads rows): it declines
-    each batch and the usual passes run, the fit as the core's."""
+    passes on every thread: no whole step. A column-major Y (the output's kernel reads rows):
+    it declines each batch and the usual passes run, the fit as the core's."""
     calls = _spied(monkeypatch)
     X, Y = _data("mse", 2, np.float64, rows=40)
     L = mlplab.layers
