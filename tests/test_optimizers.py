@@ -67,9 +67,10 @@ def test_state_dict_round_trip_continues_identically():
     assert pa[0] == pb[0]
 
 
+@pytest.mark.parametrize("on_params", [True, False])
 @pytest.mark.parametrize("accelerate", [None, False])
 @pytest.mark.parametrize("name", ["momentum", "adam"])
-def test_training_after_loading_a_state_leaves_the_record_alone(name, accelerate):
+def test_training_after_loading_a_state_leaves_the_record_alone(name, accelerate, on_params):
     """A fit after ``load_state_dict`` trains in the optimizer's own arrays (the accelerated
     updates change the state in place): the record loaded, e.g. a checkpoint's, stays as it
     was, so it can start a second run from the same place."""
@@ -84,7 +85,7 @@ def test_training_after_loading_a_state_leaves_the_record_alone(name, accelerate
     record = first.state_dict()
     kept = [{k: v.copy() for k, v in s.items()} for s in record["state"]]
     again = get_optimizer(name, 0.01)
-    again.load_state_dict(record, net.params)
+    again.load_state_dict(record, net.params if on_params else None)
     net.fit(X, Y, optimizer=again, batch_size=8, max_epochs=2, epsilon=None, seed=2,
             accelerate=accelerate)
     assert again.t == first.t + 10  # it went on from the record's state
