@@ -20,9 +20,9 @@ thread), then restores what it had. MKL's functions are called by name, as in
 split's arguments are integers: the operands' addresses and their strides in bytes, whatever
 their layout, so that one compiled loop serves every product (a compiled signature per layout
 costs a second each). The convolution's loops call the passes of :mod:`mlplab.accel._convkernel`
-and the update rules of :mod:`mlplab.accel.numba_kernels`, the output tail its passes and output
-kernels (numba caches this module's code by this file: after changing any of those, clear
-numba's cache, ``__pycache__/_mklkernels*.nb*``).
+and the update rules of :mod:`mlplab.accel.numba_kernels`, the output tail and the SGD step its
+passes and output kernels (numba caches this module's code by this file: after changing any of
+those, clear numba's cache, ``__pycache__/_mklkernels*.nb*``).
 
 Importing this module needs numba and a bound MKL; it raises ImportError otherwise.
 """
