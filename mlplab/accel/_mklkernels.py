@@ -318,7 +318,8 @@ def sgd_step(X, Y, at, shapes, acts, db_all, which, kind, flag, eps, scale, lr):
     they chain); ``db_all`` holds each layer's ``Σ δ`` in turn (the widest layer's length).
 
     Forward: ``z = a⁽ˡ⁻¹⁾Wᵀ + b`` and ``a = g(z)`` (``acts[l]``), then on the last layer the
-    output kernel ``which`` (its arguments as :func:`output_tail`'s). Where the summed cost is
+    output kernel ``which``, softmax with cross-entropy or a unit-wise one (its arguments as
+    :func:`output_tail`'s; scikit-learn's losses are not taken here). Where the summed cost is
     finite, down the layers: ``δ = ∂C/∂a ⊙ g'(z)``, ``∂C/∂a⁽ˡ⁻¹⁾ = δW`` (before W's step),
     ``W ← W − (α/m)·δᵀa⁽ˡ⁻¹⁾`` in the product (as :func:`mlplab.accel.blas.sgd_step`) and
     ``b ← b − α·mean(δ)``. Returns the summed cost; where it is not finite nothing is updated."""
@@ -333,8 +334,6 @@ def sgd_step(X, Y, at, shapes, acts, db_all, which, kind, flag, eps, scale, lr):
         if l < L - 1:
             _bias_g(Z, b, A, acts[l])
             prev = at[l, A_]
-        elif which == SKLEARN_OUT:
-            cost = _sklearn_output(Z, b, Y, A, _at(at[l, D_], m, n, X), kind, eps, scale)
         elif which == SOFTMAX_CCE:
             cost = _softmax_cce(Z, b, Y, A, _at(at[l, D_], m, n, X))
         else:

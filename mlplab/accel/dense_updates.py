@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.layers import Dense
-from .fused import _code_of
+from .fused import SKLEARN_OUT, _code_of
 from .kernels import IDENTITY, LEAKY_RELU, RELU
 from .updates import CompiledUpdates, ready, rule_of
 
@@ -212,7 +212,7 @@ class SGDStep:
         if table is None or not all(k[0] is layer.W and k[1] is layer.b and k[2] is layer.g
                                     and k[3] is w for k, layer, w in zip(table[-1], layers, works)):
             table = self._table(layers, works, m)
-        if choice is None or table is None or not (
+        if choice is None or choice[0] == SKLEARN_OUT or table is None or not (
                 X.flags.c_contiguous and X.dtype == layers[0].W.dtype and Y.ndim == 2
                 and X.shape == (m, table[1][0, 1]) and Y.shape == (m, table[1][-1, 0])):
             return None
