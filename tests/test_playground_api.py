@@ -431,6 +431,12 @@ def test_closing_or_expiring_a_session_ends_its_stream_and_its_training():
             ws.receive_json()
             ws.send_json({"cmd": "play"})
             ws.receive_json()
+            ws.send_json({"cmd": "pause"})  # a playing session is touched at every chunk: a
+            for _ in range(200):  # chunk between the two lines below kept it alive at times
+                if ws.receive_json().get("playing") is False:
+                    break
+            else:
+                raise AssertionError("the session never paused")
             now[0] = 1000.0  # idle past the timeout, as far as the server knows
             sessions.items[sid].last_seen = 0.0
             new_session(c, **XOR)  # a create purges expired sessions
