@@ -1,9 +1,10 @@
 """Plain gradient descent's whole step in one call (mlplab.accel.dense_updates.SGDStep): fits
 that take it end where the core's fits end (softmax with cross-entropy, the unit-wise outputs,
 one to three dense layers, shuffled and sliced batches, float32 and float64, a learning rate
-changed after each batch, weights and activations replaced between epochs); a diverging batch
-is not stepped; a batch of the wrong width is refused; the layers' caches hold each batch's
-values; what it does not take runs the usual passes."""
+changed after each batch, weights, activations and the loss replaced between epochs); a
+diverging batch is not stepped; a batch of the wrong width is refused; the layers' caches
+hold each batch's values; what it does not take (scikit-learn's losses among it) runs the
+usual passes."""
 
 import numpy as np
 import pytest
@@ -124,6 +125,30 @@ def test_a_schedule_and_activations_changed_during_a_fit_are_taken(to, monkeypat
     taken = 9 if to == "leaky_relu" else 3  # a sigmoid from the second epoch on: declined
     assert len(calls) == 9 and sum(c is not None for c in calls) == taken
     _same(nets[0].params, nets[1].params, 1e-9)
+
+
+class _SwitchLoss(Callback):
+    """After the first epoch, binary cross-entropy instead of MSE (both pair with a sigmoid
+    output: another output kernel's flag)."""
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        trainer.net.loss = mlplab.losses.get_loss("binary_cross_entropy", 1)
+
+
+def test_a_loss_changed_during_a_fit_is_taken(monkeypatch):
+    calls = _spied(monkeypatch)
+    X, Y = _data("cross_entropy", 1, np.float64)
+    nets, histories = [], []
+    for accelerate in (None, False):
+        net = mlplab.Network(sizes=[5, 8, 1], activation="relu", output="sigmoid", loss="mse",
+                             seed=2)
+        histories.append(net.fit(X, Y, optimizer="sgd", learning_rate=0.2, batch_size=32,
+                                 max_epochs=3, epsilon=None, seed=3, callbacks=[_SwitchLoss()],
+                                 accelerate=accelerate))
+        nets.append(net)
+    assert len(calls) == 9 and all(c is not None for c in calls)
+    _same(nets[0].params, nets[1].params, 1e-9)
+    np.testing.assert_allclose(histories[0].loss, histories[1].loss, rtol=1e-9)
 
 
 class _Narrow(Callback):
@@ -253,4 +278,22 @@ def test_what_it_does_not_take_runs_the_usual_passes(monkeypatch):
                 epsilon=None, callbacks=[Callback()], accelerate=accelerate)
         nets.append(net)
     assert calls == [None] * 4
+    _same(nets[0].params, nets[1].params, 1e-9)
+
+
+def test_scikit_learns_losses_are_declined(monkeypatch):
+    """scikit-learn's output kernel reads each batch's sample weights: a Network fitted with
+    one of its losses runs the usual passes, and ends where the core ends."""
+    from mlplab.sklearn._losses import SklearnLoss
+
+    calls = _spied(monkeypatch)
+    X, Y = _data("mse", 1, np.float64, rows=40)
+    nets = []
+    for accelerate in (None, False):
+        net = mlplab.Network(sizes=[5, 8, 1], activation="relu", output="identity", seed=5,
+                             loss=SklearnLoss("squared_error", "identity").as_loss())
+        net.fit(X, Y, optimizer="sgd", learning_rate=0.05, batch_size=16, max_epochs=2,
+                epsilon=None, seed=1, accelerate=accelerate)
+        nets.append(net)
+    assert calls == [None] * 6
     _same(nets[0].params, nets[1].params, 1e-9)

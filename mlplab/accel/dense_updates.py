@@ -192,7 +192,7 @@ class SGDStep:
 
     def __init__(self, kernels, elementwise):
         self.kernel, self.elementwise = kernels.sgd_step, elementwise
-        self._tables: dict[int, tuple] = {}  # batch size: (addresses, shapes, acts, db, kept)
+        self._tables: dict[int, tuple] = {}  # batch size: the kernel's tables, what they hold
 
     @staticmethod
     def applies(layers: list, elementwise) -> bool:
@@ -205,29 +205,31 @@ class SGDStep:
                 and _hidden_codes(layers))
 
     def __call__(self, step, X: Array, Y: Array):
-        layers, m = step.layers, len(X)
-        works = [step._arrays(l, m, layer) for l, layer in enumerate(layers)]
-        choice = self.elementwise.output_choice(layers[-1], step.net.loss, works[-1]["Z"], Y)
+        m = len(X)
         table = self._tables.get(m)
-        if table is None or not all(k[0] is layer.W and k[1] is layer.b and k[2] is layer.g
-                                    and k[3] is w for k, layer, w in zip(table[-1], layers, works)):
-            table = self._table(layers, works, m)
-        if choice is None or choice[0] == SKLEARN_OUT or table is None or not (
-                X.flags.c_contiguous and X.dtype == layers[0].W.dtype and Y.ndim == 2
-                and X.shape == (m, table[1][0, 1]) and Y.shape == (m, table[1][-1, 0])):
+        if table is None or not _holds(table, step):
+            table = self._table(step, X, Y)
+            if table is None:
+                return None
+        at, shapes, acts, db, choice, dtype, _, kept = table
+        if not (X.flags.c_contiguous and Y.flags.c_contiguous and X.dtype == dtype == Y.dtype
+                and X.shape == (m, shapes[0, 1]) and Y.shape == (m, shapes[-1, 0])):
             return None
-        cost = self.kernel(X, Y, *table[:4], *choice, step.optimizer.learning_rate)
+        cost = self.kernel(X, Y, at, shapes, acts, db, *choice, step.optimizer.learning_rate)
         A = X
-        for layer, w in zip(layers, works):
+        for layer, (_, _, _, w) in zip(step.layers, kept):
             layer.A_prev, layer.Z, layer.A, layer.delta = A, w["Z"], w["A"], w["delta"]
             A = w["A"]
         return cost
 
-    def _table(self, layers: list, works: list, m: int):
-        """The kernel's address table for batches of m rows, or None where the layers are not
-        what it takes (W or b not row-major of the first W's dtype, shapes that do not chain,
-        a hidden activation it does not compute)."""
+    def _table(self, step, X: Array, Y: Array):
+        """The kernel's address table for batches of X's rows (Y: one batch's targets), or None
+        where the layers are not what it takes: W or b not row-major of the first W's dtype,
+        shapes that do not chain, a hidden activation it does not compute, an output and loss
+        it has no kernel for (scikit-learn's losses among them)."""
+        layers, m = step.layers, len(X)
         self._tables.pop(m, None)
+        works = [step._arrays(l, m, layer) for l, layer in enumerate(layers)]
         dtype, k = layers[0].W.dtype, layers[0].W.shape[1]
         for layer, w in zip(layers, works):
             (n, k_in), arrays = layer.W.shape, (layer.W, layer.b, w["Z"], w["A"], w["delta"],
@@ -237,8 +239,10 @@ class SGDStep:
                     and all(a.flags.c_contiguous and a.dtype == dtype for a in arrays)):
                 return None
             k = n
-        if not _hidden_codes(layers):
-            return None
+        loss = step.net.loss
+        choice = self.elementwise.output_choice(layers[-1], loss, works[-1]["Z"], Y)
+        if not _hidden_codes(layers) or choice is None or choice[0] == SKLEARN_OUT:
+            return None  # (scikit-learn's output kernel reads each batch's sample weights)
         at = np.array([[a.ctypes.data for a in (layer.W, layer.b, w["Z"], w["A"], w["delta"],
                                                  w["dA_prev"])]
                        for layer, w in zip(layers, works)], dtype=np.intp)
@@ -248,8 +252,17 @@ class SGDStep:
         kept = [(layer.W, layer.b, layer.g, w) for layer, w in zip(layers, works)]
         if len(self._tables) >= 2:
             self._tables.pop(next(iter(self._tables)))
-        table = self._tables[m] = (at, shapes, acts, db, kept)
+        table = self._tables[m] = (at, shapes, acts, db, choice, dtype, loss, kept)
         return table
+
+
+def _holds(table: tuple, step) -> bool:
+    """True while what ``table`` was made from is the step's: the same loss, and each layer's
+    W, b and activation the same objects. (The work arrays are the table's own: it keeps
+    them, whatever the step's cache of them holds since.)"""
+    return table[-2] is step.net.loss and all(
+        k[0] is layer.W and k[1] is layer.b and k[2] is layer.g
+        for k, layer in zip(table[-1], step.layers))
 
 
 def _hidden_codes(layers: list) -> bool:
