@@ -159,10 +159,3 @@ def test_scikit_learns_other_losses_and_float32_end_where_the_cores_end(estimato
     rtol = 1e-9 if dtype == np.float64 else 2e-4
     _same(fast.coefs_ + fast.intercepts_, core.coefs_ + core.intercepts_, rtol)
     np.testing.assert_allclose(fast.loss_curve_, core.loss_curve_, rtol=rtol)
-
-
-def test_the_tails_output_codes_are_the_elementwise_passes():
-    from mlplab.accel import _mklkernels, fused
-
-    assert (fused.SKLEARN_OUT, fused.SOFTMAX_CCE, fused.UNITWISE) == \
-        (_mklkernels.SKLEARN_OUT, _mklkernels.SOFTMAX_CCE, _mklkernels.UNITWISE)

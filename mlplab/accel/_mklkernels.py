@@ -36,6 +36,7 @@ from numba import prange, types
 
 from . import mkl
 from .blas import NO_TRANS, TRANS
+from .kernels import SKLEARN_OUT, SOFTMAX_CCE
 from ._convkernel import col2im, im2col, max_pool_2x2, max_pool_2x2_backward
 from ._convkernel import max_pool_2x2_careful
 from .numba_kernels import bias_g, decay, delta_g, rule_step, sklearn_output, softmax_cce
@@ -225,7 +226,6 @@ def gradient_step(is32, L, R, G, inv_m, D, db, P, S1, S2, Pb, Sb1, Sb2, lams, l1
 
 _bias_g, _delta_g, _sklearn_output = bias_g[0], delta_g[0], sklearn_output[0]  # the serial
 _softmax_cce, _unitwise_output = softmax_cce[0], unitwise_output[0]  # kernels, called by name
-SKLEARN_OUT, SOFTMAX_CCE, UNITWISE = 0, 1, 2  # output_tail's kernels (as fused.py's)
 
 
 @numba.njit(nogil=True, cache=True)

@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.layers import Dense
-from .fused import SKLEARN_OUT, _code_of
-from .kernels import IDENTITY, LEAKY_RELU, RELU
+from .fused import _code_of
+from .kernels import IDENTITY, LEAKY_RELU, RELU, SKLEARN_OUT
 from .updates import CompiledUpdates, ready, rule_of
 
 Array = np.ndarray

@@ -23,7 +23,8 @@ import numpy as np
 from ..core.activations import ACTIVATIONS
 from ..errors import ConfigError
 from ..core.losses import LOSSES, bce_value, mse_value
-from .kernels import CODES, DELTA_INTO, G_INTO, SIGMOID, TANH, softmax_cce_into
+from .kernels import CODES, DELTA_INTO, G_INTO, SIGMOID, SKLEARN_OUT, SOFTMAX_CCE, TANH
+from .kernels import UNITWISE, softmax_cce_into
 
 Array = np.ndarray
 WORTH = 2e8  # multiply-adds of a fit (epochs × rows × parameters) that pay for loading numba
@@ -195,7 +196,6 @@ class Compiled(Elementwise):
 
 
 _NO_SCALE = np.zeros(0)  # no sample weights
-SKLEARN_OUT, SOFTMAX_CCE, UNITWISE = 0, 1, 2  # output_choice's kernels (_mklkernels')
 # scikit-learn's (loss kind, output activation) pairings computed by numba_kernels.sklearn_output
 _SKLEARN_KINDS = {("log_loss", "softmax"): 0, ("binary_log_loss", "sigmoid"): 1,
                   ("squared_error", "identity"): 2}  # its LOG_LOSS, BINARY_LOG_LOSS, SQUARED_ERROR

@@ -21,6 +21,8 @@ IDENTITY, SIGMOID, TANH, RELU, LEAKY_RELU = range(5)
 CODES = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
          "leaky_relu": LEAKY_RELU}
 GD, MOMENTUM, NESTEROV, ADAM = range(4)  # the update rules' codes in the compiled kernels
+# the output kernels (mlplab.accel.fused.Compiled.output_choice, the compiled tail and step)
+SKLEARN_OUT, SOFTMAX_CCE, UNITWISE = range(3)
 # |z| below which exp(z) and a sum of up to 10⁶ of them stay normal numbers in each dtype
 EXP_SAFE = {np.dtype(np.float32): 70.0, np.dtype(np.float64): 690.0}
 _ONES: dict[tuple, Array] = {}
