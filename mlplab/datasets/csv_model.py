@@ -268,7 +268,8 @@ def predict_csv(net, path: str | os.PathLike, encoding: str | None = None) -> Cs
     X = check_X(encoder.transform(frame, source=str(path)), net.n_inputs, str(path))
     run = _apply(net, encoder, target, X, np.arange(1, len(frame) + 1))
     if target.name in frame.columns and frame[target.name].notna().all():
-        run.report, run.metrics = _score(target, frame[target.name].to_numpy(), run.predictions)
+        run.report, run.metrics = _score(target, frame[target.name].to_numpy(),
+                                         run.predictions, path)
     return run
 
 
@@ -283,7 +284,7 @@ def _apply(net, encoder, target, X, rows) -> CsvRun:
                   n_test=len(X))
 
 
-def _score(target, truth, predicted) -> tuple[str, dict]:
+def _score(target, truth, predicted, source="the data") -> tuple[str, dict]:
     from sklearn import metrics as m
 
     if target.task == "classification":
@@ -291,7 +292,14 @@ def _score(target, truth, predicted) -> tuple[str, dict]:
         pred = np.array([str(v) for v in predicted])
         report = m.classification_report(truth, pred, zero_division=0)
         return report, {"accuracy": float(m.accuracy_score(truth, pred))}
-    truth = np.asarray(truth, dtype=float)
+    try:
+        truth = np.asarray(truth, dtype=float)
+    except (TypeError, ValueError):
+        truth = None
+    if truth is None or not np.isfinite(truth).all():
+        raise DataError(f"{source}: column {target.name!r} holds values that are not finite "
+                        "numbers, but the model predicts numbers for it: fix those values, or "
+                        "leave the column out to predict without a score")
     r = {"r2": float(m.r2_score(truth, predicted)),
          "mae": float(m.mean_absolute_error(truth, predicted)),
          "rmse": float(np.sqrt(m.mean_squared_error(truth, predicted)))}

@@ -219,7 +219,14 @@ class TabularEncoder:
                     raise DataError(f"{source}: column {c['name']!r} is numeric in training but "
                                     f"line {_line(bad)} holds {col.iloc[bad]!r}")
                 _check_magnitude(values, c["name"], source)
-                X[:, start] = (values.fillna(c["median"]).to_numpy(float) - c["mean"]) / c["std"]
+                with np.errstate(over="ignore"):
+                    X[:, start] = (values.fillna(c["median"]).to_numpy(float) - c["mean"]) \
+                        / c["std"]
+                if not np.isfinite(X[:, start]).all():  # the data is finite: the record is not
+                    raise ModelFileError(f"the model's encoding of column {c['name']!r} (mean "
+                                         f"{c['mean']:g}, std {c['std']:g}) makes {source}'s "
+                                         "values overflow: the model file is corrupt; "
+                                         "train the model again")
                 start += 1
             else:
                 text = col.astype(object).where(col.notna(), c["fill"]).astype(str)

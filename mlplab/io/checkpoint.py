@@ -41,7 +41,8 @@ import numpy as np
 
 from ..core.xp import place, to_numpy
 from ..errors import ConfigError, ModelFileError
-from .container import check_metadata, check_table, load_tensors, read_container
+from .container import (check_metadata, check_table, load_tensors, read_container,
+                        refuse_non_finite)
 from .files import as_path, atomic_write, check_target, remove_orphans
 from .history_log import HistoryLog, log_path, read_history
 from .model import build_network, describe, fill_weights, network_config, state_arrays
@@ -116,6 +117,7 @@ def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Gene
         keys.append(sorted(s))
         for k, v in s.items():
             tensors[f"optimizer.{i}.{k}"] = np.ascontiguousarray(v)
+    refuse_non_finite(tensors, path, "checkpoint")  # the last good checkpoint stays, its log too
     record = {f.name: getattr(history, f.name) for f in fields(history)  # no copy of the lists
               if log is None or f.name not in HISTORY_LISTS}
     if log is not None:

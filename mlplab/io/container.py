@@ -15,6 +15,8 @@ import math
 import struct
 from typing import Callable
 
+import numpy as np
+
 from ..errors import ModelFileError
 from .files import open_regular, read_exactly
 from .records import parse_json
@@ -129,12 +131,12 @@ def check_metadata(header: dict, path, fmt: str, versions: tuple[int, ...]) -> d
         kind = "an mlplab model" if fmt == "mlplab" else f"an {fmt} file"
         raise ModelFileError(f"{path} is not {kind} (no {fmt!r} format metadata); "
                              "was it written by mlplab?")
+    if not all(isinstance(v, str) for v in meta.values()):
+        raise ModelFileError(f"{path} has a corrupt header: metadata values must be strings")
     if meta.get("format_version") not in [str(v) for v in versions]:
         raise ModelFileError(f"{path} has format version {str(meta.get('format_version'))[:20]!r};"
                              f" this mlplab reads version {max(versions)}: upgrade mlplab or "
                              "re-save the file")
-    if not all(isinstance(v, str) for v in meta.values()):
-        raise ModelFileError(f"{path} has a corrupt header: metadata values must be strings")
     return meta
 
 
@@ -146,3 +148,13 @@ def load_tensors(data: bytes, path) -> dict:
         return st_load(data)
     except Exception as exc:
         raise ModelFileError(f"{path} has corrupt tensor data: {str(exc)[:160]}") from None
+
+
+def refuse_non_finite(tensors: dict, path, what: str) -> None:
+    """Before writing: a tensor holding NaN or inf is a :class:`ModelFileError` (the reader
+    refuses such a file, so writing it would replace a good one with one nothing can read)."""
+    for name, a in tensors.items():
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise ModelFileError(f"cannot write {what} {path}: {name} holds NaN or inf (did "
+                                 "training diverge? train with a smaller learning rate, or "
+                                 "resume from a checkpoint from before); nothing was written")

@@ -35,7 +35,7 @@ from ..errors import ConfigError, ModelFileError
 from ..core.layers import BatchNorm, Dense, Dropout, Input, Residual
 from . import image_layers, recurrent
 from .container import (check_metadata, check_table, load_tensors, read_container,
-                        split_bytes)
+                        refuse_non_finite, split_bytes)
 from .files import as_path, atomic_write
 from .records import MAX_JSON_DEPTH, check_extra, check_saved_history, depth, parse_json
 
@@ -188,7 +188,14 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
                 "config": json.dumps(config)}
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"cannot save: extra metadata is not JSON-serializable ({exc})") from None
-    return atomic_write(path, st_save(tensors, metadata=meta), "model file")
+    refuse_non_finite(tensors, path, "model file")
+    data = st_save(tensors, metadata=meta)
+    try:  # a file load would refuse (sizes beyond its limits, ...) is never written
+        loads(data, path)
+    except ModelFileError as exc:
+        raise ModelFileError(f"cannot save {path}: the file would not load back ({exc}); "
+                             "nothing was written") from None
+    return atomic_write(path, data, "model file")
 
 
 def build_network(arch, path, n_bytes: int):

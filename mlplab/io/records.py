@@ -49,6 +49,11 @@ def parse_json(text, path, what: str = "header"):
     if depth(value) > MAX_JSON_DEPTH:
         raise ModelFileError(f"{path} has an invalid {what}: JSON nested deeper than "
                              f"{MAX_JSON_DEPTH} levels")
+    try:  # JSON's \ud800 escapes decode to lone surrogates, which no text output can encode
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ModelFileError(f"{path} has an invalid {what}: a string holds a lone UTF-16 "
+                             "surrogate (not valid Unicode)") from None
     return value
 
 
@@ -166,6 +171,11 @@ def _check_tabular(c: Check, record: dict, net) -> None:
         else:
             c.fail(f"{name}.kind must be 'numeric' or 'categorical'")
     c.strings([col["name"] for col in columns], "extra.tabular.encoder.columns' names")
+    dropped = encoder.get("dropped", [])
+    if not isinstance(dropped, list) or not all(isinstance(d, dict) for d in dropped):
+        c.fail("extra.tabular.encoder.dropped must be a list of JSON objects")
+    for i, d in enumerate(dropped):
+        c.text(d.get("name"), f"extra.tabular.encoder.dropped[{i}].name")
     if n_features != net.n_inputs:
         c.fail(f"the column encoding gives {n_features} inputs; the network has {net.n_inputs}")
     _check_target(c, c.dict(record.get("target"), "extra.tabular.target"), net)

@@ -101,7 +101,15 @@ def encoding_lines(net) -> list[str]:
 
 def overview(net) -> str:
     """Architecture, parameter count, training settings and data encoding of ``net``."""
-    return "\n".join([layer_table(net), *training_lines(net), *encoding_lines(net)])
+    return "\n".join([layer_table(net), *map(printable, training_lines(net)),
+                      *map(printable, encoding_lines(net))])
+
+
+def printable(line: str) -> str:
+    """``line`` with its control characters (a file's names and reasons may hold any, a
+    terminal's escape sequences among them) written as escapes, e.g. ``\\x1b``."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in line)
 
 
 @command()
