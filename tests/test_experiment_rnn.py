@@ -99,3 +99,27 @@ def test_the_bundled_text_and_its_coding():
     assert coding.decode(X[0].argmax(1)[1:]) == coding.decode(y[0][:-1])
     with pytest.raises(DataError, match="not in the vocabulary"):
         coding.encode("é")
+
+
+def test_the_report_is_in_the_chosen_language_its_numbers_from_results(lab):
+    import re
+
+    from mlplab.lab.experiments import rnn
+    from mlplab.lab.text import T
+
+    _, results = lab  # written with the default language, Chinese
+    numbers, summary = results["numbers"], results["numbers"]["summary"]
+    assert results["lang"] == "zh"
+    english = re.compile(r"\b(?!(?:tanh|LSTM|nats|Adam|MENENIUS|diag)\b)[A-Za-z]{4,}\b")
+    texts = (results["findings"] + [f["caption"] for f in results["figures"]]
+             + [t["title"] for t in results["tables"]])
+    for text in texts:
+        assert re.search("[\u4e00-\u9fff]", text) and not english.search(text), text
+    assert f"{summary['rnn_factor']:.2f}" in results["findings"][0]
+    assert f"{summary['lm_final']:.2f}" in results["findings"][4]
+    for sentence in rnn._findings(summary):  # both languages, every number a path of record
+        assert isinstance(sentence, T) and sentence.refs()
+        for lang in ("zh", "en"):
+            assert "{" not in sentence.text(numbers, lang)
+    en = [s.text(numbers, "en") for s in rnn._findings(summary)]
+    assert en[0].startswith("tanh RNN: the factor") and not re.search("[\u4e00-\u9fff]", en[0])

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..text import T as Text
 from . import ExperimentResult, Table
 
 NAME = "rnn"
@@ -205,26 +206,37 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                             (1, 2) if quick else (1, 3, 6, 10))
         sines = forecast(seed, 3 if quick else 15)
     figures = [
-        (plots.vanishing(grads, out / "vanishing_through_time.png"),
-         "‖∂C/∂hₜ‖ relative to ‖∂C/∂h_T‖ against the distance T − t to the loss (on the last "
-         "state), log scale. At initialization the tanh RNN's error shrinks by the factor "
-         "W_hᵀ diag(g′) at every step (vanishing), the linear RNN's grows by 1.2 (exploding), "
-         "the LSTM's cell shrinks it more slowly. Trained on the adding problem, the tanh RNN "
-         "still loses it; the LSTM carries it across all 50 steps."),
-        (plots.adding(adding, out / "adding_problem.png"),
-         "The adding problem: test MSE after the same number of Adam steps against the sequence "
-         "length T. Predicting the mean scores 1/6; the dotted line is the 0.01 target."),
-        (plots.language_model(lm, out / "language_model.png"),
-         "Character-level LSTM on the opening of Coriolanus: cross-entropy per character by "
-         "epoch, beside a uniform guess and the character frequencies alone."),
-        (plots.forecast(sines, out / "sines_forecast.png"),
-         "One-step-ahead forecast of a noisy sum of sines by a GRU on the last 30 values "
-         "(test segment, never trained on): prediction against the noise-free truth."),
+        (plots.vanishing(grads, out / "vanishing_through_time.png"), Text(
+            "‖∂C/∂hₜ‖ relative to ‖∂C/∂h_T‖ against the distance T − t to the loss (on the last "
+            "state), log scale. At initialization the tanh RNN's error shrinks by the factor "
+            "W_hᵀ diag(g′) at every step (vanishing), the linear RNN's grows by 1.2 (exploding), "
+            "the LSTM's cell shrinks it more slowly. Trained on the adding problem, the tanh RNN "
+            "still loses it; the LSTM carries it across all {summary.longest} steps.",
+            "‖∂C/∂hₜ‖ 相对 ‖∂C/∂h_T‖ 随到损失（在最后一个状态上）的距离 T − t 的变化，对数坐标。"
+            "初始化时，tanh RNN 的误差每一步都乘以因子 W_hᵀ diag(g′) 而缩小（梯度消失），线性 RNN "
+            "的误差每步放大 1.2 倍（梯度爆炸），LSTM 的细胞让它缩小得更慢。在加法问题上训练后，"
+            "tanh RNN 仍然丢掉误差；LSTM 把它带过全部 {summary.longest} 步。")),
+        (plots.adding(adding, out / "adding_problem.png"), Text(
+            "The adding problem: test MSE after the same number of Adam steps against the "
+            "sequence length T. Predicting the mean scores 1/6; the dotted line is the 0.01 "
+            "target.",
+            "加法问题：同样步数的 Adam 训练后，测试 MSE 随序列长度 T 的变化。预测均值得 1/6；"
+            "点线是 0.01 的目标。")),
+        (plots.language_model(lm, out / "language_model.png"), Text(
+            "Character-level LSTM on the opening of Coriolanus: cross-entropy per character by "
+            "epoch, beside a uniform guess and the character frequencies alone.",
+            "《科利奥兰纳斯》开篇上的字符级 LSTM：每轮的每字符交叉熵，旁边是均匀猜测和仅用字符"
+            "频率的结果。")),
+        (plots.forecast(sines, out / "sines_forecast.png"), Text(
+            "One-step-ahead forecast of a noisy sum of sines by a GRU on the last {forecast.T} "
+            "values (test segment, never trained on): prediction against the noise-free truth.",
+            "GRU 根据最近 {forecast.T} 个值向前一步预测含噪声的正弦和（测试段，从未用于训练）："
+            "预测与无噪声的真值对比。")),
     ]
-    return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM,
-                            {"vanishing": grads, "adding": adding, "language_model": lm,
-                             "forecast": sines, "quick": quick},
-                            figures, _tables(adding, lm), _findings(grads, adding, lm, sines))
+    numbers = {"vanishing": grads, "adding": adding, "language_model": lm, "forecast": sines,
+               "quick": quick, "summary": summary(grads, adding, lm)}
+    return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures,
+                            _tables(adding, lm), _findings(numbers["summary"]))
 
 
 def _tables(adding: dict, lm: dict) -> list[Table]:
@@ -232,47 +244,82 @@ def _tables(adding: dict, lm: dict) -> list[Table]:
     kinds = list(dict.fromkeys(r["kind"] for r in adding.values()))
     names = {"rnn": "tanh RNN", "gru": "GRU", "lstm": "LSTM"}
     memory_table = Table(
-        "Adding problem: test MSE (predicting the mean: 0.167)", ["network"] +
+        Text("Adding problem: test MSE (predicting the mean: 0.167)",
+             "加法问题：测试 MSE（预测均值：0.167）"), [Text("network", "网络")] +
         [f"T = {T}" for T in lengths],
         [[names[k]] + [round(adding[f"{k} T={T}"]["test_mse"], 4) for T in lengths]
          for k in kinds])
-    samples = Table("Samples of the language model (temperature 0.8, primed with 'MENENIUS:')",
-                    ["after epoch", "loss per character (nats)", "sample"],
+    samples = Table(Text("Samples of the language model (temperature 0.8, primed with "
+                         "'MENENIUS:')", "语言模型的采样（温度 0.8，以 'MENENIUS:' 开头）"),
+                    [Text("after epoch", "训练轮次"),
+                     Text("loss per character (nats)", "每字符损失（nats）"),
+                     Text("sample", "采样")],
                     [[s["epoch"], round(lm["loss_per_char"][s["epoch"] - 1], 3), s["text"]]
                      for s in lm["samples"]])
     return [memory_table, samples]
 
 
-def _findings(grads: dict, adding: dict, lm: dict, sines: dict) -> list[str]:
+def summary(grads: dict, adding: dict, lm: dict) -> dict:
+    """The findings' numbers under plain keys (``results.json``'s ``summary``)."""
     rnn, lstm = grads["tanh RNN"], grads["LSTM"]
     boom = grads["linear RNN, ‖W_h‖ = 1.2"]
     longest = max(r["T"] for r in adding.values())
     taught = grads[f"LSTM trained (adding, T = {longest})"]
-    T = len(rnn["grad_h"])
-    fail = failure_point(adding, "rnn")
-    steps = next(iter(adding.values()))["steps"]
     lstm_long = adding.get(f"lstm T={longest}")
+    return {"rnn_factor": rnn["factor_mean"], "rnn_rms": rnn["factor_rms"],
+            "rnn_decay": rnn["decay_per_step"], "rnn_total": rnn["grad_h"][-1] / rnn["grad_h"][0],
+            "steps": len(rnn["grad_h"]) - 1, "lstm_decay": lstm["decay_per_step"],
+            "lstm_forget": lstm["forget_mean"], "boom_factor": boom["factor_mean"],
+            "boom_growth": boom["grad_h"][0] / boom["grad_h"][-1], "longest": longest,
+            "taught_forget": taught["forget_mean"], "taught_decay": taught["decay_per_step"],
+            "adding_steps": next(iter(adding.values()))["steps"],
+            "rnn_fails_at": failure_point(adding, "rnn"),
+            "lstm_long_mse": lstm_long["test_mse"] if lstm_long else None,
+            "lm_final": lm["loss_per_char"][-1], "lm_epochs": len(lm["loss_per_char"])}
+
+
+def _findings(sm: dict) -> list[Text]:
+    memory = Text("Adding problem, {summary.adding_steps} Adam steps each: the tanh RNN ",
+                  "加法问题，每个网络 {summary.adding_steps} 步 Adam：tanh RNN ")
+    memory = Text(memory.en + ("stops learning at T = {summary.rnn_fails_at} (test MSE above "
+                               "0.05)" if sm["rnn_fails_at"] else "learned every length tried"),
+                  memory.zh + ("在 T = {summary.rnn_fails_at} 时学不会了（测试 MSE 高于 0.05）"
+                               if sm["rnn_fails_at"] else "学会了所试的每个长度"))
+    if sm["lstm_long_mse"] is not None:
+        memory = Text(memory.en + "; the LSTM reaches test MSE {summary.lstm_long_mse:.4f} at "
+                      "T = {summary.longest}", memory.zh + "；LSTM 在 T = {summary.longest} 时"
+                      "测试 MSE 达到 {summary.lstm_long_mse:.4f}")
     return [
-        f"tanh RNN: the factor W_hᵀ diag(g′(zₜ)) has spectral norm {rnn['factor_mean']:.2f} "
-        f"(its largest gain) and gains {rnn['factor_rms']:.2f} for a random direction; ‖∂C/∂hₜ‖ "
-        f"falls by {rnn['decay_per_step']:.2f} per step, {rnn['grad_h'][-1] / rnn['grad_h'][0]:.1e}"
-        f"× over {T - 1} steps (vanishing).",
-        f"LSTM: ‖∂C/∂hₜ‖ changes by {lstm['decay_per_step']:.2f} per step (the forget gate "
-        f"averages {lstm['forget_mean']:.2f}); linear RNN with ‖W_h‖ = 1.2: factor "
-        f"{boom['factor_mean']:.2f}, the gradient grows {boom['grad_h'][0] / boom['grad_h'][-1]:.1e}"
-        f"× over {T - 1} steps (exploding).",
-        f"The LSTM trained on the adding problem (T = {longest}) keeps its forget gates at "
-        f"{taught['forget_mean']:.2f} on average and ‖∂C/∂hₜ‖ changes by "
-        f"{taught['decay_per_step']:.2f} per step: the error reaches the first marked number.",
-        f"Adding problem, {steps} Adam steps each: the tanh RNN "
-        + (f"stops learning at T = {fail} (test MSE above 0.05)" if fail
-           else "learned every length tried")
-        + (f"; the LSTM reaches test MSE {lstm_long['test_mse']:.4f} at T = {longest}"
-           if lstm_long else "") + ".",
-        f"Language model: {lm['loss_per_char'][-1]:.2f} nats per character after "
-        f"{len(lm['loss_per_char'])} epochs (uniform guess {lm['uniform_nats']:.2f}, character "
-        f"frequencies alone {lm['unigram_nats']:.2f}).",
-        f"Forecast: test MSE {sines['mse_vs_clean']:.4f} against the noise-free series and "
-        f"{sines['mse_vs_noisy']:.4f} against the noisy one (noise variance "
-        f"{sines['noise_variance']}; repeating the last value: {sines['last_value_mse']:.4f}).",
+        Text("tanh RNN: the factor W_hᵀ diag(g′(zₜ)) has spectral norm {summary.rnn_factor:.2f} "
+             "(its largest gain) and gains {summary.rnn_rms:.2f} for a random direction; "
+             "‖∂C/∂hₜ‖ falls by {summary.rnn_decay:.2f} per step, {summary.rnn_total:.1e}× over "
+             "{summary.steps} steps (vanishing).",
+             "tanh RNN：因子 W_hᵀ diag(g′(zₜ)) 的谱范数为 {summary.rnn_factor:.2f}（最大增益），"
+             "对随机方向的增益为 {summary.rnn_rms:.2f}；‖∂C/∂hₜ‖ 每步乘以 {summary.rnn_decay:.2f}，"
+             "{summary.steps} 步共 {summary.rnn_total:.1e} 倍（梯度消失）。"),
+        Text("LSTM: ‖∂C/∂hₜ‖ changes by {summary.lstm_decay:.2f} per step (the forget gate "
+             "averages {summary.lstm_forget:.2f}); linear RNN with ‖W_h‖ = 1.2: factor "
+             "{summary.boom_factor:.2f}, the gradient grows {summary.boom_growth:.1e}× over "
+             "{summary.steps} steps (exploding).",
+             "LSTM：‖∂C/∂hₜ‖ 每步乘以 {summary.lstm_decay:.2f}（遗忘门平均 "
+             "{summary.lstm_forget:.2f}）；‖W_h‖ = 1.2 的线性 RNN：因子 {summary.boom_factor:.2f}，"
+             "梯度在 {summary.steps} 步中增长 {summary.boom_growth:.1e} 倍（梯度爆炸）。"),
+        Text("The LSTM trained on the adding problem (T = {summary.longest}) keeps its forget "
+             "gates at {summary.taught_forget:.2f} on average and ‖∂C/∂hₜ‖ changes by "
+             "{summary.taught_decay:.2f} per step: the error reaches the first marked number.",
+             "在加法问题（T = {summary.longest}）上训练后的 LSTM，遗忘门平均保持在 "
+             "{summary.taught_forget:.2f}，‖∂C/∂hₜ‖ 每步乘以 {summary.taught_decay:.2f}："
+             "误差能到达第一个被标记的数。"),
+        Text(memory.en + ".", memory.zh + "。"),
+        Text("Language model: {summary.lm_final:.2f} nats per character after "
+             "{summary.lm_epochs} epochs (uniform guess {language_model.uniform_nats:.2f}, "
+             "character frequencies alone {language_model.unigram_nats:.2f}).",
+             "语言模型：{summary.lm_epochs} 轮后每字符 {summary.lm_final:.2f} nats（均匀猜测 "
+             "{language_model.uniform_nats:.2f}，仅用字符频率 {language_model.unigram_nats:.2f}）。"),
+        Text("Forecast: test MSE {forecast.mse_vs_clean:.4f} against the noise-free series and "
+             "{forecast.mse_vs_noisy:.4f} against the noisy one (noise variance "
+             "{forecast.noise_variance}; repeating the last value: {forecast.last_value_mse:.4f}).",
+             "预测：相对无噪声序列的测试 MSE 为 {forecast.mse_vs_clean:.4f}，相对含噪声序列为 "
+             "{forecast.mse_vs_noisy:.4f}（噪声方差 {forecast.noise_variance}；重复最后一个值："
+             "{forecast.last_value_mse:.4f}）。"),
     ]
