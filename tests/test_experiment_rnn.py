@@ -116,6 +116,7 @@ def test_the_report_is_in_the_chosen_language_its_numbers_from_results(lab):
     for text in texts:
         assert re.search("[\u4e00-\u9fff]", text) and not english.search(text), text
     assert f"{summary['rnn_factor']:.2f}" in results["findings"][0]
+    assert f"共缩小 {summary['rnn_total']:.1e} 倍" in results["findings"][0]  # falls, as in English
     assert f"{summary['lm_final']:.2f}" in results["findings"][4]
     for sentence in rnn._findings(summary):  # both languages, every number a path of record
         assert isinstance(sentence, T) and sentence.refs()

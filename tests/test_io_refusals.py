@@ -27,12 +27,20 @@ def _inf_bias():
     return net, None
 
 
+def _long_stop_reason():
+    net = Network([2, 3, 1], seed=0)
+    net.fit(np.eye(2), np.array([[0.0], [1.0]]), max_epochs=1)
+    net.history.stop_reason = "x" * 20_000  # a callback's own reason, beyond load's limit
+    return net, None
+
+
 @pytest.mark.parametrize("make,message", [
     (_nan_net, r"layers\.1\.W holds NaN or inf .*smaller learning rate"),
     (_inf_bias, r"layers\.2\.b holds NaN or inf"),
     (lambda: (Network([2, 3, 1], seed=0), {"n": 10 ** 60}), "integer of 61 digits"),
     (lambda: (Network([2, 3, 1], seed=0), {"data": "\ud800"}), "lone UTF-16 surrogate"),
     (lambda: (Network([1, 1_000_001]), None), "impossible layer sizes"),
+    (_long_stop_reason, r"history\.stop_reason must be a string of at most"),
 ])
 def test_save_refuses_what_load_would_refuse_and_keeps_the_old_file(tmp_path, make, message):
     path = save(Network([2, 3, 1], seed=1), tmp_path / "m.safetensors")
@@ -58,6 +66,34 @@ def test_a_checkpoint_with_nan_weights_is_not_written_over_the_last_good_one(tmp
     with pytest.raises(ModelFileError, match="cannot write checkpoint .*NaN or inf"):
         save_checkpoint(ckpt, net, opt, np.random.default_rng(0), 3, net.history, {})
     assert ckpt.read_bytes() == before
+
+
+def test_a_fit_whose_optimizer_state_overflows_skips_its_checkpoints_and_goes_on(tmp_path):
+    from mlplab.io.checkpoint import log_path
+
+    X = np.random.default_rng(0).normal(size=(64, 3)) * 1e100  # Adam's v = g² overflows, W not
+    Y = (X[:, :1] > 0).astype(float)
+    net = Network([3, 8, 1], activation="relu", seed=0)
+    ckpt = tmp_path / "c.ckpt"
+    with pytest.warns(RuntimeWarning, match=r"optimizer\.0\.v holds NaN or inf") as seen:
+        history = net.fit(X, Y, optimizer="adam", learning_rate=1.0, max_epochs=3,
+                          epsilon=None, checkpoint=ckpt)
+    assert history.epochs == 3 and np.isfinite(net.layers[1].W).all()
+    assert sum("cannot write checkpoint" in str(w.message) for w in seen) == 1  # warned once
+    assert not ckpt.exists()
+    log = log_path(ckpt)
+    assert not log.exists() or log.read_text() == ""  # nothing appended for a refused save
+
+
+def test_a_negative_running_variance_is_refused_at_save(tmp_path):
+    from mlplab.layers import BatchNorm, Dense, Input
+
+    net = Network.from_layers([Input(2), Dense(2, 3, "relu"), BatchNorm(3),
+                               Dense(3, 1, "sigmoid")], loss="mse", seed=0)
+    net.layers[2].running_var[0] = -1.0
+    with pytest.raises(ModelFileError, match="running_var holds a negative variance"):
+        save(net, tmp_path / "m.safetensors")
+    assert not (tmp_path / "m.safetensors").exists()
 
 
 def _header_of(path):
@@ -97,11 +133,13 @@ def test_show_writes_a_files_control_characters_as_escapes(tmp_path):
     net = Network([2, 3, 1], seed=0)
     net.fit(np.eye(2), np.array([[0.0], [1.0]]), max_epochs=1)
     net.history.stop_reason = "a\nb\x1b[31mRED"
-    path = save(net, tmp_path / "m.safetensors", extra={"training": {"data": "x\x07y"}})
+    path = save(net, tmp_path / "m.safetensors",
+                extra={"training": {"data": "x\x07y", "by": "名\u3000字"}})
     r = CliRunner().invoke(app, ["show", str(path)])
     assert r.exit_code == 0, r.output
     assert "\x1b" not in r.output and "\x07" not in r.output
     assert "a\\nb\\x1b[31mRED" in r.output and "x\\x07y" in r.output
+    assert "名\u3000字" in r.output  # an ideographic space is text, shown as it is
 
 
 def _regression_file(tmp_path, **column):
@@ -122,11 +160,11 @@ def test_predict_scores_a_regression_only_against_numbers(tmp_path):
     assert r.exit_code == 0 and "R²" in r.output, r.output
 
 
-def test_an_encoding_that_overflows_the_data_blames_the_model_file(tmp_path):
+def test_an_encoding_that_overflows_the_data_is_one_line_naming_it(tmp_path):
     bad = _regression_file(tmp_path, mean=1e308, std=1e-308)
     data = tmp_path / "d.csv"
     data.write_text("a,b\n0.1,0.2\n-5,0.1\n")
     r = CliRunner().invoke(app, ["predict", str(bad), str(data)])
     assert r.exit_code == 2 and r.output.count("\n") == 1, r.output
-    assert "encoding of column 'a'" in r.output and "model file is corrupt" in r.output
+    assert "column 'a' cannot be standardized with the stored mean 1e+308" in r.output
     assert TABULAR["encoder"]["columns"][0]["mean"] == 0.0  # the shared record untouched

@@ -222,11 +222,11 @@ class TabularEncoder:
                 with np.errstate(over="ignore"):
                     X[:, start] = (values.fillna(c["median"]).to_numpy(float) - c["mean"]) \
                         / c["std"]
-                if not np.isfinite(X[:, start]).all():  # the data is finite: the record is not
-                    raise ModelFileError(f"the model's encoding of column {c['name']!r} (mean "
-                                         f"{c['mean']:g}, std {c['std']:g}) makes {source}'s "
-                                         "values overflow: the model file is corrupt; "
-                                         "train the model again")
+                if not np.isfinite(X[:, start]).all():  # finite data, an encoding that is not
+                    raise DataError(f"{source}: column {c['name']!r} cannot be standardized with "
+                                    f"the stored mean {c['mean']:g} and std {c['std']:g} (its "
+                                    "values overflow): the encoding does not fit this data; "
+                                    "retrain the model, or check that its file is intact")
                 start += 1
             else:
                 text = col.astype(object).where(col.notna(), c["fill"]).astype(str)

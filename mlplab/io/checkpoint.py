@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -41,8 +42,8 @@ import numpy as np
 
 from ..core.xp import place, to_numpy
 from ..errors import ConfigError, ModelFileError
-from .container import (check_metadata, check_table, load_tensors, read_container,
-                        refuse_non_finite)
+from .container import (NonFiniteState, check_metadata, check_table, load_tensors,
+                        read_container, refuse_unloadable)
 from .files import as_path, atomic_write, check_target, remove_orphans
 from .history_log import HistoryLog, log_path, read_history
 from .model import build_network, describe, fill_weights, network_config, state_arrays
@@ -117,7 +118,7 @@ def save_checkpoint(path: str | os.PathLike, net, optimizer, rng: np.random.Gene
         keys.append(sorted(s))
         for k, v in s.items():
             tensors[f"optimizer.{i}.{k}"] = np.ascontiguousarray(v)
-    refuse_non_finite(tensors, path, "checkpoint")  # the last good checkpoint stays, its log too
+    refuse_unloadable(tensors, path, "checkpoint")  # the last good checkpoint stays, its log too
     record = {f.name: getattr(history, f.name) for f in fields(history)  # no copy of the lists
               if log is None or f.name not in HISTORY_LISTS}
     if log is not None:
@@ -308,6 +309,7 @@ class Checkpointer:
         self.path, self.settings, self.callbacks = as_path(path), settings, list(callbacks)
         self.loaded: Checkpoint | None = None
         self.log: HistoryLog | None = None
+        self.skipped = 0  # saves refused for a state no file may hold (warned once)
         self.every = check_positive_int(every, "checkpoint_every")
         if not self.path.parent.is_dir():
             raise ConfigError(f"checkpoint {self.path}: folder {self.path.parent} does not exist; "
@@ -362,5 +364,12 @@ class Checkpointer:
         """Save after every ``every``-th epoch, and after the last one."""
         if last or trainer.stop_reason or epoch % self.every == 0:
             trainer.history.stop_reason = trainer.stop_reason or ""
-            save_checkpoint(self.path, trainer.net, trainer.optimizer, rng, epoch,
-                            trainer.history, self.settings, self.callbacks, self.log)
+            try:
+                save_checkpoint(self.path, trainer.net, trainer.optimizer, rng, epoch,
+                                trainer.history, self.settings, self.callbacks, self.log)
+            except NonFiniteState as exc:  # e.g. Adam's v overflowed while W stayed finite:
+                if not self.skipped:  # training goes on; the last good checkpoint is kept
+                    warnings.warn(f"{exc} (epoch {epoch}); the last checkpoint written is "
+                                  "kept, and later epochs are saved when they can be",
+                                  RuntimeWarning, stacklevel=2)
+                self.skipped += 1

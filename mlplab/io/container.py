@@ -150,11 +150,18 @@ def load_tensors(data: bytes, path) -> dict:
         raise ModelFileError(f"{path} has corrupt tensor data: {str(exc)[:160]}") from None
 
 
-def refuse_non_finite(tensors: dict, path, what: str) -> None:
-    """Before writing: a tensor holding NaN or inf is a :class:`ModelFileError` (the reader
-    refuses such a file, so writing it would replace a good one with one nothing can read)."""
+def refuse_unloadable(tensors: dict, path, what: str) -> None:
+    """Before writing: a tensor the reader refuses (NaN or inf, a negative running variance) is
+    a :class:`NonFiniteState`, so that a good file is never replaced by one nothing can read."""
     for name, a in tensors.items():
         if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise ModelFileError(f"cannot write {what} {path}: {name} holds NaN or inf (did "
-                                 "training diverge? train with a smaller learning rate, or "
-                                 "resume from a checkpoint from before); nothing was written")
+            raise NonFiniteState(f"cannot write {what} {path}: {name} holds NaN or inf (did "
+                                 "training diverge? train with a smaller learning rate); "
+                                 "nothing was written")
+        if name.endswith("running_var") and (a < 0).any():
+            raise NonFiniteState(f"cannot write {what} {path}: {name} holds a negative "
+                                 "variance; nothing was written")
+
+
+class NonFiniteState(ModelFileError):
+    """A network or optimizer state that no file may hold (see :func:`refuse_unloadable`)."""

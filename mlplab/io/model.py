@@ -35,7 +35,7 @@ from ..errors import ConfigError, ModelFileError
 from ..core.layers import BatchNorm, Dense, Dropout, Input, Residual
 from . import image_layers, recurrent
 from .container import (check_metadata, check_table, load_tensors, read_container,
-                        refuse_non_finite, split_bytes)
+                        refuse_unloadable, split_bytes)
 from .files import as_path, atomic_write
 from .records import MAX_JSON_DEPTH, check_extra, check_saved_history, depth, parse_json
 
@@ -188,14 +188,30 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
                 "config": json.dumps(config)}
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"cannot save: extra metadata is not JSON-serializable ({exc})") from None
-    refuse_non_finite(tensors, path, "model file")
-    data = st_save(tensors, metadata=meta)
-    try:  # a file load would refuse (sizes beyond its limits, ...) is never written
-        loads(data, path)
+    refuse_unloadable(tensors, path, "model file")
+    try:  # the records as load checks them before any array (a file it refuses is never written)
+        config = parse_json(meta["config"], path, "config record")
+        declared_numbers(config["network"], path)
+        check_saved_history(config["history"], path)
     except ModelFileError as exc:
         raise ModelFileError(f"cannot save {path}: the file would not load back ({exc}); "
                              "nothing was written") from None
-    return atomic_write(path, data, "model file")
+    return atomic_write(path, st_save(tensors, metadata=meta), "model file")
+
+
+def declared_numbers(arch, path) -> int:
+    """How many numbers an architecture record declares, refusing sizes beyond load's limits
+    before any array is allocated."""
+    if isinstance(arch, dict) and "stack" in arch:
+        n_inputs = arch.get("n_inputs")
+        if type(n_inputs) is not int or not 0 < n_inputs <= MAX_LAYER_UNITS:
+            raise ModelFileError(f"{path} declares {str(n_inputs)[:40]} inputs")
+        return _count_stack(arch["stack"], path)[1]
+    sizes = arch.get("sizes") if isinstance(arch, dict) else None
+    if (not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_LAYERS
+            or not all(type(n) is int and 0 < n <= MAX_LAYER_UNITS for n in sizes)):
+        raise ModelFileError(f"{path} declares impossible layer sizes {str(sizes)[:80]}")
+    return sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:]))  # W⁽ˡ⁾ and b⁽ˡ⁾
 
 
 def build_network(arch, path, n_bytes: int):
@@ -205,15 +221,11 @@ def build_network(arch, path, n_bytes: int):
     if isinstance(arch, dict) and "stack" in arch:
         return _build_stack(arch, path, n_bytes)
     try:
+        n_params = declared_numbers(arch, path)  # checked before allocating any array
         sizes = arch["sizes"]
-        if (not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_LAYERS
-                or not all(type(n) is int and 0 < n <= MAX_LAYER_UNITS for n in sizes)):
-            raise ModelFileError(f"{path} declares impossible layer sizes {str(sizes)[:80]}")
         if arch.get("dtype") not in ("float32", "float64"):
             raise ModelFileError(f"{path} declares dtype {str(arch.get('dtype'))[:40]!r}; "
                                  "expected float32 or float64")
-        # W⁽ˡ⁾ and b⁽ˡ⁾ hold n_l·(n_{l-1} + 1) numbers: check before allocating any of them
-        n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:]))
         if n_params * np.dtype(arch["dtype"]).itemsize > n_bytes:
             raise ModelFileError(f"{path} declares {n_params} parameters but holds only "
                                  f"{n_bytes} bytes: truncated or inconsistent")
@@ -296,12 +308,10 @@ def _build_stack(arch, path, n_bytes: int):
     from ..core.network import Network
 
     n_inputs, dtype = arch.get("n_inputs"), arch.get("dtype")
-    if type(n_inputs) is not int or not 0 < n_inputs <= MAX_LAYER_UNITS:
-        raise ModelFileError(f"{path} declares {str(n_inputs)[:40]} inputs")
+    numbers = declared_numbers(arch, path)
     if dtype not in ("float32", "float64"):
         raise ModelFileError(f"{path} declares dtype {str(dtype)[:40]!r}; expected float32 or "
                              "float64")
-    _, numbers = _count_stack(arch["stack"], path)
     if numbers * np.dtype(dtype).itemsize > n_bytes:
         raise ModelFileError(f"{path} declares {numbers} numbers but holds only {n_bytes} "
                              "bytes: truncated or inconsistent")

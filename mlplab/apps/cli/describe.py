@@ -5,6 +5,7 @@ encoded. Text only: every number comes from the network and its file's records."
 from __future__ import annotations
 
 import numbers
+import unicodedata
 from pathlib import Path
 
 import typer
@@ -106,9 +107,10 @@ def overview(net) -> str:
 
 
 def printable(line: str) -> str:
-    """``line`` with its control characters (a file's names and reasons may hold any, a
-    terminal's escape sequences among them) written as escapes, e.g. ``\\x1b``."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+    """``line`` with its control and format characters (a file's names and reasons may hold
+    any, a terminal's escape sequences among them) written as escapes, e.g. ``\\x1b``."""
+    return "".join(ch.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch
                    for ch in line)
 
 

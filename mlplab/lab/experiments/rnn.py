@@ -214,8 +214,8 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
             "still loses it; the LSTM carries it across all {summary.longest} steps.",
             "‖∂C/∂hₜ‖ 相对 ‖∂C/∂h_T‖ 随到损失（在最后一个状态上）的距离 T − t 的变化，对数坐标。"
             "初始化时，tanh RNN 的误差每一步都乘以因子 W_hᵀ diag(g′) 而缩小（梯度消失），线性 RNN "
-            "的误差每步放大 1.2 倍（梯度爆炸），LSTM 的细胞让它缩小得更慢。在加法问题上训练后，"
-            "tanh RNN 仍然丢掉误差；LSTM 把它带过全部 {summary.longest} 步。")),
+            "的误差每步放大 1.2 倍（梯度爆炸），LSTM 的细胞状态让误差缩小得更慢。在加法问题上训练后，"
+            "tanh RNN 的误差仍然消失；LSTM 把它带过全部 {summary.longest} 步。")),
         (plots.adding(adding, out / "adding_problem.png"), Text(
             "The adding problem: test MSE after the same number of Adam steps against the "
             "sequence length T. Predicting the mean scores 1/6; the dotted line is the 0.01 "
@@ -225,7 +225,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
         (plots.language_model(lm, out / "language_model.png"), Text(
             "Character-level LSTM on the opening of Coriolanus: cross-entropy per character by "
             "epoch, beside a uniform guess and the character frequencies alone.",
-            "《科利奥兰纳斯》开篇上的字符级 LSTM：每轮的每字符交叉熵，旁边是均匀猜测和仅用字符"
+            "在《科利奥兰纳斯》开篇上训练的字符级 LSTM：每轮的每字符交叉熵，旁边是均匀猜测和仅用字符"
             "频率的结果。")),
         (plots.forecast(sines, out / "sines_forecast.png"), Text(
             "One-step-ahead forecast of a noisy sum of sines by a GRU on the last {forecast.T} "
@@ -296,7 +296,7 @@ def _findings(sm: dict) -> list[Text]:
              "{summary.steps} steps (vanishing).",
              "tanh RNN：因子 W_hᵀ diag(g′(zₜ)) 的谱范数为 {summary.rnn_factor:.2f}（最大增益），"
              "对随机方向的增益为 {summary.rnn_rms:.2f}；‖∂C/∂hₜ‖ 每步乘以 {summary.rnn_decay:.2f}，"
-             "{summary.steps} 步共 {summary.rnn_total:.1e} 倍（梯度消失）。"),
+             "{summary.steps} 步共缩小 {summary.rnn_total:.1e} 倍（梯度消失）。"),
         Text("LSTM: ‖∂C/∂hₜ‖ changes by {summary.lstm_decay:.2f} per step (the forget gate "
              "averages {summary.lstm_forget:.2f}); linear RNN with ‖W_h‖ = 1.2: factor "
              "{summary.boom_factor:.2f}, the gradient grows {summary.boom_growth:.1e}× over "
