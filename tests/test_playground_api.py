@@ -85,6 +85,15 @@ def test_training_steps_lower_the_loss_and_the_map_follows(client):
     assert q[row(1), col(1)] < 55 and q[row(-1), col(-1)] < 55  # class 0
 
 
+def test_frames_are_numbered_in_the_order_they_are_made(client):
+    sid, f0 = new_session(client, **XOR)
+    seqs = [f0["seq"]] + [client.post(f"/api/sessions/{sid}/step").json()["seq"]
+                          for _ in range(3)]
+    assert seqs == sorted(set(seqs)) and seqs[0] >= 1  # a page drops any frame older than its own
+    sid2, g0 = new_session(client, **XOR)
+    assert g0["seq"] == f0["seq"]  # each session counts its own
+
+
 def test_stop_after_n_epochs_is_exact():
     s = Session(PlaygroundConfig(**XOR, stop_epochs=7))
     s.playing = True
@@ -501,7 +510,9 @@ def test_a_failed_update_leaves_the_session_as_it_was(monkeypatch):
     with pytest.raises(RuntimeError):
         s.configure(PlaygroundConfig(**{**XOR, "hidden": [3]}))
     monkeypatch.undo()
-    assert s.frame() == before and s.data.source == "xor"
+    after = s.frame()
+    assert after.pop("seq") > before.pop("seq")  # a frame's number counts up, whatever failed
+    assert after == before and s.data.source == "xor"
     s.advance(1)
     assert s.epoch == 4
 

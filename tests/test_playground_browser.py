@@ -164,6 +164,15 @@ def test_controls_take_effect_and_the_url_restores_them(page, browser):
     other.close()
 
 
+def test_a_late_frame_is_not_drawn_over_a_newer_one(page):
+    # the answer to a request and the stream's frames can cross; the page keeps the newest
+    shown = page.evaluate("() => [state.frame.seq, document.getElementById('epoch').textContent]")
+    page.evaluate("() => render({...state.frame, seq: state.frame.seq - 1, epoch: 12345})")
+    assert page.text_content("#epoch") == shown[1]
+    page.evaluate("() => render({...state.frame, seq: state.frame.seq + 1, epoch: 777})")
+    assert page.text_content("#epoch") == "777"
+
+
 def test_csv_upload_in_the_page(page, tmp_path):
     rows = ["x1,x2,label"] + [f"{a / 2},{b / 2},{int(a * b > 0)}" for a in range(-4, 5)
                               for b in range(-4, 5) if a and b]

@@ -66,6 +66,7 @@ class Session:
 
     def __init__(self, cfg: PlaygroundConfig):
         self.lock = threading.RLock()
+        self.frames = 0  # frames made so far: each frame's "seq", so a page drops a late one
         self.last_seen = time.monotonic()
         self.playing = False
         self.view = {"warp_layer": 1}
@@ -283,7 +284,8 @@ class Session:
     # ----------------------------------------------------------------- views
     def frame(self) -> dict:
         with self.lock:
-            return views.frame(self)
+            self.frames += 1
+            return {**views.frame(self), "seq": self.frames}
 
     def trace_point(self, subset: str, index: int) -> dict:
         with self.lock:

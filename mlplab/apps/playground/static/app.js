@@ -146,6 +146,8 @@ function syncControls(cfg) {
 
 // ------------------------------------------------------------------ rendering
 function render(f) {
+  // a request's answer and the stream's frames cross: a frame older than the one shown is late
+  if (state.frame && f.seq < state.frame.seq) return;
   state.frame = f; state.cfg = f.config;
   history.replaceState(null, "", "#c=" + encodeConfig(f.config));
   syncControls(f.config);
