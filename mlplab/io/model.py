@@ -163,7 +163,9 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
     """Write ``net`` to ``path`` (conventionally ``*.safetensors``), atomically.
 
     ``extra`` is any JSON-serializable dict stored beside the architecture (read back as
-    ``net.extra``). Returns the path written.
+    ``net.extra``). Returns the path written. What :func:`load` would refuse (NaN or inf
+    weights, sizes or text beyond its limits) is a :class:`ModelFileError`, and the file
+    already at ``path`` is kept.
     """
     from safetensors.numpy import save as st_save
 
