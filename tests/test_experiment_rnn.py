@@ -25,7 +25,8 @@ def lab(tmp_path_factory):
 
 def test_the_lab_is_discovered_with_its_titles():
     module = discover()["rnn"]
-    assert module.TITLE_ZH == "循环神经网络：沿时间的反向传播" and "δ recursion" in module.CLAIM
+    assert module.TITLE_ZH == "循环神经网络：沿时间的反向传播" and "δ recursion" in module.CLAIM.en
+    assert "δ 递推" in module.CLAIM.zh
 
 
 def test_every_figure_is_drawn(lab):
@@ -111,7 +112,7 @@ def test_the_report_is_in_the_chosen_language_its_numbers_from_results(lab):
     numbers, summary = results["numbers"], results["numbers"]["summary"]
     assert results["lang"] == "zh"
     english = re.compile(r"\b(?!(?:tanh|LSTM|nats|Adam|MENENIUS|diag)\b)[A-Za-z]{4,}\b")
-    texts = (results["findings"] + [f["caption"] for f in results["figures"]]
+    texts = ([results["claim"]] + results["findings"] + [f["caption"] for f in results["figures"]]
              + [t["title"] for t in results["tables"]])
     for text in texts:
         assert re.search("[\u4e00-\u9fff]", text) and not english.search(text), text

@@ -130,7 +130,7 @@ def _body(s, base: Path, embed: bool, lang: str) -> list[str]:
         parts.append(f'<div class="lecture"><p><span class="label">{word("lecture", lang)}:</span> '
                      f"{as_html(r.lecture, n, lang)}</p></div>")
     elif s.name not in BY_ID and s.claim:  # a lab beyond the lecture states its own claim
-        parts.append(f'<div class="notes"><p>{e(s.claim)}</p></div>')
+        parts.append(f'<div class="notes"><p>{as_html(s.claim, n, lang)}</p></div>')
     parts.append('<div class="figures">')
     for path, caption in r.figures:
         wide = ' class="wide"' if _width(path) > 800 else ""

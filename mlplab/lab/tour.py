@@ -24,7 +24,7 @@ from typing import Callable
 from ..errors import ConfigError
 from ..io.files import atomic_write
 from .experiments import ExperimentResult, discover
-from .text import DEFAULT_LANGUAGE, check_language, language
+from .text import DEFAULT_LANGUAGE, T, check_language, language
 
 # Rough seconds of each full run, for scheduling only (the longest start first).
 EXPECTED_SECONDS = {"overfitting": 55, "gradients": 25, "xor": 8, "boundaries": 6}
@@ -37,7 +37,7 @@ class Section:
     name: str
     title: str
     title_zh: str
-    claim: str
+    claim: str | T  # a T where the lab writes it in both languages
     seconds: float
     result: ExperimentResult | None = None
     error: str | None = None

@@ -76,7 +76,7 @@ class ExperimentResult:
     name: str
     title: str
     title_zh: str
-    claim: str
+    claim: str | T
     numbers: dict
     figures: list[tuple[Path, str | T]] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
@@ -87,7 +87,7 @@ class ExperimentResult:
     def as_dict(self) -> dict:
         n = self.numbers
         return {"name": self.name, "title": self.title, "title_zh": self.title_zh,
-                "claim": self.claim, "lang": current_language(),
+                "claim": plain(self.claim, n), "lang": current_language(),
                 "lecture": plain(self.lecture, n) if self.lecture is not None else None,
                 "findings": [plain(f, n) for f in self.findings],
                 "notes": [plain(f, n) for f in self.notes], "numbers": n,

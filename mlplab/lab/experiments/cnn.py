@@ -35,9 +35,11 @@ NAME = "cnn"
 ORDER = 70
 TITLE = "Convolutional networks: the same δ recursion, a better prior for images"
 TITLE_ZH = "卷积神经网络：同一个 δ 递推，更适合图像的先验"
-CLAIM = ("A convolution is a layer whose forward is z = W ⋆ a + b and whose backward is the "
-         "same δ recursion; sharing each filter across the image makes a CNN more accurate "
-         "than an MLP of the same size on digits, and less thrown by a shifted digit.")
+CLAIM = T("A convolution is a layer whose forward is z = W ⋆ a + b and whose backward is the "
+          "same δ recursion; sharing each filter across the image makes a CNN more accurate "
+          "than an MLP of the same size on digits, and less thrown by a shifted digit.",
+          "卷积就是一种层：前向是 z = W ⋆ a + b，反向是同一个 δ 递推；每个滤波器在整幅图像上共享，"
+          "使 CNN 在手写数字上比同样大小的 MLP 更准确，也更不怕数字被平移。")
 NOTE = T("mlplab's note: the lecture ends by pointing to CNNs (依据本节基础，可开始自行学习CNN，RNN); "
          "this lab takes that step with the lecture's notation, on the digits, and its numbers "
          "are measured here.",

@@ -31,10 +31,14 @@ NAME = "rnn"
 ORDER = 65
 TITLE = "Recurrent networks: backpropagation through time"
 TITLE_ZH = "循环神经网络：沿时间的反向传播"
-CLAIM = ("A recurrent layer is the lecture's layer applied at every time step with shared W; "
-         "backpropagation through time is the δ recursion run backwards along t, so the error "
-         "reaching step t is multiplied by W_hᵀ diag(g′) once per step: below 1 it vanishes, "
-         "above 1 it explodes. The LSTM's cell carries it past that product, and remembers.")
+CLAIM = Text("A recurrent layer is the lecture's layer applied at every time step with shared "
+             "W; backpropagation through time is the δ recursion run backwards along t, so the "
+             "error reaching step t is multiplied by W_hᵀ diag(g′) once per step: below 1 it "
+             "vanishes, above 1 it explodes. The LSTM's cell carries it past that product, and "
+             "remembers.",
+             "循环层就是讲义中的层，在每个时间步以共享的 W 重复使用；沿时间的反向传播就是沿 t 反向运行的 "
+             "δ 递推，所以到达第 t 步的误差每一步都要乘一次 W_hᵀ diag(g′)：小于 1 就消失，大于 1 就"
+             "爆炸。LSTM 的细胞状态让误差绕过这个连乘，从而记住过去。")
 ADAM = dict(optimizer="adam", learning_rate=0.01, epsilon=None)
 
 
