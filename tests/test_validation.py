@@ -7,6 +7,7 @@ import pytest
 
 import mlplab
 from mlplab import ConfigError, DataError, MlplabError, Network
+from mlplab.layers import Dense, Input
 
 X, Y = mlplab.datasets.xor()
 
@@ -101,3 +102,17 @@ def test_the_finiteness_check_of_large_data_makes_no_temporary_of_its_size():
     finally:
         tracemalloc.stop()
     assert peak < X.size // 10
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: mlplab.Network([2, 2, 1], dtype="float16x"),
+     "dtype must be float32 or float64, got 'float16x'"),
+    (lambda: mlplab.Network([2, 2, 1], dtype=object()), "dtype must be float32 or float64"),
+    (lambda: mlplab.Network.from_layers([Input(2), "dense", Dense(None, 1)]),
+     "item 1 is str 'dense', not a layer"),
+    (lambda: mlplab.Network([2, 2, 1]).fit(np.eye(2), np.ones((2, 1)), max_epochs=1,
+                                           callbacks=5), "callbacks must be a list"),
+])
+def test_arguments_of_the_wrong_kind_are_config_errors(make, message):
+    with pytest.raises(mlplab.errors.ConfigError, match=message):
+        make()

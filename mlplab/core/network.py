@@ -112,7 +112,11 @@ class Network:
 
     def _assemble(self, layers, loss: Loss, rng, seed, init, device) -> None:
         shape = layers[0].out_shape
-        for layer in layers[1:]:
+        for i, layer in enumerate(layers[1:], 1):
+            if not isinstance(layer, Layer):
+                raise ConfigError(f"from_layers: item {i} is {type(layer).__name__} "
+                                  f"{str(layer)[:40]!r}, not a layer; give mlplab.layers "
+                                  "objects such as Dense(None, 4, 'relu')")
             layer.seed_from(rng)
             shape = layer.build(shape)  # each layer checks the shape it receives
         self.layers: list[Layer] = layers
@@ -327,7 +331,10 @@ def _hidden_activations(activation, n_hidden: int, sizes) -> list:
 
 
 def _float_dtype(dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:  # not a dtype at all ('float16x', an object)
+        raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}") from None
     if dtype not in (np.float32, np.float64):
         raise ConfigError(f"dtype must be float32 or float64, got {dtype}")
     return dtype

@@ -124,9 +124,10 @@ def prepare(net, X, Y, *, optimizer="gd", learning_rate: float = 0.5, max_epochs
     X = check_X(X, net.input_shape, where=net.place)
     net.astype(float_dtype(X))
     Y = check_Y(Y, X.shape[0], net.layers[-1].out_shape, net.dtype, net.place)
-    if not all(isinstance(cb, Callback) for cb in callbacks):
-        raise ConfigError("callbacks must be mlplab.Callback instances (subclass Callback or "
-                          "wrap a function in EpochHook)")
+    if not isinstance(callbacks, (list, tuple)) or \
+            not all(isinstance(cb, Callback) for cb in callbacks):
+        raise ConfigError("callbacks must be a list of mlplab.Callback instances (subclass "
+                          "Callback or wrap a function in EpochHook)")
     m = X.shape[0]
     bs = m if batch_size is None else min(check_positive_int(batch_size, "batch_size"), m)
     if resume and checkpoint is None:
