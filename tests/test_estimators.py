@@ -333,3 +333,8 @@ def test_poisson_regressor_matches_sklearn():
     ours, theirs = MLPRegressor(**kw).fit(X, y), SkMLPRegressor(**kw).fit(X, y)
     assert ours.out_activation_ == "exp" and ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
     np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-5)
+    # negative y: the deviance has no value there; named, instead of a divergence to come
+    for y_bad in (y - 3.0, np.c_[y, -y]):
+        with pytest.raises(mlplab.DataError, match=r"y holds negative values .* needs y ≥ 0"):
+            MLPRegressor(**kw).fit(X, y_bad)
+    MLPRegressor(**{**kw, "loss": "squared_error"}).fit(X, y - 3.0)  # the other loss takes it

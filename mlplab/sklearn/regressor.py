@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import column_or_1d
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ._base import BaseMLP, validate_Xy
 from ._losses import EXP, SklearnLoss
 
@@ -79,6 +79,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         X, y = validate_Xy(self, X, y, y_numeric=True, reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (y < 0).any():  # log(y/a): training could only diverge
+            raise DataError(f"MLPRegressor(loss='poisson'): y holds negative values (the least "
+                            f"{y.min():g}), and the Poisson deviance needs y ≥ 0; use "
+                            "loss='squared_error', or shift y")
         return X, y
 
     def fit(self, X, y, sample_weight=None):
