@@ -140,6 +140,9 @@ def test_show_writes_a_files_control_characters_as_escapes(tmp_path):
     assert "\x1b" not in r.output and "\x07" not in r.output
     assert "a\\nb\\x1b[31mRED" in r.output and "x\\x07y" in r.output
     assert "名\u3000字" in r.output  # an ideographic space is text, shown as it is
+    r = CliRunner().invoke(app, ["show", str(tmp_path / "no\x1b[2Jsuch.safetensors")])
+    assert r.exit_code == 2 and "\x1b" not in r.output  # errors print escapes as text too
+    assert "no\\x1b[2Jsuch.safetensors" in r.output, r.output
 
 
 def _regression_file(tmp_path, **column):

@@ -11,6 +11,7 @@ import os
 import stat
 import sys
 import tempfile
+import unicodedata
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,8 +35,16 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def printable(line: str) -> str:
+    """``line`` with its control and format characters (a file's names and reasons may hold
+    any, a terminal's escape sequences among them) written as escapes, e.g. ``\\x1b``."""
+    return "".join(ch.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch
+                   for ch in line)
+
+
 def print_error(message: str) -> None:
-    err_console.print(f"error: {one_line(message)}", markup=False, highlight=False)
+    err_console.print(f"error: {printable(one_line(message))}", markup=False, highlight=False)
 
 
 @contextmanager
@@ -306,4 +315,4 @@ def main() -> None:
 
 __all__ = ["app", "command", "console", "err_console", "user_errors", "check_output",
            "output_folder", "rescue_save", "csv_option", "encoding_option", "data_source",
-           "parse_ints", "parse_floats", "main"]
+           "parse_ints", "parse_floats", "printable", "main"]

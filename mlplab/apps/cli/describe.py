@@ -5,12 +5,11 @@ encoded. Text only: every number comes from the network and its file's records."
 from __future__ import annotations
 
 import numbers
-import unicodedata
 from pathlib import Path
 
 import typer
 
-from .app import command, console, user_errors
+from .app import command, console, printable, user_errors
 
 
 def layer_table(net) -> str:
@@ -104,14 +103,6 @@ def overview(net) -> str:
     """Architecture, parameter count, training settings and data encoding of ``net``."""
     return "\n".join([layer_table(net), *map(printable, training_lines(net)),
                       *map(printable, encoding_lines(net))])
-
-
-def printable(line: str) -> str:
-    """``line`` with its control and format characters (a file's names and reasons may hold
-    any, a terminal's escape sequences among them) written as escapes, e.g. ``\\x1b``."""
-    return "".join(ch.encode("unicode_escape").decode("ascii")
-                   if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch
-                   for ch in line)
 
 
 @command()
