@@ -35,8 +35,8 @@ def _long_stop_reason():
 
 
 @pytest.mark.parametrize("make,message", [
-    (_nan_net, r"layers\.1\.W holds NaN or inf .*smaller learning rate"),
-    (_inf_bias, r"layers\.2\.b holds NaN or inf"),
+    (_nan_net, r"layers\.1\.W contains NaN or inf .*smaller learning rate"),
+    (_inf_bias, r"layers\.2\.b contains NaN or inf"),
     (lambda: (Network([2, 3, 1], seed=0), {"n": 10 ** 60}), "integer of 61 digits"),
     (lambda: (Network([2, 3, 1], seed=0), {"data": "\ud800"}), "lone UTF-16 surrogate"),
     (lambda: (Network([1, 1_000_001]), None), "impossible layer sizes"),
@@ -75,7 +75,7 @@ def test_a_fit_whose_optimizer_state_overflows_skips_its_checkpoints_and_goes_on
     Y = (X[:, :1] > 0).astype(float)
     net = Network([3, 8, 1], activation="relu", seed=0)
     ckpt = tmp_path / "c.ckpt"
-    with pytest.warns(RuntimeWarning, match=r"optimizer\.0\.v holds NaN or inf") as seen:
+    with pytest.warns(RuntimeWarning, match=r"optimizer\.0\.v contains NaN or inf") as seen:
         history = net.fit(X, Y, optimizer="adam", learning_rate=1.0, max_epochs=3,
                           epsilon=None, checkpoint=ckpt)
     assert history.epochs == 3 and np.isfinite(net.layers[1].W).all()

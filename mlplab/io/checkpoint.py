@@ -43,7 +43,7 @@ import numpy as np
 from ..core.xp import place, to_numpy
 from ..errors import ConfigError, ModelFileError
 from .container import (NonFiniteState, check_metadata, check_table, load_tensors,
-                        read_container, refuse_unloadable)
+                        read_container, refuse_unloadable, tensor_problem)
 from .files import as_path, atomic_write, check_target, remove_orphans
 from .history_log import HistoryLog, log_path, read_history
 from .model import build_network, describe, fill_weights, network_config, state_arrays
@@ -237,8 +237,9 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     opt_state = []
     for i, names in enumerate(state["optimizer"]["keys"]):
         s = {k: tensors[f"optimizer.{i}.{k}"].copy() for k in names}
-        if not all(np.isfinite(v).all() for v in s.values()):
-            raise ModelFileError(f"{path}: optimizer state {i} contains NaN or inf")
+        problem = next((p for k, v in s.items() if (p := tensor_problem(k, v))), None)
+        if problem is not None:
+            raise ModelFileError(f"{path}: optimizer state {i} {problem}")
         opt_state.append(s)
     callbacks = []
     for r in state["callbacks"]:

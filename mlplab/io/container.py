@@ -150,17 +150,26 @@ def load_tensors(data: bytes, path) -> dict:
         raise ModelFileError(f"{path} has corrupt tensor data: {str(exc)[:160]}") from None
 
 
+def tensor_problem(name: str, a) -> str | None:
+    """What no file may hold in tensor ``name`` (the reader and the writers ask the same):
+    NaN or inf, or a negative running variance; None when ``a`` is fine."""
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        return "contains NaN or inf"
+    if name.endswith("running_var") and (a < 0).any():
+        return "holds a negative variance"
+    return None
+
+
 def refuse_unloadable(tensors: dict, path, what: str) -> None:
-    """Before writing: a tensor the reader refuses (NaN or inf, a negative running variance) is
-    a :class:`NonFiniteState`, so that a good file is never replaced by one nothing can read."""
+    """Before writing: a tensor the reader refuses (:func:`tensor_problem`) is a
+    :class:`NonFiniteState`, so that a good file is never replaced by one nothing can read."""
     for name, a in tensors.items():
-        if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise NonFiniteState(f"cannot write {what} {path}: {name} holds NaN or inf (did "
-                                 "training diverge? train with a smaller learning rate); "
+        problem = tensor_problem(name, a)
+        if problem is not None:
+            hint = " (did training diverge? train with a smaller learning rate)" \
+                if "NaN" in problem else ""
+            raise NonFiniteState(f"cannot write {what} {path}: {name} {problem}{hint}; "
                                  "nothing was written")
-        if name.endswith("running_var") and (a < 0).any():
-            raise NonFiniteState(f"cannot write {what} {path}: {name} holds a negative "
-                                 "variance; nothing was written")
 
 
 class NonFiniteState(ModelFileError):

@@ -35,7 +35,7 @@ from ..errors import ConfigError, ModelFileError
 from ..core.layers import BatchNorm, Dense, Dropout, Input, Residual
 from . import image_layers, recurrent
 from .container import (check_metadata, check_table, load_tensors, read_container,
-                        refuse_unloadable, split_bytes)
+                        refuse_unloadable, split_bytes, tensor_problem)
 from .files import as_path, atomic_write
 from .records import MAX_JSON_DEPTH, check_extra, check_saved_history, depth, parse_json
 
@@ -342,10 +342,9 @@ def fill_weights(net, tensors: dict, path) -> set:
                                  f"needs {ref.shape}")
         if t.dtype != net.dtype:
             raise ModelFileError(f"{path}: tensor {key} has dtype {t.dtype}, expected {net.dtype}")
-        if not np.isfinite(t).all():
-            raise ModelFileError(f"{path}: tensor {key} contains NaN or inf")
-        if key.endswith("running_var") and (t < 0).any():
-            raise ModelFileError(f"{path}: tensor {key} holds a negative variance")
+        problem = tensor_problem(key, t)
+        if problem is not None:
+            raise ModelFileError(f"{path}: tensor {key} {problem}")
         np.copyto(ref, t)
     return expected
 
