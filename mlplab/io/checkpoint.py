@@ -310,7 +310,7 @@ class Checkpointer:
         self.path, self.settings, self.callbacks = as_path(path), settings, list(callbacks)
         self.loaded: Checkpoint | None = None
         self.log: HistoryLog | None = None
-        self.skipped = 0  # saves refused for a state no file may hold (warned once)
+        self.warned = False  # a save was refused for a state no file may hold
         self.every = check_positive_int(every, "checkpoint_every")
         if not self.path.parent.is_dir():
             raise ConfigError(f"checkpoint {self.path}: folder {self.path.parent} does not exist; "
@@ -369,8 +369,8 @@ class Checkpointer:
                 save_checkpoint(self.path, trainer.net, trainer.optimizer, rng, epoch,
                                 trainer.history, self.settings, self.callbacks, self.log)
             except NonFiniteState as exc:  # e.g. Adam's v overflowed while W stayed finite:
-                if not self.skipped:  # training goes on; the last good checkpoint is kept
+                if not self.warned:  # training goes on; the last good checkpoint is kept
                     warnings.warn(f"{exc} (epoch {epoch}); the last checkpoint written is "
                                   "kept, and later epochs are saved when they can be",
                                   RuntimeWarning, stacklevel=2)
-                self.skipped += 1
+                self.warned = True
