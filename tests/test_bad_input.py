@@ -74,7 +74,7 @@ API = [
     (lambda: mlplab.MLPRegressor(solver="lbfgs", dropout=0.5).fit(X, Y.ravel()), ConfigError,
      "dropout must be 0 with solver='lbfgs'"),
     (lambda: mlplab.MLPClassifier(learning_rate_init=5).fit(X, Y.ravel()), ConfigError,
-     "learning rate α must be in"),
+     r"MLPClassifier: learning_rate_init must be a number in \(0, 1\]"),
     (lambda: load(3), ConfigError, "must be a str or os.PathLike"),
     (lambda: Network([3, 4, 1], activation="identity", output="identity", seed=0).fit(
         np.full((8, 3), 1e3), np.full(8, 1e6), learning_rate=1.0, on_divergence="raise",

@@ -40,6 +40,7 @@ from ._coefs import LayerAttributes
 from ._device import copy, host_copy, move_to, on_cpu, put, resolve, to_device
 from ._lbfgs import fit_lbfgs, loss_and_gradient
 from ._losses import SklearnLoss
+from ._params import ParamCheck
 from ._training import (SklearnBatches, SklearnGlorot, SklearnStopping, batch_size,
                         validation_split)
 from ._validation import NonFiniteWeightsError, check_fitted, validate_data
@@ -103,17 +104,8 @@ class BaseMLP(LayerAttributes, BaseEstimator):
 
     # ------------------------------------------------------------ validation
     def _check_params(self) -> None:
-        def bad(name, rule):
-            raise ConfigError(f"{type(self).__name__}: {name} must be {rule}, "
-                              f"got {getattr(self, name)!r}")
-
-        def integer(name, allow_inf=False):
-            v = getattr(self, name)
-            if allow_inf and v == np.inf:
-                return
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                bad(name, "an integer ≥ 1" + (" or numpy.inf" if allow_inf else ""))
-
+        check = ParamCheck(self)
+        bad = check.bad
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, numbers.Integral) else sizes
         try:
@@ -129,25 +121,38 @@ class BaseMLP(LayerAttributes, BaseEstimator):
             bad("solver", f"one of {SOLVERS}")
         if self.learning_rate not in ("constant", "invscaling", "adaptive"):
             bad("learning_rate", "'constant', 'invscaling' or 'adaptive'")
-        integer("max_iter")
-        integer("max_fun")
-        integer("n_iter_no_change", allow_inf=True)
+        check.integer("max_iter")
+        check.integer("max_fun")
+        check.integer("n_iter_no_change", allow_inf=True)
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, numbers.Real) or not (
                 0 <= self.dropout < 1):
             bad("dropout", "a probability in [0, 1)")
         if self.solver == "lbfgs" and self.dropout:
             bad("dropout", "0 with solver='lbfgs' (L-BFGS needs a deterministic loss; "
                            "use solver='adam' or 'sgd' for dropout)")
-        for name in ("alpha", "tol", "l1"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 0:
-                bad(name, "a number ≥ 0")
+        for name in ("alpha", "tol", "l1", "power_t"):
+            check.number(name, 0)
+        check.number("learning_rate_init", 0, 1, open_ends="low",
+                     note=" (mlplab keeps the lecture's α ∈ (0, 1]; scikit-learn also takes "
+                          "larger rates)")
+        check.number("momentum", 0, 1)
+        if self.solver == "sgd" and self.momentum == 1:
+            bad("momentum", "below 1 with solver='sgd' (at 1 no step is ever forgotten and the "
+                            "velocity grows without bound); 0.9 is usual")
+        check.number("beta_1", 0, 1, open_ends="high")
+        check.number("beta_2", 0, 1, open_ends="high")
+        check.number("epsilon", 0, open_ends="low")
+        check.flags("shuffle", "warm_start", "nesterovs_momentum", "early_stopping")
+        check.verbose()
+        check.random_state()
         bs = self.batch_size
         if bs != "auto" and (isinstance(bs, bool) or not isinstance(bs, numbers.Integral)
                              or bs < 1):
             bad("batch_size", "'auto' or an integer ≥ 1")
-        if not 0 < self.validation_fraction < 1:
-            bad("validation_fraction", "in (0, 1)")
+        check.number("validation_fraction", 0, 1, open_ends="high")
+        if self.early_stopping and self.validation_fraction == 0:
+            bad("validation_fraction", "above 0 with early_stopping=True (the share of the "
+                                       "training data held out to score each epoch), e.g. 0.1")
         self._check_loss()
         self._hidden = sizes
 

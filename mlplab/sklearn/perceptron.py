@@ -37,6 +37,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d
 
 from ..errors import ConfigError, DataError
+from ._params import ParamCheck
 from ._perceptron_path import lines_path, updates
 from ._perceptron_rule import Problem, Settings, train_group
 from ._perceptron_setup import groups_as_sklearn, update_factors, validation_score
@@ -269,30 +270,20 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- checks
     def _check_params(self) -> None:
-        def bad(name, rule):
-            raise ConfigError(f"Perceptron: {name} must be {rule}, got {getattr(self, name)!r}")
-
-        def number(name, low, high=np.inf, open_ends=""):
-            v = getattr(self, name)
-            if (isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v)
-                    or not low <= v <= high or ("low" in open_ends and v == low)
-                    or ("high" in open_ends and v == high)):
-                bad(name, f"a number in {'(' if 'low' in open_ends else '['}{low}, {high}"
-                          f"{')' if 'high' in open_ends or high == np.inf else ']'}")
-
+        check = ParamCheck(self)
+        bad, number = check.bad, check.number
         if self.penalty not in PENALTIES:
             bad("penalty", "None, 'l2', 'l1' or 'elasticnet'")
         number("alpha", 0)
         number("l1_ratio", 0, 1)
         number("eta0", 0, open_ends="low")
         number("validation_fraction", 0, 1, open_ends="low high")
-        for name in ("max_iter", "n_iter_no_change"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                bad(name, "an integer ≥ 1")
+        check.integer("max_iter")
+        check.integer("n_iter_no_change")
         tol = self.tol
         if not (tol is None or tol == "error_free" or (
-                isinstance(tol, numbers.Real) and not isinstance(tol, bool) and tol >= 0)):
+                isinstance(tol, numbers.Real) and not isinstance(tol, bool)
+                and 0 <= tol < np.inf)):
             bad("tol", "None, 'error_free' (the lecture's rule) or a number ≥ 0")
         if self.tol == "error_free" and self.early_stopping:
             bad("early_stopping", "False with tol='error_free' (the lecture's rule stops on "
@@ -300,6 +291,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         cw = self.class_weight
         if not (cw is None or cw == "balanced" or isinstance(cw, dict)):
             bad("class_weight", "None, 'balanced' or a dict {label: weight}")
+        check.flags("fit_intercept", "shuffle", "warm_start", "early_stopping")
+        check.verbose()
+        check.random_state()
+        check.n_jobs()
 
     def _validate(self, X, y, reset: bool):
         return validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
