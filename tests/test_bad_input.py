@@ -69,6 +69,8 @@ API = [
     (lambda: net().fit(X + 1j, Y), DataError, "X is complex"),
     (lambda: mlplab.EarlyStopping(patience="3"), ConfigError, "patience must be an integer"),
     (lambda: save("not a network", "m.safetensors"), ConfigError, "save expects a Network"),
+    (lambda: save(mlplab.MLPClassifier((3,), max_iter=3).fit(X, Y.ravel()), "m.safetensors"),
+     ConfigError, r"got MLPClassifier; .* mlplab.save\(est.net_, path\), or .* joblib.dump"),
     (lambda: mlplab.MLPClassifier(hidden_layer_sizes=(0,)).fit(X, Y.ravel()), ConfigError,
      "hidden_layer_sizes must be a sequence of positive ints"),
     (lambda: mlplab.MLPRegressor(solver="lbfgs", dropout=0.5).fit(X, Y.ravel()), ConfigError,

@@ -116,3 +116,36 @@ def test_the_finiteness_check_of_large_data_makes_no_temporary_of_its_size():
 def test_arguments_of_the_wrong_kind_are_config_errors(make, message):
     with pytest.raises(mlplab.errors.ConfigError, match=message):
         make()
+
+
+@pytest.mark.parametrize("output,Y,message", [
+    ("softmax", np.full((8, 2), 2.0), r"Y holds values outside \[0, 1\]"),
+    ("softmax", -np.eye(2)[[0, 1] * 4], r"Y holds values outside \[0, 1\]"),
+    ("softmax", np.zeros((8, 2)), r"rows must each sum to 1 .*\(8 do not\)"),
+    ("softmax", np.ones((8, 2)), r"rows must each sum to 1"),
+    ("sigmoid", np.full(8, 3.0), r"Y holds values outside \[0, 1\]"),
+])
+def test_cross_entropy_refuses_targets_that_are_not_probabilities(output, Y, message):
+    """Beyond probabilities the cross-entropy has no minimum: y = 2 drives z to infinity."""
+    X = np.random.default_rng(0).random((8, 3))
+    net = Network([3, 4, Y.shape[1] if Y.ndim == 2 else 1], activation="relu", output=output,
+                  loss="cross_entropy", seed=0)
+    before = [p.copy() for p in net.params]
+    with pytest.raises(DataError, match=message):
+        net.fit(X, Y, max_epochs=2)
+    with pytest.raises(DataError, match="validation Y"):  # the held-out targets too
+        ok = np.eye(2)[[0, 1] * 4] if output == "softmax" else np.ones(8)
+        net.fit(X, ok, max_epochs=2, validation_data=(X, Y))
+    assert all(np.array_equal(a, b) for a, b in zip(before, net.params))  # nothing trained
+
+
+@pytest.mark.parametrize("output,Y", [
+    ("softmax", np.tile([0.3, 0.7], (8, 1))),       # soft labels
+    ("softmax", np.array([0, 1] * 4)),              # class labels
+    ("sigmoid", np.linspace(0, 1, 8)),             # probabilities
+])
+def test_cross_entropy_takes_labels_and_soft_labels(output, Y):
+    X = np.random.default_rng(0).random((8, 3))
+    net = Network([3, 4, 2 if output == "softmax" else 1], activation="relu", output=output,
+                  loss="cross_entropy", seed=0)
+    assert len(net.fit(X, Y, max_epochs=2).loss) == 2

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from .activations import Activation, get_activation
 from .xp import namespace
 
@@ -132,6 +132,26 @@ def check_pairing(loss: Loss, output: Activation) -> None:
     if output.name == "softmax" and loss.name != "categorical_cross_entropy":
         raise ConfigError("a softmax output needs loss='cross_entropy' (categorical); "
                           "for MSE choose output='sigmoid' or 'identity'")
+
+
+def check_targets(loss: Loss, Y: Array, name: str = "Y") -> None:
+    """Cross-entropy's targets are probabilities: each in [0, 1] and, for the categorical one,
+    each row a distribution over the classes (summing to 1: one-hot, or soft labels). Beyond
+    them the cost has no minimum (y = 2 pushes z to infinity) and training diverges."""
+    if loss.name not in ("binary_cross_entropy", "categorical_cross_entropy"):
+        return
+    xp = namespace(Y)
+    if bool(xp.any(Y < 0)) or bool(xp.any(Y > 1)):
+        raise DataError(f"{name} holds values outside [0, 1], but {loss.name} needs "
+                        "probabilities (0/1 labels or soft labels); pass class labels or "
+                        "one-hot rows, or use loss='mse' for other targets")
+    if loss.name == "categorical_cross_entropy":
+        off = xp.abs(xp.sum(Y, axis=-1) - 1) > 1e-3
+        if bool(xp.any(off)):
+            raise DataError(f"{name}'s rows must each sum to 1 for categorical cross-entropy "
+                            f"({int(xp.sum(xp.astype(off, xp.int64)))} do not): one-hot rows "
+                            "or a distribution over the classes; for several labels per "
+                            "sample use output='sigmoid' with binary cross-entropy")
 
 
 def default_output(loss: Loss, hidden: Activation) -> Activation:

@@ -172,7 +172,9 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
     from ..core.network import Network
 
     if not isinstance(net, Network):
-        raise ConfigError(f"save expects a Network, got {type(net).__name__}")
+        hint = ("; for a scikit-learn estimator save its network, mlplab.save(est.net_, path), "
+                "or the whole estimator with joblib.dump") if hasattr(net, "net_") else ""
+        raise ConfigError(f"save expects a Network, got {type(net).__name__}{hint}")
     path = as_path(path)
     tensors = {name: np.ascontiguousarray(to_numpy(a)) for name, a in state_arrays(net)}
     history = None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import plugins
+from ..core.losses import check_targets
 from ..core.optimizers import get_optimizer
 from ..core.step import Step
 from ..core.validation import check_epsilon, check_positive_int, check_X, check_Y, make_rng
@@ -124,6 +125,7 @@ def prepare(net, X, Y, *, optimizer="gd", learning_rate: float = 0.5, max_epochs
     X = check_X(X, net.input_shape, where=net.place)
     net.astype(float_dtype(X))
     Y = check_Y(Y, X.shape[0], net.layers[-1].out_shape, net.dtype, net.place)
+    check_targets(net.loss, Y)
     if not isinstance(callbacks, (list, tuple)) or \
             not all(isinstance(cb, Callback) for cb in callbacks):
         raise ConfigError("callbacks must be a list of mlplab.Callback instances (subclass "
@@ -153,8 +155,9 @@ def _validation(net, validation_data):
         raise ConfigError("validation_data must be a pair (X_val, Y_val)")
     Xv = check_X(validation_data[0], net.input_shape, "validation X", dtype=net.dtype,
                  where=net.place)
-    return Xv, check_Y(validation_data[1], Xv.shape[0], net.layers[-1].out_shape, net.dtype,
-                       net.place)
+    Yv = check_Y(validation_data[1], Xv.shape[0], net.layers[-1].out_shape, net.dtype, net.place)
+    check_targets(net.loss, Yv, "validation Y")
+    return Xv, Yv
 
 
 def _checkpointer(checkpoint, every: int, settings: dict, callbacks):
