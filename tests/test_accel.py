@@ -62,6 +62,9 @@ def test_kernels_write_the_cores_g_and_delta(name, dtype):
     np.testing.assert_allclose(delta, dA * g.g_prime(z), rtol=8 * np.finfo(dtype).eps,
                                atol=np.finfo(dtype).tiny)
     assert a.dtype == delta.dtype == dtype
+    over = dA.copy()
+    assert kernels.DELTA_INTO[name](over, z, a, over) is over  # δ written over dA itself
+    np.testing.assert_array_equal(over, delta)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -188,12 +188,16 @@ def test_other_layers_or_devices_leave_it_to_the_core():
     assert conv.stages_for(Network([4, 3, 2])) is None  # vectors: the dense step's
 
 
-def test_a_convolution_straight_into_a_flatten_trains_as_in_the_core(compiled):
+@pytest.mark.parametrize("g", ["relu", "tanh", "sigmoid", "identity", "leaky_relu"])
+@pytest.mark.parametrize("between", [[], [Dropout]])
+def test_a_convolution_straight_into_a_flatten_trains_as_in_the_core(g, between, compiled):
     """The flatten hands its gradient back as a view of the rows: the convolution below copies
-    it into its reused δ array."""
+    it into its reused δ array, and δ = dA ⊙ g'(z) is then written over that very array (a
+    tanh or sigmoid once squared g' there instead: 0.41 test accuracy against the core's 0.86)."""
     X, y = images(30, shape=(2, 7, 7), seed=3)
     make = lambda: Network.from_layers(  # noqa: E731
-        [Input((2, 7, 7)), Conv2D(2, 3, 3, "tanh", padding=1), Conv2D(None, 4, 2, "relu"),
+        [Input((2, 7, 7)), Conv2D(2, 3, 3, "tanh", padding=1), Conv2D(None, 4, 2, g),
+         *[layer(None, 0.3, seed=2) for layer in between],
          Flatten(), Dense(None, 4, "softmax")], loss="cross_entropy", seed=1)
     fast, _, core, _ = fit_both(make, X, y, optimizer="sgd", learning_rate=0.2, batch_size=8,
                                 max_epochs=3)

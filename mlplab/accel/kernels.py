@@ -3,7 +3,7 @@ batch: the same numbers as :mod:`mlplab.core.activations` and :mod:`mlplab.core.
 (tests/test_accel.py compares them), without a temporary per operation.
 
 ``G_INTO[name](z, out)`` writes ``g(z)`` into ``out``; ``DELTA_INTO[name](dA, z, a, out)`` writes
-``δ = dA ⊙ g'(z)`` into ``out`` (reusing ``a = g(z)`` where g' is a function of it:
+``δ = dA ⊙ g'(z)`` into ``out``, which may be ``dA`` itself (reusing ``a = g(z)`` where g' is a function of it:
 ``σ' = a(1 − a)``, ``tanh' = 1 − a²``); :func:`softmax_cce_into` computes the softmax output and
 the categorical cross-entropy together.
 """
@@ -87,6 +87,8 @@ G_INTO = {
 
 
 def sigmoid_delta_into(dA: Array, z: Array, a: Array, out: Array) -> Array:
+    if np.may_share_memory(dA, out):  # δ over dA itself (a reused array): one temporary
+        return np.multiply(dA, a * (1 - a), out=out)
     np.subtract(1, a, out=out)  # δ = dA ⊙ a(1 − a)
     out *= a
     out *= dA
@@ -94,6 +96,8 @@ def sigmoid_delta_into(dA: Array, z: Array, a: Array, out: Array) -> Array:
 
 
 def tanh_delta_into(dA: Array, z: Array, a: Array, out: Array) -> Array:
+    if np.may_share_memory(dA, out):  # δ over dA itself (a reused array): one temporary
+        return np.multiply(dA, 1 - a * a, out=out)
     np.multiply(a, a, out=out)  # δ = dA ⊙ (1 − a²)
     np.subtract(1, out, out=out)
     out *= dA
