@@ -6,7 +6,7 @@ import pytest
 import mlplab
 from mlplab import Network
 from mlplab.errors import ConfigError
-from mlplab.layers import Dense, Input
+from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN
 
 
 def worked_example() -> Network:
@@ -143,3 +143,34 @@ def test_one_activation_per_hidden_layer(tmp_path):
         Network([2, 5, 4, 1], activation=["tanh"])
     with pytest.raises(ConfigError, match="softmax is only an output"):
         Network([2, 5, 4, 3], activation=["tanh", "softmax"], loss="cross_entropy")
+
+
+@pytest.mark.parametrize("make", [
+    lambda n: [Input(3), Dense(n and 3, 4, "relu"), Dense(n and 4, 2, "softmax")],
+    lambda n: [Input((5, 3)), SimpleRNN(n and 3, 4), Dense(n and 4, 1, "identity")],
+    lambda n: [Input((5, 3)), LSTM(n and 3, 4), Dense(n and 4, 1, "identity")],
+    lambda n: [Input((5, 3)), GRU(n and 3, 4), Dense(n and 4, 1, "identity")],
+])
+def test_the_seed_decides_the_weights_of_layers_given_their_input_width(make):
+    """Such a layer draws its weights when made (unseeded): the network's seed draws them again,
+    the same numbers as for a layer that waits for its width."""
+    loss = "cross_entropy" if make(None)[-1].g.name == "softmax" else "mse"
+    given = [Network.from_layers(make(1), loss=loss, seed=7) for _ in range(2)]
+    waiting = Network.from_layers(make(None), loss=loss, seed=7)
+    for net in given[1:] + [waiting]:
+        assert all(np.array_equal(p, q) for p, q in zip(given[0].params, net.params))
+    other = Network.from_layers(make(1), loss=loss, seed=8)
+    assert not np.array_equal(other.params[0], given[0].params[0])
+
+
+def test_weights_set_by_hand_are_kept_by_a_seeded_network():
+    in_place, assigned = Dense(2, 2, "sigmoid"), Dense(2, 2, "sigmoid")
+    in_place.W[:] = [[1, 2], [3, 4]]
+    assigned.W = np.array([[5.0, 6], [7, 8]])
+    for layer, W in ((in_place, [[1, 2], [3, 4]]), (assigned, [[5, 6], [7, 8]])):
+        net = Network.from_layers([Input(2), layer, Dense(2, 1, "sigmoid")], loss="mse", seed=0)
+        np.testing.assert_array_equal(net.layers[1].W, W)
+    seeded = Dense(2, 2, rng=np.random.default_rng(3))  # a generator of its own: its draw
+    W = seeded.W.copy()
+    Network.from_layers([Input(2), seeded, Dense(2, 1)], loss="mse", seed=0)
+    np.testing.assert_array_equal(seeded.W, W)

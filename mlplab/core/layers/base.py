@@ -28,6 +28,10 @@ Layers compute with the array library of their inputs, plainly: one operation, o
 
 from __future__ import annotations
 
+import zlib
+
+import numpy as np
+
 from ...errors import ConfigError
 from ..xp import namespace, place
 
@@ -71,10 +75,27 @@ class Layer:
 
     def seed_from(self, rng) -> None:
         """Draw the weights that ``build`` will draw from ``rng``, unless this layer was given
-        a generator of its own (``Network.from_layers`` passes the network's this way)."""
-        if (vars(self).get("_init_rng", False) is None and self.param_names
-                and getattr(self, self.param_names[0], None) is None):
+        a generator of its own (``Network.from_layers`` passes the network's this way). A layer
+        given its input width drew its weights when made; drawn without a generator and not
+        changed since, they are drawn again from ``rng``: the network's seed decides them."""
+        mine = vars(self)
+        if mine.get("_init_rng", False) is not None or not self.param_names:
+            return
+        if getattr(self, self.param_names[0], None) is None:
             self._init_rng = rng
+        elif mine.get("_unseeded") is not None and mine["_unseeded"] == self.fingerprint():
+            self._init_rng = rng
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the weights again, from ``_init_rng`` (layers that draw at construction)."""
+
+    def fingerprint(self) -> tuple | None:
+        """The parameters' identities and checksums: whether anyone changed them since."""
+        try:
+            return tuple((id(p), zlib.crc32(np.ascontiguousarray(p))) for p in self.params)
+        except (TypeError, ValueError, BufferError):  # not NumPy's: never taken as untouched
+            return None
 
     def forward(self, A_prev: Array, training: bool = False) -> Array:
         raise NotImplementedError

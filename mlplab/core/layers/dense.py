@@ -68,12 +68,17 @@ class Dense(Layer):
                               f"{tuple(in_shape)}; put Flatten() before it")
         out = super().build(in_shape)
         if self.W is None:  # W and b drawn once, when the input size is known
-            rng = self._init_rng if self._init_rng is not None else np.random.default_rng()
-            W, b = get_initializer(self.init)(in_shape[0], self.n_units, rng)
-            self._init_rng = None  # not kept: the network's generator goes on elsewhere
-            self.W, self.b = np.asarray(W, self.dtype), np.asarray(b, self.dtype)
-            self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+            self.redraw()
         return out
+
+    def redraw(self) -> None:
+        rng = self._init_rng
+        W, b = get_initializer(self.init)(self.in_shape[0], self.n_units,
+                                          rng if rng is not None else np.random.default_rng())
+        self._init_rng = None  # not kept: the network's generator goes on elsewhere
+        self.W, self.b = np.asarray(W, self.dtype), np.asarray(b, self.dtype)
+        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+        self._unseeded = self.fingerprint() if rng is None else None
 
     def forward(self, A_prev: Array, training: bool = False) -> Array:
         self.A_prev = A_prev

@@ -102,8 +102,16 @@ class Recurrent(Layer):
         T = in_shape[0]
         self.out_shape = (T, self.n_hidden) if self.return_sequences else (self.n_hidden,)
         if self.n_in is None:
-            self._draw(in_shape[1])
+            self._draw_weights(in_shape[1])
         return self.out_shape
+
+    def redraw(self) -> None:
+        self._draw_weights(self.n_in)
+
+    def _draw_weights(self, n_in: int) -> None:
+        unseeded = self._init_rng is None
+        self._draw(n_in)
+        self._unseeded = self.fingerprint() if unseeded else None  # see Layer.seed_from
 
     def _draw(self, n_in: int) -> None:
         """W_x, W_h and b of each gate, drawn once when the input width is known."""
