@@ -125,6 +125,25 @@ def test_gradcheck_command_passes_and_reports_layers():
     assert "layer 3" in result.output and "PASS" in result.output
 
 
+@pytest.mark.parametrize("layers", [
+    lambda L: [L.Input((1, 6, 6)), L.Conv2D(1, 2, 3, "relu", padding="same"), L.MaxPool2D(2),
+               L.Flatten(), L.Dense(None, 3, "softmax")],
+    lambda L: [L.Input((4, 2)), L.LSTM(None, 3, return_sequences=True),
+               L.TimeDense(None, 3, "softmax")],
+    lambda L: [L.Input((4, 2)), L.GRU(None, 3), L.Dense(None, 1, "identity")],
+])
+def test_gradcheck_command_checks_saved_image_and_sequence_models(layers, tmp_path):
+    """--model draws samples of the model's own shape (it drew vectors, and refused these)."""
+    from mlplab import layers as L
+
+    net = mlplab.Network.from_layers(layers(L), loss="cross_entropy"
+                                     if layers(L)[-1].g.name == "softmax" else "mse", seed=0)
+    mlplab.save(net, tmp_path / "m.safetensors")
+    result = invoke("gradcheck", "--model", str(tmp_path / "m.safetensors"))
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output and f"layer {len(net.layers) - 1}" in result.output
+
+
 def test_trace_command_text_and_json():
     result = invoke("trace", "--x", "1,0", "--y", "1")
     assert result.exit_code == 0

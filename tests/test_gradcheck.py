@@ -105,3 +105,24 @@ def test_a_kink_within_the_step_is_checked_with_smaller_steps():
                                     lambda z: 0.9 * activations.relu_prime(z))
     hidden.g = broken
     assert not gradcheck(net, X, Y).passed
+
+
+def test_a_z_exactly_at_the_kink_is_moved_off_it_and_said():
+    """A fresh convolution (b = 0) on zero-padded digits: 160 of its z are exactly 0, where
+    every step crosses the kink (the check failed with 3.8e-2 on a correct backprop). Its b is
+    moved off the kink on the check's copy, and the report says so; a wrong g' still fails."""
+    from mlplab import activations
+    from mlplab.layers import Conv2D, Dense, Flatten, Input, MaxPool2D
+
+    X, y = mlplab.datasets.load_digits_images()
+    net = Network.from_layers([Input((1, 8, 8)), Conv2D(1, 4, 3, "relu", padding="same"),
+                               MaxPool2D(2), Flatten(), Dense(None, 10, "softmax")],
+                              loss="cross_entropy", seed=0)
+    b = net.layers[1].b.copy()
+    result = gradcheck(net, X[:5], y[:5])
+    assert result.passed and result.moved == {1: 160}, str(result)
+    assert "160 z exactly at the kink z = 0" in str(result)
+    np.testing.assert_array_equal(net.layers[1].b, b)  # the user's network is not touched
+    net.layers[1].g = activations.Activation("relu", activations.relu,
+                                             lambda z: 0.9 * activations.relu_prime(z))
+    assert not gradcheck(net, X[:5], y[:5]).passed

@@ -42,11 +42,12 @@ def gradcheck(
     with user_errors():
         net = _net_for_check(model, layers, activation, output, loss, init, seed)
         rng = np.random.default_rng(seed)
-        X = rng.normal(size=(samples, net.n_inputs))
+        X = rng.normal(size=(samples, *net.input_shape))  # vectors, images or sequences
+        out = tuple(net.layers[-1].out_shape)  # a sequence's: (time, classes)
         if net.output == "softmax":
-            Y = rng.integers(0, net.n_outputs, samples)
+            Y = rng.integers(0, out[-1], (samples, *out[:-1]))
         else:
-            Y = rng.integers(0, 2, (samples, net.n_outputs)).astype(float)
+            Y = rng.integers(0, 2, (samples, *out)).astype(float)
         result = run_gradcheck(net, X, Y)
         console.print(str(result), highlight=False)
         if not result.passed:
