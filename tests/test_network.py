@@ -6,7 +6,7 @@ import pytest
 import mlplab
 from mlplab import Network
 from mlplab.errors import ConfigError
-from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN
+from mlplab.layers import GRU, LSTM, Dense, Input, SimpleRNN, TimeDense
 
 
 def worked_example() -> Network:
@@ -150,6 +150,7 @@ def test_one_activation_per_hidden_layer(tmp_path):
     lambda n: [Input((5, 3)), SimpleRNN(n and 3, 4), Dense(n and 4, 1, "identity")],
     lambda n: [Input((5, 3)), LSTM(n and 3, 4), Dense(n and 4, 1, "identity")],
     lambda n: [Input((5, 3)), GRU(n and 3, 4), Dense(n and 4, 1, "identity")],
+    lambda n: [Input((5, 3)), GRU(n and 3, 4, True), TimeDense(n and 4, 2, "identity")],
 ])
 def test_the_seed_decides_the_weights_of_layers_given_their_input_width(make):
     """Such a layer draws its weights when made (unseeded): the network's seed draws them again,

@@ -125,6 +125,27 @@ def test_initial_state_continues_a_sequence(kind):
     np.testing.assert_allclose(np.concatenate([a1, a2], axis=1), A, rtol=1e-12)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("accelerate", [True, False])
+def test_an_initial_state_of_the_wrong_shape_is_named(kind, accelerate):
+    """A state carried from a batch of 3 rows into one of 5, or of another width: a DataError
+    naming the shapes (it was NumPy's broadcast error from deep inside)."""
+    net = make(kind, T=4)
+    layer = net.layers[1]
+    X = np.random.default_rng(6).normal(size=(5, 4, 2))
+    states = lambda h: (h, -h) if kind == "lstm" else h  # noqa: E731
+    for h0, shape in ((np.ones((3, 3)), r"\(3, 3\)"), (np.ones(7), r"\(7,\)")):
+        layer.initial_state = states(h0)
+        with pytest.raises(DataError, match=rf"initial_state's h₀ has shape {shape}, but this "
+                                            r"batch has 5 rows of 3 units; give \(3,\)"):
+            net.predict(X)
+        with pytest.raises(DataError, match="initial_state's h₀"):
+            net.fit(X, np.zeros((5, 2)), max_epochs=1, accelerate=accelerate)
+    for h0 in (np.ones(3), np.ones((5, 3))):  # one state for every row, or one a row
+        layer.initial_state = states(h0)
+        assert net.predict(X).shape == (5, 2)
+
+
 def test_return_sequences_needs_a_time_dense_head():
     with pytest.raises(ConfigError, match="Flatten|sequences"):
         Network.from_layers([Input((4, 2)), LSTM(2, 3, return_sequences=True), Dense(3, 1)])

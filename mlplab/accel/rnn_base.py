@@ -241,9 +241,7 @@ class Kernel:
         return w
 
     def initial_state(self, w: dict, dtype) -> None:
-        given = self.layer.initial_state
-        if given is not None and not isinstance(given, tuple):
-            given = (given,)
+        given = self.layer.checked_initial_state(self.batch or len(w[self.layer.STATES[0]][0]))
         for k, s in enumerate(self.layer.STATES):
             value = 0 if given is None else np.asarray(given[k], dtype)
             if np.ndim(value) == 2:  # a half: its rows of the whole batch's (broadcast) state

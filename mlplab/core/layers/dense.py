@@ -73,7 +73,8 @@ class Dense(Layer):
 
     def redraw(self) -> None:
         rng = self._init_rng
-        W, b = get_initializer(self.init)(self.in_shape[0], self.n_units,
+        n_in = self.in_shape[0] if self.W is None else self.W.shape[1]  # built, or drawn again
+        W, b = get_initializer(self.init)(n_in, self.n_units,
                                           rng if rng is not None else np.random.default_rng())
         self._init_rng = None  # not kept: the network's generator goes on elsewhere
         self.W, self.b = np.asarray(W, self.dtype), np.asarray(b, self.dtype)

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import ConfigError
+from ...errors import ConfigError, DataError
 from ..activations import Activation, get_activation
 from ..initializers import get_initializer
 from ..validation import check_positive_int
@@ -189,15 +189,30 @@ class Recurrent(Layer):
         """``h₀`` (and ``c₀``) for a batch of ``X``'s rows: zeros, or ``initial_state``."""
         xp = namespace(X)
         zeros = xp.zeros((X.shape[0], self.n_hidden), dtype=X.dtype)
-        given = self.initial_state
+        given = self.checked_initial_state(X.shape[0])
         if given is None:
             return tuple(zeros for _ in self.STATES)
-        given = (given,) if len(self.STATES) == 1 and not isinstance(given, tuple) else given
-        if len(given) != len(self.STATES):
-            raise ConfigError(f"{self!r} carries the state {self.STATES}: initial_state must "
-                              f"give {len(self.STATES)} array(s)")
         where, dtype = place(X), float_dtype(X)
         return tuple(zeros + where.asarray(s, dtype=dtype) for s in given)
+
+    def checked_initial_state(self, m: int) -> tuple | None:
+        """``initial_state`` as one array per state, each ``(n_hidden,)`` or ``(m, n_hidden)``
+        for a batch of ``m`` rows (None: zeros)."""
+        given = self.initial_state
+        if given is None:
+            return None
+        given = (given,) if len(self.STATES) == 1 and not isinstance(given, tuple) else given
+        if not isinstance(given, tuple) or len(given) != len(self.STATES):
+            raise ConfigError(f"{self!r} carries the state {self.STATES}: initial_state must "
+                              f"give {len(self.STATES)} array(s) as a tuple")
+        H = self.n_hidden
+        for name, value in zip(self.STATES, given):
+            shape = tuple(getattr(value, "shape", None) or np.shape(value))
+            if shape not in ((H,), (1, H), (m, H)):
+                raise DataError(f"{self!r}: initial_state's {name}₀ has shape {shape}, but this "
+                                f"batch has {m} rows of {H} units; give ({H},) (one state for "
+                                f"every row) or ({m}, {H}), or None for zeros")
+        return given
 
     # ---------------------------------------------------------------------- helpers
     def affine(self, gate: str, x: Array, h: Array) -> Array:
