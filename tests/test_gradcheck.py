@@ -126,3 +126,15 @@ def test_a_z_exactly_at_the_kink_is_moved_off_it_and_said():
     net.layers[1].g = activations.Activation("relu", activations.relu,
                                              lambda z: 0.9 * activations.relu_prime(z))
     assert not gradcheck(net, X[:5], y[:5]).passed
+
+
+def test_dropout_masks_are_frozen_for_the_check():
+    """A new mask at every forward gave FAIL 1.0 on every layer; one draw is kept instead."""
+    from mlplab.layers import Dense, Dropout, Input
+
+    net = Network.from_layers([Input(3), Dense(None, 5, "tanh"), Dropout(None, 0.4, seed=1),
+                               Dense(None, 2, "softmax")], loss="cross_entropy", seed=0)
+    X = np.random.default_rng(0).normal(size=(6, 3))
+    result = gradcheck(net, X, [0, 1] * 3)
+    assert result.passed, str(result)
+    assert not net.layers[2].frozen  # the user's network is left as it was

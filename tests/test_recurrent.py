@@ -248,3 +248,28 @@ def test_equal_to_pytorch_autograd(kind, options):
     # ∂C/∂x per sample, as every layer sends it down (the mean's 1/m comes with the gradients)
     dX = net.layers[1].backward(net.layers[2].backward_delta(net.layers[2].delta))
     np.testing.assert_allclose(dX / len(X), Xt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("make_layer, message", [
+    (lambda: LSTM(None, 4, forget_bias=float("nan")), "forget_bias must be a finite number"),
+    (lambda: GRU(None, 4, mask_value=float("nan")), "mask_value must be a finite number"),
+    (lambda: SimpleRNN(None, 4, mask_value=True), "mask_value must be a finite number"),
+    (lambda: LSTM(None, 4, return_sequences="no"), "return_sequences must be True or False"),
+])
+def test_recurrent_options_are_checked(make_layer, message):
+    with pytest.raises(ConfigError, match=message):
+        make_layer()
+
+
+def test_the_messages_name_the_sequence_fixes(tmp_path):
+    with pytest.raises(ConfigError, match=r"put TimeDense\(...\) there .* return_sequences=False"):
+        Network.from_layers([Input((10, 2)), LSTM(None, 4, return_sequences=True),
+                             Dense(None, 1, "identity")], loss="mse", seed=0)
+    net = Network.from_layers([Input((10, 2)), LSTM(None, 4, forget_bias=2.0),
+                               Dense(None, 1, "identity")], loss="mse", seed=0)
+    X = np.random.default_rng(0).normal(size=(3, 10, 2))
+    with pytest.raises(DataError, match=r"add the batch axis: X\[None\]"):
+        net.predict(X[0])
+    from mlplab import load, save  # the forget gate's starting bias is part of the model
+    save(net, tmp_path / "m.safetensors")
+    assert load(tmp_path / "m.safetensors").layers[1].forget_bias == 2.0

@@ -18,6 +18,9 @@ step used is reported. A wrong gradient fails at every step. (Smaller steps carr
 noise, ~3e-11·C per entry at h/100: enough for gradients of ordinary size, not for one at the
 floor above, whose kinks stay a FAIL.)
 
+Dropout draws a new mask at every forward pass, which no finite difference can follow: the
+check freezes one draw of the masks on its copy (:func:`~mlplab.layers.frozen_masks`).
+
 A z *exactly* at a kink (a zero-padded patch of zeros with b = 0, as a fresh convolution sees
 on digits) is crossed by every step, so no step can check it: there the check moves that
 layer's b by a small random amount (at most ``KINK_SHIFT``, on its own copy of the network),
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError
+from .layers.dropout import Dropout, frozen_masks
 
 Array = np.ndarray
 KINKED = ("relu", "leaky_relu")  # activations whose g' jumps at z = 0
@@ -89,6 +93,14 @@ def gradcheck(net, X, Y, h: float = 1e-3, tolerance: float = 1e-6) -> GradcheckR
                               "the defaults are h=1e-3, tolerance=1e-6")
     net = copy.deepcopy(net).to("cpu").astype(np.float64)
     X, Y = net.check_XY(X, Y)
+    dropout = [layer for layer in net.layers if isinstance(layer, Dropout) and layer.p > 0]
+    if any(not layer.frozen for layer in dropout):  # a new mask each forward: no derivative
+        with frozen_masks(net, X):  # one draw of the masks, kept for the whole check
+            return _check(net, X, Y, h, tolerance)
+    return _check(net, X, Y, h, tolerance)
+
+
+def _check(net, X: Array, Y: Array, h: float, tolerance: float) -> GradcheckResult:
     moved = _leave_the_kinks(net, X)
     floor = 1e-5 * max(1.0, abs(_cost(net, X, Y)))
     net.forward(X, training=True)

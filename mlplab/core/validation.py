@@ -51,9 +51,11 @@ def _check_shape(shape: tuple, n_features, name: str) -> None:
     sample = (n_features,) if isinstance(n_features, numbers.Integral) else n_features
     if sample is not None and len(sample) > 1:  # images, sequences: (m, *sample)
         if tuple(shape[1:]) != tuple(sample):
+            one = (f"; for one sample add the batch axis: {name}[None]"
+                   if tuple(shape) == tuple(sample) else "")
             raise DataError(f"{name} has samples of shape {tuple(shape[1:])} (array shape "
                             f"{tuple(shape)}) but the network takes {tuple(sample)}; reshape "
-                            f"it to (m, {', '.join(map(str, sample))})")
+                            f"it to (m, {', '.join(map(str, sample))}){one}")
         if shape[0] == 0:
             raise DataError(f"{name} is empty (0 samples); pass at least one")
         return

@@ -4,7 +4,7 @@
 module gives the records of ``SimpleRNN``, ``LSTM``, ``GRU`` and ``TimeDense``::
 
     {"kind": "lstm", "n_in": 32, "n_hidden": 128, "return_sequences": false,
-     "mask_value": null}
+     "mask_value": null, "forget_bias": 1.0}
     {"kind": "simple_rnn", ..., "activation": "tanh"}
     {"kind": "time_dense", "n_in": 128, "n_out": 60, "activation": "softmax"}
 
@@ -39,6 +39,8 @@ def record(layer) -> dict:
            "return_sequences": layer.return_sequences, "mask_value": layer.mask_value}
     if kind == "simple_rnn":
         rec["activation"] = layer.g.name
+    if kind == "lstm":  # the forget gate's starting bias (b_f itself is a tensor of the file)
+        rec["forget_bias"] = layer.forget_bias
     return rec
 
 
@@ -68,9 +70,10 @@ def count(rec: dict, path) -> int:
         return n_out * (n_in + 1)
     n_in, H = rec.get("n_in"), rec.get("n_hidden")
     _check_sizes(rec, path, n_in, H)
-    mask = rec.get("mask_value")
+    mask, forget = rec.get("mask_value"), rec.get("forget_bias", 1.0)  # older files: 1.0
     if type(rec.get("return_sequences")) is not bool or not (
-            mask is None or type(mask) in (int, float) and np.isfinite(mask)):
+            mask is None or type(mask) in (int, float) and np.isfinite(mask)) or not (
+            type(forget) in (int, float) and np.isfinite(forget)):
         raise ModelFileError(f"{path} declares an impossible layer {str(rec)[:80]}")
     gates = len(KINDS[kind].GATES)
     return gates * H * (n_in + H + 1) + H * len(KINDS[kind].EXTRA_BIASES)
@@ -88,7 +91,8 @@ def build(rec: dict, width: int, dtype):
     rng = np.random.default_rng(0)
     if rec["kind"] == "time_dense":
         return TimeDense(rec["n_in"], rec["n_out"], rec["activation"], rng=rng, dtype=dtype)
-    options = {"activation": rec["activation"]} if rec["kind"] == "simple_rnn" else {}
+    options = {"activation": rec["activation"]} if rec["kind"] == "simple_rnn" else \
+        {"forget_bias": rec.get("forget_bias", 1.0)} if rec["kind"] == "lstm" else {}
     return KINDS[rec["kind"]](rec["n_in"], rec["n_hidden"],
                               return_sequences=rec["return_sequences"], rng=rng, dtype=dtype,
                               mask_value=rec["mask_value"], **options)

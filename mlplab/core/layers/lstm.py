@@ -27,8 +27,11 @@ PyTorch's two biases ``b_ih + b_hh`` are one ``b`` here.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
+from ...errors import ConfigError
 from ..activations import sigmoid, sigmoid_prime, tanh, tanh_prime
 from .recurrent import Recurrent
 
@@ -59,6 +62,10 @@ class LSTM(Recurrent):
     def __init__(self, n_in: int | None, n_hidden: int, return_sequences: bool = False,
                  init="xavier_uniform", rng: np.random.Generator | None = None,
                  dtype=np.float64, mask_value: float | None = None, forget_bias: float = 1.0):
+        if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real) or \
+                not np.isfinite(forget_bias):
+            raise ConfigError(f"LSTM forget_bias must be a finite number, got {forget_bias!r}; "
+                              "1.0 (the default) lets the cell remember from the start")
         self.forget_bias = float(forget_bias)
         super().__init__(n_in, n_hidden, return_sequences, init, rng, dtype, mask_value)
 

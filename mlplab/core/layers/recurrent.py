@@ -72,11 +72,16 @@ class Recurrent(Layer):
                  init="xavier_uniform", rng: np.random.Generator | None = None,
                  dtype=np.float64, mask_value: float | None = None):
         self.n_hidden = check_positive_int(n_hidden, f"{type(self).__name__} n_hidden")
+        if not isinstance(return_sequences, (bool, np.bool_)):
+            raise ConfigError(f"{type(self).__name__} return_sequences must be True or False, "
+                              f"got {return_sequences!r}")
         self.return_sequences = bool(return_sequences)
         self.init, self._init_rng, self.dtype = init, rng, np.dtype(dtype)
         get_initializer(init)  # an unknown name fails here, not at build
-        if mask_value is not None and not isinstance(mask_value, (int, float)):
-            raise ConfigError(f"mask_value must be a number or None, got {mask_value!r}")
+        if mask_value is not None and (isinstance(mask_value, bool) or not isinstance(
+                mask_value, (int, float)) or not np.isfinite(mask_value)):
+            raise ConfigError(f"mask_value must be a finite number or None, got {mask_value!r} "
+                              "(NaN equals nothing: pad with e.g. 0.0 and pass mask_value=0.0)")
         self.mask_value = mask_value
         self.param_names = tuple(
             name for gate in self.GATES for name in (f"W_x{gate}", f"W_h{gate}", _bias(gate))
