@@ -57,6 +57,17 @@ def _clusters_net(seed: int, epochs: int):
     return net, s, X, y
 
 
+def _band_class(net, X, y) -> int:
+    """The class of most points between the two hidden cuts (both normals turned one way:
+    between the cuts, the two z have opposite signs)."""
+    W, b = net.layers[1].W, net.layers[1].b
+    z = X @ W.T + b
+    if W[0] @ W[1] < 0:  # the second cut's normal points the other way: turn it
+        z[:, 1] = -z[:, 1]
+    band = np.sign(z[:, 0]) != np.sign(z[:, 1])
+    return int(np.round(np.mean(y[band]))) if band.any() else int(np.round(np.mean(y)))
+
+
 OUTCOME = {"solved": T("solved", "学会"),
            "plateau": T("stopped by ε on a plateau: not a solution", "在平台上因 ε 停止：不是解"),
            "max_epochs": T("ran out of epochs", "达到最大轮数")}
@@ -89,20 +100,22 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                      "angle_between_cuts": float(min(abs(angles[0] - angles[1]),
                                                      180 - abs(angles[0] - angles[1]))),
                      "output_line": {"w": warp.w.tolist(), "c": warp.c},
-                     "hidden_accuracy": float(np.mean((warp.H @ warp.w + warp.c > 0) == yc))},
+                     "hidden_accuracy": float(np.mean((warp.H @ warp.w + warp.c > 0) == yc)),
+                     "band_class": _band_class(net_c, Xc, yc)},
     }
     figures = [(warp.path, T(
         "Left: the four clusters and the two hidden neurons' cuts (dashed), at "
-        "{clusters.cut_angles:.0f} degrees: {clusters.angle_between_cuts:.0f} degrees apart, nearly "
-        "parallel, so class 1 is the band between them. Right: the same grid seen by the hidden "
-        "layer (h₁, h₂), where one straight line, the output neuron's, separates "
-        "{clusters.hidden_accuracy:.0%} of the points. Because the two cuts are nearly parallel, "
+        "{clusters.cut_angles:.0f}°: {clusters.angle_between_cuts:.0f}° apart, nearly "
+        "parallel, so class {clusters.band_class} is the band between them. Right: the same grid "
+        "seen by the hidden layer (h₁, h₂), where one straight line, the output neuron's, "
+        "separates {clusters.hidden_accuracy:.1%} of the points. Because the two cuts are nearly parallel, "
         "both hidden neurons respond to nearly one direction of the plane, so the whole grid "
         "folds onto the one thin curve seen here: the geometry of this solution, not of the "
         "drawing (the open rubber sheet is in 决策分界).",
-        "左：四团数据与两个隐藏神经元的两刀（虚线），方向为 {clusters.cut_angles:.0f} 度：相差 "
-        "{clusters.angle_between_cuts:.0f} 度，几乎平行，类别 1 就是两刀之间的带状区域。右：隐藏层（h₁, h₂）"
-        "看到的同一网格，输出神经元的一条直线在这里分开了 {clusters.hidden_accuracy:.0%} 的点。由于两刀几乎平行，"
+        "左：四团数据与两个隐藏神经元的两刀（虚线），方向为 {clusters.cut_angles:.0f}°：相差 "
+        "{clusters.angle_between_cuts:.0f}°，几乎平行，类别 {clusters.band_class} 就是两刀之间的带状区域。"
+        "右：隐藏层（h₁, h₂）看到的同一网格，输出神经元的一条直线在这里分开了 "
+        "{clusters.hidden_accuracy:.1%} 的点。由于两刀几乎平行，"
         "两个隐藏神经元几乎只响应平面上的同一个方向，整张网格被折叠到图中这一条细曲线上：这是该解的几何性质，"
         "不是画法问题（展开的“橡皮膜”见“决策分界”）。"))]
     if solved:
@@ -148,14 +161,19 @@ def _findings(runs, stalled) -> list:
         findings.append(T(
             f"Seed {{runs.{i}.seed}} stopped after {{runs.{i}.epochs}} epochs because every change "
             f"fell below ε, with outputs {{runs.{i}.outputs:.3f}}: {{runs.{i}.stuck_at_half}} of them "
-            "sit at 0.5, where the gradient is nearly flat. That is a plateau, not a solution "
-            f"(accuracy {{runs.{i}.accuracy:.0%}}).",
+            "sit near 0.5. The hidden layer gives inputs of opposite classes nearly the same "
+            "representation, so their errors pull the weights in opposite directions and cancel: "
+            "the cost is flat there (a plateau or saddle), not small because σ' is small (σ' is "
+            f"largest at 0.5). That is a plateau, not a solution (accuracy "
+            f"{{runs.{i}.accuracy:.0%}}).",
             f"种子 {{runs.{i}.seed}} 训练 {{runs.{i}.epochs}} 轮后因所有变化都小于 ε 而停止，输出为 "
-            f"{{runs.{i}.outputs:.3f}}：其中 {{runs.{i}.stuck_at_half}} 个停在 0.5 附近，那里梯度几乎为零。"
+            f"{{runs.{i}.outputs:.3f}}：其中 {{runs.{i}.stuck_at_half}} 个停在 0.5 附近。隐藏层把相反类别的输入"
+            "映射到几乎相同的表示，它们的误差把权重往相反方向拉而互相抵消：代价在那里是平的（平台或鞍点），"
+            "并不是因为 σ' 小（σ' 在 0.5 处最大）。"
             f"这是平台，不是解（正确率 {{runs.{i}.accuracy:.0%}}）。"))
-    findings.append(T("On the clusters the trained network reaches {clusters.accuracy:.0%}; in its "
+    findings.append(T("On the clusters the trained network reaches {clusters.accuracy:.1%}; in its "
                       "hidden space the output boundary w·h + c = 0 is a straight line.",
-                      "在四团数据上训练后的网络达到 {clusters.accuracy:.0%}；在它的隐藏空间里，输出边界 "
+                      "在四团数据上训练后的网络达到 {clusters.accuracy:.1%}；在它的隐藏空间里，输出边界 "
                       "w·h + c = 0 是一条直线。"))
     return findings
 
