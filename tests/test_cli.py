@@ -144,6 +144,19 @@ def test_gradcheck_command_checks_saved_image_and_sequence_models(layers, tmp_pa
     assert "PASS" in result.output and f"layer {len(net.layers) - 1}" in result.output
 
 
+def test_show_names_sequence_inputs_and_per_step_layers(tmp_path):
+    from mlplab import layers as L
+
+    net = mlplab.Network.from_layers([L.Input((5, 2)), L.GRU(None, 4, return_sequences=True),
+                                      L.TimeDense(None, 3, "softmax")], loss="cross_entropy",
+                                     seed=0)
+    mlplab.save(net, tmp_path / "m.safetensors")
+    result = invoke("show", str(tmp_path / "m.safetensors"))
+    assert result.exit_code == 0, result.output
+    assert "(5×2 sequences: time × features)" in result.output  # it said "images"
+    assert "→ 5×4 steps × units" in result.output and "2 time_dense" in result.output
+
+
 def test_trace_command_text_and_json():
     result = invoke("trace", "--x", "1,0", "--y", "1")
     assert result.exit_code == 0

@@ -102,7 +102,7 @@ def test_train_digits_with_an_architecture_file_saves_a_loadable_cnn(tmp_path):
     history = json.loads((tmp_path / "out" / "history.json").read_text())
     assert history["epochs"] == 3 and len(history["val_loss"]) == 3  # the held-out set watched
     shown = cli("show", tmp_path / "out" / "model.safetensors")
-    assert shown.returncode == 0 and "(1×8×8 images)" in shown.stdout
+    assert shown.returncode == 0 and "(1×8×8 images: channels × height × width)" in shown.stdout
     assert "MaxPool2D(2)  output (4, 4, 4), 0 parameters" in shown.stdout
 
 

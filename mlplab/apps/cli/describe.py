@@ -14,19 +14,24 @@ from .app import command, console, printable, user_errors
 
 def layer_table(net) -> str:
     """One line per layer: its kind, W and b shapes, activation g and parameter count."""
-    from ...core.layers import Dense
+    from ...core.layers import Dense, TimeDense
 
-    shape = net.input_shape  # images: (C, H, W); the maps of each layer below likewise
+    shape = net.input_shape  # images: (C, H, W); sequences: (T, features)
+    sequences = len(shape) == 2
+    what = "sequences: time × features" if sequences else "images: channels × height × width"
     lines = [f"{'layer':<14}{'W, b':<22}{'g':<12}{'parameters':>10}",
              f"{'0 input':<14}({net.n_inputs} inputs)" if len(shape) == 1 else
-             f"{'0 input':<14}({'×'.join(map(str, shape))} images)"]
+             f"{'0 input':<14}({'×'.join(map(str, shape))} {what})"]
     for l, layer in enumerate(net.layers[1:], start=1):
         count = sum(p.size for p in getattr(layer, "params", []))
-        kind = f"{l} dense" if isinstance(layer, Dense) else f"{l} {type(layer).__name__.lower()}"
+        name = "time_dense" if isinstance(layer, TimeDense) else \
+            "dense" if isinstance(layer, Dense) else type(layer).__name__.lower()
+        kind = f"{l} {name}"
         if "W" in getattr(layer, "param_names", ()):  # dense and convolutional layers
             shapes = f"{layer.W.shape}, {layer.b.shape}"
         elif len(layer.out_shape) > 1:
-            shapes = f"→ {'×'.join(map(str, layer.out_shape))} maps"
+            unit = "steps × units" if len(layer.out_shape) == 2 else "maps"
+            shapes = f"→ {'×'.join(map(str, layer.out_shape))} {unit}"
         else:
             shapes = f"→ {layer.n_out} units"
         g = getattr(getattr(layer, "g", None), "name", "")
