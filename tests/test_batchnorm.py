@@ -104,3 +104,14 @@ def test_a_batchnorm_network_saves_and_a_custom_layer_is_refused_with_a_reason(t
     with pytest.raises(ModelFileError, match="cannot save this network.*Scale"):
         save(net, tmp_path / "custom.safetensors")
     assert not (tmp_path / "custom.safetensors").exists()
+
+
+def test_batchnorm_after_a_sequence_names_the_fix():
+    """It advised BatchNorm(T) or BatchNorm(None), T being the sequence length."""
+    from mlplab.layers import LSTM, TimeDense
+
+    with pytest.raises(ConfigError, match=r"receives sequences of shape \(5, 4\) .*"
+                                                 r"return_sequences=False"):
+        Network.from_layers([Input((5, 2)), LSTM(None, 4, return_sequences=True),
+                             BatchNorm(None), TimeDense(None, 3, "softmax")],
+                            loss="cross_entropy", seed=0)
