@@ -168,10 +168,14 @@ def dask_cluster(tmp_path_factory):
               "--scheduler-file", str(file), "--idle-timeout", "600")
         start("worker", "--scheduler-file", str(file), "--nworkers", "2", "--nthreads", "1",
               "--host", "127.0.0.1", "--no-dashboard", "--death-timeout", "60")
-        deadline = time.monotonic() + 60
-        while not file.exists() and time.monotonic() < deadline:
+        address, deadline = None, time.monotonic() + 60
+        while address is None and time.monotonic() < deadline:
             time.sleep(0.1)
-        address = __import__("json").loads(file.read_text())["address"]
+            try:  # the scheduler writes the file while we may read it: wait until it parses
+                address = __import__("json").loads(file.read_text())["address"]
+            except (OSError, ValueError, KeyError):
+                pass
+        assert address is not None, "the scheduler wrote no scheduler file within 60 s"
         with distributed.Client(address, timeout=30) as client:
             client.wait_for_workers(2, timeout=60)
         yield address

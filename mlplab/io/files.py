@@ -142,7 +142,7 @@ def atomic_write(path, data: Data, what: str = "file") -> Path:
         check_target(target, what)  # still a file (or absent) just before it is replaced
         os.replace(tmp, target)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         if isinstance(exc, OSError) and not isinstance(exc, ModelFileError):
             raise ModelFileError(f"cannot write {what} {target}: {exc.strerror or exc}; check "
                                  "the folder's permissions and free space (the old file, if "
@@ -150,6 +150,15 @@ def atomic_write(path, data: Data, what: str = "file") -> Path:
         raise
     _fsync_folder(target.parent)
     return as_path(path)
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary file after a failed write. Its own failure (a read-only file system
+    refuses the unlink too, EROFS) must not hide the error that made the write fail."""
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _fsync_folder(folder: Path) -> None:

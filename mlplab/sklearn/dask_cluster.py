@@ -18,12 +18,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 
 from ..errors import ConfigError
 from ..extras import require
 
 # one BLAS thread per single-threaded worker process: cores = workers, no oversubscription
+LOST_DATA_RETRIES = 3  # searches run again after a dead worker took their data
 BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -121,3 +124,42 @@ def dask_client(scheduler: str | None = None, n_workers: int | None = None,
                               f"({type(exc).__name__}); start 'dask scheduler' and 'dask "
                               "worker', or leave the address out for an embedded cluster") from None
         yield client, _info(client, embedded=scheduler is None)
+
+
+def fit_on_dask(search, X, y, client, timeout: float):
+    """``search.fit(X, y)`` on the cluster of ``client``, X and y sent there once.
+
+    The scheduler reruns the fits of a worker that dies. But the data a fit needs may have
+    lived on that worker only (joblib scatters each call's fold indices to one worker): the
+    fits needing it are cancelled. Then the search runs again with its data scattered anew
+    to the workers alive; the same seeds give the same results.
+    """
+    from joblib import parallel_config
+
+    for attempt in range(LOST_DATA_RETRIES):
+        try:
+            with parallel_config(backend="dask", client=client,
+                                 wait_for_workers_timeout=timeout) as config:
+                _scatter_once(config["backend"], client, X, y, timeout)
+                return search.fit(X, y)
+        except CancelledError:
+            if attempt == LOST_DATA_RETRIES - 1:
+                raise
+            time.sleep(1.0)  # the scheduler notices the dead worker first
+
+
+def _scatter_once(backend, client, X, y, timeout: float) -> None:
+    """Send X and y to the cluster once, and have joblib's Dask backend refer every fit's task
+    to them. joblib's own ``scatter=`` broadcasts them (``Client.scatter(broadcast=True)``),
+    whose replication between workers hung for good in our tests on a loaded 2-core machine
+    (a known Dask issue: dask/distributed#4907). Here they go to one worker, within
+    ``timeout``; each other worker fetches them from there when its first fit needs them, by
+    Dask's ordinary dependency transfer. Sets the two attributes joblib's backend keeps its
+    scattered data in (joblib 1.3–1.6), checked."""
+    if not (hasattr(backend, "data_futures") and hasattr(backend, "_scatter")):
+        raise ConfigError("this joblib's Dask backend keeps no data_futures (mlplab's sweep was "
+                          "tested with joblib 1.3 to 1.6): pip install 'joblib<1.7'")
+    holder = next(iter(client.scheduler_info()["workers"]))  # both on one worker
+    futures = client.scatter([X, y], workers=[holder], hash=False, timeout=timeout)
+    backend._scatter = [X, y]  # keeps the objects alive, so their ids stay theirs
+    backend.data_futures = {id(X): futures[0], id(y): futures[1]}

@@ -13,7 +13,11 @@ adds three things around it:
 - progress: the candidates are evaluated in groups of a few times as many fits as the
   cluster runs at once, and after each group the caller's ``progress`` callback receives
   the fits done, the total and the best mean score so far. The groups are evaluated in
-  scikit-learn's own order, so ``cv_results_`` is the same as one call would give.
+  scikit-learn's own order, so ``cv_results_`` is the same as one call would give (a failed
+  fit scores NaN; see :func:`_collect_fit_errors`).
+
+The inputs, the folds and every candidate (by the estimator's own parameter check) are
+checked before the cluster starts: a ConfigError or DataError names the fix.
 
 A fit is a pure function of its parameters, fold and seed, so a sweep on any cluster gives
 the ``cv_results_`` of the serial run (``n_jobs=1``), apart from the timing columns. A worker
@@ -21,14 +25,15 @@ that dies mid-sweep loses nothing: the scheduler reruns its fits on the other wo
 ``distributed.scheduler.allowed-failures`` deaths per fit), and a search whose fits lost
 inputs with the worker (``X`` and ``y`` where no other worker held them yet, or joblib's
 per-call scatter of fold indices) runs again with its data scattered anew
-(:func:`_fit_on_dask`).
+(:func:`.dask_cluster.fit_on_dask`).
 """
 
 from __future__ import annotations
 
 import math
-import time
-from concurrent.futures import CancelledError
+import numbers
+import threading
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -36,10 +41,9 @@ import numpy as np
 from sklearn.model_selection import (GridSearchCV, ParameterGrid, ParameterSampler,
                                      RandomizedSearchCV)
 
-from ..errors import ConfigError
-from .dask_cluster import ClusterInfo, dask_client
+from ..errors import ConfigError, DataError
+from .dask_cluster import ClusterInfo, dask_client, fit_on_dask
 
-LOST_DATA_RETRIES = 3
 TIMING = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
 
 
@@ -78,18 +82,82 @@ class _Grouped:
     def _run_search(self, evaluate_candidates):
         candidates = list(self._candidates())
         group = self._group or len(candidates)
-        for start in range(0, len(candidates), group):
-            results = evaluate_candidates(candidates[start:start + group])
-            if self._progress is not None:
-                best = int(np.argmin(results["rank_test_score"]))
-                self._progress(SweepProgress(
-                    len(results["params"]) * self._n_folds, len(candidates) * self._n_folds,
-                    float(results["mean_test_score"][best]), results["params"][best]))
+        if not _install_fit_error_collector():
+            group = len(candidates)  # one call: scikit-learn's own check is then the sweep's
+        errors, results = [], {"mean_test_score": np.zeros(0)}
+        _COLLECTING.errors = errors
+        try:
+            with warnings.catch_warnings():  # scikit-learn's per-call warnings: said once below
+                for message in _PER_CALL_WARNINGS:
+                    warnings.filterwarnings("ignore", message, UserWarning)
+                for start in range(0, len(candidates), group):
+                    results = evaluate_candidates(candidates[start:start + group])
+                    self._report(results, len(candidates))
+        finally:
+            _COLLECTING.errors = None
+        _judge_fit_errors(errors, len(candidates) * self._n_folds)
+        if not np.isfinite(results["mean_test_score"]).all():
+            warnings.warn(f"One or more of the test scores are non-finite: "
+                          f"{results['mean_test_score']}", UserWarning, stacklevel=2)
+
+    def _report(self, results, n_candidates: int) -> None:
+        if self._progress is not None:
+            best = int(np.argmin(results["rank_test_score"]))
+            self._progress(SweepProgress(
+                len(results["params"]) * self._n_folds, n_candidates * self._n_folds,
+                float(results["mean_test_score"][best]), results["params"][best]))
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: object's is the live __dict__
         state.pop("_progress", None)
         return state
+
+
+# the fit errors of the grouped search running in this thread (None: no such search)
+_COLLECTING = threading.local()
+_SKLEARN_CHECK = {}  # scikit-learn's own check, once replaced
+# warned by scikit-learn after each group (the split's, said by _check_data; the NaN scores')
+_PER_CALL_WARNINGS = ("The least populated class", "One or more of the test scores are non-finite")
+
+
+def _collect_fit_errors(results, error_score):
+    """scikit-learn's check after each ``evaluate_candidates`` call raises when every fit *of
+    that call* failed: one hopeless group would end a grouped sweep, where one call gives NaN
+    scores. A grouped search collects the errors here and judges them at its end
+    (:func:`_judge_fit_errors`); any other search gets scikit-learn's check unchanged."""
+    collected = getattr(_COLLECTING, "errors", None)
+    if collected is None:
+        return _SKLEARN_CHECK["check"](results, error_score)
+    collected.extend(r["fit_error"] for r in results if r["fit_error"] is not None)
+
+
+def _install_fit_error_collector() -> bool:
+    """Put :func:`_collect_fit_errors` in scikit-learn's search module, once; False where
+    this scikit-learn has no such check to replace (the search then runs in one call)."""
+    from sklearn.model_selection import _search
+
+    current = getattr(_search, "_warn_or_raise_about_fit_failures", None)
+    if current is None:
+        return False
+    if current is not _collect_fit_errors:
+        _SKLEARN_CHECK["check"] = current
+        _search._warn_or_raise_about_fit_failures = _collect_fit_errors
+    return True
+
+
+def _judge_fit_errors(errors: list, total: int) -> None:
+    """What scikit-learn does after one call: every fit failed → an error; some → a
+    warning (here one, short, naming the first error: its last line)."""
+    if not errors:
+        return
+    first = next((line for line in reversed(str(errors[0]).splitlines()) if line.strip()), "")
+    if len(errors) == total:
+        raise ConfigError(f"all {total} fits of the sweep failed, e.g. with {first.strip()}; "
+                          "fix the estimator's parameters or the grid")
+    from sklearn.exceptions import FitFailedWarning
+
+    warnings.warn(f"{len(errors)} of {total} fits failed; their scores are NaN (the first "
+                  f"failed with {first.strip()})", FitFailedWarning, stacklevel=2)
 
 
 class GroupedGridSearchCV(_Grouped, GridSearchCV):
@@ -116,9 +184,107 @@ def _check_grid(estimator, grid) -> dict:
         if name not in known:
             raise ConfigError(f"{type(estimator).__name__} has no parameter {name!r}; sweep "
                               f"one of: {', '.join(sorted(known))}")
-        if not hasattr(values, "rvs") and (isinstance(values, str) or not len(values)):
-            raise ConfigError(f"grid[{name!r}] must list the values to try, got {values!r}")
+        if hasattr(values, "rvs"):
+            continue  # a scipy.stats distribution (n_iter draws from it)
+        if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__"):
+            raise ConfigError(f"grid[{name!r}] must be a list of the values to try, got "
+                              f"{values!r}; write [{values!r}] for one value")
+        if not len(values):
+            raise ConfigError(f"grid[{name!r}] lists no value; give at least one")
     return grid
+
+
+def _param_problem(estimator, params: dict) -> str | None:
+    """What the estimator's own parameter check (mlplab's ``_check_params``, else scikit-learn's
+    ``_validate_params``) says of it with ``params`` set, or None."""
+    from sklearn.base import clone
+
+    candidate = clone(estimator).set_params(**params)
+    check = getattr(candidate, "_check_params", None) or getattr(candidate, "_validate_params",
+                                                                 None)
+    try:
+        if check is not None:
+            check()
+    except (ValueError, TypeError) as exc:
+        return " ".join(str(exc).split())
+    return None
+
+
+def _check_candidates(estimator, grid: dict, search) -> None:
+    """Refuse, before any fit, a grid value (or combination) the estimator refuses: else
+    its fits would fail one by one on the cluster."""
+    with warnings.catch_warnings():  # what drawing them warns (n_iter > the grid) comes later
+        warnings.simplefilter("ignore", UserWarning)
+        candidates = list(search._candidates())
+    own = _param_problem(estimator, {})
+    if own is None:  # name the one bad value, when a value is bad on its own
+        for name, values in grid.items():
+            for value in [] if hasattr(values, "rvs") else values:
+                problem = _param_problem(estimator, {name: value})
+                if problem is not None:
+                    raise ConfigError(f"grid value {name}={value!r} cannot be used: "
+                                      f"{problem}; remove it from the grid")
+    for params in candidates:
+        problem = _param_problem(estimator, params)
+        if problem is not None and problem == own:  # the estimator's own, unswept setting
+            raise ConfigError(problem)
+        if problem is not None:
+            raise ConfigError(f"the grid's combination {params} cannot be used: {problem}; "
+                              "change the grid")
+
+
+def _whole(value, low: int, high: float = math.inf) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and \
+        low <= value <= high
+
+
+def _check_options(scoring, n_iter, seed, n_jobs) -> None:
+    if n_jobs is not None and not _whole(n_jobs, 1):
+        raise ConfigError(f"n_jobs must be 1 (serial) or a number of workers ≥ 2, got {n_jobs!r}")
+    if n_iter is not None and not _whole(n_iter, 1):
+        raise ConfigError(f"n_iter must be a whole number ≥ 1 (the random candidates to try), "
+                          f"got {n_iter!r}")
+    if not _whole(seed, 0, 2**32 - 1):
+        raise ConfigError(f"seed must be a whole number in [0, 2**32 - 1], got {seed!r}")
+    if scoring is None or callable(scoring):
+        return
+    from sklearn.metrics import get_scorer_names
+
+    names = get_scorer_names()
+    if not isinstance(scoring, str):
+        raise ConfigError(f"scoring must be one scorer name or a callable, got {scoring!r}")
+    if scoring not in names:
+        import difflib
+
+        close = difflib.get_close_matches(scoring, names, n=3)
+        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        raise ConfigError(f"unknown scoring {scoring!r}; {hint}use a scikit-learn scorer name, "
+                          "e.g. accuracy, f1_macro, r2 (sklearn.metrics.get_scorer_names())")
+
+
+def _check_data(estimator, X, y, cv):
+    """X and y as the search will pass them, and the folds, split once to see they can be."""
+    from sklearn.base import is_classifier
+    from sklearn.model_selection import check_cv
+    from sklearn.utils import indexable
+
+    try:
+        X, y = indexable(X, y)
+    except ValueError as exc:
+        raise DataError(f"X and y must have one row per sample: {exc}") from None
+    if isinstance(cv, bool) or (isinstance(cv, numbers.Integral) and not _whole(cv, 2)):
+        raise ConfigError(f"cv must be at least 2 folds, got {cv!r}")
+    try:
+        folds = check_cv(cv, y, classifier=is_classifier(estimator))
+    except ValueError as exc:
+        raise ConfigError(f"cv must be a number of folds ≥ 2 or a scikit-learn splitter: "
+                          f"{exc}") from None
+    try:
+        list(folds.split(X, y))
+    except ValueError as exc:
+        raise DataError(f"cannot split these {len(y)} rows into cv={cv!r} folds: {exc} "
+                        "Use fewer folds") from None
+    return X, y, folds
 
 
 def sweep(estimator, grid: dict, X, y, *, cv=5, scoring: str | Callable | None = None,
@@ -168,24 +334,20 @@ def sweep(estimator, grid: dict, X, y, *, cv=5, scoring: str | Callable | None =
         all of ``X`` in this process) as scikit-learn gives them.
     """
     from joblib import parallel_config
-    from sklearn.base import clone, is_classifier
-    from sklearn.model_selection import check_cv
-    from sklearn.utils import indexable
+    from sklearn.base import clone
 
+    _check_options(scoring, n_iter, seed, n_jobs)
     estimator = clone(estimator)
     if "random_state" in estimator.get_params() and estimator.random_state is None:
         estimator.set_params(random_state=seed)
     grid = _check_grid(estimator, grid)
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
-                               or n_jobs < 1):
-        raise ConfigError(f"n_jobs must be 1 (serial) or a number of workers ≥ 2, got {n_jobs!r}")
-    X, y = indexable(X, y)  # the very objects the search passes to each fit: scattered below
-    folds = check_cv(cv, y, classifier=is_classifier(estimator))
+    X, y, folds = _check_data(estimator, X, y, cv)  # the very objects the fits get: scattered
     if n_iter is None:
         search = GroupedGridSearchCV(estimator, grid, scoring=scoring, cv=folds)
     else:
         search = GroupedRandomizedSearchCV(estimator, grid, n_iter=n_iter, scoring=scoring,
                                            cv=folds, random_state=seed)
+    _check_candidates(estimator, grid, search)
     search._progress, search._n_folds = progress, folds.get_n_splits(X, y)
     if n_jobs == 1 and scheduler is None:
         search._group = 1  # report after every candidate
@@ -197,111 +359,17 @@ def sweep(estimator, grid: dict, X, y, *, cv=5, scoring: str | Callable | None =
         # a group of about four times as many fits as run at once keeps every worker busy
         search._group = max(1, math.ceil(4 * info.threads / search._n_folds))
         search.n_jobs = -1
-        return _fit_on_dask(search, X, y, client, timeout)
-
-
-def _fit_on_dask(search, X, y, client, timeout: float):
-    # The scheduler reruns the fits of a worker that dies. But the data a fit needs may have
-    # lived on that worker only (joblib scatters each call's fold indices to one worker): the
-    # fits needing it are cancelled. Then the search runs again with its data scattered anew
-    # to the workers alive; the same seeds give the same results.
-    from joblib import parallel_config
-
-    for attempt in range(LOST_DATA_RETRIES):
-        try:
-            with parallel_config(backend="dask", client=client,
-                                 wait_for_workers_timeout=timeout) as config:
-                _scatter_once(config["backend"], client, X, y, timeout)
-                return search.fit(X, y)
-        except CancelledError:
-            if attempt == LOST_DATA_RETRIES - 1:
-                raise
-            time.sleep(1.0)  # the scheduler notices the dead worker first
-
-
-def _scatter_once(backend, client, X, y, timeout: float) -> None:
-    """Send X and y to the cluster once, and have joblib's Dask backend refer every fit's task
-    to them. joblib's own ``scatter=`` broadcasts them (``Client.scatter(broadcast=True)``),
-    whose replication between workers hung for good in our tests on a loaded 2-core machine
-    (a known Dask issue: dask/distributed#4907). Here they go to one worker, within
-    ``timeout``; each other worker fetches them from there when its first fit needs them, by
-    Dask's ordinary dependency transfer. Sets the two attributes joblib's backend keeps its
-    scattered data in (joblib 1.3–1.6), checked."""
-    if not (hasattr(backend, "data_futures") and hasattr(backend, "_scatter")):
-        raise ConfigError("this joblib's Dask backend keeps no data_futures (mlplab's sweep was "
-                          "tested with joblib 1.3 to 1.6): pip install 'joblib<1.7'")
-    holder = next(iter(client.scheduler_info()["workers"]))  # both on one worker
-    futures = client.scatter([X, y], workers=[holder], hash=False, timeout=timeout)
-    backend._scatter = [X, y]  # keeps the objects alive, so their ids stay theirs
-    backend.data_futures = {id(X): futures[0], id(y): futures[1]}
+        return fit_on_dask(search, X, y, client, timeout)
 
 
 def ranked(search, top: int | None = None) -> list[dict]:
     """The candidates of a fitted search, best first: ``rank``, ``params``, ``mean``, ``std``
-    (of the test score over the folds) and ``fit_time`` (mean seconds per fit)."""
+    (of the test score over the folds) and ``fit_time`` (mean seconds per fit); ``top``: the
+    first ``top`` only."""
+    if top is not None and not _whole(top, 1):
+        raise ConfigError(f"top must be a number of rows ≥ 1, got {top!r}")
     r = search.cv_results_
     order = np.argsort(r["rank_test_score"], kind="stable")[:top]
     return [{"rank": int(r["rank_test_score"][i]), "params": r["params"][i],
              "mean": float(r["mean_test_score"][i]), "std": float(r["std_test_score"][i]),
              "fit_time": float(r["mean_fit_time"][i])} for i in order]
-
-
-@dataclass
-class CsvSweep:
-    """A sweep over a CSV table (:func:`sweep_csv`).
-
-    Attributes
-    ----------
-    search : the fitted GridSearchCV or RandomizedSearchCV
-    encoder, target : the fitted :class:`~mlplab.preprocessing.TabularEncoder` and
-        :class:`~mlplab.preprocessing.TargetEncoder` (fitted on every row of the file)
-    scoring : str
-        The score's name (``"accuracy"``, ``"r2"``, or the one given).
-    """
-
-    search: object
-    encoder: object
-    target: object
-    scoring: str
-
-    def extra(self) -> dict:
-        """The JSON saved beside the best network, as ``mlplab train --csv`` saves it."""
-        from ..datasets.csv_model import CsvRun
-
-        metrics = {f"cv_{self.scoring}": float(self.search.best_score_)}
-        return CsvRun(self.search.best_estimator_.net_, self.encoder, self.target,
-                      np.empty(0), metrics=metrics).extra()
-
-
-def sweep_csv(path, target: str, grid: dict, *, task: str = "auto",
-              estimator_params: dict | None = None, scoring: str | None = None,
-              **options) -> CsvSweep:
-    """:func:`sweep` over any CSV table, encoded as ``mlplab train --csv`` encodes it.
-
-    Parameters
-    ----------
-    path : str or path-like
-    target : str
-        The column to predict; classification or regression as ``task`` says (``"auto"``:
-        text or few integers are classes).
-    grid : dict
-        Parameters of :class:`mlplab.MLPClassifier` / :class:`mlplab.MLPRegressor`.
-    estimator_params : dict, optional
-        The estimator's fixed parameters (those not swept).
-    scoring : str, optional
-        Default: accuracy for classification, R² for regression.
-    **options
-        Passed to :func:`sweep` (``cv``, ``n_iter``, ``seed``, ``scheduler``, ``n_jobs``,
-        ``progress``, ``on_cluster``, ``timeout``).
-    """
-    from ..datasets.csv_model import encode_csv
-    from ..datasets.preprocessing import _plain
-    from . import MLPClassifier, MLPRegressor
-
-    X, y, encoder, y_enc = encode_csv(path, target, task)
-    regression = y_enc.task == "regression"
-    estimator = (MLPRegressor if regression else MLPClassifier)(**(estimator_params or {}))
-    search = sweep(estimator, grid, X, y, scoring=scoring, **options)
-    if not regression:
-        y_enc.classes = [_plain(c) for c in search.best_estimator_.classes_]
-    return CsvSweep(search, encoder, y_enc, scoring or ("r2" if regression else "accuracy"))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,9 +67,15 @@ def model_parts(model) -> tuple[Network, Head]:
         return model, _tabular_head(model, tabular) if tabular else Head("network")
     net = getattr(model, "net_", None)
     if not isinstance(net, Network):
-        raise ConfigError(f"to_onnx expects an mlplab Network or a fitted mlplab estimator, "
-                          f"got {type(model).__name__}" + (" (not fitted: call fit first)"
-                                                           if hasattr(model, "get_params") else ""))
+        kind = type(model)
+        if hasattr(kind, "_build_net"):  # mlplab's MLPClassifier or MLPRegressor, not fitted
+            raise ConfigError(f"to_onnx got an unfitted {kind.__name__}: call fit first")
+        if isinstance(model, (str, os.PathLike)):
+            raise ConfigError(f"to_onnx takes a model, not the path {str(model)!r}: pass "
+                              "mlplab.load(path)")
+        raise ConfigError(f"to_onnx converts an mlplab Network, MLPClassifier or MLPRegressor "
+                          f"(fitted), not a {kind.__module__}.{kind.__qualname__}; for "
+                          "scikit-learn's own estimators use skl2onnx")
     classes = getattr(model, "classes_", None)
     if classes is None:
         return net, Head("regressor")
@@ -155,6 +162,53 @@ def _head_outputs(graph: OnnxGraph, head: Head, net: Network, a: str) -> list[tu
             ("probabilities", float_type, ["N", len(head.classes)])]
 
 
+def _check_opset(opset) -> int:
+    """``opset`` as an int in [MIN_OPSET, the newest the installed onnx package knows]."""
+    from onnx.defs import onnx_opset_version
+
+    newest = onnx_opset_version()
+    if isinstance(opset, (bool, np.bool_)) or not isinstance(opset, (int, np.integer)) \
+            or not MIN_OPSET <= opset <= newest:
+        raise ConfigError(f"opset must be a whole number from {MIN_OPSET} to {newest} (the "
+                          f"newest this onnx {_onnx_version()} knows), got {opset!r}")
+    return int(opset)
+
+
+def _onnx_version() -> str:
+    import onnx
+
+    return onnx.__version__
+
+
+def _check_dtype(dtype) -> np.dtype:
+    """float32 or float64 (a name, a NumPy type or dtype); anything else, None included (NumPy
+    would read None as float64), is refused."""
+    try:
+        checked = np.dtype(dtype) if dtype is not None else None
+    except (TypeError, ValueError):
+        checked = None
+    if checked not in (np.float32, np.float64):
+        raise ConfigError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return checked
+
+
+# operators onnxruntime's CPU provider runs in float32 only (checked with onnxruntime 1.32):
+# a float64 graph using them is valid ONNX but refused there
+FLOAT32_ONLY_OPS = {"Conv": "Conv2D", "AveragePool": "AvgPool2D", "RNN": "SimpleRNN"}
+
+
+def _warn_without_double_kernels(graph: OnnxGraph) -> None:
+    if graph.dtype != np.float64:
+        return
+    layers = sorted({FLOAT32_ONLY_OPS[n.op_type] for n in graph.nodes
+                     if n.op_type in FLOAT32_ONLY_OPS})
+    if layers:
+        warnings.warn(f"onnxruntime cannot run this float64 ONNX model: it has no float64 "
+                      f"kernel for the {', '.join(layers)} layers' operators; export with "
+                      "dtype float32 (--dtype float32) to run it there", UserWarning,
+                      stacklevel=3)
+
+
 def to_onnx(model, path: str | os.PathLike | None = None, *, opset: int = MIN_OPSET,
             dtype="float32", name: str = "mlplab"):
     """Convert a network or a fitted estimator to a checked ONNX model.
@@ -167,9 +221,12 @@ def to_onnx(model, path: str | os.PathLike | None = None, *, opset: int = MIN_OP
     path : str or path-like, optional
         Also write the model there (atomically).
     opset : int, default 17
-        ONNX operator set, 17 or newer.
+        ONNX operator set, from 17 to the newest the installed ``onnx`` knows
+        (``onnx.defs.onnx_opset_version()``).
     dtype : "float32" or "float64"
-        Type of the input, the weights and the float outputs.
+        Type of the input, the weights and the float outputs (not None). onnxruntime runs
+        convolutions, average pooling and SimpleRNN in float32 only: a float64 export of
+        such a network warns (the file is valid ONNX, for runtimes that have the kernels).
     name : str
         The graph's name.
 
@@ -177,20 +234,18 @@ def to_onnx(model, path: str | os.PathLike | None = None, *, opset: int = MIN_OP
     -------
     onnx.ModelProto
         Checked with ``onnx.checker.check_model(model, full_check=True)``. Its input is ``X``,
-        ``(N, n_inputs)``.
+        ``(N, n_inputs)`` (or ``(N, *input_shape)`` for images and sequences).
     """
     onnx = require("onnx", "onnx")
     from onnx import helper
 
-    if not isinstance(opset, int) or opset < MIN_OPSET:
-        raise ConfigError(f"opset must be an integer ≥ {MIN_OPSET}, got {opset!r}")
-    if np.dtype(dtype) not in (np.float32, np.float64):
-        raise ConfigError(f"dtype must be float32 or float64, got {dtype!r}")
+    opset, dtype = _check_opset(opset), _check_dtype(dtype)
     net, head = model_parts(model)
     graph = OnnxGraph(dtype)
     a = "X"
     for layer in net.layers:
         a = graph.layer(layer, a)
+    _warn_without_double_kernels(graph)
     outputs = _head_outputs(graph, head, net, a)
     float_type = helper.np_dtype_to_tensor_dtype(graph.dtype)
     # a row of features, or what the Input layer declares (an image's (C, H, W), a
