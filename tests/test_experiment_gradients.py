@@ -105,3 +105,27 @@ def test_report_has_the_answer_table_figures_and_out_of_scope_note(lab):
         png = out / fig["path"]
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
         assert fig["caption"]
+
+
+def test_speed_caption_says_what_ran_and_what_the_four_layer_network_did(lab):
+    """Quick mode runs 30 epochs, not Nielsen's 500, and may end before the network leaves
+    chance: the caption must say so, never "until epoch —"."""
+    import copy
+
+    from mlplab.lab.experiments.gradients import SPEED_EPOCHS, _speed_caption
+
+    _, results = lab
+    numbers = results["numbers"]
+    assert results["figures"][0]["caption"] == _speed_caption(numbers).text(numbers, "zh")
+    quick = _speed_caption(numbers).text(numbers, "en")
+    assert "—" not in quick and "Nielsen's setting" not in quick
+    assert f"{numbers['training']['speed_epochs']} epochs (a quick run; Nielsen ran " \
+           f"{SPEED_EPOCHS})" in quick
+    assert numbers["speed_of_learning"]["four"]["escape_epoch"] is None  # 30 epochs: no escape
+    assert "still at chance after all 30 epochs" in quick and "until epoch" not in quick
+    full = copy.deepcopy(numbers)
+    full["training"]["speed_epochs"] = SPEED_EPOCHS
+    full["speed_of_learning"]["four"].update(escape_epoch=120, ratio_after=0.5)
+    text = _speed_caption(full).text(full, "en")
+    assert "500 epochs (Nielsen's setting)" in text and "until epoch 120" in text
+    assert "still at chance" not in text and "—" not in _speed_caption(full).text(full, "zh")

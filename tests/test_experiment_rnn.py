@@ -125,3 +125,32 @@ def test_the_report_is_in_the_chosen_language_its_numbers_from_results(lab):
             assert "{" not in sentence.text(numbers, lang)
     en = [s.text(numbers, "en") for s in rnn._findings(summary)]
     assert en[0].startswith("tanh RNN: the factor") and not re.search("[\u4e00-\u9fff]", en[0])
+
+
+def test_lstm_claims_follow_whether_it_learned_the_adding_problem(lab):
+    """Quick mode's LSTM does not learn the adding problem (test MSE ≈ the mean's 1/6): no
+    sentence may say it carries the error across; a run where it learned says so."""
+    import copy
+
+    from mlplab.lab.experiments import rnn
+
+    _, results = lab
+    numbers = results["numbers"]
+    summary = numbers["summary"]
+    assert summary["lstm_long_mse"] > rnn.LEARNED_MSE  # quick: 150 steps are not enough
+    caption = rnn._vanishing_caption(summary).text(numbers, "en")
+    assert results["figures"][0]["caption"] == rnn._vanishing_caption(summary).text(numbers, "zh")
+    assert "carries it across" not in caption and "did not learn the task" in caption
+    taught = rnn._taught_finding(summary).text(numbers, "en")
+    assert "reaches the first marked number" not in taught and "has not learned" in taught
+    learned = copy.deepcopy(numbers)
+    learned["summary"]["lstm_long_mse"] = 0.004
+    assert "carries it across all 30 steps" in \
+        rnn._vanishing_caption(learned["summary"]).text(learned, "en")
+    assert "reaches the first marked number" in \
+        rnn._taught_finding(learned["summary"]).text(learned, "en")
+    # a spectral norm above 1 with a vanishing gradient: the finding says the norm only bounds
+    factor = rnn._factor_finding(summary).text(numbers, "en")
+    assert summary["rnn_factor"] > 1 > summary["rnn_decay"]
+    assert "shrinks by a factor of" in factor and "A norm above 1 does not make" in factor
+    assert "below 1 it vanishes, above 1 it explodes" not in rnn.CLAIM.en

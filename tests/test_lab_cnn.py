@@ -30,6 +30,10 @@ def test_the_lab_command_end_to_end(tmp_path):
     assert cifar["n_train"] == 100 and cifar["n_test"] == 20 and cifar["epochs"] == 1
     assert cifar["parameters"] == 545_098 and 0 <= cifar["test_accuracy"] <= 1
     assert "CIFAR-10 (the course's network" in proc.stdout
+    # quick mode trains one seed: no "mean over 1 seeds", no "lowest seed" of one
+    assert results["numbers"]["setup"]["seeds"] == 1
+    assert results["tables"][0]["title"] == "CNN against an MLP of the same size (digits, one seed: 0)"
+    assert "lowest seed" not in results["findings"][0] and "1 seeds" not in proc.stdout
     names = [f["path"] for f in results["figures"]]
     assert names == ["cnn_filters.png", "cnn_feature_maps.png", "cnn_shifts.png", "cnn_trace.png"]
     for name in names:

@@ -98,3 +98,26 @@ def test_figures_are_written_and_listed(lab):
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     assert "5 figure(s)" in output and "基线：训练正确率" in output
+
+
+def test_captions_say_which_seed_is_drawn_and_what_more_data_measured(lab):
+    from mlplab.lab.experiments.overfitting import _boundaries_caption
+    from mlplab.lab.text import language
+
+    _, res, _ = lab
+    numbers, m = res["numbers"], res["numbers"]["methods"]
+    curves, boundaries = res["figures"][0]["caption"], res["figures"][1]["caption"]
+    assert "种子 0 的数据与权重" in curves and f"{QUICK.seeds} 个种子的均值" in curves
+    assert "种子 0" in boundaries and "贴合两个月牙" not in boundaries
+    with language("en"):
+        text = _boundaries_caption(numbers).text(numbers, "en")
+    assert "follows the moons" not in text and "seed 0" in text
+    more, base = m["more_data"]["test_acc_mean"], m["baseline"]["test_acc_mean"]
+    best = max(m[k]["test_acc_mean"] for k in REGULARIZERS if k != "more_data")
+    assert base < more < best  # quick mode: more data helps, less than a regularizer
+    assert f"lifts test accuracy from {base:.1%} to {more:.1%}, less than" in text
+    assert "boundary follows the true shape" not in METHODS["more_data"][1][0]
+    assert METHODS["dropout"][2] == ("drop rate 0.7", "丢弃率 0.7")
+    l1 = next(f for f in res["findings"] if f.startswith("L1"))
+    assert "|w| < 0.01" in l1
+

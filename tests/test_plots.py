@@ -93,3 +93,117 @@ def test_loss_curves(tmp_path):
     path = loss_curves({"a": np.geomspace(1, 1e-3, 50), "b": np.linspace(1, 0.5, 30)},
                        tmp_path / "loss.png")
     assert_not_blank(path)
+
+
+def _arrows(monkeypatch, name, tmp_path):
+    """The flow figure's arrows of lab ``name``, as (from x, to x) per panel."""
+    from matplotlib.text import Annotation
+
+    import mlplab.lab.plots.diagram as diagram
+    from mlplab.experiments import run_experiment
+
+    drawn, save = [], diagram.save
+    monkeypatch.setattr(diagram, "save", lambda fig, path: (drawn.append(fig), save(fig, path))[1])
+    run_experiment(name, tmp_path / name, quick=True)
+    (fig,) = drawn
+    return [(a.xyann[0], a.xy[0]) for ax in fig.axes for a in ax.texts
+            if isinstance(a, Annotation)]
+
+
+def test_forward_figure_points_forward_in_both_panels_and_backprop_back(monkeypatch, tmp_path):
+    forward = _arrows(monkeypatch, "forward", tmp_path)
+    assert len(forward) == 2 and all(x0 < x1 for x0, x1 in forward)  # a and z: one forward pass
+    monkeypatch.undo()
+    (top_from, top_to), (bottom_from, bottom_to) = _arrows(monkeypatch, "backprop", tmp_path)
+    assert top_from < top_to and bottom_from > bottom_to  # δ flows right to left
+
+
+
+def test_line_points_clip_to_the_box_and_a_line_that_misses_it_is_none():
+    box = ((0, 1), (0, 1))
+    assert line_points(np.array([1.0, 1.0]), -5.0, *box) is None  # x₁ + x₂ = 5: off the view
+    assert line_points(np.array([1.0, 1.0]), 0.0, *box) is None   # touches the corner only
+    pts = line_points(np.array([1.0, -2.0]), 0.2, *box)           # steep part leaves the top
+    assert np.all((pts >= -1e-12) & (pts <= 1 + 1e-12))
+    np.testing.assert_allclose(pts @ [1.0, -2.0] + 0.2, 0, atol=1e-12)
+
+
+def _legend_and_lines(monkeypatch, draw):
+    import mlplab.lab.plots.perceptron as perceptron
+
+    drawn, save = [], perceptron.save
+    monkeypatch.setattr(perceptron, "save", lambda fig, path: (drawn.append(fig), save(fig, path))[1])
+    draw()
+    (ax,) = drawn[0].axes
+    return [t.get_text() for t in ax.get_legend().get_texts()], ax
+
+
+def test_perceptron_still_counts_only_lines_it_draws_and_marks_those_outside(monkeypatch, tmp_path):
+    """On XOR the final line may leave the view: the legend says so, and the count of earlier
+    lines is the count of grey lines on the plot."""
+    import re
+
+    from mlplab.datasets import truth_table
+    from mlplab.lab.experiments._rules import perceptron_rule
+    from mlplab.lab.plots.perceptron import drawn_updates, lines_in_view
+    from mlplab.lab.text import language
+
+    Xt, Yt = truth_table("xor")
+    yt = Yt.ravel().astype(int)
+    dance = perceptron_rule(Xt, yt, eta=0.5, max_epochs=30, seed=0)  # the one-cut lab's quick run
+    n = dance.n_updates_
+    shown = lines_in_view(dance, Xt, drawn_updates(n))
+    assert n not in lines_in_view(dance, Xt, [n]) and len(shown) < len(drawn_updates(n))
+    with language("en"):
+        legend, ax = _legend_and_lines(monkeypatch, lambda: dancing_line_still(
+            dance, Xt, yt, tmp_path / "xor.png", highlight=0, highlight_label="start again"))
+    assert "final line (outside the view)" in legend
+    grey = [line for line in ax.get_lines() if len(line.get_xdata()) == 2
+            and line.get_label().startswith("_")]  # the unlabelled earlier lines
+    label = next(t for t in legend if "earlier lines" in t)
+    assert int(re.match(r"(\d+) of the (\d+)", label).group(1)) == len(grey) == len(shown)
+    assert f"of the {n} earlier lines (of 40 sampled, {40 - len(shown)} outside the view)" in label
+
+
+def test_perceptron_lab_counts_the_lines_in_view(tmp_path):
+    from mlplab.experiments import run_experiment
+    from mlplab.lab.experiments.perceptron import separable_blobs
+    from mlplab.lab.experiments._rules import perceptron_rule
+    from mlplab.lab.plots.perceptron import drawn_updates, lines_in_view
+
+    numbers = run_experiment("perceptron", tmp_path, quick=True).numbers
+    X, y = separable_blobs(100, 0)
+    dance = perceptron_rule(X, y, eta=numbers["eta"], max_epochs=1000, seed=0)
+    assert 1 not in lines_in_view(dance, X, [1])  # the first update's line leaves the view
+    assert numbers["lines_drawn"] == len(lines_in_view(dance, X, drawn_updates(dance.n_updates_)))
+    assert numbers["lines_drawn"] < min(numbers["updates"], 40)
+
+
+def test_a_hidden_units_cut_outside_the_view_is_marked_in_the_warp_legend(tmp_path):
+    from mlplab.lab.plots.warp import _draw_line
+    from mlplab.plots.style import figure
+
+    from mlplab.lab.text import language
+
+    fig, ax = figure()
+    ax.set_xlim(-1, 1)
+    ax.set_ylim(-1, 1)
+    with language("en"):
+        assert not _draw_line(ax, np.array([1.0, 0.5]), -3.0, label="hidden unit 1's cut")
+        assert _draw_line(ax, np.array([1.0, 0.5]), 0.0, label="hidden unit 2's cut")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["hidden unit 1's cut (outside the view)", "hidden unit 2's cut"]
+    assert ax.get_lines()[0].get_xdata().size == 0 and ax.get_xlim() == (-1, 1)
+    X, y = circles(200, noise=0.05, seed=0)  # the boundaries lab's circles, quick mode
+    from mlplab.lab.experiments.boundaries import CIRCLES_HIDDEN, L2_PENALTY, _fit
+
+    wide = _fit(X, y, [CIRCLES_HIDDEN], "tanh", 0, 800, L2_PENALTY)
+    warp = warp_figure(wide, X, y, tmp_path / "circles.png")
+    first, (xx, yy) = wide.layers[1], (X.min(0), X.max(0))
+    from mlplab.lab.plots.boundary import grid
+
+    gx, gy = grid(X, steps=200, margin=0.15)
+    box = ((gx.min(), gx.max()), (gy.min(), gy.max()))
+    expected = tuple(i + 1 for i in range(first.n_out)
+                     if line_points(first.W[i], float(first.b[i]), *box) is None)
+    assert warp.cuts_outside == expected and expected  # this run: one cut is off the view

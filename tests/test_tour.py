@@ -115,7 +115,8 @@ def test_every_number_shown_equals_results_json(report, lang):
                for name in LECTURE}
     assert len(page.data) > 300
     for section, key, fmt, shown in page.data:
-        assert shown == format_value(lookup(numbers[section], key), fmt), (section, key)
+        assert shown == format_value(lookup(numbers[section], key), fmt, lang), (section, key)
+        assert shown not in ("True", "False"), (section, key)  # yes/no, 是/否: words, not Python
     # no number typed into prose: outside <data>, code, links and headings every number is a
     # formula constant or a value of that section's results.json
     token = re.compile(r"(?<![\w.⁽])\d+(?:\.\d+)?(?:e[−-]?\d+)?%?")
@@ -228,8 +229,57 @@ def test_tour_command_prints_progress_and_the_report_path(tmp_path):
 
 @pytest.mark.parametrize("args, message", [(["--only", "nope"], "unknown experiment 'nope'"),
                                            (["--lang", "fr"], "unknown language 'fr'"),
-                                           (["--jobs", "0"], "jobs must be an integer ≥ 1")])
+                                           (["--jobs", "0"], "jobs must be an integer ≥ 1"),
+                                           (["--seed", "-1"], "--seed must be an integer"),
+                                           (["--only", ""], "--only names no experiment"),
+                                           (["--only", " , "], "--only names no experiment")])
 def test_tour_command_rejects_bad_options(tmp_path, args, message):
-    result = CliRunner().invoke(app, ["tour", "--out", str(tmp_path), *args])
+    result = CliRunner().invoke(app, ["tour", "--out", str(tmp_path / "out"), *args])
     assert result.exit_code == 2 and message in result.output
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()  # refused before any section ran
+
+
+def test_lab_command_refuses_a_negative_seed_in_one_line(tmp_path):
+    result = CliRunner().invoke(app, ["lab", "neuron", "--seed", "-1", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip() == "error: --seed must be an integer from 0 to 2147483647, got -1"
+    assert not (tmp_path / "o").exists()
+
+
+class Images(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.alts, self.captions, self.in_caption = [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img" and dict(attrs).get("alt") is not None:
+            self.alts.append(dict(attrs)["alt"])
+        if tag == "figcaption":
+            self.in_caption = True
+            self.captions.append("")
+
+    def handle_endtag(self, tag):
+        self.in_caption = self.in_caption and tag != "figcaption"
+
+    def handle_data(self, text):
+        if self.in_caption:
+            self.captions[-1] += text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_alt_text_is_the_caption_escaped_once(report, lang):
+    page = Images()
+    page.feed(report[3][lang])
+    assert len(page.alts) == len(page.captions) > 10
+    assert page.alts == page.captions  # read back, the alt text is the caption's own text
+    assert not any(re.search(r"&(amp|lt|gt|quot|#x?\w+);", a) for a in page.alts)
+
+
+def test_chinese_page_has_no_english_leftovers_in_labels_tables_and_truth_values(report):
+    zh = report[3]["zh"]
+    assert "讲义：</span>" in zh and "讲义:" not in zh
+    for english in (">given<", ">x (the input)<", ">the target<", " new<", ">True<", ">False<",
+                    "训练集探针"):
+        assert english not in zh, english
+    assert ">已知<" in zh and "W⁽¹⁾（新）" in zh and ">是<" in zh

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 
 from .outline import BRIDGE, BY_ID
+from .text import colon
 
 e = html.escape
 
@@ -62,12 +63,13 @@ def _bridge_item(name: str, ran, lang: str) -> str:
     zh, en = BRIDGE[name]
     title = zh if lang == "zh" else en
     if name in ran:
-        return f'<li><a href="#{name}">{e(title)}</a>: <code>mlplab lab {name}</code></li>'
+        return f'<li><a href="#{name}">{e(title)}</a>{colon(lang)}<code>mlplab lab {name}</code></li>'
     if name in _installed():
         text = ("已安装，本次未运行：" if lang == "zh" else "installed, not run this time: ")
-        return f"<li>{e(title)}: {text}<code>mlplab lab {name}</code></li>"
+        return f"<li>{e(title)}{colon(lang)}{text}<code>mlplab lab {name}</code></li>"
     text = "这个版本的 mlplab 还没有此实验" if lang == "zh" else "not in this version of mlplab yet"
-    return f"<li>{e(title)}: {text} (<code>mlplab lab {name}</code>)</li>"
+    left, right = ("（", "）") if lang == "zh" else (" (", ")")
+    return f"<li>{e(title)}{colon(lang)}{text}{left}<code>mlplab lab {name}</code>{right}</li>"
 
 
 def _installed() -> set[str]:

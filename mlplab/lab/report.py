@@ -20,7 +20,7 @@ from pathlib import Path
 from .experiments import Code, Table
 from .fonts import font_face_css
 from .outline import BY_ID, HOMEWORK, OUTLINE, experiment_ids
-from .text import as_html
+from .text import as_html, colon, plain
 
 MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".svg": "image/svg+xml"}
 e = html.escape
@@ -127,14 +127,14 @@ def _body(s, base: Path, embed: bool, lang: str) -> list[str]:
     r, parts = s.result, []
     n = r.numbers
     if r.lecture is not None:
-        parts.append(f'<div class="lecture"><p><span class="label">{word("lecture", lang)}:</span> '
+        parts.append(f'<div class="lecture"><p><span class="label">{word("lecture", lang)}{colon(lang)}</span>'
                      f"{as_html(r.lecture, n, lang)}</p></div>")
     elif s.name not in BY_ID and s.claim:  # a lab beyond the lecture states its own claim
         parts.append(f'<div class="notes"><p>{as_html(s.claim, n, lang)}</p></div>')
     parts.append('<div class="figures">')
     for path, caption in r.figures:
         wide = ' class="wide"' if _width(path) > 800 else ""
-        alt = e(re.sub(r"<[^>]+>", "", as_html(caption, n, lang)), quote=True)
+        alt = e(plain(caption, n, lang), quote=True)  # escaped once: the plain text, not HTML
         parts.append(f'<figure{wide}><img src="{_image(path, base, embed)}" alt="{alt}">'
                      f"<figcaption>{as_html(caption, n, lang)}</figcaption></figure>")
     parts.append("</div>")

@@ -34,6 +34,7 @@ DEFAULT_LANGUAGE = "zh"  # the lecture's language; `--lang en` for everyone else
 _language: ContextVar[str] = ContextVar("mlplab_lab_language", default=DEFAULT_LANGUAGE)
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)(?::([^{}]*))?\}")
 MISSING = "—"
+BOOLEANS = {"en": {True: "yes", False: "no"}, "zh": {True: "是", False: "否"}}
 
 
 def check_language(lang: str) -> str:
@@ -64,6 +65,11 @@ def tr(en: str, zh: str) -> str:
     return zh if current_language() == "zh" else en
 
 
+def colon(lang: str | None = None) -> str:
+    """The colon that ends a label: full-width "：" in Chinese, ": " in English."""
+    return "：" if (lang or current_language()) == "zh" else ": "
+
+
 def lookup(numbers: Any, path: str) -> Any:
     """The value at dotted ``path`` in ``numbers`` (dicts by key, lists by integer index)."""
     value = numbers
@@ -75,14 +81,17 @@ def lookup(numbers: Any, path: str) -> Any:
     return value
 
 
-def format_value(value: Any, fmt: str = "") -> str:
-    """``value`` formatted by ``fmt``; None and NaN print as "—"."""
+def format_value(value: Any, fmt: str = "", lang: str | None = None) -> str:
+    """``value`` formatted by ``fmt``; None and NaN print as "—", a truth value as yes/no
+    (是/否 in Chinese: the report's words, not Python's True/False)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
+    if isinstance(value, bool):
+        return BOOLEANS[lang or current_language()][value]
     if isinstance(value, (list, tuple)):
         if fmt in ("arch", "shape"):
             return ("-" if fmt == "arch" else "×").join(str(v) for v in value)
-        return "[" + ", ".join(format_value(v, fmt) for v in value) + "]"
+        return "[" + ", ".join(format_value(v, fmt, lang) for v in value) + "]"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return format(value, fmt).replace("-", "−")  # a true minus sign, as in the formulas
     return format(value, fmt)
@@ -110,13 +119,13 @@ class T:
     def text(self, numbers: Any = None, lang: str | None = None) -> str:
         """Plain text, the numbers filled in (for figures, the terminal, results.json)."""
         return _fill(self.template(lang), numbers, lambda s: s,
-                     lambda path, fmt, value: format_value(value, fmt))
+                     lambda path, fmt, value: format_value(value, fmt, lang))
 
     def html(self, numbers: Any = None, lang: str | None = None) -> str:
         """Escaped HTML; each number a ``<data>`` element that names its path and format."""
         def number(path, fmt, value):
             return (f'<data value="{html.escape(str(value))}" data-key="{html.escape(path)}" '
-                    f'data-fmt="{html.escape(fmt)}">{html.escape(format_value(value, fmt))}</data>')
+                    f'data-fmt="{html.escape(fmt)}">{html.escape(format_value(value, fmt, lang))}</data>')
         return _fill(self.template(lang), numbers, html.escape, number)
 
     def __str__(self) -> str:

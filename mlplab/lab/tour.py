@@ -23,7 +23,7 @@ from typing import Callable
 
 from ..errors import ConfigError
 from ..io.files import atomic_write
-from .experiments import ExperimentResult, discover
+from .experiments import ExperimentResult, check_seed, discover
 from .text import DEFAULT_LANGUAGE, T, check_language, language
 
 # Rough seconds of each full run, for scheduling only (the longest start first).
@@ -99,6 +99,10 @@ def run_tour(out: Path, *, quick: bool = False, seed: int = 0, only: list[str] |
         ``(name, i, n, section)`` when it ends.
     """
     check_language(lang)
+    check_seed(seed)
+    if only is not None and not only:
+        raise ConfigError("--only names no experiment; give NAME[,NAME…] "
+                          f"from: {', '.join(discover())}, or leave --only out to run all")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; give a folder")

@@ -24,7 +24,7 @@ def lab(
 ):
     """Run one lecture experiment: writes DIR/results.json and its figures."""
     from ...errors import ConfigError
-    from ...lab.experiments import discover, get_experiment, run_experiment
+    from ...lab.experiments import check_seed, discover, get_experiment, run_experiment
     from ...lab.text import check_language, language, plain
 
     with user_errors():
@@ -35,6 +35,7 @@ def lab(
                 console.print(f"{key:<14} {title or module.TITLE}", highlight=False)
             return
         get_experiment(name)  # an unknown name fails before --out is checked or created
+        check_seed(seed)
         if cifar10 is not None and name != "cnn":
             raise ConfigError(f"--cifar10 belongs to the cnn lab (mlplab lab cnn --cifar10 "
                               f"DIR), not to {name!r}")

@@ -24,6 +24,7 @@ def tour(
                                        "are available, else 1)."),
 ):
     """Run every lecture experiment and write one self-contained report, DIR/index.html."""
+    from ...lab.experiments import check_seed
     from ...lab.text import check_language
     from ...lab.tour import default_jobs, run_tour
 
@@ -41,7 +42,8 @@ def tour(
 
     with user_errors():
         check_language(lang)
-        names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+        check_seed(seed)
+        names = None if only is None else [n.strip() for n in only.split(",") if n.strip()]
         result = run_tour(check_output(out, "--out", "folder"), quick=quick, seed=seed,
                           only=names, lang=lang, jobs=default_jobs() if jobs is None else jobs,
                           progress=progress)

@@ -116,6 +116,17 @@ def discover() -> dict[str, ModuleType]:
     return {m.NAME: m for m in found}
 
 
+MAX_SEED = 2**31 - 1  # experiments add small offsets; numpy and scikit-learn take < 2**32
+
+
+def check_seed(seed) -> int:
+    """``seed`` if it is an integer from 0 to :data:`MAX_SEED`, else a :class:`ConfigError`
+    (numpy refuses a negative seed only deep inside a run, as a traceback)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be an integer from 0 to {MAX_SEED}, got {seed!r}")
+    return seed
+
+
 def get_experiment(name: str) -> ModuleType:
     experiments = discover()
     if name not in experiments:
@@ -129,6 +140,7 @@ def run_experiment(name: str, out: Path, *, quick: bool = False, seed: int = 0,
     """Run experiment ``name`` into folder ``out`` and write ``out/results.json``; ``options``
     go to that experiment's ``run`` (e.g. ``cifar10=DIR`` for the cnn lab)."""
     module = get_experiment(name)
+    check_seed(seed)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; give a folder")

@@ -39,6 +39,8 @@ def seven_steps(net, X, Y, alpha: float = ALPHA, epsilon: float = EPSILON,
                 max_epochs: int = MAX_EPOCHS, watch=None):
     """The lecture's gradient descent, one line per step (steps 1–7 in the comments).
 
+    Step 3's ``delta_L`` is what step 4 starts from (the output layer's gradients and the
+    recursion); ``net.backward(Y)`` would compute the same from the loss, as the tests check.
     ``watch(epoch, A, delta_L, changes)``, when given, sees what steps 2–5 produced; it does
     not change the training. Returns ``(W_b, epoch, largest_change)``.
     """
@@ -48,7 +50,9 @@ def seven_steps(net, X, Y, alpha: float = ALPHA, epsilon: float = EPSILON,
     for epoch in range(1, max_epochs + 1):                     # 2
         A = net.forward(X, training=True)                      # 2 forward: z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = σ(z⁽ˡ⁾)
         delta_L = (A - Y) * sigmoid_prime(net.layers[-1].Z)    # 3 output δ⁽ᴸ⁾ = (a⁽ᴸ⁾ − y) ⊙ σ'(z⁽ᴸ⁾)
-        net.backward(Y)                                        # 4 δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ σ'(z⁽ˡ⁾); ∂C/∂W⁽ˡ⁾, ∂C/∂b⁽ˡ⁾
+        dA = net.layers[-1].backward_delta(delta_L)            # 4 from step 3's δ⁽ᴸ⁾: ∂C/∂W⁽ᴸ⁾, ∂C/∂b⁽ᴸ⁾, (W⁽ᴸ⁾)ᵀδ⁽ᴸ⁾
+        for layer in reversed(net.layers[1:-1]):               # 4 then each hidden layer, last to first:
+            dA = layer.backward(dA)                            # 4 δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ σ'(z⁽ˡ⁾); ∂C/∂W⁽ˡ⁾, ∂C/∂b⁽ˡ⁾
         changes = [alpha * g for g in net.grads]               # 5
         for p, change in zip(W_b, changes):                    # 5
             p -= change                                        # 5 W ← W − α∂C/∂W, b ← b − α∂C/∂b
@@ -126,12 +130,24 @@ def traced(seed: int) -> dict:
                           "tolerance": check.tolerance, "passed": bool(check.passed)}}
 
 
+# mlplab.trace writes a few of its "formula" cells in words: the report gives them in both
+WORDS = {"given": ("given", "已知"), "x (the input)": ("x (the input)", "x（输入）"),
+         "the target": ("the target", "目标")}
+
+
 def trace_rows(numbers: dict, keys: list[str], fmt: str = ".4f") -> list[list]:
-    """Table rows (symbol, formula, value) for these trace keys, values as references."""
-    from ..text import R
+    """Table rows (symbol, formula, value) for these trace keys, values as references; a
+    formula in words (``given``) in the report's language, a symbol's "new" marked in both."""
+    from ..text import R, T
     from . import Code
 
-    return [[numbers["trace"][k]["symbol"], Code(numbers["trace"][k]["formula"]),
+    def symbol(s: str):
+        return T(s.replace(" new", " (new)"), s.replace(" new", "（新）")) if s.endswith(" new") else s
+
+    def formula(f: str):
+        return T(*WORDS[f]) if f in WORDS else Code(f)
+
+    return [[symbol(numbers["trace"][k]["symbol"]), formula(numbers["trace"][k]["formula"]),
              R(f"trace.{k}.value", fmt)] for k in keys]
 
 

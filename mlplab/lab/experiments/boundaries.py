@@ -122,8 +122,12 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
             "圆盘套在圆环里至少要三个隐藏神经元；用 {circles_hidden} 个时隐藏空间是 {circles_hidden} 维，图中沿输出层法向量 w（横轴：边界恰为竖直线）"
             "与其余部分的第一主成分投影，保留了 {circles.projection_explained:.0%} 的方差。")),
     ]
+    notes = [TABLE_NOTE]
+    c = numbers["comparison"]
+    if c["one_sigmoid"]["xor"] < c["one_sgn"]["xor"]:
+        notes.append(ONE_LAYER_NOTE)
     return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures, [_table()], FINDINGS,
-                            lecture=LECTURE, notes=[TABLE_NOTE])
+                            lecture=LECTURE, notes=notes)
 
 
 def _table() -> Table:
@@ -163,3 +167,14 @@ TABLE_NOTE = T("mlplab's note on the table: networks with sgn hidden neurons can
                "mlplab 关于表格的说明：sgn 隐藏神经元无法用梯度下降训练（sgn' = 0），所以 sgn 一列对单层取感知机"
                "规则走过的最好的线，对多层取训练好的 sigmoid 网络并把每个隐藏 sigmoid 换成 sgn：即它所逼近的"
                "“硬切”网络。表中都是训练正确率（网络能画出什么，而非泛化能力）。")
+ONE_LAYER_NOTE = T(
+    "mlplab's note on the one-layer row: its sigmoid and ReLU cells ({comparison.one_sigmoid.xor:.0%} "
+    "/ {comparison.one_sigmoid.circles:.0%}) are where gradient descent on cross-entropy ended, not "
+    "the best a line can do (the sgn column's {comparison.one_sgn.xor:.0%} / "
+    "{comparison.one_sgn.circles:.0%}). XOR and circles are symmetric about their centre, so the "
+    "cross-entropy of one line is lowest near w = 0: a line that predicts about ½ everywhere, "
+    "with about half the points on either side.",
+    "mlplab 关于单层一行的说明：其中 sigmoid 与 ReLU 两格（{comparison.one_sigmoid.xor:.0%} / "
+    "{comparison.one_sigmoid.circles:.0%}）是交叉熵上的梯度下降停下的地方，而不是一条直线所能做到的最好"
+    "（sgn 一列为 {comparison.one_sgn.xor:.0%} / {comparison.one_sgn.circles:.0%}）。异或与圆环都关于"
+    "中心对称，所以单条直线的交叉熵在 w 接近 0 处最小：这条线处处预测约 ½，两侧各约一半的点。")

@@ -144,7 +144,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0, cifar10: Path | None =
     if cifar is not None:
         numbers["cifar10"] = cifar10_exercise(cifar, setup, seed)
     numbers["time_s"] = time.perf_counter() - start
-    return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures, [table()],
+    return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures, [table(setup.seeds)],
                             findings(numbers), notes=[NOTE])
 
 
@@ -183,12 +183,15 @@ def draw(trained: dict, data, out: Path) -> list:
     ]
 
 
-def table():
+def table(seeds: int):
     """CNN against MLP: every cell a number of ``results.json``."""
     from . import Table
 
-    return Table(T("CNN against an MLP of the same size (digits, mean over {setup.seeds} seeds)",
-                   "CNN 与同样大小的 MLP（手写数字，{setup.seeds} 个种子的均值）"),
+    title = (T("CNN against an MLP of the same size (digits, mean over {setup.seeds} seeds)",
+               "CNN 与同样大小的 MLP（手写数字，{setup.seeds} 个种子的均值）") if seeds > 1 else
+             T("CNN against an MLP of the same size (digits, one seed: {setup.seed})",
+               "CNN 与同样大小的 MLP（手写数字，一个种子：{setup.seed}）"))
+    return Table(title,
                  [T("model", "模型"), T("parameters", "参数量"), T("test accuracy", "测试正确率"),
                   T("shifted 1 px", "平移 1 像素"), T("shifted 2 px", "平移 2 像素"),
                   T("training time (s)", "训练时间（秒）")],
@@ -200,12 +203,12 @@ def table():
 
 def findings(numbers: dict) -> list:
     """Sentences whose numbers all come from ``numbers`` (no claim the run did not measure)."""
-    out = [T("CNN ({cnn.parameters:,} parameters): test accuracy {cnn.test_accuracy_mean:.1%} "
-             "(lowest seed {cnn.test_accuracy_min:.1%}); MLP ({mlp.parameters:,}): "
-             "{mlp.test_accuracy_mean:.1%}.",
+    lowest = (T(" (lowest seed {cnn.test_accuracy_min:.1%})", "（最低的种子 {cnn.test_accuracy_min:.1%}）")
+              if numbers["setup"]["seeds"] > 1 else T("", ""))
+    out = [T("CNN ({cnn.parameters:,} parameters): test accuracy {cnn.test_accuracy_mean:.1%}"
+             + lowest.en + "; MLP ({mlp.parameters:,}): {mlp.test_accuracy_mean:.1%}.",
              "CNN（{cnn.parameters:,} 个参数）：测试正确率 {cnn.test_accuracy_mean:.1%}"
-             "（最低的种子 {cnn.test_accuracy_min:.1%}）；MLP（{mlp.parameters:,} 个）："
-             "{mlp.test_accuracy_mean:.1%}。"),
+             + lowest.zh + "；MLP（{mlp.parameters:,} 个）：{mlp.test_accuracy_mean:.1%}。"),
            T("Shifted by 1 pixel: CNN {cnn.shifted_mean.1:.1%}, MLP {mlp.shifted_mean.1:.1%}; by 2 "
              "pixels: CNN {cnn.shifted_mean.2:.1%}, MLP {mlp.shifted_mean.2:.1%}.",
              "平移 1 像素：CNN {cnn.shifted_mean.1:.1%}，MLP {mlp.shifted_mean.1:.1%}；平移 2 像素："

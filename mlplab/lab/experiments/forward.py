@@ -25,7 +25,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     a = [t["a0"]["value"], t["a1"]["value"], t["a2"]["value"]]
     z = [[None] * len(a[0]), t["z1"]["value"], t["z2"]["value"]]
     path = flow_figure(before, sample_labels(a, "a"), sample_labels(z, "z"),
-                       Path(out) / "forward.png",
+                       Path(out) / "forward.png", directions=(1, 1),
                        titles=(T("forward: a⁽ˡ⁾ of sample x = {x:g}", "前向：样本 x = {x:g} 的 a⁽ˡ⁾")
                                .text(numbers),
                                T("the same pass: z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾ at each neuron",

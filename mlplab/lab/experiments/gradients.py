@@ -221,7 +221,8 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     numbers = {
         "data": {"name": "sklearn digits", "train": len(data[0]), "test": len(data[2]),
                  "probe": PROBE, "speed_images": SPEED_IMAGES},
-        "training": {**SGD, "speed_epochs": speed_epochs, "remedy_epochs": remedy_epochs,
+        "training": {**SGD, "speed_epochs": speed_epochs, "nielsen_epochs": SPEED_EPOCHS,
+                     "remedy_epochs": remedy_epochs,
                      "width": WIDTH, "depth": DEPTH},
         "speed_of_learning": {"nielsen_start": NIELSEN_START, "networks": speed,
                               "four": {**plateau, "ratio_start": four["ratio_start"],
@@ -240,7 +241,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     answer = Table(
         T("How do you solve vanishing and exploding gradients? Measured on digits, {training.depth} "
           "hidden layers, {training.remedy_epochs} epochs",
-          "如何解决梯度消失与梯度爆炸？在 digits 上实测，{training.depth} 个隐藏层，{training.remedy_epochs} 轮"),
+          "如何解决梯度消失与梯度爆炸？在手写数字（digits）上实测，{training.depth} 个隐藏层，{training.remedy_epochs} 轮"),
         [T("remedy", "方法"), T("why it works", "为什么有效"), T("ratio at start", "初始比值"),
          T("ratio in training", "训练中比值"), T("test accuracy", "测试正确率"),
          T("diverged", "是否发散"), T("baseline", "基线")],
@@ -253,7 +254,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     nielsen = Table(T("‖∂C/∂b⁽ˡ⁾‖ at the start, four sigmoid hidden layers",
                       "训练开始时的 ‖∂C/∂b⁽ˡ⁾‖，四个 sigmoid 隐藏层"),
                     [T("hidden layer", "隐藏层"), T("Nielsen (MNIST)", "Nielsen（MNIST）"),
-                     T("mlplab (digits)", "mlplab（digits）")],
+                     T("mlplab (digits)", "mlplab（手写数字）")],
                     [[R(f"speed_of_learning.layers.{l}"), R(f"speed_of_learning.nielsen_start.{l}", "g"),
                       R(f"speed_of_learning.networks.4.start.{l}", ".2g")] for l in range(4)])
     numbers["speed_of_learning"]["layers"] = [1, 2, 3, 4]
@@ -265,23 +266,12 @@ def _figures(numbers, remedies, speed, four, z, sigmoid, sigmoid_prime, out: Pat
     return [
         (plots.speed_of_learning(speed, out / "speed_of_learning.png",
                                  escape=numbers["speed_of_learning"]["four"]["escape_epoch"]),
-         T("‖∂C/∂b⁽ˡ⁾‖ of each hidden layer against the epoch (log scale, a moving average over "
-           "ten epochs), sigmoid networks with one to four hidden layers of {training.width} on "
-           "{data.speed_images} digits, gd in minibatches of {training.batch_size}, α = "
-           "{training.learning_rate:g}, {training.speed_epochs} epochs (Nielsen's setting). The "
-           "four-layer network sits at chance until epoch {speed_of_learning.four.escape_epoch} "
-           "(dotted line), with layer 1's gradient {speed_of_learning.four.ratio_during:.2g} times "
-           "layer 4's; after it escapes the ratio is {speed_of_learning.four.ratio_after:.2g}.",
-           "各隐藏层的 ‖∂C/∂b⁽ˡ⁾‖ 随轮次的变化（对数坐标，十轮滑动平均），一到四个隐藏层、每层 {training.width} "
-           "个 sigmoid 神经元，{data.speed_images} 张 digits 图片，gd，小批量 {training.batch_size}，α = "
-           "{training.learning_rate:g}，{training.speed_epochs} 轮（Nielsen 的设置）。四层网络在第 "
-           "{speed_of_learning.four.escape_epoch} 轮（点线）之前一直停在随机猜测水平，期间第 1 层的梯度是第 4 层的 "
-           "{speed_of_learning.four.ratio_during:.2g} 倍；脱离之后比值为 {speed_of_learning.four.ratio_after:.2g}。")),
+         _speed_caption(numbers)),
         (plots.nielsen_comparison(four["start"], NIELSEN_START, out / "nielsen_comparison.png"),
          T("Bias-gradient norms at the start, four hidden layers: mlplab on digits beside "
            "Nielsen's MNIST numbers. First over last: mlplab {speed_of_learning.four.ratio_start:.3g}, "
            "Nielsen {speed_of_learning.four.nielsen_ratio:.3g}.",
-           "训练开始时的偏置梯度范数，四个隐藏层：mlplab（digits）与 Nielsen（MNIST）的数字并列。"
+           "训练开始时的偏置梯度范数，四个隐藏层：mlplab（手写数字 digits）与 Nielsen（MNIST）的数字并列。"
            "第一层比最后一层：mlplab {speed_of_learning.four.ratio_start:.3g}，Nielsen "
            "{speed_of_learning.four.nielsen_ratio:.3g}。")),
         (plots.sigmoid_bound(z, sigmoid(z), sigmoid_prime(z), out / "sigmoid_derivative.png"),
@@ -313,6 +303,42 @@ def _figures(numbers, remedies, speed, four, z, sigmoid, sigmoid_prime, out: Pat
            "每种方法单独使用：训练开始时第一隐藏层与最后一隐藏层的梯度比值（1 最理想），以及 "
            "{training.remedy_epochs} 轮后的测试正确率；图例标明基线与两组方法。")),
     ]
+
+
+def _speed_caption(numbers: dict) -> T:
+    """The speed-of-learning caption: which setting ran, and what the four-layer network did,
+    as measured (a quick run may end before the network leaves chance)."""
+    setting = (T("{training.speed_epochs} epochs (Nielsen's setting).",
+                 "{training.speed_epochs} 轮（Nielsen 的设置）。")
+               if numbers["training"]["speed_epochs"] == SPEED_EPOCHS else
+               T("{training.speed_epochs} epochs (a quick run; Nielsen ran "
+                 "{training.nielsen_epochs}).",
+                 "{training.speed_epochs} 轮（快速运行；Nielsen 跑了 {training.nielsen_epochs} 轮）。"))
+    if numbers["speed_of_learning"]["four"]["escape_epoch"]:
+        outcome = T(
+            " The four-layer network sits at chance until epoch "
+            "{speed_of_learning.four.escape_epoch} (dotted line), with layer 1's gradient "
+            "{speed_of_learning.four.ratio_during:.2g} times layer 4's; after it escapes the ratio "
+            "is {speed_of_learning.four.ratio_after:.2g}.",
+            "四层网络在第 {speed_of_learning.four.escape_epoch} 轮（点线）之前一直停在随机猜测水平，期间第 1 层的"
+            "梯度是第 4 层的 {speed_of_learning.four.ratio_during:.2g} 倍；脱离之后比值为 "
+            "{speed_of_learning.four.ratio_after:.2g}。")
+    else:
+        outcome = T(
+            " The four-layer network is still at chance after all {training.speed_epochs} epochs, "
+            "with layer 1's gradient {speed_of_learning.four.ratio_during:.2g} times layer 4's.",
+            "四层网络在全部 {training.speed_epochs} 轮之后仍停在随机猜测水平，期间第 1 层的梯度是第 4 层的 "
+            "{speed_of_learning.four.ratio_during:.2g} 倍。")
+    head = T("‖∂C/∂b⁽ˡ⁾‖ of each hidden layer, measured on the same {data.probe} training images "
+             "before training and after every epoch (log scale, a moving average over ten "
+             "epochs), sigmoid networks with one to four hidden layers of {training.width} on "
+             "{data.speed_images} digits, gd in minibatches of {training.batch_size}, α = "
+             "{training.learning_rate:g}, ",
+             "各隐藏层的 ‖∂C/∂b⁽ˡ⁾‖ 随轮次的变化，每轮（及训练前）都在同样的 {data.probe} 张训练图片上测得"
+             "（对数坐标，十轮滑动平均），一到四个隐藏层、每层 {training.width} "
+             "个 sigmoid 神经元，{data.speed_images} 张手写数字图片（digits），gd，小批量 "
+             "{training.batch_size}，α = {training.learning_rate:g}，")
+    return T(head.en + setting.en + outcome.en, head.zh + setting.zh + outcome.zh)
 
 
 def _findings(numbers: dict, boom: dict) -> list:

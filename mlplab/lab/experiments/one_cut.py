@@ -110,7 +110,23 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
            "的隐藏层：{nonlinear.accuracy:.0%}。")),
     ]
     return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, figures, [_table(len(runs))],
-                            FINDINGS, lecture=LECTURE, notes=[PROOF_NOTE])
+                            FINDINGS + _training_note(numbers), lecture=LECTURE,
+                            notes=[PROOF_NOTE])
+
+
+def _training_note(numbers: dict) -> list:
+    """The identity networks' accuracy is where training ended, not the best line: say so
+    when the perceptron found a better one."""
+    if numbers["best_linear_accuracy"] >= numbers["perceptron"]["best_accuracy"]:
+        return []
+    return [T("Their {best_linear_accuracy:.0%} is where gradient descent on cross-entropy ended, "
+              "not the best a line can do (the perceptron's best line: "
+              "{perceptron.best_accuracy:.0%}): on XOR's clusters, symmetric about the centre, "
+              "the cross-entropy of one line is lowest near w = 0, which predicts about ½ "
+              "everywhere.",
+              "它们的 {best_linear_accuracy:.0%} 是交叉熵上的梯度下降停下的地方，而不是一条直线所能做到的最好"
+              "（感知机最好的线：{perceptron.best_accuracy:.0%}）：异或四团关于中心对称，单条直线的交叉熵在 "
+              "w 接近 0 处最小，这条线处处预测约 ½。")]
 
 
 def _table(n_runs: int) -> Table:

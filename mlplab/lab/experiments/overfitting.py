@@ -79,7 +79,7 @@ METHODS = {
                 ("Randomly silencing hidden units stops them co-adapting to fit particular points; "
                  "training averages many thinned networks.",
                  "随机让隐藏单元静默，使它们无法合谋去拟合个别点；训练相当于平均许多变稀的网络。"),
-                (f"p = {DROPOUT_P:g}",) * 2),
+                (f"drop rate {DROPOUT_P:g}", f"丢弃率 {DROPOUT_P:g}")),
     "early_stopping": (("early stopping", "早停"),
                        ("Training stops when the loss on held-out data starts rising, before the "
                         "network has time to fit the noise.",
@@ -97,9 +97,9 @@ METHODS = {
                   "限制每个神经元输入权重的范数，也就限制了输出变化的陡峭程度，抑制尖锐的弯折。"),
                  (f"c = {MAX_NORM_C:g}",) * 2),
     "more_data": (("more data", "更多数据"),
-                  ("With many points the noise averages out: memorizing it no longer pays, so the "
-                   "boundary follows the true shape.",
-                   "点多了噪声就被平均掉：记住噪声不再划算，边界于是贴合真实形状。"),
+                  ("With many points each noisy one weighs less in the loss, so bending the "
+                   "boundary around it pays less; the same network still has the capacity to try.",
+                   "点多了，每个噪声点在损失中的分量变小，绕着它弯折边界就不那么划算；但同一网络仍有能力这样做。"),
                   ("{more}× the points", "{more} 倍的点")),
 }
 
@@ -247,23 +247,21 @@ def run(out: Path, *, quick: bool = False, seed: int = 0):
     strengths = {"l2": L2_LAMBDA, "l1": L1_LAMBDA, "dropout_p": DROPOUT_P, "noise_std": NOISE_STD,
                  "max_norm": MAX_NORM_C, "patience": PATIENCE, "val_size": VAL_SIZE}
     numbers = {"setup": {**setup.__dict__, "noise": NOISE, "n_test": N_TEST, "more": more,
-                         **strengths},
+                         "seed": seed, "small": SMALL, **strengths},
                "methods": methods, "curves": curves, "learning_curve": learning,
                "capacity_curve": capacity, "time_s": time.perf_counter() - start}
     numbers["summary"] = summary(numbers)
     figures = [
         (plots.loss_curves(curves, out / "overfitting_curves.png"), T(
             "The baseline ({setup.width} units in each of two hidden layers, {setup.n_train} "
-            "points): the training loss keeps falling while the test loss turns at epoch "
-            "{curves.best_test_epoch} (dashed) and rises.",
-            "基线（两个隐藏层各 {setup.width} 个单元，{setup.n_train} 个点）：训练损失一直下降，测试损失在第 "
+            "points), one run: seed {setup.seed}'s data and weights (the table averages "
+            "{setup.seeds} seeds). The training loss keeps falling while the test loss turns at "
+            "epoch {curves.best_test_epoch} (dashed) and rises.",
+            "基线（两个隐藏层各 {setup.width} 个单元，{setup.n_train} 个点）的一次运行：种子 {setup.seed} "
+            "的数据与权重（表格是 {setup.seeds} 个种子的均值）。训练损失一直下降，测试损失在第 "
             "{curves.best_test_epoch} 轮（虚线）转而上升。")),
-        (plots.boundaries(first, METHODS, X_test, y_test, out / "overfitting_boundaries.png"), T(
-            "Decision boundaries (first seed): the baseline bends around single noisy points; each "
-            "regularizer alone smooths it. With {setup.more} times the data the same network still "
-            "carves small islands inside the overlap, but its boundary follows the moons.",
-            "决策边界（第一个种子）：基线绕着单个噪声点弯折；每种正则化单独使用都让它变平滑。数据多 "
-            "{setup.more} 倍时同一网络仍会在重叠区里挖出小岛，但边界总体贴合两个月牙。")),
+        (plots.boundaries(first, METHODS, X_test, y_test, out / "overfitting_boundaries.png"),
+         _boundaries_caption(numbers)),
         (plots.gap_bars(methods, METHODS, out / "overfitting_gaps.png"), T(
             "Train and test accuracy per method (mean ± std over {setup.seeds} seeds); the number "
             "above each pair is the train–test gap in points.",
@@ -293,6 +291,40 @@ def run(out: Path, *, quick: bool = False, seed: int = 0):
                             findings(numbers), lecture=LECTURE, notes=[NOTE])
 
 
+def _boundaries_caption(numbers: dict) -> T:
+    """What the boundaries figure shows, and what more data measurably bought (over the seeds),
+    compared with the baseline and with the best regularizer."""
+    m = numbers["methods"]
+    head = T("Decision boundaries of one run per method, seed {setup.seed} (the panel titles are "
+             "this seed's accuracies; the table averages {setup.seeds} seeds): the baseline bends "
+             "around single noisy points; the regularizers give smoother boundaries. With "
+             "{setup.more} times the data the same network still carves islands and spikes into "
+             "the overlap. ",
+             "决策边界，每种方法一次运行，种子 {setup.seed}（各图标题是这个种子的正确率；表格是 "
+             "{setup.seeds} 个种子的均值）：基线绕着单个噪声点弯折；各种正则化的边界更平滑。数据多 "
+             "{setup.more} 倍时同一网络仍在重叠区里挖出小岛和尖刺。")
+    best_reg = numbers["summary"]["best_regularizer"]
+    if m["more_data"]["test_acc_mean"] >= m[best_reg]["test_acc_mean"]:
+        tail = T("Measured over the seeds, more data gives the best test accuracy, "
+                 "{methods.more_data.test_acc_mean:.1%} (baseline {methods.baseline.test_acc_mean:.1%}).",
+                 "按各种子平均，更多数据的测试正确率最高，{methods.more_data.test_acc_mean:.1%}（基线 "
+                 "{methods.baseline.test_acc_mean:.1%}）。")
+    elif m["more_data"]["test_acc_mean"] > m["baseline"]["test_acc_mean"]:
+        tail = T("Measured over the seeds, more data lifts test accuracy from "
+                 "{methods.baseline.test_acc_mean:.1%} to {methods.more_data.test_acc_mean:.1%}, "
+                 "less than {summary.best_regularizer_label} on the small set "
+                 "({methods." + best_reg + ".test_acc_mean:.1%}).",
+                 "按各种子平均，更多数据把测试正确率从 {methods.baseline.test_acc_mean:.1%} 提高到 "
+                 "{methods.more_data.test_acc_mean:.1%}，不如在小数据集上使用{summary.best_regularizer_label}"
+                 "（{methods." + best_reg + ".test_acc_mean:.1%}）。")
+    else:
+        tail = T("Measured over the seeds, more data does not lift test accuracy here "
+                 "({methods.more_data.test_acc_mean:.1%}, baseline {methods.baseline.test_acc_mean:.1%}).",
+                 "按各种子平均，这里更多数据没有提高测试正确率（{methods.more_data.test_acc_mean:.1%}，"
+                 "基线 {methods.baseline.test_acc_mean:.1%}）。")
+    return T(head.en + tail.en, head.zh + tail.zh)
+
+
 NOTE = T("mlplab's note: the methods in the table are mlplab's answer to homework 2, measured "
          "here; the lecture names overfitting, generalization and regularization, not this list.",
          "mlplab 的说明：表中的方法是 mlplab 对作业二的回答，是这里实测的；讲义讲的是过拟合、泛化与正则化，"
@@ -304,7 +336,10 @@ def summary(numbers: dict) -> dict:
     m, cap = numbers["methods"], numbers["capacity_curve"]
     best = max(m, key=lambda k: m[k]["test_acc_mean"])
     i = int(np.argmin(cap["test_error"]))
-    return {"gap_points": {k: 100 * r["gap_mean"] for k, r in m.items()},
+    best_reg = max((k for k in m if k not in ("baseline", "more_data")),
+                   key=lambda k: m[k]["test_acc_mean"])
+    return {"best_regularizer": best_reg, "best_regularizer_label": T(*METHODS[best_reg][0]).text(),
+            "gap_points": {k: 100 * r["gap_mean"] for k, r in m.items()},
             "gap_change_points": {k: 100 * r["gap_change"] for k, r in m.items()},
             "narrowed": sum(1 for k in m if k != "baseline" and m[k]["gap_change"] < 0),
             "methods_tried": len(m) - 1, "best_method": best,
@@ -327,10 +362,11 @@ def findings(numbers: dict) -> list:
           "{summary.final_test_loss:.2f} while the training loss keeps falling.",
           "它的测试损失在第 {curves.best_test_epoch} 轮最低，此后升到 {summary.final_test_loss:.2f}，"
           "而训练损失一直下降。"),
-        T("L1 leaves {methods.l1.small_weights_mean:.1%} of the weights near zero (L2 "
-          "{methods.l2.small_weights_mean:.1%}, baseline {methods.baseline.small_weights_mean:.1%}).",
-          "L1 让 {methods.l1.small_weights_mean:.1%} 的权重接近零（L2 为 {methods.l2.small_weights_mean:.1%}，"
-          "基线 {methods.baseline.small_weights_mean:.1%}）。"),
+        T("L1 leaves {methods.l1.small_weights_mean:.1%} of the weights near zero, |w| < "
+          "{setup.small:g} (L2 {methods.l2.small_weights_mean:.1%}, baseline "
+          "{methods.baseline.small_weights_mean:.1%}).",
+          "L1 让 {methods.l1.small_weights_mean:.1%} 的权重接近零，即 |w| < {setup.small:g}（L2 为 "
+          "{methods.l2.small_weights_mean:.1%}，基线 {methods.baseline.small_weights_mean:.1%}）。"),
         T("{summary.narrowed} of {summary.methods_tried} methods narrow the gap; best test accuracy: "
           "{summary.best_method_label} ({summary.best_test_acc:.1%}).",
           "{summary.methods_tried} 种方法中有 {summary.narrowed} 种缩小了差距；测试正确率最高的是"

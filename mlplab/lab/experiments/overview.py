@@ -43,6 +43,18 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
           "mlplab 的层编号：输入记作 a⁽⁰⁾ = x，L 个计算层对应 W⁽¹⁾ … W⁽ᴸ⁾。讲义把输入算作第一层"
           "（a⁽¹⁾ = x），讲义的 W⁽ˡ⁺¹⁾ 就是 mlplab 的 W⁽ˡ⁾。W⁽ˡ⁾ 每行对应第 l 层的一个神经元"
           "（w_ij：从输入 j 到神经元 i）。代价是讲义的单样本 C = ½‖a − y‖²，一批样本取平均。"),
+        T("mlplab's note on the cost: the forward, backward and gradient-descent sections use the "
+          "lecture's C = ½‖a − y‖², whose output error is δ⁽ᴸ⁾ = (a − y) ⊙ σ′(z⁽ᴸ⁾). The "
+          "classifiers of the later sections (vanishing gradients, overfitting, one cut, the XOR clusters, "
+          "decision boundaries, the CNN) use cross-entropy with a sigmoid or softmax output "
+          "instead, and there δ⁽ᴸ⁾ = a − y, with no σ′: the cost's derivative carries a factor "
+          "1/(a(1 − a)) that cancels σ′(z) = a(1 − a). So a saturated output neuron still "
+          "learns fast; the hidden layers' δ⁽ˡ⁾ keep their factor g′(z⁽ˡ⁾), as in the lecture.",
+          "mlplab 关于代价的说明：前向、反向与梯度下降几节用讲义的 C = ½‖a − y‖²，输出层误差为 "
+          "δ⁽ᴸ⁾ = (a − y) ⊙ σ′(z⁽ᴸ⁾)。后面各节的分类网络（梯度消失、过拟合、只能切一刀、异或四团、决策边界、CNN）"
+          "改用交叉熵配 sigmoid 或 softmax 输出，这时 δ⁽ᴸ⁾ = a − y，没有 σ′：代价的导数带有因子 "
+          "1/(a(1 − a))，正好与 σ′(z) = a(1 − a) 相消。所以输出神经元饱和时仍学得快；隐藏层的 δ⁽ˡ⁾ "
+          "仍保留各自的 g′(z⁽ˡ⁾) 因子，与讲义相同。"),
         T("This report follows the lecture's outline part by part; each section can be rerun "
           "alone with mlplab lab and its id, and the notebooks under notebooks/ repeat the parts "
           "as exercises.",

@@ -34,7 +34,7 @@ def separable_blobs(n: int, seed: int, margin: float = 0.3):
 
 def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     from ..plots.perceptron import (dancing_line_gif, dancing_line_still, drawn_updates,
-                                    mistakes_plot)
+                                    lines_in_view, mistakes_plot)
     from ..text import tr
     from ._rules import perceptron_rule
 
@@ -48,7 +48,7 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                "final": {"w": dance.line_at(dance.n_updates_)[0].tolist(),
                          "b": dance.line_at(dance.n_updates_)[1]},
                "mistakes": dance.mistakes_, "smallest_margin": dance.smallest_margin(X),
-               "lines_drawn": len(drawn_updates(dance.n_updates_))}
+               "lines_drawn": len(lines_in_view(dance, X, drawn_updates(dance.n_updates_)))}
     figures = [
         (dancing_line_gif(dance, X, y, out / "perceptron_dance.gif", max_frames=25 if quick else 60),
          T("The dancing line (animated): it starts as a random line; each frame is one update, "

@@ -12,7 +12,8 @@ from . import ExperimentResult, Table
 NAME = "universal"
 TITLE = "Universal approximation"
 TITLE_ZH = "万能逼近"
-CLAIM = "One hidden layer, wide enough, approximates any continuous function."
+CLAIM = ("One hidden layer, given enough units, approximates any continuous function on a "
+         "bounded interval.")
 LECTURE = T("universal approximation (万能逼近): a network with one hidden layer can approximate "
             "any continuous function.", "万能逼近：含一个隐藏层的网络可以逼近任意连续函数。")
 
@@ -70,6 +71,37 @@ def approximate(f, widths=WIDTHS, *, epochs: int = 1000, seed: int = 0, n_train:
     return x_eval.ravel(), fits, errors
 
 
+def falls_until(means) -> int:
+    """The width up to which the mean error falls at every step (the last width: all the way)."""
+    k = 0
+    while k + 1 < len(means) and means[k + 1] < means[k]:
+        k += 1
+    return WIDTHS[k]
+
+
+def _caption(numbers: dict) -> T:
+    """The figure's caption: where each function's mean error stops falling, as measured."""
+    en = ("Left: each target (black) and the fits of {widths.0} to {widths.5} tanh hidden units. "
+          "Right: max and mean |error| against the width, log axes. On this bounded interval the "
+          "mean error ")
+    zh = ("左：各目标函数（黑线）与 {widths.0} 到 {widths.5} 个 tanh 隐藏单元的拟合。右：最大与平均 |误差| "
+          "随宽度的变化（对数坐标）。在这个有界区间上，平均误差：")
+    parts_en, parts_zh = [], []
+    for k, name in enumerate(numbers["functions"]):
+        if numbers["falls_until"][k] == WIDTHS[-1]:
+            parts_en.append(f"of {name} falls at every width up to {{widths.5}} units")
+            parts_zh.append(f"{name} 一直下降到 {{widths.5}} 个单元")
+        else:
+            parts_en.append(f"of {name} falls from {{widths.0}} to {{falls_until.{k}}} units, "
+                            "then stops falling")
+            parts_zh.append(f"{name} 从 {{widths.0}} 个单元下降到 {{falls_until.{k}}} 个，之后不再下降")
+    stalls = any(f != WIDTHS[-1] for f in numbers["falls_until"])
+    end = (T(". Given enough units the error gets small, but a wider layer is not better at "
+             "every step.", "。单元足够多时误差变得很小，但并不是每加宽一步都更好。") if stalls else
+           T(". Given enough units the error gets small.", "。单元足够多时误差变得很小。"))
+    return T(en + "; ".join(parts_en) + end.en, zh + "；".join(parts_zh) + end.zh)
+
+
 def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
     from ..plots.curves import universal_panel
 
@@ -86,9 +118,10 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                "points": len(x),
                "errors": [{str(w): {"max": errors[name][w][0], "mean": errors[name][w][1]}
                            for w in WIDTHS} for name in names]}
+    numbers["falls_until"] = [falls_until([errors[name][w][1] for w in WIDTHS]) for name in names]
     first, last = str(WIDTHS[0]), str(WIDTHS[-1])
     table = Table(T("Error on [−1, 1] ({points} points) by hidden width: max |error| / mean |error|",
-                    "在 [−1, 1]（{points} 个点）上的误差随隐藏层宽度的变化：max |误差| / 平均 |误差|"),
+                    "在 [−1, 1]（{points} 个点）上的误差随隐藏层宽度的变化：最大 |误差| / 平均 |误差|"),
                   [T("hidden units", "隐藏单元数")] + [T(n, n) for n in names],
                   [[R(f"widths.{i}")] + [T(f"{{errors.{k}.{w}.max:.3g}} / {{errors.{k}.{w}.mean:.3g}}",
                                           f"{{errors.{k}.{w}.max:.3g}} / {{errors.{k}.{w}.mean:.3g}}")
@@ -107,10 +140,6 @@ def run(out: Path, *, quick: bool = False, seed: int = 0) -> ExperimentResult:
                "those hidden units).",
                "mlplab 的说明：|x| 的尖角最难，因为光滑的 tanh 单元会把它磨圆。方法：对 MSE 用 Adam 训练，"
                "每个宽度从上一个宽度训练好的单元出发，再用最小二乘解出输出层（对这些隐藏单元而言是 MSE 的精确最优）。")]
-    caption = T("Left: each target (black) and the fits of {widths.0} to {widths.5} tanh hidden "
-                "units. Right: max and mean |error| against the width, log axes: the error falls "
-                "as the layer widens.",
-                "左：各目标函数（黑线）与 {widths.0} 到 {widths.5} 个 tanh 隐藏单元的拟合。右：max 与平均 |误差| "
-                "随宽度的变化（对数坐标）：隐藏层越宽，误差越小。")
+    caption = _caption(numbers)
     return ExperimentResult(NAME, TITLE, TITLE_ZH, CLAIM, numbers, [(path, caption)], [table],
                             findings, lecture=LECTURE, notes=notes)

@@ -71,7 +71,7 @@ def shift_grid(grids: dict, path: Path) -> Path:
         ax.set(xticks=ticks, xticklabels=labels, yticks=ticks, yticklabels=labels,
                xlabel=tr("shift right dx (pixels)", "向右平移 dx（像素）"),
                ylabel=tr("shift down dy (pixels)", "向下平移 dy（像素）"),
-               title=f"{name.upper()}: " + tr("test accuracy (%)", "测试正确率（%）"))
+               title=name.upper() + tr(": test accuracy (%)", "：测试正确率（%）"))
     return save(fig, path)
 
 

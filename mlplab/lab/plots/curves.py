@@ -53,13 +53,13 @@ def universal_panel(x, targets: Mapping[str, np.ndarray], fits: Mapping[str, Map
         ax = axes[row, 1]
         mx = [errors[name][w][0] for w in widths]
         mean = [errors[name][w][1] for w in widths]
-        ax.loglog(widths, mx, "o-", color=PALETTE[5], lw=2, label=tr("max |error|", "max |误差|"))
+        ax.loglog(widths, mx, "o-", color=PALETTE[5], lw=2, label=tr("max |error|", "最大 |误差|"))
         ax.loglog(widths, mean, "s-", color=PALETTE[0], lw=2, label=tr("mean |error|", "平均 |误差|"))
         ax.set_xticks(widths, [str(w) for w in widths])
         ax.minorticks_off()
         ax.set_xlabel(tr("hidden units (width)", "隐藏单元数（宽度）"))
         ax.set_ylabel(tr("error on [−1, 1]", "[−1, 1] 上的误差"))
-        ax.set_title(tr("error falls with width", "误差随宽度下降"))
+        ax.set_title(tr("error against width", "误差随宽度的变化"))
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=9)
     fig.tight_layout()

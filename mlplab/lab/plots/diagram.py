@@ -31,12 +31,15 @@ def network_diagram(net, path, *, show_bias: bool = True, show_values: bool | No
 
 
 def flow_figure(net, forward: list[list[str]], backward: list[list[str]], path, *,
-                titles: tuple[str, str] = ("", "")):
+                titles: tuple[str, str] = ("", ""), directions: tuple[int, int] = (1, -1)):
     """The lecture's two flows on one network: forward (a⁽ˡ⁾ left to right) and training
-    (δ⁽ˡ⁾ right to left); ``forward[l][i]`` / ``backward[l][i]`` label neuron i of layer l."""
+    (δ⁽ˡ⁾ right to left); ``forward[l][i]`` / ``backward[l][i]`` label neuron i of layer l.
+
+    ``directions`` are the arrows of the two panels: +1 left to right (a forward pass), −1
+    right to left (the backward recursion)."""
     sizes = _sizes(net)
     fig, axes = figure(2, 1, figsize=(2.6 * len(sizes) + 1.2, 2 * (1.0 * max(sizes) + 2.4)))
-    for ax, labels, direction, title in zip(axes, (forward, backward), (1, -1), titles):
+    for ax, labels, direction, title in zip(axes, (forward, backward), directions, titles):
         draw_network(ax, net, show_bias=False, show_values=False, neuron_labels=labels)
         x0, x1 = (-0.3, (len(sizes) - 1) * DX + 0.3)[::direction]
         y = max(_ys(n)[0] for n in sizes) + 1.25

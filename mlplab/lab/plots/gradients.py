@@ -43,7 +43,7 @@ def speed_of_learning(speed: dict, path: Path, escape: int | None = None) -> Pat
         ax.grid(alpha=0.3, which="both", lw=0.5)
     if escape:
         np.atleast_1d(axes)[-1].axvline(escape, color="0.3", ls=":", lw=1.5)
-    np.atleast_1d(axes)[0].set_ylabel(tr("‖∂C/∂b⁽ˡ⁾‖ (training probe)", "‖∂C/∂b⁽ˡ⁾‖（训练集探针）"))
+    np.atleast_1d(axes)[0].set_ylabel(tr("‖∂C/∂b⁽ˡ⁾‖ (on a fixed set of training images)", "‖∂C/∂b⁽ˡ⁾‖（在固定的一组训练图片上）"))
     np.atleast_1d(axes)[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.suptitle(tr("Speed of learning: sigmoid networks on digits",
                     "学习速度：digits 上的 sigmoid 网络"), y=1.02)

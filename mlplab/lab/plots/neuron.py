@@ -43,7 +43,7 @@ def neuron_figure(w, b: float, x, path, *, activation: str = "sgn", title: str =
     ax.add_patch(Circle((0.6, -2.45), 0.28, fc="0.85", ec="black", lw=1.2))
     ax.text(0.6, -2.45, "+1", ha="center", va="center", fontsize=10)
     _arrow(ax, (0.9, -2.4), (sigma[0] - 0.45, sigma[1] - 0.35), ls=":")
-    ax.text(2.3, -1.75, f"b = {b:+g}", fontsize=10.5, ha="center",
+    ax.text(2.3, -1.75, f"b = {b:+g}".replace("-", "−"), fontsize=10.5, ha="center",
             bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
     ax.add_patch(Circle(sigma, 0.5, fc="white", ec="black", lw=1.8))
     ax.text(*sigma, "Σ", ha="center", va="center", fontsize=22)

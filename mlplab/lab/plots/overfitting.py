@@ -112,7 +112,9 @@ def error_curve(curve: dict, over: str, path: Path) -> Path:
                               ("test_error", tr("test error", "测试误差"), PALETTE[5])):
         mean, std = 100 * np.asarray(curve[key]), 100 * np.asarray(curve[key + "_std"])
         ax.plot(v, mean, "o-", color=color, label=label)
-        ax.fill_between(v, mean - std, mean + std, color=color, alpha=0.15)
+        # an error rate lies in [0, 100] %: the ± std band is clipped there
+        ax.fill_between(v, np.clip(mean - std, 0, 100), np.clip(mean + std, 0, 100), color=color,
+                        alpha=0.15)
     ax.set_xscale("log")
     ax.set_xticks(v, [str(int(t)) for t in v])
     ax.minorticks_off()

@@ -20,14 +20,39 @@ def _limits(X: Array, margin: float | None = None):
 
 
 def line_points(w: Array, b: float, xlim, ylim) -> Array | None:
-    """Two end points of ``w·x + b = 0`` across the box, or None when w = 0 (no line yet)."""
+    """The two end points of the part of ``w·x + b = 0`` inside the box ``xlim × ylim``;
+    None when w = 0 (no line yet) or when the line misses the box (it is outside the view)."""
+    w = np.asarray(w, float)
     if not np.any(w):
         return None
-    if abs(w[1]) >= abs(w[0]):
-        xs = np.array(xlim)
-        return np.c_[xs, -(w[0] * xs + b) / w[1]]
-    ys = np.array(ylim)
-    return np.c_[-(w[1] * ys + b) / w[0], ys]
+    (x0, x1), (y0, y1) = sorted(xlim), sorted(ylim)
+    ends = []
+    if w[1] != 0:  # where it meets the left and right edges
+        ends += [(x, -(w[0] * x + b) / w[1]) for x in (x0, x1)]
+    if w[0] != 0:  # and the bottom and top edges
+        ends += [(-(w[1] * y + b) / w[0], y) for y in (y0, y1)]
+    tol = 1e-9 * max(x1 - x0, y1 - y0, 1.0)
+    inside = np.array([(x, y) for x, y in ends
+                       if x0 - tol <= x <= x1 + tol and y0 - tol <= y <= y1 + tol]).reshape(-1, 2)
+    if len(inside) < 2:
+        return None
+    d = np.linalg.norm(inside[:, None] - inside[None], axis=-1)
+    i, j = np.unravel_index(np.argmax(d), d.shape)
+    return None if d[i, j] <= tol else inside[[i, j]]  # a corner touched is no line
+
+
+def view_limits(X: Array, margin: float | None = None):
+    """The box these figures show around the points ``X``: ``(xlim, ylim)``."""
+    return _limits(np.asarray(X, float), margin)
+
+
+def lines_in_view(clf, X: Array, updates, unit: int = 0) -> list[int]:
+    """Which of ``updates`` leave a line ``clf.line_at(u)`` that crosses the figure's box."""
+    xlim, ylim = view_limits(X)
+    return [u for u in updates if line_points(*clf.line_at(u, unit), xlim, ylim) is not None]
+
+
+OUTSIDE = (" (outside the view)", "（在视野之外）")  # appended to a label as it is
 
 
 def _frames(n_updates: int, max_frames: int) -> list[int]:
@@ -53,6 +78,11 @@ def dancing_line_gif(clf, X: Array, y: Array, path, *, max_frames: int = 60, fps
         pts = line_points(w, b, xlim, ylim)
         if pts is not None:
             ax.plot(pts[:, 0], pts[:, 1], color="black", lw=2.5, label="w·x + b = 0")
+        elif np.any(w):
+            ax.plot([], [], color="black", lw=2.5, label="w·x + b = 0" + tr(*OUTSIDE))
+            ax.text(0.5, 0.95, tr("the line is outside the view", "这条线在视野之外"),
+                    transform=ax.transAxes, ha="center", va="top", fontsize=9, color=PALETTE[5],
+                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.7", alpha=0.9))
         if u > 0:
             k = clf.update_samples_[u - 1]
             ax.scatter(*X[k], s=260, facecolors="none", edgecolors=PALETTE[5], linewidths=2.5,
@@ -98,23 +128,20 @@ def dancing_line_still(clf, X: Array, y: Array, path, *, title: str = "", unit: 
     fig, ax = figure(figsize=(5.6, 5.0))
     n = clf.n_updates_
     drawn = drawn_updates(n, max_lines)
+    shown = lines_in_view(clf, X, drawn, unit)
     cmap = __import__("matplotlib").colormaps["Greys"]
-    for u in drawn:
+    for u in shown:
         pts = line_points(*clf.line_at(u, unit), xlim, ylim)
-        if pts is not None:
-            ax.plot(pts[:, 0], pts[:, 1], color=cmap(0.3 + 0.5 * u / max(n, 1)), lw=1.1,
-                    ls="--" if u == 0 else "-")
-    label = (tr(f"the {n} earlier lines", f"之前的 {n} 条线") if len(drawn) == n else
-             tr(f"{len(drawn)} of the {n} earlier lines", f"之前 {n} 条线中的 {len(drawn)} 条"))
-    ax.plot([], [], color="0.5", lw=1, label=label)
-    ax.plot([], [], color="0.5", lw=1, ls="--", label=tr("the random start", "随机起点"))
-    pts = line_points(*clf.line_at(n, unit), xlim, ylim)
-    if pts is not None:
-        ax.plot(pts[:, 0], pts[:, 1], color="black", lw=2.8, label=tr("final line", "最终的线"))
+        ax.plot(pts[:, 0], pts[:, 1], color=cmap(0.3 + 0.5 * u / max(n, 1)), lw=1.1,
+                ls="--" if u == 0 else "-")
+    ax.plot([], [], color="0.5", lw=1, label=_earlier_label(n, len(drawn), len(shown)))
+    outside = "" if 0 in shown else tr(*OUTSIDE)
+    ax.plot([], [], color="0.5", lw=1, ls="--", label=tr("the random start", "随机起点") + outside)
+    _line_or_outside(ax, clf.line_at(n, unit), xlim, ylim, tr("final line", "最终的线"),
+                     color="black", lw=2.8)
     if highlight is not None:
-        pts = line_points(*clf.line_at(highlight, unit), xlim, ylim)
-        if pts is not None:
-            ax.plot(pts[:, 0], pts[:, 1], color=PALETTE[5], lw=2.5, ls="--", label=highlight_label)
+        _line_or_outside(ax, clf.line_at(highlight, unit), xlim, ylim, highlight_label,
+                         color=PALETTE[5], lw=2.5, ls="--")
     scatter_classes(ax, X, y, size=60 if len(X) <= 10 else 28)
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
@@ -123,6 +150,29 @@ def dancing_line_still(clf, X: Array, y: Array, path, *, title: str = "", unit: 
     ax.set_title(title or clf.stop_reason_, fontsize=10.5)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8, frameon=False)
     return save(fig, path)
+
+
+def _earlier_label(n: int, sampled: int, shown: int) -> str:
+    """What the grey lines are: how many of the ``n`` earlier lines are drawn, and why not all."""
+    if shown == n:
+        return tr(f"the {n} earlier lines", f"之前的 {n} 条线")
+    if sampled == n:
+        return tr(f"{shown} of the {n} earlier lines (the other {n - shown} outside the view)",
+                  f"之前 {n} 条线中的 {shown} 条（另 {n - shown} 条在视野之外）")
+    return tr(f"{shown} of the {n} earlier lines (of {sampled} sampled, {sampled - shown} "
+              "outside the view)",
+              f"之前 {n} 条线中的 {shown} 条（抽取 {sampled} 条，其中 {sampled - shown} 条在视野之外）")
+
+
+def _line_or_outside(ax, line, xlim, ylim, label: str, **style) -> bool:
+    """Draw ``line = (w, b)`` inside the box, or only its legend entry marked as outside."""
+    pts = line_points(*line, xlim, ylim)
+    if pts is None:
+        if np.any(line[0]):
+            ax.plot([], [], label=label + tr(*OUTSIDE), **style)
+        return False
+    ax.plot(pts[:, 0], pts[:, 1], label=label, **style)
+    return True
 
 
 def mistakes_plot(runs: dict, path, *, title: str = ""):
@@ -136,6 +186,7 @@ def mistakes_plot(runs: dict, path, *, title: str = ""):
                 color=PALETTE[i % len(PALETTE)], label=label)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlabel(tr("epoch", "轮次"))
+    ax.xaxis.set_major_locator(__import__("matplotlib").ticker.MaxNLocator(integer=True))
     ax.set_ylabel(tr("share of samples misclassified", "分错的样本比例"))
     ax.yaxis.set_major_formatter(__import__("matplotlib").ticker.PercentFormatter(1.0))
     ax.set_title(title or tr("Mistakes per epoch", "每轮分错的样本"))

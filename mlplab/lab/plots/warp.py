@@ -48,6 +48,7 @@ class Warp:
     projected: bool     # True when the hidden space was wider than 2 and projected
     explained: float    # variance share the two axes keep (1.0 when not projected)
     path: object = None
+    cuts_outside: tuple = ()  # hidden units whose own cut w_i·x + b_i = 0 misses the left panel
 
 
 def _grid_lines(X: Array, n_lines: int = 17, n_points: int = 200) -> list[Array]:
@@ -82,17 +83,21 @@ def _label_points(ax, U: Array, X: Array) -> None:
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
 
 
-def _draw_line(ax, w: Array, c: float, **style) -> None:
-    """Draw w·u + c = 0 across the current axes limits."""
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    if abs(w[1]) >= abs(w[0]):
-        xs = np.array([x0, x1])
-        ax.plot(xs, -(w[0] * xs + c) / w[1], **style)
+def _draw_line(ax, w: Array, c: float, **style) -> bool:
+    """Draw w·u + c = 0 inside the current axes limits; a line that misses them gets only its
+    legend entry, marked "(outside the view)". Returns whether it is drawn."""
+    from .perceptron import OUTSIDE, line_points
+
+    xlim, ylim = ax.get_xlim(), ax.get_ylim()
+    pts = line_points(np.asarray(w, float), c, xlim, ylim)
+    if pts is None:
+        style["label"] = style.get("label", "") + tr(*OUTSIDE)
+        ax.plot([], [], **style)
     else:
-        ys = np.array([y0, y1])
-        ax.plot(-(w[1] * ys + c) / w[0], ys, **style)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
+        ax.plot(pts[:, 0], pts[:, 1], **style)
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
+    return pts is not None
 
 
 def warp_figure(net, X: Array, y: Array, path, *, title: str = "", show_cuts: bool = True) -> Warp:
@@ -102,7 +107,7 @@ def warp_figure(net, X: Array, y: Array, path, *, title: str = "", show_cuts: bo
     fig, (left, right) = figure(1, 2, figsize=(12, 5.4))
     lines = _grid_lines(X)
     size = 70 if len(X) <= 10 else 28
-    _input_panel(left, net, X, y, lines, size, show_cuts)
+    outside = _input_panel(left, net, X, y, lines, size, show_cuts)
     # ---- right: the same grid and data in hidden space, and a straight boundary
     H = hidden(net, X)
     d = H.shape[1]
@@ -157,11 +162,13 @@ def warp_figure(net, X: Array, y: Array, path, *, title: str = "", show_cuts: bo
         fig.suptitle(title, fontsize=13)
     fig.tight_layout()
     saved = save(fig, path)
-    return Warp(H=U, w=w2, c=c2, projected=d > 2, explained=explained, path=saved)
+    return Warp(H=U, w=w2, c=c2, projected=d > 2, explained=explained, path=saved,
+                cuts_outside=tuple(outside))
 
 
-def _input_panel(left, net, X: Array, y: Array, lines, size: int, show_cuts: bool) -> None:
-    """The left panel: the input plane, its grid and the network's curved boundary."""
+def _input_panel(left, net, X: Array, y: Array, lines, size: int, show_cuts: bool) -> list[int]:
+    """The left panel: the input plane, its grid and the network's curved boundary; returns
+    the hidden units (1-based) whose cut lies outside it."""
     xx, yy = grid(X, steps=200, margin=0.15)
     P = probability(net, np.c_[xx.ravel(), yy.ravel()]).reshape(xx.shape)
     left.contourf(xx, yy, P, levels=np.linspace(0, 1, 11), cmap=PROBABILITY_CMAP, alpha=0.45)
@@ -171,17 +178,19 @@ def _input_panel(left, net, X: Array, y: Array, lines, size: int, show_cuts: boo
         left.contour(xx, yy, P, levels=[0.5], colors="black", linewidths=2.5)
     left.plot([], [], color="black", lw=2.5, label=tr("network's boundary (p = 0.5)",
                                                        "网络的决策边界（p = 0.5）"))
-    first = net.layers[1]
-    if show_cuts and first.n_in == 2 and first.n_out <= 4 and net.L > 1:
-        for i in range(first.n_out):  # each hidden unit's own cut w_i·x + b_i = 0
-            _draw_line(left, first.W[i], float(first.b[i]), color=PALETTE[2 + i], lw=1.8,
-                       ls="--", label=tr(f"hidden unit {i + 1}'s cut", f"隐藏单元 {i + 1} 的一刀")
-                       + f": w{_SUB[i + 1]}·x + b{_SUB[i + 1]} = 0")
-    scatter_classes(left, X, y, size=size)
-    _label_points(left, X, X)
     left.set_xlim(xx.min(), xx.max())
     left.set_ylim(yy.min(), yy.max())
+    first, outside = net.layers[1], []
+    if show_cuts and first.n_in == 2 and first.n_out <= 4 and net.L > 1:
+        for i in range(first.n_out):  # each hidden unit's own cut w_i·x + b_i = 0
+            if not _draw_line(left, first.W[i], float(first.b[i]), color=PALETTE[2 + i], lw=1.8,
+                              ls="--", label=tr(f"hidden unit {i + 1}'s cut", f"隐藏单元 {i + 1} 的一刀")
+                              + f": w{_SUB[i + 1]}·x + b{_SUB[i + 1]} = 0"):
+                outside.append(i + 1)
+    scatter_classes(left, X, y, size=size)
+    _label_points(left, X, X)
     left.set_xlabel("x₁")
     left.set_ylabel("x₂")
     left.set_title(tr("input space: the network's boundary", "输入空间：网络的决策边界"))
     _legend_below(left)
+    return outside
