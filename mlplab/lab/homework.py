@@ -33,12 +33,14 @@ def _homework_1(ran, lang: str) -> str:
         return (f"<p>讲义作业一：自己手推前向与反向传播。{_link('forward', lang)} 与 "
                 f"{_link('backprop', lang)} 两节给出 <span class='math'>3-3-2</span> 网络上一个样本的每个 z、a、δ、梯度和更新后的参数，"
                 "可以逐项核对自己的推导；笔记本 "
-                f"{_nb('02_forward_backward.ipynb')} 换一组权重让你先算、再用 <code>mlplab.trace</code> 对答案。</p>")
+                f"{_nb('02_forward_backward.ipynb')} 用另一个网络（Mazur 的经典例子）让你先手算、再用 "
+                "<code>mlplab.trace</code> 对答案。</p>")
     return (f"<p>The lecture's homework 1: derive the forward and backward passes by hand. "
             f"{_link('forward', lang)} and {_link('backprop', lang)} show every z, a, δ, gradient and "
             "updated parameter of one sample through the <span class='math'>3-3-2</span> network, to check a derivation entry "
-            f"by entry; notebook {_nb('02_forward_backward.ipynb')} gives new weights to work by hand "
-            "first, then checks them with <code>mlplab.trace</code>.</p>")
+            f"by entry; notebook {_nb('02_forward_backward.ipynb')} gives another network (Mazur's "
+            "well-known worked example) to work by hand first, then checks it with "
+            "<code>mlplab.trace</code>.</p>")
 
 
 def _homework_2(ran, lang: str) -> str:
@@ -86,7 +88,8 @@ def _homework_3(ran, lang: str) -> str:
                 "卷积层的前向是 z = W ⋆ a + b，反向仍是 δ 递推，只是把转置乘积换成与翻转卷积核的完全相关；"
                 "循环网络在每个时间步共享同一个 W，随时间反向传播就是沿 t（而不是沿 l）运行的 δ 递推，"
                 "其中 W 与 g′ 因子的连乘正是梯度消失/爆炸一节的那个乘积。</p></div>"
-                f"<p>本报告运行时发现的实验（由 <code>mlplab/lab/experiments</code> 自动发现）：</p><ul>{items}</ul>")
+                f"<p>本报告运行时发现的实验（由 <code>mlplab/lab/experiments</code> 自动发现）：</p><ul>{items}</ul>"
+                f"<p>笔记本 {_nb('07_cnn_rnn.ipynb')} 训练一个 CNN 和一个 RNN，并附练习题。</p>")
     return ("<div class=\"lecture\"><p><span class=\"label\">The lecture:</span> 依据本节基础，可开始自行学习CNN，RNN "
             "(on this foundation, go on to learn CNNs and RNNs by yourself).</p></div>"
             "<div class=\"notes\"><p class=\"label\">mlplab's notes</p><p>The machinery carries over "
@@ -96,7 +99,8 @@ def _homework_3(ran, lang: str) -> str:
             "the δ recursion run along t instead of l, whose product of W and g′ factors is the one of "
             "the vanishing/exploding section.</p></div>"
             "<p>Labs found when this report ran (discovered in <code>mlplab/lab/experiments</code>):</p>"
-            f"<ul>{items}</ul>")
+            f"<ul>{items}</ul><p>Notebook {_nb('07_cnn_rnn.ipynb')} trains a CNN and an RNN, with "
+            "exercises.</p>")
 
 
 def homework_html(entry_id: str, ran, lang: str) -> str:

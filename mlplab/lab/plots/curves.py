@@ -25,7 +25,9 @@ def loss_curves(curves: Mapping[str, Sequence[float]], path, *, title: str = "Tr
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    # below the axes: inside, the labels covered the curves where they fall
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False,
+              ncol=1 if len(curves) < 4 else 2)
     return save(fig, path)
 
 
