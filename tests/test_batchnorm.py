@@ -110,8 +110,8 @@ def test_batchnorm_after_a_sequence_names_the_fix():
     """It advised BatchNorm(T) or BatchNorm(None), T being the sequence length."""
     from mlplab.layers import LSTM, TimeDense
 
-    with pytest.raises(ConfigError, match=r"receives sequences of shape \(5, 4\) .*"
-                                                 r"return_sequences=False"):
+    with pytest.raises(ConfigError, match=r"receives samples of shape \(5, 4\); put Flatten"
+                                                 r"\(\) before it, or, .* return_sequences=False"):
         Network.from_layers([Input((5, 2)), LSTM(None, 4, return_sequences=True),
                              BatchNorm(None), TimeDense(None, 3, "softmax")],
                             loss="cross_entropy", seed=0)

@@ -175,3 +175,23 @@ def test_weights_set_by_hand_are_kept_by_a_seeded_network():
     W = seeded.W.copy()
     Network.from_layers([Input(2), seeded, Dense(2, 1)], loss="mse", seed=0)
     np.testing.assert_array_equal(seeded.W, W)
+
+
+def test_copies_residual_blocks_and_seedless_networks():
+    """A deep copy of an untouched layer is untouched too; a Residual's layers are seeded;
+    without a seed nothing is drawn again (the weights a user saw stay)."""
+    import copy
+
+    from mlplab.layers import Residual
+
+    template = [Input(2), Dense(2, 4, "relu"), Dense(4, 1)]
+    W = [Network.from_layers(copy.deepcopy(template), loss="mse", seed=s).layers[1].W
+         for s in (0, 1, 0)]
+    assert not np.array_equal(W[0], W[1]) and np.array_equal(W[0], W[2])
+    inner = [Network.from_layers([Input(3), Residual([Dense(3, 3, "relu")]), Dense(3, 1)],
+                                 loss="mse", seed=0).layers[1].layers[0].W for _ in range(2)]
+    np.testing.assert_array_equal(*inner)
+    layer = Dense(2, 3)
+    seen = layer.W.copy()
+    Network.from_layers([Input(2), layer, Dense(None, 1)], loss="mse")
+    np.testing.assert_array_equal(layer.W, seen)

@@ -254,6 +254,7 @@ def test_equal_to_pytorch_autograd(kind, options):
     (lambda: LSTM(None, 4, forget_bias=float("nan")), "forget_bias must be a finite number"),
     (lambda: GRU(None, 4, mask_value=float("nan")), "mask_value must be a finite number"),
     (lambda: SimpleRNN(None, 4, mask_value=True), "mask_value must be a finite number"),
+    (lambda: SimpleRNN(None, 4, mask_value=np.float32(np.inf)), "mask_value must be a finite"),
     (lambda: LSTM(None, 4, return_sequences="no"), "return_sequences must be True or False"),
 ])
 def test_recurrent_options_are_checked(make_layer, message):
@@ -261,8 +262,13 @@ def test_recurrent_options_are_checked(make_layer, message):
         make_layer()
 
 
+def test_numpy_scalars_are_mask_values():
+    assert LSTM(None, 4, mask_value=np.float32(0)).mask_value == 0.0
+    assert type(GRU(None, 4, mask_value=np.int64(-1)).mask_value) is float  # for the JSON
+
+
 def test_the_messages_name_the_sequence_fixes(tmp_path):
-    with pytest.raises(ConfigError, match=r"put TimeDense\(...\) there .* return_sequences=False"):
+    with pytest.raises(ConfigError, match=r"use TimeDense\(...\) .* return_sequences=False"):
         Network.from_layers([Input((10, 2)), LSTM(None, 4, return_sequences=True),
                              Dense(None, 1, "identity")], loss="mse", seed=0)
     net = Network.from_layers([Input((10, 2)), LSTM(None, 4, forget_bias=2.0),

@@ -144,14 +144,16 @@ def check_targets(loss: Loss, Y: Array, name: str = "Y") -> None:
     if bool(xp.any(Y < 0)) or bool(xp.any(Y > 1)):
         raise DataError(f"{name} holds values outside [0, 1], but {loss.name} needs "
                         "probabilities (0/1 labels or soft labels); pass class labels or "
-                        "one-hot rows, or use loss='mse' for other targets")
+                        "one-hot rows (±1 labels: (y + 1) / 2), or use loss='mse' for other "
+                        "targets")
     if loss.name == "categorical_cross_entropy":
         off = xp.abs(xp.sum(Y, axis=-1) - 1) > 1e-3
         if bool(xp.any(off)):
             raise DataError(f"{name}'s rows must each sum to 1 for categorical cross-entropy "
                             f"({int(xp.sum(xp.astype(off, xp.int64)))} do not): one-hot rows "
-                            "or a distribution over the classes; for several labels per "
-                            "sample use output='sigmoid' with binary cross-entropy")
+                            "or a distribution over the classes (every step of a sequence "
+                            "too: there is no per-step mask); for several labels per sample "
+                            "use output='sigmoid' with binary cross-entropy")
 
 
 def default_output(loss: Loss, hidden: Activation) -> Activation:

@@ -98,7 +98,9 @@ class Network:
         Every layer is built on the output shape of the one below (a mismatch is a ConfigError
         naming both). The last layer must be :class:`Dense`: its activation is the output's g.
         Layers whose weights are drawn at build (``Dense(None, …)``, ``Conv2D``) and that were
-        given no ``rng`` draw them from ``seed``.
+        given no ``rng`` draw them from ``seed``; with a seed, so do layers given their input
+        width (``Dense(3, …)``, ``LSTM(3, …)``, also inside a ``Residual``) that drew theirs
+        without a generator when made and were not changed since.
         """
         layers = list(layers)
         if len(layers) < 2 or not isinstance(layers[0], Input) or not isinstance(layers[-1], Dense):
@@ -117,7 +119,7 @@ class Network:
                 raise ConfigError(f"from_layers: item {i} is {type(layer).__name__} "
                                   f"{str(layer)[:40]!r}, not a layer; give mlplab.layers "
                                   "objects such as Dense(None, 4, 'relu')")
-            layer.seed_from(rng)
+            layer.seed_from(rng, redraw=seed is not None)
             shape = layer.build(shape)  # each layer checks the shape it receives
         self.layers: list[Layer] = layers
         self.loss = loss

@@ -73,17 +73,19 @@ class Layer:
             self.out_shape = self.in_shape
         return self.out_shape
 
-    def seed_from(self, rng) -> None:
+    def seed_from(self, rng, redraw: bool = True) -> None:
         """Draw the weights that ``build`` will draw from ``rng``, unless this layer was given
         a generator of its own (``Network.from_layers`` passes the network's this way). A layer
         given its input width drew its weights when made; drawn without a generator and not
-        changed since, they are drawn again from ``rng``: the network's seed decides them."""
+        changed since, they are drawn again from ``rng`` where ``redraw`` (the network was
+        given a seed): the network's seed decides them."""
         mine = vars(self)
         if mine.get("_init_rng", False) is not None or not self.param_names:
             return
         if getattr(self, self.param_names[0], None) is None:
             self._init_rng = rng
-        elif mine.get("_unseeded") is not None and mine["_unseeded"] == self.fingerprint():
+        elif redraw and mine.get("_unseeded") is not None \
+                and mine["_unseeded"] == self.fingerprint():
             self._init_rng = rng
             self.redraw()
 
@@ -91,10 +93,12 @@ class Layer:
         """Draw the weights again, from ``_init_rng`` (layers that draw at construction)."""
 
     def fingerprint(self) -> tuple | None:
-        """The parameters' identities and checksums: whether anyone changed them since."""
+        """The parameters' shapes, types and checksums: whether anyone changed them since (a
+        copy of an untouched layer is untouched too)."""
         try:
-            return tuple((id(p), zlib.crc32(np.ascontiguousarray(p))) for p in self.params)
-        except (TypeError, ValueError, BufferError):  # not NumPy's: never taken as untouched
+            return tuple((p.shape, p.dtype.str, zlib.crc32(np.ascontiguousarray(p)))
+                         for p in self.params)
+        except (AttributeError, TypeError, ValueError, BufferError):  # not NumPy's: kept
             return None
 
     def forward(self, A_prev: Array, training: bool = False) -> Array:

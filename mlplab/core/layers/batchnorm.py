@@ -94,10 +94,10 @@ class BatchNorm(Layer):
 
     def build(self, in_shape: tuple) -> tuple:
         in_shape = tuple(in_shape)
-        if len(in_shape) == 2:  # (T, features): no per-step normalization here
-            raise ConfigError(f"{self!r} normalizes vectors or feature maps, but receives "
-                              f"sequences of shape {in_shape} (time, features); put it after "
-                              "a layer that gives vectors (return_sequences=False or a Dense)")
+        if len(in_shape) == 2:  # (T, features) or (H, W): neither is normalized here
+            raise ConfigError(f"{self!r} normalizes vectors (n,) or feature maps (C, H, W), but "
+                              f"receives samples of shape {in_shape}; put Flatten() before it, "
+                              "or, after a recurrent layer, give it return_sequences=False")
         if len(in_shape) not in (1, 3) or (self.n is not None and in_shape[0] != self.n):
             raise ConfigError(f"{self!r} normalizes {self.n or 'n'} units (vectors) or channels "
                               f"(maps (C, H, W)) but receives samples of shape {in_shape}; "

@@ -64,9 +64,9 @@ class Dense(Layer):
 
     def build(self, in_shape: tuple) -> tuple:
         if len(in_shape) != 1:
-            fix = ("put TimeDense(...) there for an output at every step, or give the recurrent "
-                   "layer return_sequences=False for one at the end" if len(in_shape) == 2
-                   else "put Flatten() before it")
+            fix = ("put Flatten() before it; after a recurrent layer with return_sequences=True "
+                   "use TimeDense(...) for an output at every step, or return_sequences=False "
+                   "for one at the end" if len(in_shape) == 2 else "put Flatten() before it")
             raise ConfigError(f"{self!r} takes vectors, but the layer below gives samples of shape "
                               f"{tuple(in_shape)}; {fix}")
         out = super().build(in_shape)

@@ -38,6 +38,8 @@ Options every recurrent layer has:
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ...errors import ConfigError, DataError
@@ -78,11 +80,11 @@ class Recurrent(Layer):
         self.return_sequences = bool(return_sequences)
         self.init, self._init_rng, self.dtype = init, rng, np.dtype(dtype)
         get_initializer(init)  # an unknown name fails here, not at build
-        if mask_value is not None and (isinstance(mask_value, bool) or not isinstance(
-                mask_value, (int, float)) or not np.isfinite(mask_value)):
+        if mask_value is not None and (isinstance(mask_value, (bool, np.bool_)) or not isinstance(
+                mask_value, numbers.Real) or not np.isfinite(mask_value)):
             raise ConfigError(f"mask_value must be a finite number or None, got {mask_value!r} "
                               "(NaN equals nothing: pad with e.g. 0.0 and pass mask_value=0.0)")
-        self.mask_value = mask_value
+        self.mask_value = None if mask_value is None else float(mask_value)
         self.param_names = tuple(
             name for gate in self.GATES for name in (f"W_x{gate}", f"W_h{gate}", _bias(gate))
         ) + self.EXTRA_BIASES

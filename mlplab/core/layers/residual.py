@@ -67,6 +67,10 @@ class Residual(Layer):
     def grads(self) -> list[Array]:
         return [g for layer in self.layers for g in layer.grads]
 
+    def seed_from(self, rng, redraw: bool = True) -> None:
+        for layer in self.layers:  # its layers know their widths: drawn when made
+            layer.seed_from(rng, redraw)
+
     def to(self, where) -> None:
         for layer in self.layers:
             layer.to(where)
