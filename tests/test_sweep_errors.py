@@ -73,6 +73,42 @@ def test_other_searches_keep_scikit_learns_own_check(data):
         GridSearchCV(MLPClassifier(**EARLY), {"validation_fraction": [0.001]}, cv=2).fit(*data)
 
 
+def test_a_combination_that_cannot_go_together_scores_nan(data):
+    """solver='lbfgs' with dropout: each value is good, the pair is not; scikit-learn's one
+    call scores it NaN, and so does the sweep (it refused the whole grid before)."""
+    with pytest.warns(UserWarning, match=r"1 of the grid's 4 combinations cannot be used"):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=ConvergenceWarning)
+            warnings.filterwarnings("ignore", message=".*fits failed")
+            search = sweep(MLPClassifier(max_iter=5, random_state=0),
+                           {"solver": ["adam", "lbfgs"], "dropout": [0.0, 0.1]}, *data, cv=2,
+                           n_jobs=1)
+    scores = {(p["solver"], p["dropout"]): m for p, m in
+              zip(search.cv_results_["params"], search.cv_results_["mean_test_score"])}
+    assert np.isnan(scores[("lbfgs", 0.1)])
+    assert all(np.isfinite(v) for k, v in scores.items() if k != ("lbfgs", 0.1))
+
+
+def test_a_search_nested_in_a_sweep_keeps_its_own_check(data):
+    """A search run inside the sweep's thread (here from its progress callback) keeps
+    scikit-learn's check, and its failures are not counted as the sweep's."""
+    raised = []
+
+    def progress(_):
+        try:
+            GridSearchCV(MLPClassifier(**EARLY), {"validation_fraction": [0.001]},
+                         cv=2).fit(*data)
+        except ValueError as exc:
+            raised.append(str(exc))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = sweep(MLPClassifier(max_iter=5, random_state=0), {"alpha": [1e-4, 1e-3]},
+                       *data, cv=2, n_jobs=1, progress=progress)
+    assert raised and all("All the 2 fits failed" in r for r in raised)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
 class NoFit(Exception):
     pass
 
@@ -83,8 +119,8 @@ class NoFit(Exception):
      r"must be a sequence of positive ints.*; remove it from the grid"),
     ({"activation": ["relu", "banana"]}, {"n_iter": 2}, ConfigError,
      "grid value activation='banana' cannot be used"),
-    ({"solver": ["adam", "lbfgs"], "dropout": [0.1]}, {}, ConfigError,
-     r"the grid's combination \{'dropout': 0.1, 'solver': 'lbfgs'\} cannot be used"),
+    ({"solver": ["lbfgs"], "dropout": [0.1]}, {}, ConfigError,
+     r"no combination of the grid can be used, e.g. \{'dropout': 0.1, 'solver': 'lbfgs'\}"),
     ({"alpha": [0.1]}, {"estimator": MLPClassifier(max_iter=0)}, ConfigError,
      r"^MLPClassifier: max_iter must be an integer ≥ 1, got 0$"),
     ({"alpha": 0.1}, {}, ConfigError, r"grid\['alpha'\] must be a list .* write \[0.1\]"),

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import threading
 import warnings
 from dataclasses import dataclass
@@ -85,16 +86,18 @@ class _Grouped:
         if not _install_fit_error_collector():
             group = len(candidates)  # one call: scikit-learn's own check is then the sweep's
         errors, results = [], {"mean_test_score": np.zeros(0)}
-        _COLLECTING.errors = errors
+        _active()[id(self)] = errors
         try:
-            with warnings.catch_warnings():  # scikit-learn's per-call warnings: said once below
+            # scikit-learn's per-call warnings, said once below (catch_warnings is the
+            # process's: two sweeps in two threads share the filter for a while)
+            with warnings.catch_warnings():
                 for message in _PER_CALL_WARNINGS:
                     warnings.filterwarnings("ignore", message, UserWarning)
                 for start in range(0, len(candidates), group):
                     results = evaluate_candidates(candidates[start:start + group])
                     self._report(results, len(candidates))
         finally:
-            _COLLECTING.errors = None
+            _active().pop(id(self), None)
         _judge_fit_errors(errors, len(candidates) * self._n_folds)
         if not np.isfinite(results["mean_test_score"]).all():
             warnings.warn(f"One or more of the test scores are non-finite: "
@@ -113,19 +116,28 @@ class _Grouped:
         return state
 
 
-# the fit errors of the grouped search running in this thread (None: no such search)
+# the grouped searches running in this thread: id(search) → the fit errors collected for it
 _COLLECTING = threading.local()
 _SKLEARN_CHECK = {}  # scikit-learn's own check, once replaced
 # warned by scikit-learn after each group (the split's, said by _check_data; the NaN scores')
 _PER_CALL_WARNINGS = ("The least populated class", "One or more of the test scores are non-finite")
 
 
+def _active() -> dict:
+    if not hasattr(_COLLECTING, "searches"):
+        _COLLECTING.searches = {}
+    return _COLLECTING.searches
+
+
 def _collect_fit_errors(results, error_score):
     """scikit-learn's check after each ``evaluate_candidates`` call raises when every fit *of
     that call* failed: one hopeless group would end a grouped sweep, where one call gives NaN
-    scores. A grouped search collects the errors here and judges them at its end
-    (:func:`_judge_fit_errors`); any other search gets scikit-learn's check unchanged."""
-    collected = getattr(_COLLECTING, "errors", None)
+    scores. A grouped search collects its own calls' errors here and judges them at its end
+    (:func:`_judge_fit_errors`); any other search, one nested in a fit included, gets
+    scikit-learn's check unchanged. The caller is ``evaluate_candidates``, a closure of the
+    search's ``fit``: its ``self`` is the search."""
+    caller = sys._getframe(1).f_locals.get("self")
+    collected = _active().get(id(caller))
     if collected is None:
         return _SKLEARN_CHECK["check"](results, error_score)
     collected.extend(r["fit_error"] for r in results if r["fit_error"] is not None)
@@ -211,8 +223,9 @@ def _param_problem(estimator, params: dict) -> str | None:
 
 
 def _check_candidates(estimator, grid: dict, search) -> None:
-    """Refuse, before any fit, a grid value (or combination) the estimator refuses: else
-    its fits would fail one by one on the cluster."""
+    """Refuse, before any fit, a grid value the estimator refuses on its own (else its fits
+    would fail one by one on the cluster); a combination of good values that cannot go
+    together (solver='lbfgs' with dropout) scores NaN, as in scikit-learn, said once here."""
     with warnings.catch_warnings():  # what drawing them warns (n_iter > the grid) comes later
         warnings.simplefilter("ignore", UserWarning)
         candidates = list(search._candidates())
@@ -224,13 +237,17 @@ def _check_candidates(estimator, grid: dict, search) -> None:
                 if problem is not None:
                     raise ConfigError(f"grid value {name}={value!r} cannot be used: "
                                       f"{problem}; remove it from the grid")
-    for params in candidates:
-        problem = _param_problem(estimator, params)
-        if problem is not None and problem == own:  # the estimator's own, unswept setting
-            raise ConfigError(problem)
-        if problem is not None:
-            raise ConfigError(f"the grid's combination {params} cannot be used: {problem}; "
-                              "change the grid")
+    bad = [(params, problem) for params in candidates
+           if (problem := _param_problem(estimator, params)) is not None]
+    if own is not None and bad and len(bad) == len(candidates) and bad[0][1] == own:
+        raise ConfigError(own)  # the estimator's own, unswept setting
+    if bad and len(bad) == len(candidates):
+        raise ConfigError(f"no combination of the grid can be used, e.g. {bad[0][0]}: "
+                          f"{bad[0][1]}; change the grid")
+    if bad:
+        warnings.warn(f"{len(bad)} of the grid's {len(candidates)} combinations cannot be used "
+                      f"(e.g. {bad[0][0]}: {bad[0][1]}); they score NaN", UserWarning,
+                      stacklevel=3)
 
 
 def _whole(value, low: int, high: float = math.inf) -> bool:
