@@ -434,7 +434,7 @@ PLAYGROUND = [
     ("post", "/api/sessions", {"json": {"dataset": "mnist"}}, 422, "dataset"),
     ("post", "/api/sessions", {"content": b"{oops", "headers": {"content-type":
                                                                  "application/json"}},
-     422, "JSON decode error"),
+     422, "the body is not valid JSON"),
     ("post", "/api/sessions/nope/step", {}, 404, "expired or never existed"),
     ("post", "/api/sessions/{sid}/csv", {"content": b"\xff\xfe"}, 400, "must be UTF-8"),
     ("post", "/api/sessions/{sid}/csv", {"content": b"a,b\n1,2\n"}, 400,

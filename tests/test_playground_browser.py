@@ -188,3 +188,57 @@ def test_csv_upload_in_the_page(page, tmp_path):
     assert page.is_hidden("#error")
     f = page.evaluate("() => state.frame.task")
     assert f["n_train"] + f["n_test"] == 64 and f["classes"] == 2
+
+
+def test_a_lost_stream_is_reported_reconnected_or_ends_in_a_reload_prompt(page):
+    # the server closes a stream sent more than 20 commands a second (a held Enter on "step")
+    page.evaluate("() => { for (let k = 0; k < 60; k++) state.ws.send('{\"cmd\": \"pause\"}'); }")
+    # (a "busy" note may come first: the flood also filled the command queue)
+    page.wait_for_function("document.querySelector('#error').textContent.includes('commands a second')")
+    assert page.is_disabled("#play")
+    page.wait_for_function("!document.querySelector('#play').disabled", timeout=10_000)
+    assert "reopened" in page.inner_text("#error")  # the session lives on: a new stream
+    page.click("#step")
+    page.wait_for_function("document.querySelector('#epoch').textContent === '1'")
+    # the session is closed (expired, or freed by the server): the page says to reload
+    page.evaluate("() => fetch(`/api/sessions/${state.sid}/close`, {method: 'POST'})")
+    page.wait_for_function("document.querySelector('#error').textContent.includes('reload the page')")
+    assert page.is_disabled("#play") and page.is_disabled("#step")
+    shot(page, "playground-stream-closed.png")
+
+
+def test_a_deep_network_fits_its_column_and_empty_numbers_are_refused(page, browser, server):
+    for k in range(4):  # 2 → 6 hidden layers
+        page.click("#add_layer")
+        page.wait_for_function(f"state.frame.config.hidden.length === {3 + k}")
+    page.wait_for_function("document.querySelectorAll('.neuron').length === 2 + 6 * 4 - 2 + 1")
+    box = page.evaluate("() => ['n-7-0', 'wires', 'network', 'heatmap'].map((id) => "
+                        "document.getElementById(id).getBoundingClientRect().right)")
+    assert max(box[:2]) <= box[2] < box[3]  # the output neuron and the wires: no wire over the map
+    assert page.get_attribute(".layerhead select >> nth=5", "aria-label") == \
+        "activation of hidden layer 6"
+    shot(page, "playground-six-layers.png")
+    w = page.evaluate("() => state.frame.layers[1].W[1][1]")
+    page.dispatch_event('line.hit[data-l="2"][data-i="1"][data-j="1"]', "mouseenter")
+    page.fill("#card_value", "")
+    page.click("#card_set")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "the weight" in page.inner_text("#error") and "not a number" in page.inner_text("#error")
+    assert page.evaluate("() => state.frame.layers[1].W[1][1]") == w  # not set to 0
+    page.fill("#seed", "3")
+    page.dispatch_event("#seed", "change")
+    page.wait_for_function("state.frame.config.seed === 3")
+    page.fill("#seed", "")
+    page.dispatch_event("#seed", "change")
+    page.wait_for_function("document.querySelector('#error').textContent.includes('seed')")
+    assert page.evaluate("() => state.frame.config.seed") == 3
+    # a refused share URL says so, and the message stays (the fallback succeeding kept it)
+    narrow = browser.new_page(viewport={"width": 375, "height": 800})
+    bad = base64.urlsafe_b64encode(b'{"dataset": "nope"}').decode().rstrip("=")
+    narrow.goto(f"{server.rstrip('/')}/#c={bad}")
+    narrow.wait_for_selector("#n-0-0")
+    narrow.wait_for_timeout(300)
+    assert "configuration was refused" in narrow.inner_text("#error")
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 375  # one column
+    shot(narrow, "playground-narrow.png")
+    narrow.close()

@@ -35,7 +35,7 @@ def test_every_character_is_in_dejavu_sans(path, dejavu_chars):
 
 def test_layer_indices_are_superscript_digits():
     """`a⁽${l}⁾` put a full-size digit between superscript parentheses: a⁽3⁾."""
-    source = (STATIC / "app.js").read_text(encoding="utf-8")
+    source = "".join(p.read_text(encoding="utf-8") for p in FILES if p.suffix == ".js")
     raw = re.findall(r"⁽\$\{(?!sup\()[^}]*\}⁾", source)
     assert not raw, raw
     assert len(re.findall(r"⁽\$\{sup\(", source)) >= 4

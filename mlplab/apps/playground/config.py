@@ -2,8 +2,9 @@
 and the server's limits.
 
 FastAPI validates every request against these models, so an out-of-range or malformed
-parameter is refused with a 4xx naming the field before any engine code runs. Every float
-must be finite, and ``-0.0`` is read as ``0.0`` (NumPy refuses a noise scale of ``-0.0``).
+parameter is refused with a 4xx naming the field before any engine code runs. Types are
+strict (no string, boolean or fraction is converted), every float must be finite, and
+``-0.0`` is read as ``0.0`` (NumPy refuses a noise scale of ``-0.0``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ HiddenActivation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "identity", 
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    """Unknown fields, NaN/inf and wrong JSON types are refused (strict: "0.1", true or 2.5
+    are not taken for 0.1, 1 or an integer; a whole number is a valid float)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     @field_validator("*", mode="after")
     @classmethod

@@ -74,8 +74,9 @@ def split(P: Array, y: Array, classes: int, cfg: PlaygroundConfig, source: str) 
 def parse_csv(text: str, cfg: PlaygroundConfig) -> Data:
     """The user's points: three numeric columns ``x1, x2, y`` (a header line is optional).
 
-    Labels that are all integers 0, 1 (or 0, 1, 2) make a classification task; any other
-    numbers a regression task.
+    Labels that are all integers 0, 1 (or 0, 1, 2) make a classification task; two or three
+    other small whole numbers (1, 2 or 0, 2 …) are refused, as class labels numbered
+    wrongly; any other numbers make a regression task.
     """
     import pandas as pd
 
@@ -102,7 +103,13 @@ def parse_csv(text: str, cfg: PlaygroundConfig) -> Data:
     if not 4 <= len(data) <= MAX_POINTS:
         raise DataError(f"the CSV must hold 4 to {MAX_POINTS} points, found {len(data)}")
     P, y = data[:, :2], data[:, 2]
-    if np.all(np.mod(y, 1) == 0) and set(np.unique(y)) <= {0, 1, 2} and len(np.unique(y)) >= 2:
+    found = np.unique(y)
+    if np.all(np.mod(y, 1) == 0) and 2 <= len(found) <= 3 and found.min() >= 0 \
+            and found.max() <= 3 and found.max() != len(found) - 1:
+        shown = ", ".join(f"{v:g}" for v in found)
+        raise DataError(f"class labels must be 0 to k−1 (0, 1 or 0, 1, 2); this CSV's are "
+                        f"{shown}: renumber them {', '.join(map(str, range(len(found))))}")
+    if np.all(np.mod(y, 1) == 0) and set(found) <= {0, 1, 2} and len(found) >= 2:
         labels = y.astype(np.int64)
         classes = int(labels.max()) + 1
         if np.bincount(labels).min() < 2:

@@ -8,8 +8,9 @@ Routes (JSON unless noted; every refusal is a 4xx with ``{"error": "..."}``):
   ``.../csv`` (text/csv body), ``.../weight``, ``.../view``: change it, answer a frame;
 - ``POST .../trace``: one point's forward values and backward deltas (:func:`mlplab.trace`);
 - ``GET .../model``: the model file (safetensors) for :func:`mlplab.load`;
-- ``POST .../close``: free it now (sessions also expire after ``timeout_s`` idle); either
-  way its streams close and its play loop stops;
+- ``POST .../close``: free it now (sessions are also freed ``orphan_s`` after their last
+  stream closed, or ``timeout_s`` idle when they never had one); either way its streams
+  close and its play loop stops;
 - ``WS .../stream``: commands ``{"cmd": "play" | "pause" | "step" | "reset"}`` in, frames out
   (:mod:`.stream`: one play loop per session, all on one worker thread).
 
@@ -31,6 +32,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from ...errors import MlplabError
 from .config import (DATASETS, FEATURES, MAX_BODY_BYTES, MAX_HIDDEN_LAYERS, MAX_NEURONS,
@@ -53,15 +55,18 @@ class Refused(Exception):
 
 
 class Sessions:
-    """At most ``limit`` sessions; one idle for ``timeout_s`` is freed, its streams closed.
+    """At most ``limit`` sessions; one is freed, its streams closed, ``orphan_s`` after its
+    last stream closed (the tab is gone: closed, crashed, or offline that long), or when
+    it was idle for ``timeout_s`` without ever opening a stream. A session with a live
+    stream does not expire: its tab is open.
 
     Creating one reserves its place under the lock before the session is built (in a worker
     thread), so concurrent creates never pass the limit. Every other method runs on the
     event loop's thread.
     """
 
-    def __init__(self, limit: int, timeout_s: float):
-        self.limit, self.timeout_s = limit, timeout_s
+    def __init__(self, limit: int, timeout_s: float, orphan_s: float = 60.0):
+        self.limit, self.timeout_s, self.orphan_s = limit, timeout_s, orphan_s
         self.items: dict[str, Session] = {}
         self.hubs: dict[str, Hub] = {}
         self.pending = 0  # places reserved by creates still building their session
@@ -73,17 +78,24 @@ class Sessions:
 
     def purge(self) -> None:
         now = self.clock()
-        for sid in [k for k, s in self.items.items() if now - s.last_seen > self.timeout_s]:
-            self.close(sid, "this session expired after "
-                       f"{self.timeout_s:.0f} s idle: reload the page")
+        for sid, session in list(self.items.items()):
+            hub = self.hubs[sid]
+            if hub.subscribers:  # a tab is watching it
+                self.touch(session)
+            elif hub.left_at is not None and now - max(hub.left_at, session.last_seen) > self.orphan_s:
+                self.close(sid, f"this session was freed {self.orphan_s:.0f} s after its "
+                           "page went away: reload the page")
+            elif now - session.last_seen > self.timeout_s:
+                self.close(sid, "this session expired after "
+                           f"{self.timeout_s:.0f} s idle: reload the page")
 
     async def create(self, cfg: PlaygroundConfig) -> tuple[str, Session]:
         self.purge()
         with self.lock:
             if len(self.items) + self.pending >= self.limit:
                 raise Refused(503, f"the playground already holds {self.limit} sessions (one "
-                              f"per tab); close a tab, or wait {self.timeout_s:.0f} s for idle "
-                              "ones to expire")
+                              f"per tab); close a tab (its session is freed {self.orphan_s:.0f} s "
+                              "later), then reload")
             self.pending += 1
         try:
             session = await asyncio.to_thread(Session, cfg)  # may raise: nothing registered
@@ -94,7 +106,8 @@ class Sessions:
         self.touch(session)
         with self.lock:
             self.items[sid] = session
-            self.hubs[sid] = Hub(sid, session, lambda: self.touch(session))
+            self.hubs[sid] = Hub(sid, session, lambda: self.touch(session),
+                                 clock=lambda: self.clock())
         return sid, session
 
     def get(self, sid: str) -> Session:
@@ -115,29 +128,49 @@ class Sessions:
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
+        if err.get("type") == "json_invalid":
+            why = err.get("ctx", {}).get("error", "a syntax error")
+            return (f"invalid request: the body is not valid JSON ({why} at character "
+                    f"{err['loc'][-1]}): send one JSON object")
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         parts.append(f"{where}: {msg}" if where else msg)
     return "invalid request: " + "; ".join(parts)
 
 
+def _http_message(request: Request, exc: HTTPException) -> str:
+    """FastAPI's and Starlette's own refusals, in the app's words."""
+    where = f"{request.method} {request.url.path[:100]}"
+    if exc.status_code == 404:
+        return f"no such page or API route: {where}"
+    if exc.status_code == 405:
+        return f"{where} is not allowed: this route takes {exc.headers.get('Allow', 'another method')}" \
+            if exc.headers else f"{where} is not allowed on this route"
+    if exc.detail == "There was an error parsing the body":
+        return ("invalid request: the body could not be read as JSON (nested too deeply, or a number "
+                "with too many digits?): send one flat JSON object of the documented fields")
+    return str(exc.detail)
+
+
 def create_app(max_sessions: int = 16, timeout_s: float = 900.0, host: str = "127.0.0.1",
                allow_hosts=(), max_streams: int = MAX_STREAMS,
-               max_streams_per_session: int = MAX_STREAMS_PER_SESSION) -> FastAPI:
+               max_streams_per_session: int = MAX_STREAMS_PER_SESSION,
+               orphan_s: float = 60.0) -> FastAPI:
     """The playground app: ``uvicorn.run(create_app(), host="127.0.0.1", port=8000)``.
 
     ``host`` is the address it listens on and, with ``allow_hosts``, the names its ``Host``
     header may carry besides 127.0.0.1, localhost and [::1] (:mod:`.guards`); the stream caps
-    are per session and in all (:mod:`.stream`).
+    are per session and in all (:mod:`.stream`); a session is freed ``orphan_s`` after its
+    last stream closed (:class:`Sessions`).
     """
-    sessions = Sessions(max_sessions, timeout_s)
+    sessions = Sessions(max_sessions, timeout_s, orphan_s)
     player = Player(max_streams, max_streams_per_session)
 
     @asynccontextmanager
     async def lifespan(app):
         async def purge_forever():  # idle sessions free their memory even when no tab opens
             while True:
-                await asyncio.sleep(min(60.0, timeout_s))
+                await asyncio.sleep(min(10.0, timeout_s, orphan_s))
                 sessions.purge()
 
         player.start()
@@ -158,6 +191,11 @@ def create_app(max_sessions: int = 16, timeout_s: float = 900.0, host: str = "12
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         return JSONResponse({"error": _validation_message(exc)}, 422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):  # FastAPI's own refusals
+        return JSONResponse({"error": _http_message(request, exc)}, exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(MlplabError)
     async def refused_by_engine(request: Request, exc: MlplabError):

@@ -31,7 +31,7 @@ from ...train.loop import History, fit
 from ...core.validation import check_learning_rate
 from . import views
 from .config import PlaygroundConfig, PointEdit, WeightEdit
-from .data import Data, features, generate
+from .data import Data, features, generate, split
 
 FRAME_BUDGET_S = 0.03  # training time between two frames: ≈ 20 frames per second
 
@@ -90,12 +90,9 @@ class Session:
         """Apply a configuration: new data and network when they changed, else keep training."""
         with self._transaction():
             old = getattr(self, "cfg", None)
-            data_keys = ("dataset", "n_points", "noise", "train_ratio", "seed")
-            net_keys = data_keys + ("features", "hidden", "activations", "output", "loss",
-                                    "regularization")
-            fresh = regenerate or old is None or any(getattr(old, k) != getattr(cfg, k)
-                                                     for k in data_keys)
-            data = generate(cfg) if fresh else self.data
+            net_keys = ("dataset", "n_points", "noise", "train_ratio", "seed", "features",
+                        "hidden", "activations", "output", "loss", "regularization")
+            data, note = self._data_for(old, cfg, regenerate)
             self._check_task(cfg, data)  # refuse before changing anything
             self.data = data
             rebuild = (old is None or regenerate or any(getattr(old, k) != getattr(cfg, k)
@@ -104,9 +101,35 @@ class Session:
             self.cfg = cfg
             if rebuild:
                 self.reset()
+                self.status = f"ready · {note}" if note else self.status
             else:
                 self.optimizer = self._optimizer() if old.optimizer != cfg.optimizer else self.optimizer
                 self.optimizer.learning_rate = check_learning_rate(cfg.learning_rate)
+
+    def _data_for(self, old, cfg: PlaygroundConfig, regenerate) -> tuple[Data, str]:
+        """The data for ``cfg``, and a note for the user when their own points were kept.
+
+        Another data set replaces everything; the user's own points (uploaded or edited) are
+        kept when only the generator's settings change (number of points, noise, seed: they
+        apply to generated data only), and re-split when the training share changes.
+        """
+        if regenerate or old is None or old.dataset != cfg.dataset:
+            return generate(cfg), ""
+        changed = [k for k in ("n_points", "noise", "seed", "train_ratio")
+                   if getattr(old, k) != getattr(cfg, k)]
+        if not changed:
+            return self.data, ""
+        d = self.data
+        if d.source not in ("csv", "edited"):
+            return generate(cfg), ""
+        if "train_ratio" in changed:
+            P, y = np.vstack([d.P_train, d.P_test]), np.concatenate([d.y_train, d.y_test])
+            d = dataclasses.replace(split(P, y, d.classes, cfg, d.source), sigma=d.sigma)
+        names = {"n_points": "the number of points", "noise": "the noise", "seed": "the seed"}
+        ignored = [names[k] for k in changed if k in names]
+        note = (f"your points are kept: {' and '.join(ignored)} only change{'s' * (len(ignored) == 1)}"
+                " generated data (choose a data set to replace your points)" if ignored else "")
+        return d, note
 
     def _check_task(self, cfg: PlaygroundConfig, data: Data) -> None:
         if data.kind == "regression" and cfg.loss == "cross_entropy":
@@ -159,7 +182,11 @@ class Session:
             return np.eye(self.data.classes)[np.asarray(y, dtype=np.int64)]
         return np.asarray(y, dtype=np.float64).reshape(-1, 1)
 
-    def _record_losses(self) -> None:
+    def _record_losses(self, replace: bool = False) -> None:
+        """Both costs of the current weights on the current data: appended for a new epoch,
+        or (``replace``) in place of this epoch's, after a weight or a point was edited."""
+        if replace:
+            del self.train_loss[-1:], self.test_loss[-1:]
         self.train_loss.append(self._cost(self.X_train, self.Y_train))
         self.test_loss.append(self._cost(self.X_test, self.Y_test) if len(self.X_test) else math.nan)
 
@@ -180,29 +207,39 @@ class Session:
             if n <= 0:
                 self.playing, self.status = False, f"stopped after {self.epoch} epochs"
                 return
-            before = [p.copy() for p in self.net.params]
+            before, recorded = [p.copy() for p in self.net.params], len(self.train_loss)
             deadline = time.perf_counter() + (math.inf if epochs else budget_s)
             if self.cfg.output == "step":
                 done = self._perceptron_epochs(n, deadline, hold)
             else:
                 done = self._fit(n, deadline, hold)
-            if not all(np.isfinite(p).all() for p in self.net.params):
-                for p, b in zip(self.net.params, before):
-                    np.copyto(p, b)
-                self.playing = False
-                self.status = "diverged (NaN/inf weights; restored): lower the learning rate"
+            if done is None or not all(np.isfinite(p).all() for p in self.net.params):
+                self._restore(before, recorded)
                 return
             self.epoch += done
             self.status = "training" if self.playing else f"paused at epoch {self.epoch}"
             if self.cfg.stop_epochs and self.epoch >= self.cfg.stop_epochs:
                 self.playing, self.status = False, f"stopped after {self.epoch} epochs"
 
+    def _restore(self, before: list[np.ndarray], recorded: int) -> None:
+        """A diverged chunk: its weights, losses and epochs are dropped, the weights from
+        before it come back, and the optimizer starts afresh (its momentum or Adam moments
+        hold the blow-up), so a lower learning rate trains again from there."""
+        for p, b in zip(self.net.params, before):
+            np.copyto(p, b)
+        del self.train_loss[recorded:], self.test_loss[recorded:]
+        self.optimizer = self._optimizer()
+        self.playing = False
+        self.status = (f"diverged (NaN/inf weights; restored to epoch {self.epoch}): lower "
+                       "the learning rate")
+
     def pause(self) -> None:
         with self.lock:
             self.playing = False
             self.status = f"paused at epoch {self.epoch}"
 
-    def _fit(self, n: int, deadline: float, hold: Callable[[], None]) -> int:
+    def _fit(self, n: int, deadline: float, hold: Callable[[], None]) -> int | None:
+        """Epochs done by :func:`mlplab.fit`, or None when it diverged."""
         cfg = self.cfg
         watch = _Watch(deadline, self.dense, hold)
         callbacks = [watch]
@@ -212,6 +249,8 @@ class Session:
         history = fit(self.net, self.X_train, self.Y_train, optimizer=self.optimizer,
                       max_epochs=n, batch_size=cfg.batch_size, epsilon=None,
                       callbacks=callbacks, validation_data=val)
+        if history.diverged:  # fit restored the last finite weights: no good either
+            return None
         # History.loss is the mean batch cost during each epoch (with dropout active)
         self.train_loss.extend(history.loss)
         self.test_loss.extend(history.val_loss or [math.nan] * history.epochs)
@@ -248,6 +287,7 @@ class Session:
                 layer.b[edit.i] = edit.value
             else:
                 layer.W[edit.i, edit.j] = edit.value
+            self._record_losses(replace=True)
 
     def edit_points(self, edit: PointEdit) -> None:
         with self._transaction():
@@ -274,6 +314,7 @@ class Session:
                     d.P_test, d.y_test = np.delete(d.P_test, k, 0), np.delete(d.y_test, k)
             d.source = "edited"
             self._refresh_inputs()
+            self._record_losses(replace=True)
 
     def set_data(self, data: Data) -> None:
         with self._transaction():

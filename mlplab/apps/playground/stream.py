@@ -17,7 +17,8 @@ A subscriber holds only the newest frame (a slow reader skips frames; memory sta
 Sockets are capped per session and in all (close code 1013, try again later). A message that
 is not a JSON command closes its socket with a code saying why: 1003 binary, 1007 not JSON
 (or nested or numbered absurdly), 1008 too many commands a second, 1009 too large. Closing
-or expiring a session closes its sockets (1001) and stops its loop.
+or expiring a session closes its sockets (1001) and stops its loop; a session whose last
+socket closed is freed a while later (the server's ``orphan_s``).
 """
 
 from __future__ import annotations
@@ -75,9 +76,10 @@ class Subscriber:
 class Hub:
     """One session's subscribers and its queued commands."""
 
-    def __init__(self, sid: str, session, touch):
-        self.sid, self.session, self.touch = sid, session, touch
+    def __init__(self, sid: str, session, touch, clock=time.monotonic):
+        self.sid, self.session, self.touch, self.clock = sid, session, touch, clock
         self.subscribers: set[Subscriber] = set()
+        self.left_at: float | None = None  # when its last subscriber left (None: one is here)
         self.commands: deque[str] = deque()
         self.closed = False
 
@@ -167,6 +169,7 @@ class Player:
                                "again later")
         sub = Subscriber()
         hub.subscribers.add(sub)
+        hub.left_at = None
         self.n_streams += 1
         if hub not in self.hubs:
             self.hubs.append(hub)
@@ -177,6 +180,7 @@ class Player:
             hub.subscribers.discard(sub)
             self.n_streams -= 1
         if not hub.subscribers:  # nobody watches: stop playing
+            hub.left_at = hub.clock()
             hub.session.playing = False
             hub.commands.clear()
             if hub in self.hubs:

@@ -2,7 +2,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { sid: null, ws: null, meta: null, cfg: null, frame: null, archKey: "", pending: [] };
+const state = { sid: null, ws: null, meta: null, cfg: null, frame: null, archKey: "", pending: [],
+  retries: 0, lastCmd: 0, streamError: null, lostReason: null };
 const RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 1];
 const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5];
 const ORANGE = [245, 147, 34], WHITE = [232, 234, 235], BLUE = [8, 119, 189], GREEN = [60, 160, 80];
@@ -38,10 +39,11 @@ async function api(method, path, body, raw) {
     opts.body = raw ? body : JSON.stringify(body);
     opts.headers["Content-Type"] = raw ? "text/csv" : "application/json";
   }
-  const r = await fetch(path, opts);
+  let r;
+  try { r = await fetch(path, opts); }
+  catch (err) { throw new Error("the server does not answer: is mlplab serve still running? Start it again, then reload the page"); }
   const data = r.headers.get("content-type")?.includes("json") ? await r.json() : null;
   if (!r.ok) throw new Error((data && data.error) || `${r.status} ${r.statusText}`);
-  showError(null);
   return data;
 }
 // a layer index as superscript digits, so that a⁽¹²⁾ is raised in HTML text and on canvases alike
@@ -52,6 +54,7 @@ function showError(msg) { const e = $("error"); e.hidden = !msg; e.textContent =
 async function sessionCall(method, what, body, raw) {
   try {
     const f = await api(method, `/api/sessions/${state.sid}/${what}`, body, raw);
+    showError(state.streamError);  // a lost stream stays reported until it is back
     if (f && f.type === "frame") render(f);
     return f;
   } catch (err) { showError(err.message); if (state.frame) render(state.frame); return null; }
@@ -62,18 +65,50 @@ async function applyConfig(changes) {
   await sessionCall("PUT", "config", cfg);
 }
 
+// the stream: frames in, commands out. When it closes, the page says why and reconnects
+// while the session lives (a blip, a rate limit, a busy server); a session that is gone
+// (expired, closed, the server restarted) asks for a reload.
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${proto}://${location.host}/api/sessions/${state.sid}/stream`);
+  let said = null;  // the last error the server sent before closing
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
-    if (msg.type === "frame") render(msg); else if (msg.error) showError(msg.error);
+    if (msg.type === "frame") render(msg); else if (msg.error) { said = msg.error; showError(msg.error); }
   };
-  ws.onclose = () => { if (state.ws === ws) { state.ws = null; setPlaying(false); } };
-  ws.onopen = () => { for (const cmd of state.pending.splice(0)) ws.send(JSON.stringify({ cmd })); };
+  ws.onclose = (ev) => { if (state.ws === ws) streamLost(ev, said); };
+  ws.onopen = () => {
+    state.retries = 0; setStream(true);
+    if (state.streamError) { showError(`${state.lostReason} (the stream was reopened)`); state.streamError = null; }
+    for (const cmd of state.pending.splice(0)) ws.send(JSON.stringify({ cmd }));
+  };
   state.ws = ws;
 }
+function streamLost(ev, said) {
+  state.ws = null; setStream(false);
+  $("status").textContent = "paused: no stream from the server";
+  const reason = ev.reason || said || (ev.code === 1006 ? "the connection to the server was lost" : `the stream closed (code ${ev.code})`);
+  if (ev.code === 4404 || /reload the page/.test(reason)) {  // the session is gone: nothing to reconnect to
+    state.streamError = reason.includes("reload") ? reason : `${reason}: reload the page`;
+    showError(state.streamError); return;
+  }
+  const wait = Math.min(10, 2 ** state.retries++);
+  state.lostReason = reason;
+  state.streamError = `${reason}; reconnecting in ${wait} s…`;
+  showError(state.streamError);
+  setTimeout(connect, wait * 1000);
+}
+function setStream(open) {
+  // play, step and reset go through the stream: off while there is none
+  for (const id of ["play", "step", "reset"]) $(id).disabled = !open;
+  if (!open) setPlaying(false);
+}
 function command(cmd) {
+  // the server closes a stream sent more than 20 commands a second (a held key repeats
+  // about 30 times a second): a command within 60 ms of the last one is dropped
+  const now = performance.now();
+  if (cmd === "step" && now - state.lastCmd < 60) return;
+  state.lastCmd = now;
   showError(null);
   // commands given before the stream is open wait for it
   if (state.ws && state.ws.readyState === 1) state.ws.send(JSON.stringify({ cmd }));
@@ -107,9 +142,13 @@ function setupControls() {
     $(id).onchange = () => applyConfig({ [id]: $(id).value });
   for (const id of ["learning_rate", "reg_rate", "noise", "train_ratio"])
     $(id).onchange = () => applyConfig({ [id]: Number($(id).value) });
-  for (const id of ["n_points", "batch_size", "seed"])
-    $(id).onchange = () => applyConfig({ [id]: Math.round(Number($(id).value)) });
-  $("stop_epochs").onchange = () => applyConfig({ stop_epochs: $("stop_epochs").value ? Math.round(Number($("stop_epochs").value)) : null });
+  for (const [id, name] of [["n_points", "points"], ["batch_size", "batch size"], ["seed", "seed"]])
+    $(id).onchange = () => { const v = readNumber(id, name); if (v !== null) applyConfig({ [id]: v }); };
+  $("stop_epochs").onchange = () => {
+    const el = $("stop_epochs");
+    if (el.value === "" && !el.validity.badInput) return applyConfig({ stop_epochs: null });  // empty: never stop
+    const v = readNumber("stop_epochs", "stop after … epochs"); if (v !== null) applyConfig({ stop_epochs: v });
+  };
   $("features").onchange = () => applyConfig({ features: [...$("features").querySelectorAll("input:checked")].map((c) => c.value) });
   $("add_layer").onclick = () => applyConfig({ hidden: [...state.cfg.hidden, 4], activations: [...state.cfg.activations, state.cfg.activations.at(-1) || "tanh"] });
   $("remove_layer").onclick = () => applyConfig({ hidden: state.cfg.hidden.slice(0, -1), activations: state.cfg.activations.slice(0, -1) });
@@ -123,6 +162,16 @@ function setupControls() {
   $("card_close").onclick = () => { $("card").hidden = true; };
   $("card_set").onclick = setWeightFromCard;
   $("card_value").onkeydown = (e) => { if (e.key === "Enter") setWeightFromCard(); };
+}
+function readNumber(id, name) {
+  // an empty or non-numeric entry is refused, not read as 0 (Number("") is 0)
+  const el = $(id), v = Number(el.value);
+  if (el.value.trim() === "" || el.validity.badInput || !Number.isFinite(v)) {
+    showError(`${name}: "${el.value}" is not a number; enter one (e.g. ${el.min || 0})`);
+    if (state.frame) render(state.frame);  // the field shows the value in use again
+    return null;
+  }
+  return v;
 }
 function setPlaying(on) { $("play").textContent = on ? "❚❚ pause" : "▶ play"; if (state.frame) state.frame.playing = on; }
 
@@ -187,88 +236,6 @@ function drawHeatmap(f) {
   const [a, b, c, d] = f.domain;
   ctx.fillText(`x₁ ${a.toFixed(1)} … ${b.toFixed(1)}`, 4, cv.height - 4);
   ctx.fillText(`x₂ ${c.toFixed(1)} … ${d.toFixed(1)}`, 4, 11);
-}
-
-const COL_W = 104, ROW_H = 50, TOP = 58, LEFT = 60;
-function neuronPos(l, i) { return [LEFT + l * COL_W, TOP + i * ROW_H]; }
-function drawDiagram(f) {
-  const sizes = f.neurons.map((layer) => layer.length);
-  const key = JSON.stringify([sizes, f.inputs, f.config.activations, f.task.classes]);
-  const dia = $("diagram"), svg = $("wires");
-  if (key !== state.archKey) {
-    state.archKey = key;
-    dia.querySelectorAll(".neuron,.layerhead,.inlabel").forEach((e) => e.remove());
-    const h = TOP + Math.max(...sizes) * ROW_H, w = LEFT + (sizes.length - 1) * COL_W + 60;
-    dia.style.height = h + "px"; svg.setAttribute("width", w); svg.setAttribute("height", h);
-    let wires = "";
-    for (let l = 1; l < sizes.length; l++)
-      for (let i = 0; i < sizes[l]; i++)
-        for (let j = 0; j < sizes[l - 1]; j++) {
-          const [x0, y0] = neuronPos(l - 1, j), [x1, y1] = neuronPos(l, i);
-          const c = `x1="${x0 + 36}" y1="${y0 + 18}" x2="${x1}" y2="${y1 + 18}"`;
-          wires += `<line class="w" id="w-${l}-${i}-${j}" ${c}/><line class="hit" data-l="${l}" data-i="${i}" data-j="${j}" ${c}/>`;
-        }
-    svg.innerHTML = wires;
-    svg.querySelectorAll("line.hit").forEach((ln) => { ln.onmouseenter = showCard; ln.onclick = showCard; });
-    sizes.forEach((n, l) => {
-      for (let i = 0; i < n; i++) {
-        const cv = document.createElement("canvas"); cv.className = "neuron"; cv.width = cv.height = f.small_grid;
-        const [x, y] = neuronPos(l, i); cv.style.left = x + "px"; cv.style.top = y + "px"; cv.id = `n-${l}-${i}`;
-        cv.title = l === 0 ? `input ${f.inputs[i]}` : l === sizes.length - 1 ? "output" : `neuron ${i + 1} of hidden layer ${l}`;
-        dia.appendChild(cv);
-        if (l === 0) {
-          const lab = document.createElement("div"); lab.className = "inlabel"; lab.textContent = f.inputs[i];
-          lab.style.left = (x - 60) + "px"; lab.style.top = (y + 10) + "px"; dia.appendChild(lab);
-        }
-      }
-      const head = document.createElement("div"); head.className = "layerhead";
-      head.style.left = (neuronPos(l, 0)[0] - 30) + "px"; head.style.top = "0px";
-      if (l === 0) head.textContent = "input a⁽⁰⁾";
-      else if (l === sizes.length - 1) head.textContent = `output a⁽${sup(l)}⁾`;
-      else {
-        const acts = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"];
-        head.innerHTML = `layer ${l}: ${n} <button data-d="1" title="add a neuron">+</button><button data-d="-1" title="remove a neuron">−</button><br>` +
-          `<select>${acts.map((a) => `<option ${a === f.config.activations[l - 1] ? "selected" : ""}>${a}</option>`).join("")}</select>`;
-        head.querySelectorAll("button").forEach((b) => b.onclick = () => {
-          const hidden = [...state.cfg.hidden]; hidden[l - 1] = Math.min(state.meta.max_neurons, Math.max(1, hidden[l - 1] + Number(b.dataset.d)));
-          applyConfig({ hidden });
-        });
-        head.querySelector("select").onchange = (e) => { const a = [...state.cfg.activations]; a[l - 1] = e.target.value; applyConfig({ activations: a }); };
-      }
-      dia.appendChild(head);
-    });
-  }
-  f.neurons.forEach((layer, l) => layer.forEach((map, i) => paint($(`n-${l}-${i}`), map, f.small_grid)));
-  f.layers.forEach((layer, k) => {
-    const l = k + 1, m = Math.max(1e-9, ...layer.W.flat().map(Math.abs));
-    layer.W.forEach((row, i) => row.forEach((w, j) => {
-      const ln = $(`w-${l}-${i}-${j}`); if (!ln) return;
-      ln.setAttribute("stroke", w >= 0 ? rgb(BLUE) : rgb(ORANGE));
-      ln.setAttribute("stroke-width", (0.4 + 5 * Math.abs(w) / m).toFixed(2));
-      ln.setAttribute("stroke-opacity", "0.75");
-    }));
-  });
-}
-
-function cardTitle(f) {
-  // the card's connection, read from the latest frame (so it follows training and edits)
-  const { l, i, j } = $("card").dataset, w = f.layers[l - 1]?.W[i]?.[j];
-  if (w === undefined) { $("card").hidden = true; return null; }
-  $("card_title").textContent = `w⁽${sup(l)}⁾ from ${l == 1 ? f.inputs[j] : "neuron " + (Number(j) + 1)} to neuron ${Number(i) + 1}: ${w.toFixed(4)}`;
-  return w;
-}
-function showCard(ev) {
-  const { l, i, j } = ev.target.dataset;
-  const card = $("card"), box = $("network").getBoundingClientRect();
-  card.dataset.l = l; card.dataset.i = i; card.dataset.j = j;
-  const w = cardTitle(state.frame);
-  if (document.activeElement !== $("card_value")) $("card_value").value = w.toFixed(4);
-  card.style.left = (ev.clientX - box.left + 10) + "px"; card.style.top = (ev.clientY - box.top + 10) + "px";
-  card.hidden = false;
-}
-function setWeightFromCard() {
-  const c = $("card").dataset;
-  sessionCall("POST", "weight", { layer: Number(c.l), i: Number(c.i), j: Number(c.j), value: Number($("card_value").value) });
 }
 
 function drawCurves(f) {
@@ -338,7 +305,10 @@ async function onHeatmapClick(ev) {
   const px = (ev.clientX - r.left) * cv.width / r.width, py = (ev.clientY - r.top) * cv.height / r.height;
   const [a, b, c, d] = f.domain, x1 = a + px / cv.width * (b - a), x2 = d - py / cv.height * (d - c);
   const mode = document.querySelector('input[name="click"]:checked').value;
-  if (mode === "add") return sessionCall("POST", "points", { action: "add", x1, x2, label: Number($("click_label").value) });
+  if (mode === "add") {
+    const label = readNumber("click_label", "the class/value of a new point");
+    return label === null ? null : sessionCall("POST", "points", { action: "add", x1, x2, label });
+  }
   if (mode === "remove") return sessionCall("POST", "points", { action: "remove", x1, x2 });
   let best = null;
   for (const subset of ["train", "test"]) f.points[subset].forEach((p, index) => {
