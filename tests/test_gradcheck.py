@@ -138,3 +138,16 @@ def test_dropout_masks_are_frozen_for_the_check():
     result = gradcheck(net, X, [0, 1] * 3)
     assert result.passed, str(result)
     assert not net.layers[2].frozen  # the user's network is left as it was
+
+
+def test_kinks_inside_a_residual_block_are_left_too():
+    from mlplab.layers import Dense, Input, Residual
+
+    net = Network.from_layers([Input(3), Residual([Dense(3, 3, "relu"),
+                                                   Dense(3, 3, "identity")]),
+                               Dense(None, 1, "identity")], loss="mse", seed=0)
+    X = np.zeros((4, 3))  # every z of the block's ReLU is its b: 0 at the kink
+    net.layers[1].layers[0].b[:] = 0
+    result = gradcheck(net, X, np.ones(4))
+    assert result.passed and result.moved == {1: 12}, str(result)
+    assert f"b moved by up to {result.shifts[1]:.3g}" in str(result) and 0.005 <= result.shifts[1] <= 0.01

@@ -51,6 +51,7 @@ class GradcheckResult:
     tolerance: float
     steps: dict[int, float] = field(default_factory=dict)  # h used per layer, where smaller
     moved: dict[int, int] = field(default_factory=dict)  # layer: its z exactly at the kink
+    shifts: dict[int, float] = field(default_factory=dict)  # layer: the most its b moved
 
     @property
     def max_error(self) -> float:
@@ -65,7 +66,7 @@ class GradcheckResult:
                  + (f" (h = {self.steps[l]:g}: a larger step crossed a kink)"
                     if l in self.steps and e < self.tolerance else "")
                  + (f" ({self.moved[l]} z exactly at the kink z = 0: checked with b moved by "
-                    f"up to {KINK_SHIFT:g})" if l in self.moved else "")
+                    f"up to {self.shifts.get(l, KINK_SHIFT):.3g})" if l in self.moved else "")
                  for l, e in self.errors.items()]
         verdict = "PASS" if self.passed else "FAIL"
         lines.append(f"{verdict}: max {self.max_error:.2e} (tolerance {self.tolerance:g})")
@@ -101,7 +102,7 @@ def gradcheck(net, X, Y, h: float = 1e-3, tolerance: float = 1e-6) -> GradcheckR
 
 
 def _check(net, X: Array, Y: Array, h: float, tolerance: float) -> GradcheckResult:
-    moved = _leave_the_kinks(net, X)
+    moved, shifts = _leave_the_kinks(net, X)
     floor = 1e-5 * max(1.0, abs(_cost(net, X, Y)))
     net.forward(X, training=True)
     net.backward(Y)
@@ -120,29 +121,34 @@ def _check(net, X: Array, Y: Array, h: float, tolerance: float) -> GradcheckResu
                 steps[l] = min(steps.get(l, h), step)
         if layer.params:
             errors[l] = worst
-    return GradcheckResult(errors, tolerance, steps, moved)
+    return GradcheckResult(errors, tolerance, steps, moved, shifts)
 
 
-def _leave_the_kinks(net, X: Array) -> dict[int, int]:
-    """Move b of each layer with a z exactly at its activation's kink, by a random amount in
-    [KINK_SHIFT / 2, KINK_SHIFT]; returns {layer: how many z were there}."""
+def _leave_the_kinks(net, X: Array) -> tuple[dict[int, int], dict[int, float]]:
+    """Move b of each layer with a z exactly at its activation's kink (a Residual's layers
+    too, counted under the block's index), by a random amount in [KINK_SHIFT / 2,
+    KINK_SHIFT]; returns {layer: how many z were there} and {layer: the most b moved}."""
     moved: dict[int, int] = {}
+    shifts: dict[int, float] = {}
     rng = np.random.default_rng(0)
     for _ in range(3):  # a move below may put a z of a later layer at its kink
         net.forward(X, training=True)
         found = False
-        for l, layer in enumerate(net.layers):
-            g, Z = getattr(layer, "g", None), getattr(layer, "Z", None)
-            if g is None or g.name not in KINKED or Z is None or "b" not in layer.param_names:
-                continue
-            at_kink = int(np.count_nonzero(np.asarray(Z) == 0))
-            if at_kink:
-                layer.b += rng.uniform(KINK_SHIFT / 2, KINK_SHIFT, np.shape(layer.b))
-                moved[l] = moved.get(l, 0) + at_kink
-                found = True
+        for l, top in enumerate(net.layers):
+            for layer in getattr(top, "layers", [top]):
+                g, Z = getattr(layer, "g", None), getattr(layer, "Z", None)
+                if g is None or g.name not in KINKED or Z is None or "b" not in layer.param_names:
+                    continue
+                at_kink = int(np.count_nonzero(np.asarray(Z) == 0))
+                if at_kink:
+                    step = rng.uniform(KINK_SHIFT / 2, KINK_SHIFT, np.shape(layer.b))
+                    layer.b += step
+                    moved[l] = moved.get(l, 0) + at_kink
+                    shifts[l] = shifts.get(l, 0.0) + float(np.max(step))
+                    found = True
         if not found:
             break
-    return moved
+    return moved, shifts
 
 
 def _differences(net, X: Array, Y: Array, p: Array, h: float) -> Array:
