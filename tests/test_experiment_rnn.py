@@ -154,3 +154,13 @@ def test_lstm_claims_follow_whether_it_learned_the_adding_problem(lab):
     assert summary["rnn_factor"] > 1 > summary["rnn_decay"]
     assert "shrinks by a factor of" in factor and "A norm above 1 does not make" in factor
     assert "below 1 it vanishes, above 1 it explodes" not in rnn.CLAIM.en
+
+
+def test_the_factor_finding_follows_the_measured_decay():
+    from mlplab.lab.experiments.rnn import _factor_finding
+
+    shrinking = _factor_finding({"rnn_decay": 0.74, "rnn_factor": 1.52})
+    growing = _factor_finding({"rnn_decay": 1.3, "rnn_factor": 1.52})
+    assert "shrinks" in shrinking.en and "(vanishing)" in shrinking.en and "梯度消失" in shrinking.zh
+    assert "grows" in growing.en and "(exploding)" in growing.en and "梯度爆炸" in growing.zh
+    assert "vanishing" not in growing.en

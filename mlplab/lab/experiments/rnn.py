@@ -307,13 +307,17 @@ def _vanishing_caption(sm: dict) -> Text:
 
 
 def _factor_finding(sm: dict) -> Text:
+    shrinks = sm["rnn_decay"] < 1
     out = Text("tanh RNN: the factor W_hᵀ diag(g′(zₜ)) has spectral norm {summary.rnn_factor:.2f} "
                "(its largest gain) and gains {summary.rnn_rms:.2f} for a random direction; "
-               "‖∂C/∂hₜ‖ shrinks by a factor of {summary.rnn_decay:.2f} per step, "
-               "{summary.rnn_total:.1e}× over {summary.steps} steps (vanishing).",
+               f"‖∂C/∂hₜ‖ {'shrinks' if shrinks else 'grows'} by a factor of "
+               "{summary.rnn_decay:.2f} per step, {summary.rnn_total:.1e}× over {summary.steps} "
+               f"steps ({'vanishing' if shrinks else 'exploding'}).",
                "tanh RNN：因子 W_hᵀ diag(g′(zₜ)) 的谱范数为 {summary.rnn_factor:.2f}（最大增益），"
-               "对随机方向的增益为 {summary.rnn_rms:.2f}；‖∂C/∂hₜ‖ 每步缩小为原来的 "
-               "{summary.rnn_decay:.2f} 倍，{summary.steps} 步共缩小 {summary.rnn_total:.1e} 倍（梯度消失）。")
+               "对随机方向的增益为 {summary.rnn_rms:.2f}；‖∂C/∂hₜ‖ 每步"
+               f"{'缩小' if shrinks else '放大'}为原来的 {{summary.rnn_decay:.2f}} 倍，"
+               "{summary.steps} 步共" f"{'缩小' if shrinks else '放大'}"
+               " {summary.rnn_total:.1e} 倍" f"{'（梯度消失）' if shrinks else '（梯度爆炸）'}。")
     if sm["rnn_factor"] > 1 and sm["rnn_decay"] < 1:
         out = Text(out.en + " A norm above 1 does not make the error explode: the norm is only "
                    "the largest gain, and along the direction the error travels the gain is "
