@@ -230,7 +230,7 @@ def test_tour_command_prints_progress_and_the_report_path(tmp_path):
 @pytest.mark.parametrize("args, message", [(["--only", "nope"], "unknown experiment 'nope'"),
                                            (["--lang", "fr"], "unknown language 'fr'"),
                                            (["--jobs", "0"], "jobs must be an integer ≥ 1"),
-                                           (["--seed", "-1"], "--seed must be an integer"),
+                                           (["--seed", "-1"], "--seed must be a whole number"),
                                            (["--only", ""], "--only names no experiment"),
                                            (["--only", " , "], "--only names no experiment")])
 def test_tour_command_rejects_bad_options(tmp_path, args, message):
@@ -243,7 +243,7 @@ def test_tour_command_rejects_bad_options(tmp_path, args, message):
 def test_lab_command_refuses_a_negative_seed_in_one_line(tmp_path):
     result = CliRunner().invoke(app, ["lab", "neuron", "--seed", "-1", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert result.output.strip() == "error: --seed must be an integer from 0 to 2147483647, got -1"
+    assert result.output.strip() == "error: --seed must be a whole number from 0 to 2147483647, got -1"
     assert not (tmp_path / "o").exists()
 
 

@@ -168,6 +168,18 @@ def _finite_Y(Y: np.ndarray, where) -> Array:
     return Y if where is None or where.is_numpy else where.asarray(Y)
 
 
+MAX_SEED = 2**32 - 1  # what NumPy's RandomState and scikit-learn's random_state take
+
+
+def check_seed(seed, name: str = "seed", high: int = MAX_SEED) -> int:
+    """``seed`` if it is a whole number from 0 to ``high`` (NumPy integers too), else a
+    ConfigError naming ``name`` (an option's, e.g. ``--seed``)."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) \
+            or not 0 <= seed <= high:
+        raise ConfigError(f"{name} must be a whole number from 0 to {high}, got {seed!r}")
+    return int(seed)
+
+
 def make_rng(seed, name: str = "seed") -> np.random.Generator:
     """A generator from ``seed``: None, a non-negative int, or a Generator (used as is)."""
     if isinstance(seed, np.random.Generator):

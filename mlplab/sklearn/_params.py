@@ -14,9 +14,8 @@ import numbers
 
 import numpy as np
 
+from ..core.validation import MAX_SEED  # scikit-learn's random_state: an int up to it
 from ..errors import ConfigError
-
-MAX_SEED = 2**32 - 1  # scikit-learn's random_state: an int in [0, 2³² − 1]
 
 
 class ParamCheck:

@@ -42,6 +42,7 @@ import numpy as np
 from sklearn.model_selection import (GridSearchCV, ParameterGrid, ParameterSampler,
                                      RandomizedSearchCV)
 
+from ..core.validation import check_seed
 from ..errors import ConfigError, DataError
 from .dask_cluster import ClusterInfo, dask_client, fit_on_dask
 
@@ -261,8 +262,7 @@ def _check_options(scoring, n_iter, seed, n_jobs) -> None:
     if n_iter is not None and not _whole(n_iter, 1):
         raise ConfigError(f"n_iter must be a whole number ≥ 1 (the random candidates to try), "
                           f"got {n_iter!r}")
-    if not _whole(seed, 0, 2**32 - 1):
-        raise ConfigError(f"seed must be a whole number in [0, 2**32 - 1], got {seed!r}")
+    check_seed(seed)
     if scoring is None or callable(scoring):
         return
     from sklearn.metrics import get_scorer_names

@@ -10,6 +10,7 @@ from typing import List, Optional
 
 import typer
 
+from ...core.validation import check_seed
 from ...errors import ConfigError
 from .app import check_output, command, console, err_console, output_folder, user_errors
 
@@ -225,13 +226,12 @@ def sweep(
 def _check_numbers(**options) -> None:
     """The plain-number options, checked before the CSV is read or a cluster starts."""
     lowest = {"cv": (2, "2 folds"), "n_iter": (1, "1 candidate"), "max_epochs": (1, "1 epoch"),
-              "seed": (0, "0"), "top": (1, "1 row")}
+              "top": (1, "1 row")}
+    check_seed(options.pop("seed"), "--seed")
     for name, value in options.items():
         low, text = lowest[name]
         if value is not None and value < low:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least {text}, got {value}")
-    if options["seed"] >= 2**32:
-        raise ConfigError(f"--seed must be below 2**32 = {2**32}, got {options['seed']}")
 
 
 def _save(result, out: Path) -> None:

@@ -119,12 +119,12 @@ def discover() -> dict[str, ModuleType]:
 MAX_SEED = 2**31 - 1  # experiments add small offsets; numpy and scikit-learn take < 2**32
 
 
-def check_seed(seed) -> int:
-    """``seed`` if it is an integer from 0 to :data:`MAX_SEED`, else a :class:`ConfigError`
+def check_seed(seed, name: str = "--seed") -> int:
+    """``seed`` if it is a whole number from 0 to :data:`MAX_SEED`, else a ConfigError
     (numpy refuses a negative seed only deep inside a run, as a traceback)."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise ConfigError(f"--seed must be an integer from 0 to {MAX_SEED}, got {seed!r}")
-    return seed
+    from ...core.validation import check_seed as check
+
+    return check(seed, name, MAX_SEED)
 
 
 def get_experiment(name: str) -> ModuleType:
