@@ -17,7 +17,8 @@ adds three things around it:
   fit scores NaN; see :func:`_collect_fit_errors`).
 
 The inputs, the folds and every candidate (by the estimator's own parameter check) are
-checked before the cluster starts: a ConfigError or DataError names the fix.
+checked before the cluster starts (:mod:`._sweep_checks`): a ConfigError or DataError names the
+fix.
 
 A fit is a pure function of its parameters, fold and seed, so a sweep on any cluster gives
 the ``cv_results_`` of the serial run (``n_jobs=1``), apart from the timing columns. A worker
@@ -31,7 +32,6 @@ per-call scatter of fold indices) runs again with its data scattered anew
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 import threading
 import warnings
@@ -42,8 +42,8 @@ import numpy as np
 from sklearn.model_selection import (GridSearchCV, ParameterGrid, ParameterSampler,
                                      RandomizedSearchCV)
 
-from ..core.validation import check_seed
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
+from ._sweep_checks import check_candidates, check_data, check_grid, check_options, whole
 from .dask_cluster import ClusterInfo, dask_client, fit_on_dask
 
 TIMING = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
@@ -188,122 +188,6 @@ class GroupedRandomizedSearchCV(_Grouped, RandomizedSearchCV):
                                 random_state=self.random_state)
 
 
-def _check_grid(estimator, grid) -> dict:
-    if not isinstance(grid, dict) or not grid:
-        raise ConfigError("the grid must be a non-empty dict {parameter: [values]}, e.g. "
-                          "{'hidden_layer_sizes': [(8,), (16,)], 'learning_rate_init': [0.01]}")
-    known = estimator.get_params()
-    for name, values in grid.items():
-        if name not in known:
-            raise ConfigError(f"{type(estimator).__name__} has no parameter {name!r}; sweep "
-                              f"one of: {', '.join(sorted(known))}")
-        if hasattr(values, "rvs"):
-            continue  # a scipy.stats distribution (n_iter draws from it)
-        if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__"):
-            raise ConfigError(f"grid[{name!r}] must be a list of the values to try, got "
-                              f"{values!r}; write [{values!r}] for one value")
-        if not len(values):
-            raise ConfigError(f"grid[{name!r}] lists no value; give at least one")
-    return grid
-
-
-def _param_problem(estimator, params: dict) -> str | None:
-    """What the estimator's own parameter check (mlplab's ``_check_params``, else scikit-learn's
-    ``_validate_params``) says of it with ``params`` set, or None."""
-    from sklearn.base import clone
-
-    candidate = clone(estimator).set_params(**params)
-    check = getattr(candidate, "_check_params", None) or getattr(candidate, "_validate_params",
-                                                                 None)
-    try:
-        if check is not None:
-            check()
-    except (ValueError, TypeError) as exc:
-        return " ".join(str(exc).split())
-    return None
-
-
-def _check_candidates(estimator, grid: dict, search) -> None:
-    """Refuse, before any fit, a grid value the estimator refuses on its own (else its fits
-    would fail one by one on the cluster); a combination of good values that cannot go
-    together (solver='lbfgs' with dropout) scores NaN, as in scikit-learn, said once here."""
-    with warnings.catch_warnings():  # what drawing them warns (n_iter > the grid) comes later
-        warnings.simplefilter("ignore", UserWarning)
-        candidates = list(search._candidates())
-    own = _param_problem(estimator, {})
-    if own is None:  # name the one bad value, when a value is bad on its own
-        for name, values in grid.items():
-            for value in [] if hasattr(values, "rvs") else values:
-                problem = _param_problem(estimator, {name: value})
-                if problem is not None:
-                    raise ConfigError(f"grid value {name}={value!r} cannot be used: "
-                                      f"{problem}; remove it from the grid")
-    bad = [(params, problem) for params in candidates
-           if (problem := _param_problem(estimator, params)) is not None]
-    if own is not None and bad and len(bad) == len(candidates) and bad[0][1] == own:
-        raise ConfigError(own)  # the estimator's own, unswept setting
-    if bad and len(bad) == len(candidates):
-        raise ConfigError(f"no combination of the grid can be used, e.g. {bad[0][0]}: "
-                          f"{bad[0][1]}; change the grid")
-    if bad:
-        warnings.warn(f"{len(bad)} of the grid's {len(candidates)} combinations cannot be used "
-                      f"(e.g. {bad[0][0]}: {bad[0][1]}); they score NaN", UserWarning,
-                      stacklevel=3)
-
-
-def _whole(value, low: int, high: float = math.inf) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and \
-        low <= value <= high
-
-
-def _check_options(scoring, n_iter, seed, n_jobs) -> None:
-    if n_jobs is not None and not _whole(n_jobs, 1):
-        raise ConfigError(f"n_jobs must be 1 (serial) or a number of workers ≥ 2, got {n_jobs!r}")
-    if n_iter is not None and not _whole(n_iter, 1):
-        raise ConfigError(f"n_iter must be a whole number ≥ 1 (the random candidates to try), "
-                          f"got {n_iter!r}")
-    check_seed(seed)
-    if scoring is None or callable(scoring):
-        return
-    from sklearn.metrics import get_scorer_names
-
-    names = get_scorer_names()
-    if not isinstance(scoring, str):
-        raise ConfigError(f"scoring must be one scorer name or a callable, got {scoring!r}")
-    if scoring not in names:
-        import difflib
-
-        close = difflib.get_close_matches(scoring, names, n=3)
-        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
-        raise ConfigError(f"unknown scoring {scoring!r}; {hint}use a scikit-learn scorer name, "
-                          "e.g. accuracy, f1_macro, r2 (sklearn.metrics.get_scorer_names())")
-
-
-def _check_data(estimator, X, y, cv):
-    """X and y as the search will pass them, and the folds, split once to see they can be."""
-    from sklearn.base import is_classifier
-    from sklearn.model_selection import check_cv
-    from sklearn.utils import indexable
-
-    try:
-        X, y = indexable(X, y)
-    except ValueError as exc:
-        raise DataError(f"X and y must have one row per sample: {exc}") from None
-    if isinstance(cv, bool) or (isinstance(cv, numbers.Integral) and not _whole(cv, 2)):
-        raise ConfigError(f"cv must be at least 2 folds, got {cv!r}")
-    try:
-        folds = check_cv(cv, y, classifier=is_classifier(estimator))
-    except ValueError as exc:
-        raise ConfigError(f"cv must be a number of folds ≥ 2 or a scikit-learn splitter: "
-                          f"{exc}") from None
-    try:
-        list(folds.split(X, y))
-    except ValueError as exc:
-        raise DataError(f"cannot split these {len(y)} rows into cv={cv!r} folds: {exc} "
-                        "Use fewer folds") from None
-    return X, y, folds
-
-
 def sweep(estimator, grid: dict, X, y, *, cv=5, scoring: str | Callable | None = None,
           n_iter: int | None = None, seed: int = 0, scheduler: str | None = None,
           n_jobs: int | None = None, progress: Callable[[SweepProgress], None] | None = None,
@@ -353,18 +237,18 @@ def sweep(estimator, grid: dict, X, y, *, cv=5, scoring: str | Callable | None =
     from joblib import parallel_config
     from sklearn.base import clone
 
-    _check_options(scoring, n_iter, seed, n_jobs)
+    check_options(scoring, n_iter, seed, n_jobs)
     estimator = clone(estimator)
     if "random_state" in estimator.get_params() and estimator.random_state is None:
         estimator.set_params(random_state=seed)
-    grid = _check_grid(estimator, grid)
-    X, y, folds = _check_data(estimator, X, y, cv)  # the very objects the fits get: scattered
+    grid = check_grid(estimator, grid)
+    X, y, folds = check_data(estimator, X, y, cv)  # the very objects the fits get: scattered
     if n_iter is None:
         search = GroupedGridSearchCV(estimator, grid, scoring=scoring, cv=folds)
     else:
         search = GroupedRandomizedSearchCV(estimator, grid, n_iter=n_iter, scoring=scoring,
                                            cv=folds, random_state=seed)
-    _check_candidates(estimator, grid, search)
+    check_candidates(estimator, grid, search)
     search._progress, search._n_folds = progress, folds.get_n_splits(X, y)
     if n_jobs == 1 and scheduler is None:
         search._group = 1  # report after every candidate
@@ -383,10 +267,71 @@ def ranked(search, top: int | None = None) -> list[dict]:
     """The candidates of a fitted search, best first: ``rank``, ``params``, ``mean``, ``std``
     (of the test score over the folds) and ``fit_time`` (mean seconds per fit); ``top``: the
     first ``top`` only."""
-    if top is not None and not _whole(top, 1):
+    if top is not None and not whole(top, 1):
         raise ConfigError(f"top must be a number of rows ≥ 1, got {top!r}")
     r = search.cv_results_
     order = np.argsort(r["rank_test_score"], kind="stable")[:top]
     return [{"rank": int(r["rank_test_score"][i]), "params": r["params"][i],
              "mean": float(r["mean_test_score"][i]), "std": float(r["std_test_score"][i]),
              "fit_time": float(r["mean_fit_time"][i])} for i in order]
+
+
+@dataclass
+class CsvSweep:
+    """A sweep over a CSV table (:func:`sweep_csv`).
+
+    Attributes
+    ----------
+    search : the fitted GridSearchCV or RandomizedSearchCV
+    encoder, target : the fitted :class:`~mlplab.preprocessing.TabularEncoder` and
+        :class:`~mlplab.preprocessing.TargetEncoder` (fitted on every row of the file)
+    scoring : str
+        The score's name (``"accuracy"``, ``"r2"``, or the one given).
+    """
+
+    search: object
+    encoder: object
+    target: object
+    scoring: str
+
+    def extra(self) -> dict:
+        """The JSON saved beside the best network, as ``mlplab train --csv`` saves it."""
+        from ..datasets.csv_model import CsvRun
+
+        metrics = {f"cv_{self.scoring}": float(self.search.best_score_)}
+        return CsvRun(self.search.best_estimator_.net_, self.encoder, self.target,
+                      np.empty(0), metrics=metrics).extra()
+
+
+def sweep_csv(path, target: str, grid: dict, *, task: str = "auto",
+              estimator_params: dict | None = None, scoring: str | None = None,
+              **options) -> CsvSweep:
+    """:func:`sweep` over any CSV table, encoded as ``mlplab train --csv`` encodes it.
+
+    Parameters
+    ----------
+    path : str or path-like
+    target : str
+        The column to predict; classification or regression as ``task`` says (``"auto"``:
+        text or few integers are classes).
+    grid : dict
+        Parameters of :class:`mlplab.MLPClassifier` / :class:`mlplab.MLPRegressor`.
+    estimator_params : dict, optional
+        The estimator's fixed parameters (those not swept).
+    scoring : str, optional
+        Default: accuracy for classification, R² for regression.
+    **options
+        Passed to :func:`sweep` (``cv``, ``n_iter``, ``seed``, ``scheduler``, ``n_jobs``,
+        ``progress``, ``on_cluster``, ``timeout``).
+    """
+    from ..datasets.csv_model import encode_csv
+    from ..datasets.preprocessing import _plain
+    from . import MLPClassifier, MLPRegressor
+
+    X, y, encoder, y_enc = encode_csv(path, target, task)
+    regression = y_enc.task == "regression"
+    estimator = (MLPRegressor if regression else MLPClassifier)(**(estimator_params or {}))
+    search = sweep(estimator, grid, X, y, scoring=scoring, **options)
+    if not regression:
+        y_enc.classes = [_plain(c) for c in search.best_estimator_.classes_]
+    return CsvSweep(search, encoder, y_enc, scoring or ("r2" if regression else "accuracy"))

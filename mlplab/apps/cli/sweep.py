@@ -1,10 +1,9 @@
 """``mlplab sweep``: a hyperparameter sweep over a CSV on Dask (the work is in
-:mod:`mlplab.sklearn.sweep`; :func:`sweep_csv` is its CSV side)."""
+:mod:`mlplab.sklearn.sweep`: :func:`~mlplab.sklearn.sweep.sweep_csv`)."""
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
@@ -111,71 +110,6 @@ def _table(result, top: int):
     return table
 
 
-@dataclass
-class CsvSweep:
-    """A sweep over a CSV table (:func:`sweep_csv`).
-
-    Attributes
-    ----------
-    search : the fitted GridSearchCV or RandomizedSearchCV
-    encoder, target : the fitted :class:`~mlplab.preprocessing.TabularEncoder` and
-        :class:`~mlplab.preprocessing.TargetEncoder` (fitted on every row of the file)
-    scoring : str
-        The score's name (``"accuracy"``, ``"r2"``, or the one given).
-    """
-
-    search: object
-    encoder: object
-    target: object
-    scoring: str
-
-    def extra(self) -> dict:
-        """The JSON saved beside the best network, as ``mlplab train --csv`` saves it."""
-        import numpy as np
-
-        from ...datasets.csv_model import CsvRun
-
-        metrics = {f"cv_{self.scoring}": float(self.search.best_score_)}
-        return CsvRun(self.search.best_estimator_.net_, self.encoder, self.target,
-                      np.empty(0), metrics=metrics).extra()
-
-
-def sweep_csv(path, target: str, grid: dict, *, task: str = "auto",
-              estimator_params: dict | None = None, scoring: str | None = None,
-              **options) -> CsvSweep:
-    """:func:`~mlplab.sklearn.sweep.sweep` over any CSV table, encoded as ``mlplab train --csv``
-    encodes it.
-
-    Parameters
-    ----------
-    path : str or path-like
-    target : str
-        The column to predict; classification or regression as ``task`` says (``"auto"``:
-        text or few integers are classes).
-    grid : dict
-        Parameters of :class:`mlplab.MLPClassifier` / :class:`mlplab.MLPRegressor`.
-    estimator_params : dict, optional
-        The estimator's fixed parameters (those not swept).
-    scoring : str, optional
-        Default: accuracy for classification, R² for regression.
-    **options
-        Passed to :func:`~mlplab.sklearn.sweep.sweep` (``cv``, ``n_iter``, ``seed``,
-        ``scheduler``, ``n_jobs``, ``progress``, ``on_cluster``, ``timeout``).
-    """
-    from ...datasets.csv_model import encode_csv
-    from ...datasets.preprocessing import _plain
-    from ...sklearn import MLPClassifier, MLPRegressor
-    from ...sklearn.sweep import sweep
-
-    X, y, encoder, y_enc = encode_csv(path, target, task)
-    regression = y_enc.task == "regression"
-    estimator = (MLPRegressor if regression else MLPClassifier)(**(estimator_params or {}))
-    search = sweep(estimator, grid, X, y, scoring=scoring, **options)
-    if not regression:
-        y_enc.classes = [_plain(c) for c in search.best_estimator_.classes_]
-    return CsvSweep(search, encoder, y_enc, scoring or ("r2" if regression else "accuracy"))
-
-
 @command()
 def sweep(
     csv: Path = typer.Option(..., help="Any CSV table (encoded as 'train --csv' does)."),
@@ -203,6 +137,8 @@ def sweep(
 ):
     """Cross-validate every combination of the --grid values, on Dask; save the best model."""
     from sklearn.exceptions import ConvergenceWarning
+
+    from ...sklearn.sweep import sweep_csv
 
     with user_errors():
         check_output(out, "--out", "folder")
