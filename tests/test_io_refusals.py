@@ -171,3 +171,24 @@ def test_an_encoding_that_overflows_the_data_is_one_line_naming_it(tmp_path):
     assert r.exit_code == 2 and r.output.count("\n") == 1, r.output
     assert "column 'a' cannot be standardized with the stored mean 1e+308" in r.output
     assert TABULAR["encoder"]["columns"][0]["mean"] == 0.0  # the shared record untouched
+
+
+def test_a_poisson_regressors_network_is_refused_and_the_old_file_kept(tmp_path):
+    """Its loss and exp output are scikit-learn's: load refused the file save had written
+    over a good one."""
+    import warnings
+
+    from mlplab import MLPRegressor
+
+    good = tmp_path / "m.safetensors"
+    save(Network([3, 2, 1], seed=0), good)
+    before = good.read_bytes()
+    X = np.random.default_rng(0).random((30, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = MLPRegressor(hidden_layer_sizes=(4,), loss="poisson", max_iter=5).fit(X, X[:, 0])
+    with pytest.raises(ModelFileError, match=r"loss 'sklearn_poisson' is a scikit-learn "
+                                             r"estimator's own.*joblib.dump\(est, path\)"):
+        save(est.net_, good)
+    assert good.read_bytes() == before
+    load(good)

@@ -37,7 +37,8 @@ from . import image_layers, recurrent
 from .container import (check_metadata, check_table, load_tensors, read_container,
                         refuse_unloadable, split_bytes, tensor_problem)
 from .files import as_path, atomic_write
-from .records import MAX_JSON_DEPTH, check_extra, check_saved_history, depth, parse_json
+from .records import (MAX_JSON_DEPTH, check_extra, check_names, check_saved_history, depth,
+                      parse_json)
 
 FORMAT = "mlplab"
 FORMAT_VERSION = 1
@@ -196,6 +197,7 @@ def save(net, path: str | os.PathLike, extra: dict | None = None) -> Path:
     try:  # the records as load checks them before any array (a file it refuses is never written)
         config = parse_json(meta["config"], path, "config record")
         declared_numbers(config["network"], path)
+        check_names(config["network"], path)
         check_saved_history(config["history"], path)
     except ModelFileError as exc:
         raise ModelFileError(f"cannot save {path}: the file would not load back ({exc}); "

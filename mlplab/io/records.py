@@ -119,6 +119,27 @@ class Check:
         return value
 
 
+def check_names(arch: dict, path) -> None:
+    """The loss and the activations a ``sizes`` record names, looked up as load looks them
+    up (a stack's layers are checked by their own records)."""
+    from ..core.activations import get_activation
+    from ..core.losses import get_loss
+    from ..errors import ConfigError
+
+    loss = arch.get("loss", "mse")
+    if isinstance(loss, str) and loss.startswith("sklearn_"):
+        raise ModelFileError(f"{path}: its loss {loss!r} is a scikit-learn estimator's own, "
+                             "which model files do not hold; pickle the estimator instead "
+                             "(joblib.dump(est, path))")
+    try:
+        get_loss(loss)
+        for name in (arch.get("activation"), arch.get("output")):
+            if isinstance(name, str):
+                get_activation(name)
+    except ConfigError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
+
+
 def check_saved_history(record, path) -> dict | None:
     """The training summary of a model file: ``{"epochs", "stop_reason", "loss"}`` or None."""
     if record is None:
