@@ -228,3 +228,6 @@ def test_cli_sweep_with_a_failing_candidate_saves_its_nan_row(tmp_path):
     assert result.output.count("warning: One or more of the test scores are non-finite") == 1
     results = pd.read_csv(out / "cv_results.csv")
     assert results["mean_test_score"].isna().tolist() == [False, True]
+    shown = runner.invoke(app, ["show", str(out / "model.safetensors")])  # the sweep's settings
+    assert "training: made by mlplab sweep, candidates 2, folds 2, scoring accuracy, " \
+           "early_stopping True, validation_fraction 0.2" in shown.output, shown.output

@@ -298,9 +298,16 @@ class CsvSweep:
         """The JSON saved beside the best network, as ``mlplab train --csv`` saves it."""
         from ..datasets.csv_model import CsvRun
 
-        metrics = {f"cv_{self.scoring}": float(self.search.best_score_)}
-        return CsvRun(self.search.best_estimator_.net_, self.encoder, self.target,
-                      np.empty(0), metrics=metrics).extra()
+        search = self.search
+        metrics = {f"cv_{self.scoring}": float(search.best_score_)}
+        plain = (bool, int, float, str, type(None))
+        best = {name: value if isinstance(value, plain) else str(value)
+                for name, value in search.best_params_.items()}  # what `mlplab show` lists
+        settings = {"made by": "mlplab sweep", "candidates": len(search.cv_results_["params"]),
+                    "folds": int(search.n_splits_), "scoring": self.scoring, **best}
+        return {"training": settings,
+                **CsvRun(search.best_estimator_.net_, self.encoder, self.target, np.empty(0),
+                         metrics=metrics).extra()}
 
 
 def sweep_csv(path, target: str, grid: dict, *, task: str = "auto",
