@@ -4,28 +4,12 @@ test_playground_api.py; the page's side is in test_playground_browser.py.
 """
 
 import pytest
-from fastapi.testclient import TestClient
+from test_playground_api import WS, XOR, client, new_session  # noqa: F401, F811 (its fixture)
 
-from mlplab.playground.server import create_app
-
-LOCAL, WS = "http://127.0.0.1:8000", "ws://127.0.0.1:8000"
-XOR = {"dataset": "xor", "hidden": [4], "activations": ["tanh"], "n_points": 200, "seed": 1}
 # the user pass's repro: ripple, MSE, 5 features, 8-8-8 identity, momentum, α = 1, batch 1
 DIVERGES = {"dataset": "ripple", "loss": "mse", "learning_rate": 1, "hidden": [8, 8, 8],
             "activations": ["identity"] * 3, "features": ["x1", "x2", "x1^2", "x2^2", "x1x2"],
             "batch_size": 1, "optimizer": "momentum", "n_points": 200}
-
-
-@pytest.fixture
-def client():
-    with TestClient(create_app(max_sessions=4, timeout_s=60), base_url=LOCAL) as c:
-        yield c
-
-
-def new_session(client, **cfg):
-    r = client.post("/api/sessions", json=cfg)
-    assert r.status_code == 200, r.text
-    return r.json()["id"], r.json()["frame"]
 
 
 def finite_losses(frame) -> bool:
