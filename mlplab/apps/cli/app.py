@@ -169,7 +169,8 @@ def _probe_writable(folder: Path, option: str, target: Path) -> None:
                           f"({exc.strerror or exc}); choose a writable location") from None
 
 
-def check_output(path: Path | None, option: str, kind: str = "file") -> Path | None:
+def check_output(path: Path | None, option: str, kind: str = "file",
+                 example: str | None = None) -> Path | None:
     """Refuse an output location that cannot be written, before any long work starts.
 
     Parameters
@@ -181,6 +182,8 @@ def check_output(path: Path | None, option: str, kind: str = "file") -> Path | N
         ``path`` itself must not be a folder or a device, FIFO or socket. "folder": ``path``
         exists or will be created with its parents: nothing on the way may be a file and the
         nearest existing folder must be writable.
+    example : a file name to suggest inside a folder given for a file (default: the option's
+        usual one, ``pred.csv`` or ``run.ckpt``).
 
     Nothing is created. Raises :class:`~mlplab.errors.ConfigError` naming the problem.
     """
@@ -194,8 +197,9 @@ def check_output(path: Path | None, option: str, kind: str = "file") -> Path | N
         _probe_writable(_existing_folder(path, option, path), option, path)
         return path
     if st is not None and stat.S_ISDIR(st.st_mode):
+        example = example or ("pred.csv" if option == "--output" else "run.ckpt")
         raise ConfigError(f"{option} {path} is a folder; give a file name inside it, e.g. "
-                          f"{path / ('pred.csv' if option == '--output' else 'run.ckpt')}")
+                          f"{path / example}")
     if st is not None and not stat.S_ISREG(st.st_mode):
         from ...datasets.csv import node_kind
 

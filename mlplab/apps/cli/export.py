@@ -13,16 +13,17 @@ from ...errors import ConfigError
 from .app import check_output, command, console, user_errors
 
 
+EXAMPLES = {"--onnx": "model.onnx", "--torch": "model.pt"}  # a file name inside a folder
+
+
 def output_file(path: Path, option: str, model: Path) -> Path:
     """Refuse an output ``path`` that cannot be written, before any work is done."""
     if path.resolve() == model.resolve():
         raise ConfigError(f"{option} {path} is the model file itself; give another name")
-    if path.is_dir():  # check_output's example name is a checkpoint's: name the right kind
-        fix = {"--onnx": f"give a file name inside it, e.g. {path / 'model.onnx'}",
-               "--torch": f"give a file name inside it, e.g. {path / 'model.pt'}"}.get(
-                   option, "move it away, or give --onnx (or --torch) another name")
-        raise ConfigError(f"{option} {path} is a folder; {fix}")
-    return check_output(path, option, "file")
+    if path.is_dir() and option not in EXAMPLES:  # the encoding file, named after --onnx
+        raise ConfigError(f"{option} {path} is a folder; move it away, or give --onnx (or "
+                          "--torch) another name")
+    return check_output(path, option, "file", EXAMPLES.get(option))
 
 
 def distinct_outputs(outputs: dict) -> None:
