@@ -191,7 +191,9 @@ def test_csv_upload_in_the_page(page, tmp_path):
 
 
 def test_a_lost_stream_is_reported_reconnected_or_ends_in_a_reload_prompt(page):
-    # the server closes a stream sent more than 20 commands a second (a held Enter on "step")
+    # the server closes a stream sent more than 20 commands a second (a held Enter on "step");
+    # the first frame comes over HTTP, so the stream may still be connecting: wait for it
+    page.wait_for_function("state.ws && state.ws.readyState === 1")
     page.evaluate("() => { for (let k = 0; k < 60; k++) state.ws.send('{\"cmd\": \"pause\"}'); }")
     # (a "busy" note may come first: the flood also filled the command queue)
     page.wait_for_function("document.querySelector('#error').textContent.includes('commands a second')")
