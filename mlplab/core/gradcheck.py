@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError
-from .layers.dropout import Dropout, frozen_masks
+from .layers.dropout import dropout_layers, frozen_masks
 
 Array = np.ndarray
 KINKED = ("relu", "leaky_relu")  # activations whose g' jumps at z = 0
@@ -94,7 +94,7 @@ def gradcheck(net, X, Y, h: float = 1e-3, tolerance: float = 1e-6) -> GradcheckR
                               "the defaults are h=1e-3, tolerance=1e-6")
     net = copy.deepcopy(net).to("cpu").astype(np.float64)
     X, Y = net.check_XY(X, Y)
-    dropout = [layer for layer in net.layers if isinstance(layer, Dropout) and layer.p > 0]
+    dropout = [layer for layer in dropout_layers(net.layers) if layer.p > 0]
     if any(not layer.frozen for layer in dropout):  # a new mask each forward: no derivative
         with frozen_masks(net, X):  # one draw of the masks, kept for the whole check
             return _check(net, X, Y, h, tolerance)

@@ -298,7 +298,8 @@ class Network:
 
     def __repr__(self) -> str:
         device = "" if self.place.is_numpy else f", device={self.place.name!r}"
-        if len(self.input_shape) > 1:  # images, sequences: the layers say more than widths
+        if any(type(layer) not in (Input, Dense) for layer in self.layers):
+            # images, sequences, residual blocks, dropout: the layers say more than widths
             return (f"Network({' → '.join(map(repr, self.layers))}, "
                     f"loss={self.loss.name!r}{device})")
         hidden = [layer.g.name for layer in self.layers[1:-1] if isinstance(layer, Dense)]

@@ -115,7 +115,7 @@ def frozen_masks(net, X: Array | None = None):
     With ``X`` given, one training forward on it first draws the masks to keep, so that
     ``mlplab.gradcheck(net, X, Y)`` inside the block sees one fixed, differentiable network.
     """
-    layers = [layer for layer in net.layers if isinstance(layer, Dropout)]
+    layers = dropout_layers(net.layers)
     if X is not None:
         for layer in layers:
             layer.mask = None
@@ -127,6 +127,17 @@ def frozen_masks(net, X: Array | None = None):
     finally:
         for layer in layers:
             layer.unfreeze()
+
+
+def dropout_layers(layers) -> list[Dropout]:
+    """The Dropout layers among ``layers``, those inside residual blocks included."""
+    found = []
+    for layer in layers:
+        if isinstance(layer, Dropout):
+            found.append(layer)
+        elif isinstance(getattr(layer, "layers", None), list):  # a block: Residual
+            found += dropout_layers(layer.layers)
+    return found
 
 
 def with_dropout(net, p: float = 0.5, seed: int | np.random.Generator | None = None,

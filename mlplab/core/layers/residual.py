@@ -43,17 +43,30 @@ class Residual(Layer):
         if not layers or not all(isinstance(layer, Layer) for layer in layers):
             raise ConfigError("Residual needs a non-empty list of layers, e.g. "
                               "Residual([Dense(30, 30, 'relu')])")
-        width = getattr(layers[0], "n_in", None)
-        for layer in layers:
-            if getattr(layer, "n_in", None) != width:
-                raise ConfigError(f"Residual block: {layer!r} takes {getattr(layer, 'n_in', '?')} "
-                                  f"inputs but receives {width}; F must keep the width")
-            width = layer.n_out
-        if width != layers[0].n_in:
-            raise ConfigError(f"Residual block maps {layers[0].n_in} units to {width}: the skip "
-                              "a_prev + F(a_prev) needs F to keep the width")
         self.layers = layers
-        self.in_shape = self.out_shape = (width,)
+        # the block's width: the first one a layer was given (Dropout(None) or BatchNorm(None)
+        # take theirs from the layer below); none given: the network's build decides it
+        shape = next((layer.in_shape for layer in layers if layer.in_shape is not None), None)
+        if shape is not None:
+            self._chain(tuple(shape))
+
+    def _chain(self, shape: tuple) -> None:
+        """Build F's layers one after the other from ``shape``; F must give ``shape`` back."""
+        out = shape
+        for layer in self.layers:
+            if layer.in_shape is not None and tuple(layer.in_shape) != out:
+                raise ConfigError(f"Residual block: {layer!r} takes {_width(layer.in_shape)} "
+                                  f"inputs but receives {_width(out)}; F must keep the width")
+            out = tuple(layer.build(out))
+        if out != shape:
+            raise ConfigError(f"Residual block maps {_width(shape)} units to {_width(out)}: the "
+                              "skip a_prev + F(a_prev) needs F to keep the width")
+        self.in_shape = self.out_shape = shape
+
+    def build(self, in_shape: tuple) -> tuple:
+        if self.in_shape is None:
+            self._chain(tuple(in_shape))
+        return super().build(in_shape)
 
     @property
     def n_in(self) -> int:
@@ -99,3 +112,7 @@ class Residual(Layer):
 
     def __repr__(self) -> str:
         return f"Residual([{', '.join(map(repr, self.layers))}])"
+
+
+def _width(shape: tuple):
+    return shape[0] if len(shape) == 1 else shape
