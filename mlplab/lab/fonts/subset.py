@@ -59,6 +59,9 @@ def main() -> None:
     parser.add_argument("source", type=Path, help="NotoSansCJK-Regular.ttc (or an SC .otf)")
     parser.add_argument("--font-number", type=int, default=2, help="index in a .ttc (2 = SC)")
     args = parser.parse_args()
+    if not (ROOT / "pyproject.toml").is_file() or not (ROOT / "notebooks").is_dir():
+        parser.error(f"run this from a clone of mlplab (it reads the notebooks and writes the "
+                     f"font into the package): {ROOT} is not one")
     kept, size = make_subset(args.source, font_number=args.font_number)
     print(f"{CJK_FONT}: {kept} characters, {size / 1024:.0f} KiB")
 
