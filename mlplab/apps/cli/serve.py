@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import typer
 
@@ -19,11 +19,14 @@ def serve(
     session_timeout: float = typer.Option(900, help="Seconds before an idle tab's session is freed."),
     allow_host: List[str] = typer.Option([], help="Another name this server may be reached by "
                                          "(its Host header), e.g. a machine name; repeatable."),
+    lang: Optional[str] = typer.Option(None, help="Language of the page: zh (the lecture's "
+                                       "Chinese) or en; the URL printed (and opened) carries "
+                                       "?lang= (default: the browser's language)."),
 ):
     """Start the playground: train a network in the browser and watch it learn."""
     from ..playground.launch import serve as run_server
 
     with user_errors():
         run_server(host, port, max_sessions=max_sessions, session_timeout=session_timeout,
-                   allow_hosts=allow_host, open_browser=open_browser,
+                   allow_hosts=allow_host, open_browser=open_browser, lang=lang,
                    announce=lambda line: console.print(line, highlight=False))

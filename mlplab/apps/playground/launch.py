@@ -38,8 +38,9 @@ def check_options(host: str, port: int, max_sessions: int, session_timeout: floa
 
 def serve(host: str = "127.0.0.1", port: int = 8000, *, max_sessions: int = 16,
           session_timeout: float = 900.0, allow_hosts=(), open_browser: bool = False,
-          announce: Callable[[str], object] = print) -> None:
-    """Check the options, bind, announce the URL (``announce``), and serve until Ctrl+C.
+          announce: Callable[[str], object] = print, lang: str | None = None) -> None:
+    """Check the options, bind, announce the URL (``announce``; with ``?lang=`` where
+    ``lang`` is given: the page's language), and serve until Ctrl+C.
 
     WebSocket messages are limited to what the protocol needs (``MAX_COMMAND_BYTES``), and
     not compressed (a small compressed message could inflate to a huge one).
@@ -49,6 +50,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, max_sessions: int = 16,
     from .server import create_app
 
     url = check_options(host, port, max_sessions, session_timeout)
+    if lang is not None:
+        from ...lab.text import check_language
+
+        url += f"?lang={check_language(lang)}"
     try:  # fail with one clear line rather than uvicorn's traceback
         with socket.create_server((host, port)):
             pass

@@ -3,7 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { sid: null, ws: null, meta: null, cfg: null, frame: null, archKey: "", pending: [],
-  retries: 0, lastCmd: 0, streamError: null, lostReason: null };
+  retries: 0, lastCmd: 0, streamError: null, lostReason: null, trace: null };
 const RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 1];
 const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5];
 const ORANGE = [245, 147, 34], WHITE = [232, 234, 235], BLUE = [8, 119, 189], GREEN = [60, 160, 80];
@@ -41,7 +41,7 @@ async function api(method, path, body, raw) {
   }
   let r;
   try { r = await fetch(path, opts); }
-  catch (err) { throw new Error("the server does not answer: is mlplab serve still running? Start it again, then reload the page"); }
+  catch (err) { throw new Error(t("err_no_server")); }
   const data = r.headers.get("content-type")?.includes("json") ? await r.json() : null;
   if (!r.ok) throw new Error((data && data.error) || `${r.status} ${r.statusText}`);
   return data;
@@ -79,22 +79,22 @@ function connect() {
   ws.onclose = (ev) => { if (state.ws === ws) streamLost(ev, said); };
   ws.onopen = () => {
     state.retries = 0; setStream(true);
-    if (state.streamError) { showError(`${state.lostReason} (the stream was reopened)`); state.streamError = null; }
+    if (state.streamError) { showError(t("stream_reopened", { reason: state.lostReason })); state.streamError = null; }
     for (const cmd of state.pending.splice(0)) ws.send(JSON.stringify({ cmd }));
   };
   state.ws = ws;
 }
 function streamLost(ev, said) {
   state.ws = null; setStream(false);
-  $("status").textContent = "paused: no stream from the server";
-  const reason = ev.reason || said || (ev.code === 1006 ? "the connection to the server was lost" : `the stream closed (code ${ev.code})`);
+  $("status").textContent = t("status_no_stream");
+  const reason = ev.reason || said || (ev.code === 1006 ? t("stream_lost") : t("stream_closed", { code: ev.code }));
   if (ev.code === 4404 || /reload the page/.test(reason)) {  // the session is gone: nothing to reconnect to
-    state.streamError = reason.includes("reload") ? reason : `${reason}: reload the page`;
+    state.streamError = reason.includes("reload") ? reason : t("stream_reload", { reason });
     showError(state.streamError); return;
   }
   const wait = Math.min(10, 2 ** state.retries++);
   state.lostReason = reason;
-  state.streamError = `${reason}; reconnecting in ${wait} s…`;
+  state.streamError = t("stream_retry", { reason, wait });
   showError(state.streamError);
   setTimeout(connect, wait * 1000);
 }
@@ -123,17 +123,21 @@ function decodeConfig(text) {
   const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
   return JSON.parse(decodeURIComponent(escape(atob(b64))));
 }
-function shareUrl() { return `${location.origin}/#c=${encodeConfig(state.cfg)}`; }
+// the page's language travels with it: ?lang=en|zh
+function shareUrl() { return location.origin + withLanguage("#c=" + encodeConfig(state.cfg)); }
 
 // ------------------------------------------------------------------ controls
 function fillSelect(sel, values, label) {
   sel.innerHTML = values.map((v) => `<option value="${v}">${label ? label(v) : v}</option>`).join("");
 }
-function setupControls() {
+function fillDatasets() {
   fillSelect($("dataset"), Object.keys(state.meta.datasets), (k) => {
     const d = state.meta.datasets[k];
-    return `${k.replace("_", " ")} (${d.kind === "regression" ? "regression" : d.classes + " classes"})`;
+    return t("dataset_option", { name: tName("ds_", k), kind: d.kind === "regression" ? t("kind_regression") : t("n_classes", { n: d.classes }) });
   });
+}
+function setupControls() {
+  fillDatasets();
   fillSelect($("learning_rate"), RATES);
   fillSelect($("reg_rate"), REG_RATES);
   $("features").innerHTML = state.meta.features.map((f) =>
@@ -142,12 +146,12 @@ function setupControls() {
     $(id).onchange = () => applyConfig({ [id]: $(id).value });
   for (const id of ["learning_rate", "reg_rate", "noise", "train_ratio"])
     $(id).onchange = () => applyConfig({ [id]: Number($(id).value) });
-  for (const [id, name] of [["n_points", "points"], ["batch_size", "batch size"], ["seed", "seed"]])
+  for (const [id, name] of [["n_points", "field_points"], ["batch_size", "field_batch_size"], ["seed", "field_seed"]])
     $(id).onchange = () => { const v = readNumber(id, name); if (v !== null) applyConfig({ [id]: v }); };
   $("stop_epochs").onchange = () => {
     const el = $("stop_epochs");
     if (el.value === "" && !el.validity.badInput) return applyConfig({ stop_epochs: null });  // empty: never stop
-    const v = readNumber("stop_epochs", "stop after … epochs"); if (v !== null) applyConfig({ stop_epochs: v });
+    const v = readNumber("stop_epochs", "field_stop"); if (v !== null) applyConfig({ stop_epochs: v });
   };
   $("features").onchange = () => applyConfig({ features: [...$("features").querySelectorAll("input:checked")].map((c) => c.value) });
   $("add_layer").onclick = () => applyConfig({ hidden: [...state.cfg.hidden, 4], activations: [...state.cfg.activations, state.cfg.activations.at(-1) || "tanh"] });
@@ -156,6 +160,7 @@ function setupControls() {
   $("step").onclick = () => command("step");
   $("reset").onclick = () => command("reset");
   $("warp_layer").onchange = () => sessionCall("POST", "view", { warp_layer: Number($("warp_layer").value) });
+  $("csv_pick").onclick = () => $("csv").click();
   $("csv").onchange = async () => { const f = $("csv").files[0]; if (f) await sessionCall("POST", "csv", await f.text(), true); $("csv").value = ""; };
   $("heatmap").onclick = onHeatmapClick;
   $("share").onclick = () => { $("share_url").value = shareUrl(); $("share_url").select(); navigator.clipboard?.writeText($("share_url").value).catch(() => {}); };
@@ -163,17 +168,17 @@ function setupControls() {
   $("card_set").onclick = setWeightFromCard;
   $("card_value").onkeydown = (e) => { if (e.key === "Enter") setWeightFromCard(); };
 }
-function readNumber(id, name) {
+function readNumber(id, nameKey) {
   // an empty or non-numeric entry is refused, not read as 0 (Number("") is 0)
   const el = $(id), v = Number(el.value);
   if (el.value.trim() === "" || el.validity.badInput || !Number.isFinite(v)) {
-    showError(`${name}: "${el.value}" is not a number; enter one (e.g. ${el.min || 0})`);
+    showError(t("err_not_a_number", { name: t(nameKey), value: el.value, example: el.min || 0 }));
     if (state.frame) render(state.frame);  // the field shows the value in use again
     return null;
   }
   return v;
 }
-function setPlaying(on) { $("play").textContent = on ? "❚❚ pause" : "▶ play"; if (state.frame) state.frame.playing = on; }
+function setPlaying(on) { $("play").textContent = on ? t("pause") : t("play"); if (state.frame) state.frame.playing = on; }
 
 function syncControls(cfg) {
   for (const id of ["dataset", "optimizer", "loss", "regularization", "output", "n_points", "batch_size", "seed", "noise", "train_ratio"])
@@ -184,13 +189,12 @@ function syncControls(cfg) {
   if (document.activeElement !== $("stop_epochs")) $("stop_epochs").value = cfg.stop_epochs ?? "";
   $("noise_out").textContent = cfg.noise.toFixed(2); $("train_ratio_out").textContent = Math.round(cfg.train_ratio * 100) + " %";
   for (const c of $("features").querySelectorAll("input")) c.checked = cfg.features.includes(c.value);
-  $("layer_count").textContent = `${cfg.hidden.length} hidden layer${cfg.hidden.length === 1 ? "" : "s"}`;
+  $("layer_count").textContent = cfg.hidden.length === 1 ? t("hidden_layers_one") : t("hidden_layers", { n: cfg.hidden.length });
   $("add_layer").disabled = cfg.hidden.length >= state.meta.max_hidden_layers;
   $("remove_layer").disabled = cfg.hidden.length === 0;
   const canStep = cfg.hidden.length === 0;
   $("output").querySelector('option[value="step"]').disabled = !canStep;
-  $("output_note").textContent = canStep ? "With no hidden layer the output may be the step (sgn) neuron, trained by the perceptron rule."
-    : "Step is offered only for a single layer: its derivative is 0, so backpropagation cannot train it.";
+  $("output_note").textContent = canStep ? t("output_note_step") : t("output_note_no_step");
 }
 
 // ------------------------------------------------------------------ rendering
@@ -198,17 +202,18 @@ function render(f) {
   // a request's answer and the stream's frames cross: a frame older than the one shown is late
   if (state.frame && f.seq < state.frame.seq) return;
   state.frame = f; state.cfg = f.config;
-  history.replaceState(null, "", "#c=" + encodeConfig(f.config));
+  history.replaceState(null, "", withLanguage("#c=" + encodeConfig(f.config)));
   syncControls(f.config);
   setPlaying(f.playing);
   $("epoch").textContent = f.epoch;
-  $("status").textContent = f.status;
+  $("status").textContent = statusText(f.status);
   $("test_loss").textContent = f.loss.last_test == null ? "–" : f.loss.last_test.toFixed(4);
   $("train_loss").textContent = f.loss.last_train == null ? "–" : f.loss.last_train.toFixed(4);
-  $("accuracy").textContent = f.accuracy.test == null ? "" : ` · accuracy train ${(100 * f.accuracy.train).toFixed(1)} %, test ${(100 * f.accuracy.test).toFixed(1)} %`;
-  const t = f.task;
-  $("task").textContent = `${t.kind}${t.classes ? ", " + t.classes + " classes" : ""} · ${t.n_train} training and ${t.n_test} test points · source: ${t.source}` +
-    (t.sigma == null ? "" : ` (noise σ = ${t.sigma.toPrecision(2)})`) + ` · loss ${t.loss}`;
+  $("accuracy").textContent = f.accuracy.test == null ? "" : t("accuracy_line", { train: (100 * f.accuracy.train).toFixed(1), test: (100 * f.accuracy.test).toFixed(1) });
+  const k = f.task;
+  $("task").textContent = tName("kind_", k.kind) + (k.classes ? t("task_classes", { n: k.classes }) : "") +
+    t("task_points", { train: k.n_train, test: k.n_test }) + t("task_source", { source: tName("src_", k.source) }) +
+    (k.sigma == null ? "" : t("task_noise", { sigma: k.sigma.toPrecision(2) })) + t("task_loss", { loss: tName("lossname_", k.loss) });
   $("export").href = `/api/sessions/${state.sid}/model`;
   if (!$("card").hidden) cardTitle(f);
   drawHeatmap(f); drawDiagram(f); drawCurves(f); drawWarp(f); drawGrads(f); drawTables(f);
@@ -250,14 +255,14 @@ function drawCurves(f) {
     ctx.stroke();
   }
   ctx.fillStyle = "#333"; ctx.font = "10px sans-serif";
-  ctx.fillText(`loss (max ${ymax.toPrecision(3)}) — grey: training (mean batch cost of each epoch), black: test`, 4, 10);
-  ctx.fillText(`epoch ${f.epoch}`, W - 70, H - 3);
+  ctx.fillText(t("curves_legend", { max: ymax.toPrecision(3) }), 4, 10);
+  ctx.fillText(t("curves_epoch", { epoch: f.epoch }), W - 70, H - 3);
 }
 
 function drawWarp(f) {
   const sel = $("warp_layer"), n = f.config.hidden.length;
   if (sel.options.length !== n + 1) {
-    fillSelect(sel, Array.from({ length: n + 1 }, (_, k) => k), (k) => k ? `hidden layer ${k}` : "input features");
+    fillSelect(sel, Array.from({ length: n + 1 }, (_, k) => k), (k) => k ? t("warp_hidden", { k }) : t("warp_input"));
   }
   sel.value = f.warp.layer;
   const cv = $("warp"), ctx = cv.getContext("2d"), W = cv.width, H = cv.height;
@@ -270,7 +275,18 @@ function drawWarp(f) {
   ctx.strokeStyle = "rgba(60,60,60,0.45)"; ctx.lineWidth = 1;
   for (const line of f.warp.lines) { ctx.beginPath(); line.forEach(([x, y], k) => k ? ctx.lineTo(X(x), Y(y)) : ctx.moveTo(X(x), Y(y))); ctx.stroke(); }
   for (const [x, y, label] of f.warp.points) { ctx.beginPath(); ctx.arc(X(x), Y(y), 2.2, 0, 2 * Math.PI); ctx.fillStyle = pointColor(f, label); ctx.fill(); }
-  $("warp_note").textContent = f.warp.note + ". Grey: the grid of the plane carried through the network; dots: training points.";
+  $("warp_note").textContent = warpNote(f) + t("warp_legend");
+}
+
+function warpNote(f) {
+  // the server's note in the page's words: the layer's width and, past 2, the share of the
+  // variance its 2 principal components keep (read from the note); else the note as sent
+  const k = f.warp.layer, width = k ? f.config.hidden[k - 1] : f.inputs.length;
+  const name = k ? t("warp_name_hidden", { k, a: `a⁽${sup(k)}⁾` }) : t("warp_name_input");
+  const share = /\((\d+%) of the variance\)/.exec(f.warp.note);
+  if (width === 1) return t("warp_line", { name });
+  if (width === 2) return t("warp_plane", { name });
+  return share ? t("warp_pca", { name, width, share: share[1] }) : f.warp.note;
 }
 
 function drawGrads(f) {
@@ -278,8 +294,8 @@ function drawGrads(f) {
   ctx.clearRect(0, 0, W, H);
   const g = f.grad_norms, n = g.length, lo = -8, hi = 1, bw = Math.min(50, (W - 40) / Math.max(n, 1) - 8);
   ctx.font = "10px sans-serif"; ctx.fillStyle = "#333";
-  ctx.fillText("log₁₀ scale, 1e-8 … 10 (mean over the last update's batches)", 4, 10);
-  if (f.config.output === "step") { ctx.fillText("the perceptron rule uses no gradient", 30, H / 2); return; }
+  ctx.fillText(t("grads_scale"), 4, 10);
+  if (f.config.output === "step") { ctx.fillText(t("grads_perceptron"), 30, H / 2); return; }
   g.forEach((v, k) => {
     const t = v ? Math.min(1, Math.max(0, (Math.log10(v) - lo) / (hi - lo))) : 0;
     const x = 30 + k * (bw + 8), h = t * (H - 40);
@@ -306,7 +322,7 @@ async function onHeatmapClick(ev) {
   const [a, b, c, d] = f.domain, x1 = a + px / cv.width * (b - a), x2 = d - py / cv.height * (d - c);
   const mode = document.querySelector('input[name="click"]:checked').value;
   if (mode === "add") {
-    const label = readNumber("click_label", "the class/value of a new point");
+    const label = readNumber("click_label", "field_click_label");
     return label === null ? null : sessionCall("POST", "points", { action: "add", x1, x2, label });
   }
   if (mode === "remove") return sessionCall("POST", "points", { action: "remove", x1, x2 });
@@ -315,27 +331,45 @@ async function onHeatmapClick(ev) {
     const [qx, qy] = toCanvas(f, cv, p[0], p[1]), dist = Math.hypot(qx - px, qy - py);
     if (!best || dist < best.dist) best = { subset, index, dist, p };
   });
-  if (!best || best.dist > 12) { $("trace").textContent = "No point there: click on a point."; return; }
+  if (!best || best.dist > 12) { state.trace = "none"; return renderTrace(); }
   try {
-    const t = await api("POST", `/api/sessions/${state.sid}/trace`, { subset: best.subset, index: best.index });
-    const fmt = (v) => Array.isArray(v) ? "[" + v.map(fmt).join(", ") + "]" : Number(v).toFixed(4);
-    $("trace").innerHTML = `<div>${best.subset} point ${best.index}: x = (${best.p[0]}, ${best.p[1]}), y = ${best.p[2]}` +
-      (t.cost == null ? "" : `, cost C = ${t.cost.toFixed(5)}`) + `</div>` + (t.note ? `<div>${t.note}</div>` : "") +
-      "<table>" + t.steps.filter((s) => !s.formula.startsWith("given")).map((s) =>
-        `<tr><td class="sym">${s.symbol}</td><td>${s.formula}</td><td>${fmt(s.value)}</td></tr>`).join("") + "</table>";
+    const res = await api("POST", `/api/sessions/${state.sid}/trace`, { subset: best.subset, index: best.index });
+    state.trace = { best, res }; renderTrace();
   } catch (err) { showError(err.message); }
+}
+function renderTrace() {
+  // the hint, "no point there", or the last trace (kept, and redrawn in the other language)
+  const tr = state.trace;
+  if (!tr || tr === "none") { $("trace").textContent = t(tr ? "trace_none" : "trace_hint"); return; }
+  const { best, res } = tr, fmt = (v) => Array.isArray(v) ? "[" + v.map(fmt).join(", ") + "]" : Number(v).toFixed(4);
+  $("trace").innerHTML = `<div>${t("trace_head", { subset: tName("subset_", best.subset), index: best.index, x1: best.p[0], x2: best.p[1], y: best.p[2] })}` +
+    (res.cost == null ? "" : t("trace_cost", { cost: res.cost.toFixed(5) })) + `</div>` + (res.note ? `<div class="server">${res.note}</div>` : "") +
+    "<table>" + res.steps.filter((s) => !s.formula.startsWith("given")).map((s) =>
+      `<tr><td class="sym">${s.symbol}</td><td>${s.formula}</td><td>${fmt(s.value)}</td></tr>`).join("") + "</table>";
 }
 
 // ------------------------------------------------------------------ start
+// the language switch: the same session and network, every text redrawn
+function relabel() {
+  fillDatasets();
+  $("warp_layer").innerHTML = "";  // refilled by drawWarp
+  state.archKey = "";  // the diagram is rebuilt: its heads and tooltips
+  renderTrace();
+  if (state.frame) render(state.frame);
+}
+
 async function start() {
+  I18N.onChange = relabel;
+  await loadStrings();
   state.meta = await api("GET", "/api/meta");
   setupControls();
+  renderTrace();
   let cfg = state.meta.defaults;
   const m = location.hash.match(/c=([A-Za-z0-9_-]+)/);
-  if (m) { try { cfg = decodeConfig(m[1]); } catch (err) { showError("the URL's configuration is unreadable; using the defaults"); } }
+  if (m) { try { cfg = decodeConfig(m[1]); } catch (err) { showError(t("err_url_unreadable")); } }
   let created;
   try { created = await api("POST", "/api/sessions", cfg); }
-  catch (err) { showError(`the URL's configuration was refused (${err.message}); using the defaults`); created = await api("POST", "/api/sessions", state.meta.defaults); }
+  catch (err) { showError(t("err_url_refused", { reason: err.message })); created = await api("POST", "/api/sessions", state.meta.defaults); }
   state.sid = created.id;
   render(created.frame);
   connect();

@@ -1,5 +1,5 @@
 // mlplab playground: the network diagram (neurons' maps, wires by weight, the weight card).
-// Loaded before app.js; uses its globals (state, $, paint, rgb, sup, …) when called.
+// Loaded after i18n.js (t) and before app.js; uses their globals (state, $, paint, rgb, sup, …) when called.
 "use strict";
 
 const COL_W = 104, ROW_H = 50, TOP = 58, LEFT = 60;
@@ -27,7 +27,7 @@ function drawDiagram(f) {
       for (let i = 0; i < n; i++) {
         const cv = document.createElement("canvas"); cv.className = "neuron"; cv.width = cv.height = f.small_grid;
         const [x, y] = neuronPos(l, i); cv.style.left = x + "px"; cv.style.top = y + "px"; cv.id = `n-${l}-${i}`;
-        cv.title = l === 0 ? `input ${f.inputs[i]}` : l === sizes.length - 1 ? "output" : `neuron ${i + 1} of hidden layer ${l}`;
+        cv.title = l === 0 ? t("neuron_input", { name: f.inputs[i] }) : l === sizes.length - 1 ? t("neuron_output") : t("neuron_hidden", { i: i + 1, l });
         dia.appendChild(cv);
         if (l === 0) {
           const lab = document.createElement("div"); lab.className = "inlabel"; lab.textContent = f.inputs[i];
@@ -36,12 +36,13 @@ function drawDiagram(f) {
       }
       const head = document.createElement("div"); head.className = "layerhead";
       head.style.left = (neuronPos(l, 0)[0] - 32) + "px"; head.style.top = "0px";
-      if (l === 0) head.textContent = "input a⁽⁰⁾";
-      else if (l === sizes.length - 1) head.textContent = `output a⁽${sup(l)}⁾`;
+      if (l === 0) head.textContent = t("head_input");
+      else if (l === sizes.length - 1) head.textContent = t("head_output", { a: `a⁽${sup(l)}⁾` });
       else {
         const acts = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"];
-        head.innerHTML = `layer ${l}: ${n} <button data-d="1" title="add a neuron">+</button><button data-d="-1" title="remove a neuron">−</button><br>` +
-          `<select aria-label="activation of hidden layer ${l}" title="activation of hidden layer ${l}">${acts.map((a) => `<option ${a === f.config.activations[l - 1] ? "selected" : ""}>${a}</option>`).join("")}</select>`;
+        const what = t("activation_of", { l });
+        head.innerHTML = `${t("head_hidden", { l, n })} <button data-d="1" title="${t("add_neuron")}">+</button><button data-d="-1" title="${t("remove_neuron")}">−</button><br>` +
+          `<select aria-label="${what}" title="${what}">${acts.map((a) => `<option ${a === f.config.activations[l - 1] ? "selected" : ""}>${a}</option>`).join("")}</select>`;
         head.querySelectorAll("button").forEach((b) => b.onclick = () => {
           const hidden = [...state.cfg.hidden]; hidden[l - 1] = Math.min(state.meta.max_neurons, Math.max(1, hidden[l - 1] + Number(b.dataset.d)));
           applyConfig({ hidden });
@@ -77,7 +78,8 @@ function cardTitle(f) {
   // the card's connection, read from the latest frame (so it follows training and edits)
   const { l, i, j } = $("card").dataset, w = f.layers[l - 1]?.W[i]?.[j];
   if (w === undefined) { $("card").hidden = true; return null; }
-  $("card_title").textContent = `w⁽${sup(l)}⁾ from ${l == 1 ? f.inputs[j] : "neuron " + (Number(j) + 1)} to neuron ${Number(i) + 1}: ${w.toFixed(4)}`;
+  $("card_title").textContent = t("card_title", { w: `w⁽${sup(l)}⁾`, from: l == 1 ? f.inputs[j] : t("neuron_n", { n: Number(j) + 1 }),
+    to: Number(i) + 1, value: w.toFixed(4) });
   return w;
 }
 function showCard(ev) {
@@ -91,7 +93,7 @@ function showCard(ev) {
 }
 function setWeightFromCard() {
   const c = $("card").dataset;
-  const value = readNumber("card_value", "the weight");
+  const value = readNumber("card_value", "field_weight");
   if (value !== null) sessionCall("POST", "weight", { layer: Number(c.l), i: Number(c.i), j: Number(c.j), value });
 }
 

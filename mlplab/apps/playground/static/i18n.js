@@ -1,0 +1,75 @@
+// mlplab playground: the page's words in English and Chinese. The strings are one table,
+// static/i18n.json ({"en": {...}, "zh": {...}}, the same keys in both); this file picks the
+// language (?lang=en|zh in the URL, else the browser's: Chinese when navigator.language starts
+// with "zh"), fills the page's data-i18n* elements, and gives app.js t(key, {params}).
+// Texts the server writes (its error messages, the trace's formulas) stay as it sends them.
+"use strict";
+
+const LANGUAGES = ["en", "zh"];
+const I18N = { lang: "en", strings: { en: {}, zh: {} }, onChange: null };
+
+function pickLanguage() {
+  const asked = new URLSearchParams(location.search).get("lang");
+  if (LANGUAGES.includes(asked)) return asked;
+  return (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
+}
+
+// the string of `key` in the page's language, its {placeholders} filled from `params`
+function t(key, params) {
+  const table = I18N.strings[I18N.lang] || {};
+  const text = key in table ? table[key] : (I18N.strings.en[key] ?? key);
+  return params ? text.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m)) : text;
+}
+// a name from a family of keys (a data set, a source): the id itself when the table has none
+function tName(prefix, id) { return (prefix + id) in (I18N.strings[I18N.lang] || {}) ? t(prefix + id) : id; }
+
+function applyStrings() {
+  document.documentElement.lang = I18N.lang === "zh" ? "zh-CN" : "en";
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-html]")) el.innerHTML = t(el.dataset.i18nHtml);  // our own markup
+  for (const el of document.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of document.querySelectorAll("[data-i18n-aria-label]")) el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
+  const box = document.getElementById("lang_switch");
+  box.innerHTML = LANGUAGES.map((l) => `<button type="button" data-lang="${l}" lang="${l === "zh" ? "zh-CN" : "en"}" ` +
+    `aria-pressed="${l === I18N.lang}">${I18N.strings[l].lang_name || l}</button>`).join("");
+  box.querySelectorAll("button").forEach((b) => { b.onclick = () => setLanguage(b.dataset.lang); });
+}
+
+// the switch on the page: the same session and network, redrawn in the other language
+function setLanguage(lang) {
+  if (!LANGUAGES.includes(lang) || lang === I18N.lang) return;
+  I18N.lang = lang;
+  history.replaceState(null, "", withLanguage(location.hash));
+  applyStrings();
+  if (I18N.onChange) I18N.onChange();
+}
+// this page's path with ?lang= (other query parameters kept) and the given #fragment
+function withLanguage(hash) {
+  const query = new URLSearchParams(location.search);
+  query.set("lang", I18N.lang);
+  return `${location.pathname}?${query}${hash}`;
+}
+
+async function loadStrings() {
+  I18N.lang = pickLanguage();
+  try {
+    const r = await fetch("/static/i18n.json");
+    if (!r.ok) throw new Error(`the page's strings (/static/i18n.json): ${r.status} ${r.statusText}`);
+    I18N.strings = await r.json();
+  } finally {
+    applyStrings();
+    document.documentElement.classList.add("i18n-ready");  // shown once its words are in
+  }
+}
+
+// the server's status line in the page's language; any other text stays as the server sent it
+const STATUS = [
+  [/^ready$/, "status_ready"], [/^ready · (?<note>.+)$/s, "status_ready_note"],
+  [/^training$/, "status_training"], [/^paused at epoch (?<epoch>\d+)$/, "status_paused"],
+  [/^stopped after (?<epoch>\d+) epochs$/, "status_stopped"],
+  [/^diverged \(NaN\/inf weights; restored to epoch (?<epoch>\d+)\): lower the learning rate$/, "status_diverged"],
+];
+function statusText(s) {
+  for (const [re, key] of STATUS) { const m = re.exec(s); if (m) return t(key, m.groups || {}); }
+  return s;
+}
