@@ -251,7 +251,7 @@ function drawCurves(f) {
   const xmax = Math.max(1, ...all.map((p) => p[0])), ymax = Math.max(1e-9, ...all.map((p) => p[1]));
   for (const [series, color] of [[f.loss.train, "#999"], [f.loss.test, "#111"]]) {
     ctx.beginPath(); ctx.strokeStyle = color; ctx.lineWidth = 1.5;
-    series.forEach(([e, v], k) => { if (v == null) return; const x = 4 + e / xmax * (W - 8), y = H - 14 - v / ymax * (H - 24); k ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
+    series.forEach(([e, v], k) => { if (v == null) return; const x = 4 + e / xmax * (W - 8), y = H - 14 - v / ymax * (H - 32); k ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
     ctx.stroke();
   }
   ctx.fillStyle = "#333"; ctx.font = "10px sans-serif";
