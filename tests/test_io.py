@@ -177,7 +177,6 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from mlplab.io import atomic_write  # noqa: E402
@@ -253,10 +252,10 @@ def test_a_write_that_fails_midway_leaves_the_old_file_byte_identical(tmp_path):
 ])
 def test_loading_never_reads_devices_or_waits_on_fifos(tmp_path, make, message):
     path = make(tmp_path / "m.safetensors")
-    t = time.perf_counter()
+    # refused by what the path is, before any read: reading /dev/zero would never end, and
+    # opening a FIFO would wait for a writer (no time is asserted: a busy machine is slow)
     with pytest.raises(ModelFileError, match=message):
         load(path)
-    assert time.perf_counter() - t < 5
 
 
 def test_a_huge_sparse_file_is_refused_after_reading_its_header(tmp_path):

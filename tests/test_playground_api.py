@@ -300,11 +300,14 @@ def test_the_stream_plays_pauses_steps_and_resets(client):
         epochs = [ws.receive_json()["epoch"] for _ in range(3)]
         assert epochs[0] > 1 and epochs == sorted(epochs) and epochs[-1] > epochs[0]
         ws.send_json({"cmd": "pause"})
-        # frames already on their way may come first; the paused one follows within a few
+        # frames made before the pause come first: the test client keeps every frame sent, as
+        # many as played while this thread was held up (on a busy machine, more than a few);
+        # the paused one follows them (1000 frames: 30 s of play, a pause never taken)
         frames = [ws.receive_json()]
-        while frames[-1]["playing"] and len(frames) < 5:
+        while frames[-1]["playing"] and len(frames) < 1000:
             frames.append(ws.receive_json())
         assert not frames[-1]["playing"] and frames[-1]["status"].startswith("paused at epoch")
+        assert all(f["epoch"] <= frames[-1]["epoch"] for f in frames)  # none trained after it
         ws.send_json({"cmd": "teleport"})  # well-formed, unknown: answered, socket kept
         assert "unknown command" in ws.receive_json()["error"]
         ws.send_json({"cmd": "reset"})
@@ -418,6 +421,12 @@ def test_one_play_loop_per_session_and_caps_on_sockets():
         assert not c.app.state.sessions.items[a].playing
 
 
+def _play_loops_done(app) -> None:
+    """Until the job the play loops' one worker thread is running (a chunk) has ended: a
+    no-op queued behind it on that thread has run."""
+    app.state.player.executor.submit(lambda: None).result(timeout=60)
+
+
 def test_closing_or_expiring_a_session_ends_its_stream_and_its_training():
     with TestClient(create_app(max_sessions=4, timeout_s=60), base_url=LOCAL) as c:
         now = [0.0]
@@ -431,9 +440,11 @@ def test_closing_or_expiring_a_session_ends_its_stream_and_its_training():
             session = sessions.items[sid]
             c.post(f"/api/sessions/{sid}/close")
             assert _closed_with(ws) == (1001, "this session was closed: reload the page")
-        time.sleep(0.1)  # a chunk under way ends at its 30 ms budget
+        # a chunk under way ends at its 30 ms budget (or later, on a busy machine): wait for it
+        _play_loops_done(c.app)
         epoch = session.epoch
         time.sleep(0.3)
+        _play_loops_done(c.app)
         assert session.epoch == epoch and not session.playing  # the loop stopped
         sid, _ = new_session(c, **XOR)
         with c.websocket_connect(f"{WS}/api/sessions/{sid}/stream") as ws:
@@ -449,10 +460,10 @@ def test_closing_or_expiring_a_session_ends_its_stream_and_its_training():
             while ws.receive_json().get("epoch") != 0:
                 pass
         # the tab went away without its beacon (a crash): the session is freed a minute later
-        for _ in range(200):
-            if sessions.hubs[sid].left_at is not None:
-                break
+        deadline = time.monotonic() + 30
+        while sessions.hubs[sid].left_at is None and time.monotonic() < deadline:
             time.sleep(0.01)
+        assert sessions.hubs[sid].left_at is not None, "the closed stream never left its hub"
         now[0] = 1059.0
         sessions.purge()
         assert sid in sessions.items  # a reconnecting page (a network blip) still finds it

@@ -206,14 +206,21 @@ def test_an_interrupted_wait_still_waits_for_the_task_and_frees_the_worker(monke
     monkeypatch.setattr(handoff, "SPIN", 1)  # straight to the event
     calls = []
     wait = threading.Event.wait
+    caller = threading.get_ident()
+    # the task runs until the caller's wait is interrupted, whatever the machine's load (a
+    # timed task could end first, and then its worker thread, going back to sleep, was the
+    # one interrupted: it died, and every later task of this process hung)
+    gate = threading.Lock()
+    gate.acquire()
 
     def interrupted(self, timeout=None):  # the first sleep of the caller is interrupted
-        if not calls:
+        if not calls and threading.get_ident() == caller:
             calls.append(1)
+            gate.release()  # the task ends now: after the interruption, not before
             raise KeyboardInterrupt
         return wait(self, timeout)
 
-    task = worker.submit(time.sleep, 0.05)
+    task = worker.submit(gate.acquire)
     monkeypatch.setattr(threading.Event, "wait", interrupted)
     with pytest.raises(KeyboardInterrupt):
         task.result()
