@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -297,3 +298,212 @@ def test_a_reader_that_leaves_early_does_not_lose_the_model(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     assert (out / "model.safetensors").exists() and b"Traceback" not in err
+
+
+# ---------------------------------------------------------------- found using the command line
+@pytest.fixture(scope="module")
+def heart_run(tmp_path_factory):
+    """heart.csv and a model trained on it, in one folder."""
+    from mlplab.datasets import load_heart_cleveland
+
+    folder = tmp_path_factory.mktemp("heart")
+    load_heart_cleveland(as_frame=True, binary=True).frame.to_csv(
+        folder / "heart.csv", index=False, na_rep="?")
+    result = invoke("train", folder / "heart.csv", "--target", "disease", "--out",
+                    folder / "run", "--no-progress")
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def _errors(result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.startswith("error:")]
+
+
+def test_predict_never_writes_over_its_own_data_or_model(heart_run):
+    """--output heart.csv replaced the patients with predictions; --output MODEL the model."""
+    csv, model = heart_run / "heart.csv", heart_run / "run" / "model.safetensors"
+    before = csv.read_bytes(), model.read_bytes()
+    for output, what in ((csv, "the data file"), (model, "the model file")):
+        result = invoke("predict", model, "--csv", csv, "--output", output)
+        assert result.exit_code == 2
+        assert _errors(result) == [f"error: --output {output} is {what} itself; writing there "
+                                   "would destroy it: give another file name"]
+    assert (csv.read_bytes(), model.read_bytes()) == before
+
+
+def test_a_checkpoint_never_writes_over_another_file(heart_run, tmp_path):
+    """--checkpoint heart.csv (or a saved model) was overwritten with a checkpoint."""
+    csv, model = heart_run / "heart.csv", heart_run / "run" / "model.safetensors"
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    before = csv.read_bytes(), model.read_bytes()
+    cases = [(csv, f"--checkpoint {csv} is the data file itself"),
+             (model, f"--checkpoint {model} is an mlplab model file; training would overwrite"),
+             (notes, f"--checkpoint {notes} is not an mlplab checkpoint; training would")]
+    for checkpoint, message in cases:
+        result = invoke("train", csv, "--target", "disease", "--checkpoint", checkpoint)
+        assert result.exit_code == 2 and message in result.output, result.output
+    result = invoke("train", csv, "--target", "disease", "--out", heart_run / "run",
+                    "--checkpoint", model)
+    assert "a file --out" in _errors(result)[0]
+    assert (csv.read_bytes(), model.read_bytes()) == before and notes.read_text() == "my notes"
+
+
+def test_resume_refuses_another_hold_out_or_a_changed_file(heart_run, tmp_path):
+    """--resume --seed 2 trained the seed-1 network on the seed-2 split: rows it had learned
+    were then 'held out' and scored."""
+    csv, ck = heart_run / "heart.csv", tmp_path / "run.ckpt"
+    first = invoke("train", csv, "--target", "disease", "--max-epochs", "5", "--checkpoint",
+                   ck, "--no-progress")
+    assert first.exit_code == 0, first.output
+    for extra, message in ((["--seed", "2"], "written with --seed 1, this run has 2"),
+                           (["--test-size", "0.3"], "written with --test-size 0.2, this run")):
+        result = invoke("train", csv, "--target", "disease", "--max-epochs", "9",
+                        "--checkpoint", ck, "--resume", "--no-progress", *extra)
+        assert result.exit_code == 2 and message in _errors(result)[0], result.output
+    changed = tmp_path / "heart.csv"
+    changed.write_text(csv.read_text().replace("\n63.0,", "\n64.0,", 1))
+    result = invoke("train", changed, "--target", "disease", "--max-epochs", "9",
+                    "--checkpoint", ck, "--resume", "--no-progress")
+    assert "written on other contents of heart.csv" in _errors(result)[0]
+    result = invoke("train", csv, "--target", "disease", "--max-epochs", "9", "--checkpoint",
+                    ck, "--resume", "--no-progress")
+    assert result.exit_code == 0 and "after 9 epochs" in result.output, result.output
+
+
+def _train_until_ctrl_c(tmp_path, *args, presses=1):
+    """A real process, interrupted with SIGINT once training has begun."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "mlplab", "train", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = []
+    while not any(line.startswith("total") for line in lines):  # the summary: training next
+        lines.append(proc.stdout.readline())
+        assert lines[-1], "the process ended before training"
+    time.sleep(1.0)
+    for _ in range(presses):
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, "".join(lines) + out, err
+
+
+def test_ctrl_c_stops_at_the_end_of_an_epoch_reports_saves_and_resumes(heart_run, tmp_path):
+    """Ctrl-C ended the process silently (exit 130), losing every epoch trained."""
+    csv, ck = heart_run / "heart.csv", tmp_path / "run.ckpt"
+    common = [csv, "--target", "disease", "--epsilon", "1e-15", "--checkpoint", ck,
+              "--checkpoint-every", "1000"]
+    code, out, err = _train_until_ctrl_c(tmp_path, *common, "--max-epochs", "10000000",
+                                         "--out", tmp_path / "run", "--no-progress")
+    assert code == 130, err
+    assert "warning: interrupted (Ctrl-C): training stops at the end of this epoch" in err
+    epochs = int(re.search(r"stopped: interrupted \(Ctrl-C\) after epoch (\d+)", out).group(1))
+    assert "held-out 61 rows (20%)" in out and "Traceback" not in err
+    net = load(tmp_path / "run" / "model.safetensors")
+    assert net.saved_history["epochs"] == epochs
+    result = invoke("train", *common, "--max-epochs", epochs + 3, "--resume", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert f"reached max_epochs = {epochs + 3}" in result.output  # it went on where it stopped
+
+
+def test_a_second_ctrl_c_quits_at_once_in_one_line(tmp_path, monkeypatch):
+    """The first Ctrl-C asks for the end of the epoch; a second (or one before training)
+    interrupts at once: one line saying what is kept, exit code 130."""
+    import signal
+    import time
+
+    from mlplab.apps.cli import train as train_module
+    from mlplab.apps.cli.runguard import RunRecord, stop_on_ctrl_c
+
+    record = RunRecord({})
+    with stop_on_ctrl_c(record, train_module.err_console):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        assert record.requested
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "_train", interrupted)
+    result = invoke("train", "--checkpoint", tmp_path / "run.ckpt")
+    assert result.exit_code == 130 and _errors(result) == [
+        f"error: interrupted (Ctrl-C): the run stopped before saving; checkpoint "
+        f"{tmp_path / 'run.ckpt'} keeps the last epoch it saved (--resume continues from it)"]
+
+
+def test_gradcheck_samples_below_one_is_one_line():
+    for samples in ("0", "-1"):  # -1 was a NumPy traceback
+        proc = mlplab_process("gradcheck", "--samples", samples)
+        assert proc.returncode == 2 and proc.stderr == (
+            f"error: --samples must be ≥ 1, got {samples}: the random samples to check the "
+            "gradients on (default 5)\n")
+
+
+def test_trace_of_a_csv_model_encodes_the_row_as_in_training(heart_run):
+    """--x 63,1,… went into the network unstandardized (C = 0 for a class-0 target), and a
+    class label could not be given as --y."""
+    model = heart_run / "run" / "model.safetensors"
+    patient = "63,1,1,145,233,1,2,150,0,2.3,3,?,6"
+    (heart_run / "patient.csv").write_text(
+        "age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal\n" + patient)
+    predicted = invoke("predict", model, heart_run / "patient.csv")
+    p1 = float(predicted.output.splitlines()[1].split()[-1])
+    result = invoke("trace", "--model", model, "--x", patient, "--y", "0", "--json")
+    assert result.exit_code == 0, result.output
+    cost = json.loads(result.output)["cost"]
+    assert cost == pytest.approx(-np.log(1 - p1), abs=1e-3)  # binary cross-entropy of class 0
+    result = invoke("trace", "--model", model, "--x", "63,1")
+    assert "trained on 13 CSV columns: give one value per column, in this order: age, sex" in \
+        _errors(result)[0]
+    result = invoke("trace", "--model", model, "--x", patient, "--y", "7")
+    assert _errors(result) == ["error: --y 7 is not a class of the model's target 'disease': "
+                               "give one of 0, 1"]
+
+
+def test_help_paragraphs_reflow_instead_of_breaking_mid_sentence():
+    result = runner.invoke(app, ["predict", "--help"], env={"COLUMNS": "200"})
+    assert "one probability per class); a model of a truth table" in result.output
+
+
+def test_a_checkpoint_given_as_a_model_is_named_as_one(tmp_path):
+    """Only a checkpoint left (no --out, or a run cut short): 'is not an mlplab model ...;
+    was it written by mlplab?' It was; the line now says what it is and how to get a model."""
+    ck = tmp_path / "run.ckpt"
+    assert invoke("train", "--max-epochs", "3", "--checkpoint", ck,
+                  "--no-progress").exit_code == 0
+    for args in (["show", ck], ["predict", ck, "xor"], ["gradcheck", "--model", ck]):
+        result = invoke(*args)
+        assert result.exit_code == 2 and _errors(result) == [
+            f"error: {ck} is a training checkpoint, not a model file; to save its model run "
+            f"'mlplab train' again with the same data and options, --checkpoint {ck} --resume "
+            "and --out DIR"], args
+
+
+def test_ctrl_c_in_a_sweep_is_one_line_not_a_traceback_per_worker(heart_run, tmp_path):
+    """A terminal's Ctrl-C signals every process of the command: each Dask worker printed a
+    KeyboardInterrupt traceback (73 lines for two workers), the command itself nothing."""
+    pytest.importorskip("dask.distributed")
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "mlplab", "sweep", "--csv",
+                             heart_run / "heart.csv", "--target", "disease", "--grid",
+                             "hidden=8,16,32,64", "--grid", "lr=0.001,0.01,0.1", "--max-epochs",
+                             "3000", "--n-jobs", "2", "--cv", "5", "--out", tmp_path / "sweep"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    err = [proc.stderr.readline()]
+    while not err[-1].startswith("fits "):  # the workers are fitting
+        err.append(proc.stderr.readline())
+        assert err[-1], "".join(err)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole group
+    _, rest = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "Traceback" not in rest and rest.strip().splitlines()[-1] == (
+        "error: interrupted (Ctrl-C): the sweep stopped; nothing was saved")
+    assert not (tmp_path / "sweep").exists()

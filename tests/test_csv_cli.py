@@ -397,3 +397,99 @@ def test_binary_file_and_mismatched_columns_at_predict(tmp_path):
     result = invoke("predict", model, "--csv", text_in_number)
     assert result.exit_code == 2
     assert "column 'a' is numeric in training but line 3 holds 'foo'" in result.output
+
+
+# ---------------------------------------------------------------- found using the command line
+def test_float_class_labels_are_scored_as_the_classes_they_are(tmp_path):
+    """A target written 0.0/1.0 (pandas writes ints with a NaN elsewhere so) is the classes 0
+    and 1: the report compared "0" with "0.0" and said accuracy 0 for a perfect model."""
+    x = np.linspace(-1, 1, 40)
+    path = write(tmp_path / "f.csv", "x,y\n" + "".join(f"{v:.3f},{float(v > 0)}\n" for v in x))
+    out = tmp_path / "run"
+    result = invoke("train", path, "--target", "y", "--lr", "0.05", "--out", out, "--no-progress")
+    assert result.exit_code == 0, result.output
+    accuracy = mlplab.load(out / "model.safetensors").extra["tabular"]["metrics"]["accuracy"]
+    assert accuracy >= 0.875, result.output
+    result = invoke("predict", out / "model.safetensors", path)
+    assert re.search(r"accuracy\s+(0\.9\d|1\.00)\s+40", result.output), result.output
+
+
+def test_semicolon_and_tab_files_are_read_with_their_decimal_commas(tmp_path):
+    """Excel in much of Europe saves ``x;colour;label`` with ``0,5``: it was refused as a file
+    of one column "expected a header of comma-separated names" (predict: "lacks column")."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=60)
+    rows = [(f"{v:.3f}".replace(".", ","), "ab"[i % 2], "yes" if v > 0 else "no")
+            for i, v in enumerate(x)]
+    semi = write(tmp_path / "semi.csv", "x;colour;label\n" + "".join(";".join(r) + "\n"
+                                                                      for r in rows))
+    tab = write(tmp_path / "tab.tsv", "x\tcolour\tlabel\n" + "".join(
+        "\t".join((r[0].replace(",", "."), *r[1:])) + "\n" for r in rows))
+    for path in (semi, tab):
+        out = tmp_path / path.stem
+        result = invoke("train", path, "--target", "label", "--lr", "0.05", "--out", out,
+                        "--no-progress")
+        assert result.exit_code == 0, result.output
+        assert "1 numeric and 1 categorical columns → 3 inputs" in result.output
+        net = mlplab.load(out / "model.safetensors")
+        assert net.extra["tabular"]["metrics"]["accuracy"] >= 0.9
+    frame = mlplab.datasets.csv.read_frame(semi)
+    np.testing.assert_allclose(frame["x"], np.round(x, 3))
+    result = invoke("predict", tmp_path / "semi" / "model.safetensors", semi, "--rows", "1")
+    assert result.exit_code == 0 and "against the 'label' column" in result.output
+
+
+def test_a_file_without_a_header_line_is_named_as_such(tmp_path):
+    path = write(tmp_path / "raw.csv", "63.0,1.0,0\n67.0,1.0,1\n")
+    result = invoke("train", path, "--target", "disease")
+    assert result.exit_code == 2
+    assert "a first line holding 63.0 is a row of data, not names: add a header line" in \
+        errors(result)[0]
+
+
+def test_training_rows_of_one_class_are_refused(tmp_path):
+    """Two rows, two classes: one was held out and the network learned from one class alone,
+    then reported on the other ("held-out 1 rows (20%)": it was 50 %)."""
+    path = write(tmp_path / "tiny.csv", "x,label\n1,a\n2,b\n")
+    result = invoke("train", path, "--target", "label", "--no-progress")
+    assert result.exit_code == 2
+    assert errors(result) == [f"error: {path}: the 1 training row(s) left after holding out 1 "
+                              "hold only the class 'b'; a classifier learns from rows of at "
+                              "least two classes: give more rows (at least two of each class)"]
+    three = write(tmp_path / "three.csv", "x,label\n1,a\n2,b\n3,a\n")
+    result = invoke("train", three, "--target", "label", "--no-progress")
+    assert result.exit_code == 0 and "held-out 1 rows (33%)" in result.output
+
+
+def test_an_empty_hidden_list_means_no_hidden_layer(heart, tmp_path):
+    """--hidden '' is logistic regression, as for a truth table; a CSV got 16 units instead."""
+    result = invoke("train", heart, "--target", "disease", "--hidden", "", "--out", tmp_path,
+                    "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert mlplab.load(tmp_path / "model.safetensors").sizes == [13, 1]
+
+
+def test_predict_scores_the_rows_that_have_a_target(mixed, tmp_path):
+    """New patients whose diagnosis is known for some only: the report vanished, silently."""
+    out = tmp_path / "model"
+    assert invoke("train", mixed, "--target", "label", "--out", out,
+                  "--no-progress").exit_code == 0
+    new = write(tmp_path / "new.csv", "x,colour,label\n1.5,blue,yes\n-1,red,\n0.3,green,no\n")
+    result = invoke("predict", out / "model.safetensors", new)
+    assert result.exit_code == 0, result.output
+    assert f"against the 'label' column of {new} (2 rows with a value in it; 1 without):" in \
+        result.output and re.search(r"accuracy\s+\S+\s+2\n", result.output)
+
+
+def test_a_csv_trained_on_another_device_is_reported_and_saved(mixed, tmp_path):
+    """--device torch (or cuda) trained, then the report fed NumPy rows to torch weights: a
+    TypeError traceback, and the trained model was not saved."""
+    pytest.importorskip("torch")
+    metrics = {}
+    for device in ("cpu", "torch"):
+        out = tmp_path / device
+        result = invoke("train", mixed, "--target", "label", "--device", device, "--out", out,
+                        "--no-progress")
+        assert result.exit_code == 0, result.output
+        metrics[device] = mlplab.load(out / "model.safetensors").extra["tabular"]["metrics"]
+    assert metrics["torch"]["accuracy"] == pytest.approx(metrics["cpu"]["accuracy"])

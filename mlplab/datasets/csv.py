@@ -31,6 +31,8 @@ MAX_LINE_BYTES = 4 * 2**20  # 4 MiB: 100,000 numeric columns fit; a pasted docum
 MAX_CELL_CHARS = 10_000  # a category is a short label, not a text to read
 READ_FACTOR = 6  # pandas holds a table in about this many times its file size, at most
 _CHUNK = 2**20
+DELIMITERS = ",;\t|"
+_DECIMAL_COMMA = r"[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?"
 _NODES = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device",
           stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
 
@@ -162,7 +164,8 @@ def read_frame(path: str | os.PathLike, encoding: str | None = None):
 
     path = check_csv_path(path)
     chosen = choose_encoding(path, encoding)
-    options = dict(na_values=["?"], skipinitialspace=True, encoding=chosen)
+    sep = sniff_delimiter(path, chosen)
+    options = dict(na_values=["?"], skipinitialspace=True, encoding=chosen, sep=sep)
     try:
         header = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
         frame = pd.read_csv(path, **options)
@@ -175,6 +178,37 @@ def read_frame(path: str | os.PathLike, encoding: str | None = None):
     _check_names(path, [str(v) for v in header.iloc[0].tolist()])
     _check_index(path, header.iloc[0, 0], frame.iloc[:, 0])
     _check_cells(path, frame)
+    return _decimal_commas(frame) if sep != "," else frame
+
+
+def sniff_delimiter(path: Path, encoding: str) -> str:
+    """The character between the header's names: a comma, else the semicolon (Excel in much of
+    Europe), tab or bar that splits the header line into the most names (outside quotes)."""
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        header = f.readline()  # at most MAX_LINE_BYTES: scan_csv checked
+    counts, quoted = dict.fromkeys(DELIMITERS, 0), False
+    for ch in header:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties: the first, the comma
+    return best if counts[best] else ","
+
+
+def _decimal_commas(frame):
+    """Columns of numbers written with a decimal comma (``3,5``: a semicolon-separated file
+    from a European Excel) as numbers."""
+    import pandas as pd
+
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            continue
+        text = col.dropna().astype(str).str.strip()
+        if len(text) and text.str.fullmatch(_DECIMAL_COMMA).all() and text.str.contains(",").any():
+            frame[name] = pd.to_numeric(col.astype(str).str.strip().str.replace(",", ".")
+                                        .where(col.notna()), errors="coerce")
     return frame
 
 
@@ -199,8 +233,26 @@ def _check_names(path: Path, names: list[str]) -> None:
         if name in seen:
             raise DataError(f"{path} has two columns named {name!r} (columns {seen[name]} and "
                             f"{i}); rename one: a second target column would be read as a "
-                            "feature and leak the answer")
+                            f"feature and leak the answer{no_header_hint([name])}")
         seen[name] = i
+
+
+def no_header_hint(names) -> str:
+    """A hint when the first line, read as the column names, holds numbers: a file without a
+    header line, whose first row of data was taken for the names."""
+    numbers = [str(n) for n in names if _is_number(str(n))]
+    if not numbers:
+        return ""
+    return (f" (a first line holding {numbers[0]} is a row of data, not names: add a header "
+            "line naming the columns, e.g. x1,x2,…,y)")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_cells(path: Path, frame) -> None:

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError, ModelFileError
-from .preprocessing import MAX_CATEGORIES, TabularEncoder, TargetEncoder, check_columns
+from .preprocessing import (MAX_CATEGORIES, TabularEncoder, TargetEncoder, _plain,
+                            check_columns)
 
 # what a CSV table trains with unless told otherwise: scikit-learn's MLP defaults, 16 hidden
 # units (the lecture's defaults, full-batch gradient descent of a sigmoid MSE network with
@@ -48,6 +49,8 @@ class CsvRun:
     metrics : dict
         ``accuracy`` (classification) or ``r2``, ``mae``, ``rmse`` (regression).
     n_train, n_test : int
+    n_scored : int
+        The rows the report scores: those with a value in the target column.
     """
 
     net: object
@@ -61,6 +64,7 @@ class CsvRun:
     metrics: dict = field(default_factory=dict)
     n_train: int = 0
     n_test: int = 0
+    n_scored: int = 0
 
     def extra(self) -> dict:
         """The JSON stored in the model file beside the weights."""
@@ -135,21 +139,23 @@ class CsvData:
         run = _apply(net, self.encoder, self.target, self.X_test, self.rows_test)
         run.report, run.metrics = _score(self.target, self.truth_test, run.predictions)
         run.n_train, run.n_test = len(self.X_train), len(self.X_test)
+        run.n_scored = run.n_test
         return run
 
 
 def _read_table(path, target: str, encoding: str | None):
     """The CSV as a frame, checked to be a table holding the ``target`` column."""
-    from .csv import read_frame
+    from .csv import no_header_hint, read_frame
 
     frame = read_frame(path, encoding)
     if frame.shape[1] < 2:
         raise DataError(f"{path} does not look like a CSV table: its first line has "
-                        f"{frame.shape[1]} column; expected a header of comma-separated names "
-                        "and at least two columns (features and a target)")
+                        f"{frame.shape[1]} column; expected a header of names separated by "
+                        "commas (or semicolons, tabs) and at least two columns (features and "
+                        "a target)")
     if target not in frame.columns:
         raise DataError(f"{path} has no column {target!r}; its columns are: "
-                        f"{', '.join(map(str, frame.columns))}")
+                        f"{', '.join(map(str, frame.columns))}{no_header_hint(frame.columns)}")
     return frame
 
 
@@ -187,7 +193,12 @@ def prepare_csv(path: str | os.PathLike, target: str, *, task: str = "auto",
             features, y, test_size=test_size, random_state=seed, stratify=stratify)
     except ValueError as exc:
         raise DataError(f"{path}: cannot hold out {test_size:g} of {len(frame)} rows: "
-                        f"{exc}") from None
+                        f"{exc}; give more rows, or another test size (--test-size)") from None
+    if y_enc.task == "classification" and len(np.unique(y_train)) < 2:
+        raise DataError(f"{path}: the {len(y_train)} training row(s) left after holding out "
+                        f"{len(y_test)} hold only the class {y_enc.classes[y_train[0]]!r}; a "
+                        "classifier learns from rows of at least two classes: give more rows "
+                        "(at least two of each class)")
     encoder = TabularEncoder(max_categories=max_categories).fit(F_train, source=str(path))
     encoder.check_memory(len(frame), str(path))
     return CsvData(path, encoder, y_enc, encoder.transform(F_train, str(path)), y_train,
@@ -253,10 +264,10 @@ def predict_csv(net, path: str | os.PathLike, encoding: str | None = None) -> Cs
     """Apply a model trained on a CSV table (and loaded by :func:`mlplab.load`) to a CSV.
 
     The stored encoding is applied as is (unseen categories encode as zeros); when the CSV
-    also holds the target column, with a value in every row, the run is scored.
+    also holds the target column, the rows with a value in it are scored (``n_scored``).
     """
     from ..core.validation import check_X
-    from .csv import read_frame
+    from .csv import no_header_hint, read_frame
 
     record = tabular_record(net)
     if record is None:
@@ -265,16 +276,25 @@ def predict_csv(net, path: str | os.PathLike, encoding: str | None = None) -> Cs
                         "columns instead")
     encoder, target = record
     frame = read_frame(path, encoding)
+    missing = [c["name"] for c in encoder.columns if c["name"] not in frame.columns]
+    if missing and no_header_hint(frame.columns):
+        raise DataError(f"{path} lacks column {missing[0]!r} that the model was trained on"
+                        f"{no_header_hint(frame.columns)}")
     X = check_X(encoder.transform(frame, source=str(path)), net.n_inputs, str(path))
     run = _apply(net, encoder, target, X, np.arange(1, len(frame) + 1))
-    if target.name in frame.columns and frame[target.name].notna().all():
-        run.report, run.metrics = _score(target, frame[target.name].to_numpy(),
-                                         run.predictions, path)
+    if target.name in frame.columns and frame[target.name].notna().any():
+        known = frame[target.name].notna().to_numpy()  # rows still to label are left out
+        run.report, run.metrics = _score(target, frame[target.name].to_numpy()[known],
+                                         run.predictions[known], path)
+        run.n_scored = int(known.sum())
     return run
 
 
 def _apply(net, encoder, target, X, rows) -> CsvRun:
-    A = net.forward(X)
+    from ..core.xp import place, to_numpy
+
+    # a network trained on a GPU (--device cuda, torch) takes X on its device
+    A = net.forward(X) if net.place == place("cpu") else to_numpy(net.output_for(X))
     probabilities = None
     if target.task == "classification" and net.output == "softmax":
         probabilities = A
@@ -287,9 +307,9 @@ def _apply(net, encoder, target, X, rows) -> CsvRun:
 def _score(target, truth, predicted, source="the data") -> tuple[str, dict]:
     from sklearn import metrics as m
 
-    if target.task == "classification":
-        truth = np.array([str(v) for v in truth])
-        pred = np.array([str(v) for v in predicted])
+    if target.task == "classification":  # as labels: 1.0 in the file is the class 1
+        truth = np.array([str(_plain(v)) for v in truth])
+        pred = np.array([str(_plain(v)) for v in predicted])
         report = m.classification_report(truth, pred, zero_division=0)
         return report, {"accuracy": float(m.accuracy_score(truth, pred))}
     try:

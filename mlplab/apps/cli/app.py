@@ -7,8 +7,10 @@ becomes one line ``error: ...`` on stderr and exit code 2; a library warning bec
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import struct
 import sys
 import tempfile
 import unicodedata
@@ -79,8 +81,25 @@ class _PlainParameters:
             return super().make_context(info_name, args, parent=parent, **extra)
 
 
+def unwrap(text: str) -> str:
+    """A docstring's paragraphs each on one line: the help reflows them to the terminal's
+    width (typer keeps a single line break, which shows as a ragged break mid-sentence)."""
+    paragraphs = []
+    for paragraph in text.split("\n\n"):
+        lines = paragraph.splitlines()
+        keep = paragraph.startswith("\b") or any(ln.lstrip().startswith(("- ", "* "))
+                                                 for ln in lines)
+        paragraphs.append(paragraph if keep else " ".join(ln.strip() for ln in lines))
+    return "\n\n".join(paragraphs)
+
+
 class Command(_PlainParameters, typer.core.TyperCommand):
-    """A command of :data:`app` (see :class:`_PlainParameters`)."""
+    """A command of :data:`app` (see :class:`_PlainParameters`); its help text reflows."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.help:
+            self.help = unwrap(self.help)
 
 
 class Group(_PlainParameters, typer.core.TyperGroup):
@@ -214,6 +233,59 @@ def check_output(path: Path | None, option: str, kind: str = "file",
     return path
 
 
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # one of them is not there (yet): not the same file
+        return False
+
+
+def refuse_inputs(path: Path | None, option: str, inputs: dict) -> None:
+    """Refuse an output ``path`` that is one of the command's ``inputs`` (``{what: path}``, e.g.
+    the data file, the model file): writing it would destroy what is being read."""
+    if path is None:
+        return
+    for what, source in inputs.items():
+        if source is not None and _same_file(path, source):
+            raise ConfigError(f"{option} {path} is {what} itself; writing there would destroy "
+                              "it: give another file name")
+
+
+def file_format(path: Path) -> str | None:
+    """What an existing file is, for --checkpoint: None (none there, or empty), the format
+    of an mlplab safetensors file ("mlplab", "mlplab-checkpoint"), or "other". Only a regular
+    file is opened (a FIFO would block, a device read forever)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "other"
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if not head:
+                return None
+            (n,) = struct.unpack("<Q", head) if len(head) == 8 else (0,)
+            header = json.loads(f.read(n)) if 2 <= n <= 16 * 2**20 else None
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):  # unreadable, not JSON, not UTF-8: not a checkpoint
+        return "other"
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return str(meta.get("format")) if isinstance(meta, dict) and "format" in meta else "other"
+
+
+def load_model(path: Path):
+    """``mlplab.load(path)``; a training checkpoint given for a model is named as such."""
+    from ...io.model import load
+
+    try:
+        return load(path)
+    except ModelFileError:
+        if file_format(path) != "mlplab-checkpoint":
+            raise
+        raise ModelFileError(f"{path} is a training checkpoint, not a model file; to save its "
+                             "model run 'mlplab train' again with the same data and options, "
+                             f"--checkpoint {path} --resume and --out DIR") from None
+
+
 def output_folder(path: Path, option: str = "--out") -> Path:
     """Create the folder ``path`` (and parents); a path that cannot be one is a ConfigError."""
     try:
@@ -318,5 +390,5 @@ def main() -> None:
 
 
 __all__ = ["app", "command", "console", "err_console", "user_errors", "check_output",
-           "output_folder", "rescue_save", "csv_option", "encoding_option", "data_source",
+           "refuse_inputs", "file_format", "load_model", "output_folder", "rescue_save", "csv_option", "encoding_option", "data_source",
            "parse_ints", "parse_floats", "printable", "main"]

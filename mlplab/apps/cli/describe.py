@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from .app import command, console, printable, user_errors
+from .app import command, console, load_model, printable, user_errors
 
 
 def layer_table(net) -> str:
@@ -117,10 +117,8 @@ def show(model: Path = typer.Argument(..., help="A model file.")):
     The data encoding of a model trained on a CSV file lists its columns and classes; W and b
     of every layer come last (the lecture's step 7).
     """
-    from ...io.model import load
-
     with user_errors():
-        net = load(model)
+        net = load_model(model)
         console.print(f"model {model}", highlight=False, markup=False)
         console.print(overview(net), highlight=False, markup=False)
         console.print(net.summary(), highlight=False, markup=False)

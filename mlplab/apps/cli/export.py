@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from ...errors import ConfigError
-from .app import check_output, command, console, user_errors
+from .app import check_output, command, console, load_model, user_errors
 
 
 EXAMPLES = {"--onnx": "model.onnx", "--torch": "model.pt"}  # a file name inside a folder
@@ -90,7 +90,6 @@ def export(
     torch_outputs).
     """
     from ...extras import require
-    from ...io import load
 
     with user_errors():
         if onnx is None and torch is None:
@@ -101,7 +100,7 @@ def export(
             output_file(path, option, model)
             require(option[2:], option[2:])
         distinct_outputs(outputs)
-        net = load(model)
+        net = load_model(model)
         encoding = encoding_record(net, torch=torch is not None)
         if encoding is not None:  # written too, beside the ONNX file (else the --torch one)
             side = (onnx if onnx is not None else torch).with_suffix(".encoding.json")

@@ -18,7 +18,7 @@ import typer
 
 from ...errors import ConfigError, DataError
 from .app import (check_output, command, console, csv_option, data_source, encoding_option,
-                  user_errors)
+                  load_model, refuse_inputs, user_errors)
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:
@@ -77,7 +77,10 @@ def _predict_tabular(net, source, encoding, output, limit) -> None:
     else:
         _show(header, rows, limit)
     if run.report:
-        console.print(f"against the {run.target.name!r} column of {source}:", highlight=False)
+        unknown = len(run.rows) - run.n_scored  # rows with no value there are not scored
+        some = f" ({run.n_scored} rows with a value in it; {unknown} without)" if unknown else ""
+        console.print(f"against the {run.target.name!r} column of {source}{some}:",
+                      highlight=False)
         console.print(run.report, highlight=False, markup=False)
 
 
@@ -145,7 +148,6 @@ def predict(
     """
     from ...datasets import BUILTIN
     from ...datasets.csv_model import tabular_record
-    from ...io.model import load
 
     with user_errors():
         source = data_source(data, csv)
@@ -154,7 +156,9 @@ def predict(
         if rows < 0:
             raise ConfigError(f"--rows must be ≥ 0, got {rows}")
         check_output(output, "--output", "file")
-        net = load(model)
+        refuse_inputs(output, "--output", {"the model file": model, "the data file":
+                                           None if source.lower() in BUILTIN else source})
+        net = load_model(model)
         if tabular_record(net) is not None:
             if source.lower() in BUILTIN:
                 raise ConfigError(f"{model} was trained on a CSV table; give a CSV file with "

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -11,7 +14,8 @@ import typer
 
 from ...core.validation import check_seed
 from ...errors import ConfigError
-from .app import check_output, command, console, err_console, output_folder, user_errors
+from .app import (check_output, command, console, err_console, output_folder, print_error,
+                  user_errors)
 
 # the command line's short names → the estimators' parameters
 GRID_NAMES = {"hidden": "hidden_layer_sizes", "lr": "learning_rate_init", "epochs": "max_iter",
@@ -143,20 +147,45 @@ def sweep(
     with user_errors():
         check_output(out, "--out", "folder")
         _check_numbers(cv=cv, n_iter=n_iter, max_epochs=max_epochs, seed=seed, top=top)
-        with warnings.catch_warnings():  # short fits stop at max_iter: expected, not news
-            warnings.simplefilter("ignore", ConvergenceWarning)  # (sent to the workers too)
+        embedded = scheduler is None and n_jobs != 1
+        with warnings.catch_warnings(), _workers_ignore_ctrl_c(embedded) as started:
+            warnings.simplefilter("ignore", ConvergenceWarning)  # short fits stop at max_iter
             result = sweep_csv(csv, target, parse_grid(grid), task=task, scoring=scoring,
                                estimator_params={"activation": activation,
                                                  "max_iter": max_epochs},
                                cv=cv, n_iter=n_iter, seed=seed, scheduler=scheduler,
                                n_jobs=n_jobs, progress=_show_progress,
-                               on_cluster=_show_cluster)
+                               on_cluster=lambda info: (started(), _show_cluster(info)))
         console.print(_table(result, top))
         search = result.search
         console.print(f"best: {_described(search.best_params_)} (mean CV {result.scoring} "
                       f"{search.best_score_:.4f})", highlight=False, markup=False)
         if out is not None:
             _save(result, out)
+
+
+@contextmanager
+def _workers_ignore_ctrl_c(embedded: bool):
+    """Ctrl-C in a terminal signals every process of the command: the embedded cluster's
+    worker processes, started with it ignored, leave it to this one, which stops the sweep
+    and shuts them down (each printed a traceback of its own). Yields the function to call
+    once the cluster is up: this process takes Ctrl-C again from then on."""
+    ignoring = embedded and threading.current_thread() is threading.main_thread() and \
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+    def started() -> None:
+        if ignoring:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    if ignoring:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield started
+    except KeyboardInterrupt:
+        print_error("interrupted (Ctrl-C): the sweep stopped; nothing was saved")
+        raise typer.Exit(130) from None
+    finally:
+        started()
 
 
 def _check_numbers(**options) -> None:

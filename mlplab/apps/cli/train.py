@@ -20,8 +20,10 @@ import typer
 
 from ...errors import ConfigError, MlplabError
 from .app import (check_output, command, console, csv_option, data_source, encoding_option,
-                  err_console, output_folder, parse_ints, rescue_save, user_errors)
+                  err_console, file_format, output_folder, parse_ints, print_error,
+                  refuse_inputs, rescue_save, user_errors)
 from .arch import arch_network, with_defaults
+from .runguard import INTERRUPTED, RunRecord, check_resume, data_record, stop_on_ctrl_c
 
 # the lecture's defaults: truth tables train as in the lecture notes
 LECTURE = {"layers": "2,2,1", "activation": "sigmoid", "optimizer": "gd", "lr": 1.0,
@@ -48,8 +50,13 @@ def _sizes(layers: Optional[str], hidden: Optional[str]):
     if layers is not None and hidden is not None:
         raise ConfigError("give --layers (every layer, input first) or --hidden (the hidden "
                           "layers only), not both")
+    from ...core.validation import check_positive_int
+
     sizes = parse_ints(layers, "--layers") if layers is not None else None
-    return sizes, (parse_ints(hidden, "--hidden") if hidden is not None else None)
+    hidden_sizes = parse_ints(hidden, "--hidden") if hidden is not None else None
+    for n in (sizes or []) + (hidden_sizes or []):  # before any data is read
+        check_positive_int(n, "every layer size")
+    return sizes, hidden_sizes
 
 
 def _activation(name: str):
@@ -82,7 +89,7 @@ def _csv_table(path: Path, sizes, hidden, o: dict):
     data = prepare_csv(path, o["target"], task=o["task"], test_size=o["test_size"],
                        seed=o["seed"], encoding=o["encoding"],
                        max_categories=o["max_categories"])
-    net = data.network(hidden=hidden or DEFAULTS["hidden"], sizes=sizes,
+    net = data.network(hidden=DEFAULTS["hidden"] if hidden is None else hidden, sizes=sizes,
                        activation=_activation(o["activation"]), output=o["output"],
                        loss=o["loss"], init=o["init"], seed=o["seed"])
     kinds = [c["kind"] for c in data.encoder.columns]
@@ -109,8 +116,8 @@ def _defaults(o: dict, csv: bool) -> dict:
     return o
 
 
-def _check(o: dict, csv: bool, data: Optional[str]) -> None:
-    if not csv:
+def _check(o: dict, path: Optional[Path], data: Optional[str]) -> None:
+    if path is None:
         given = [opt for opt, key in TABLE_ONLY.items() if o[key] is not None]
         if given:
             raise ConfigError(f"{given[0]} applies to a CSV file; the truth table "
@@ -126,6 +133,26 @@ def _check(o: dict, csv: bool, data: Optional[str]) -> None:
                 raise ConfigError(f"--out {o['out']}: {taken} is not a regular file (a folder, "
                                   "a device or a FIFO); move it away or give another --out")
     check_output(o["checkpoint"], "--checkpoint", "file")
+    _check_checkpoint(o, path)
+
+
+def _check_checkpoint(o: dict, data: Optional[Path]) -> None:
+    """--checkpoint overwrites its file every epoch: refuse a file that holds something else
+    (the data, a saved model) and a file that --out writes too."""
+    ck = o["checkpoint"]
+    if ck is None:
+        return
+    out = o["out"]
+    refuse_inputs(ck, "--checkpoint", {"the data file": data})
+    if out is not None and any(ck.resolve() == (out / name).resolve()
+                               for name in ("model.safetensors", "history.json")):
+        raise ConfigError(f"--checkpoint {ck} is a file --out {out} writes too; give the "
+                          f"checkpoint its own name, e.g. {out / 'run.ckpt'}")
+    kind = file_format(ck)
+    if kind is not None and kind != "mlplab-checkpoint":
+        what = "an mlplab model file" if kind == "mlplab" else "not an mlplab checkpoint"
+        raise ConfigError(f"--checkpoint {ck} is {what}; training would overwrite it every "
+                          "epoch: give the checkpoint another file name")
 
 
 @command()
@@ -192,8 +219,14 @@ def train(
              batch_size=batch_size, init=init, seed=seed, test_size=test_size, task=task,
              encoding=encoding, max_categories=max_categories, out=out, checkpoint=checkpoint)
     with user_errors():
-        _train(o, data, csv, arch, layers, hidden, device, progress, checkpoint_every, resume,
-               on_divergence)
+        try:
+            _train(o, data, csv, arch, layers, hidden, device, progress, checkpoint_every,
+                   resume, on_divergence)
+        except KeyboardInterrupt:  # the second Ctrl-C, or one before or after training
+            kept = (f"; checkpoint {o['checkpoint']} keeps the last epoch it saved (--resume "
+                    "continues from it)" if o["checkpoint"] is not None else "")
+            print_error(f"{INTERRUPTED}: the run stopped before saving{kept}")
+            raise typer.Exit(130) from None
 
 
 def _train(o, data, csv, arch, layers, hidden, device, progress, checkpoint_every, resume,
@@ -201,7 +234,7 @@ def _train(o, data, csv, arch, layers, hidden, device, progress, checkpoint_ever
     from ...core.xp import place
 
     path = None if arch is not None else _csv_path(data, csv)
-    _check(o, path is not None, data)
+    _check(o, path, data)
     o = _defaults(o if arch is None else with_defaults(o), path is not None)
     sizes, hidden_sizes = _sizes(layers, hidden)
     where = place(device)  # a missing GPU or PyTorch fails here, before any work
@@ -212,12 +245,16 @@ def _train(o, data, csv, arch, layers, hidden, device, progress, checkpoint_ever
     else:
         net, X, Y, prepared = _csv_table(path, sizes, hidden_sizes, o)
     net.to(where)
-    history = _fit(net, X, Y, prepared, o, progress, checkpoint_every, resume, on_divergence)
+    history = _fit(net, X, Y, prepared, o, data, progress, checkpoint_every, resume,
+                   on_divergence)
     extra = _report(net, X, Y, prepared, history, o, data)
     if o["out"] is not None:
         _save(net, o["out"], extra, history)
+    if history.stop_reason.startswith(INTERRUPTED):
+        raise typer.Exit(130)  # reported and saved, but cut short: a script should know
 
-def _fit(net, X, Y, prepared, o, progress, checkpoint_every, resume, on_divergence):
+
+def _fit(net, X, Y, prepared, o, data, progress, checkpoint_every, resume, on_divergence):
     from ...train.callbacks import ProgressBar
 
     if o["optimizer"] == "lbfgs":  # scikit-learn's solver for small data sets, on net's cost
@@ -229,13 +266,18 @@ def _fit(net, X, Y, prepared, o, progress, checkpoint_every, resume, on_divergen
         return fit_network(net, X, Y, max_iter=o["max_epochs"],
                            validation_data=None if prepared is None else prepared.validation_data)
 
-    callbacks = [ProgressBar(o["max_epochs"], console=err_console)] if progress else []
-    return net.fit(X, Y, optimizer=o["optimizer"], learning_rate=o["lr"],
-                   epsilon=o["epsilon"], max_epochs=o["max_epochs"],
-                   batch_size=o["batch_size"], callbacks=callbacks,
-                   validation_data=None if prepared is None else prepared.validation_data,
-                   checkpoint=o["checkpoint"], checkpoint_every=checkpoint_every,
-                   resume=resume, on_divergence=on_divergence)
+    record = RunRecord(data_record(prepared, o, data))  # first: its place in checkpoints
+    if resume and o["checkpoint"] is not None:
+        check_resume(o["checkpoint"], record.record)
+    callbacks = [record] + ([ProgressBar(o["max_epochs"], console=err_console)]
+                            if progress else [])
+    with stop_on_ctrl_c(record, err_console):
+        return net.fit(X, Y, optimizer=o["optimizer"], learning_rate=o["lr"],
+                       epsilon=o["epsilon"], max_epochs=o["max_epochs"],
+                       batch_size=o["batch_size"], callbacks=callbacks,
+                       validation_data=None if prepared is None else prepared.validation_data,
+                       checkpoint=o["checkpoint"], checkpoint_every=checkpoint_every,
+                       resume=resume, on_divergence=on_divergence)
 
 
 def _report(net, X, Y, prepared, history, o, data) -> dict:
@@ -255,8 +297,9 @@ def _report(net, X, Y, prepared, history, o, data) -> dict:
         return {"training": settings}
     run = prepared.evaluate(net)
     settings["test_size"] = o["test_size"]
-    console.print(f"held-out {run.n_test} rows ({settings['test_size']:.0%}), never trained "
-                  "on:", highlight=False)
+    share = run.n_test / (run.n_test + len(X))  # of the rows, as split: 1 of 3 is 33%
+    console.print(f"held-out {run.n_test} rows ({share:.0%}), never trained on:",
+                  highlight=False)
     console.print(run.report, highlight=False, markup=False)
     return {"training": settings, **run.extra()}
 
