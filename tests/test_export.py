@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -69,10 +69,11 @@ def random_network(seed: int, output: str) -> Network:
     return net
 
 
-def decided_rows(net, X) -> np.ndarray:
-    """Rows where no step unit's z and no sigmoid output's a − ½ lies within 1e-5 (the
-    test's tolerance) of 0; exact zeros, as from dead units, are exact in float32 too. Only
-    elsewhere could float32 and float64 rounding decide a step or a label differently."""
+def decided_rows(net, X, labels: bool = True) -> np.ndarray:
+    """Rows where no step unit's z (and, with ``labels``, no sigmoid output's a − ½) lies
+    within 1e-5 (the test's tolerance) of 0; exact zeros, as from dead units, are exact in
+    float32 too. Only elsewhere could float32 and float64 rounding decide a step or a label
+    differently."""
     def close(V):
         return ((np.abs(V) <= 1e-5) & (V != 0)).any(axis=1)
 
@@ -81,7 +82,7 @@ def decided_rows(net, X) -> np.ndarray:
     for layer in _all_layers(net.layers):
         if isinstance(layer, Dense) and layer.g.name == "step":
             near |= close(layer.Z)
-    if net.output == "sigmoid":
+    if labels and net.output == "sigmoid":
         near |= close(A - 0.5)
     return ~near
 
@@ -97,14 +98,18 @@ OUTPUTS = ["sigmoid", "softmax", "identity", "step", "tanh"]
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), output=st.sampled_from(OUTPUTS))
+@example(seed=373370, output="sigmoid")  # every sigmoid output within 1e-5 of ½ (CI found it)
 def test_random_architectures_run_in_onnxruntime_as_in_mlplab(seed, output):
     net = random_network(seed, output)
     X = np.random.default_rng(seed + 1).normal(size=(64, net.n_inputs))
     got = run_onnx(to_onnx(net), X)
-    rows = decided_rows(net, X)
+    rows = decided_rows(net, X, labels=False)
     assert rows.sum() >= 16  # never a vacuous comparison
     np.testing.assert_allclose(got["output"][rows], net.forward(X)[rows], rtol=1e-5, atol=1e-5)
     if output in ("sigmoid", "softmax", "step"):
+        # a sigmoid output within 1e-5 of ½ (a network of tiny weights: seed 373370 gave 64
+        # of 64 rows) has no label float32 and float64 must agree on: those rows are left out
+        rows = decided_rows(net, X)
         np.testing.assert_array_equal(got["label"][rows], net.predict(X)[rows])
     else:
         assert list(got) == ["output"]
