@@ -7,10 +7,8 @@ becomes one line ``error: ...`` on stderr and exit code 2; a library warning bec
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import struct
 import sys
 import tempfile
 import unicodedata
@@ -255,20 +253,22 @@ def file_format(path: Path) -> str | None:
     """What an existing file is, for --checkpoint: None (none there, or empty), the format
     of an mlplab safetensors file ("mlplab", "mlplab-checkpoint"), or "other". Only a regular
     file is opened (a FIFO would block, a device read forever)."""
+    from ...io.container import header_length, parse_header
+
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
             return "other"
         with open(path, "rb") as f:
             head = f.read(8)
             if not head:
                 return None
-            (n,) = struct.unpack("<Q", head) if len(head) == 8 else (0,)
-            header = json.loads(f.read(n)) if 2 <= n <= 16 * 2**20 else None
+            header = parse_header(f.read(header_length(head, info.st_size, path)), path)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):  # unreadable, not JSON, not UTF-8: not a checkpoint
+    except (OSError, MlplabError):  # unreadable, not a safetensors header: not a checkpoint
         return "other"
-    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    meta = header.get("__metadata__")
     return str(meta.get("format")) if isinstance(meta, dict) and "format" in meta else "other"
 
 
