@@ -5,6 +5,7 @@ test_playground_browser.py.
 """
 
 import base64
+import json
 import time
 import numpy as np
 import pytest
@@ -101,6 +102,87 @@ def test_stop_after_n_epochs_is_exact():
         s.advance(budget_s=0.01)
     assert s.epoch == 7 and not s.playing and "stopped after 7" in s.status
     assert len(s.train_loss) == len(s.test_loss) == 8  # epoch 0, then one per epoch
+
+
+KEPT = ("your points are kept: the noise only changes generated data (choose a data set to "
+        "replace your points)")
+# each state of the status line: its key, its parameters, and the English line as it always was
+STATUS_LINES = {
+    "ready": ("ready", {}, "ready"),
+    "ready_note": ("ready_note", {"note": KEPT}, f"ready · {KEPT}"),
+    "training": ("training", {}, "training"),
+    "paused": ("paused", {"epoch": 3}, "paused at epoch 3"),
+    "stopped": ("stopped", {"epoch": 2}, "stopped after 2 epochs"),
+    "diverged": ("diverged", {"epoch": 0},
+                 "diverged (NaN/inf weights; restored to epoch 0): lower the learning rate"),
+}
+
+
+def status_frames() -> dict[str, dict]:
+    """A frame of a session in each state of STATUS_LINES, brought there by the engine."""
+    from mlplab.playground.config import PointEdit
+    from test_playground_hostile import DIVERGES  # it imports this module: import it late
+
+    def session(steps=0, playing=False, **cfg):
+        s = Session(PlaygroundConfig(**{**XOR, **cfg}))
+        s.playing = playing
+        if steps:
+            s.advance(steps)
+        return s
+
+    kept = session()
+    kept.edit_points(PointEdit(action="add", x1=0, x2=0, label=1))
+    kept.configure(PlaygroundConfig(**XOR, noise=0.2))
+    sessions = {"ready": session(), "ready_note": kept, "training": session(1, playing=True),
+                "paused": session(3), "stopped": session(5, playing=True, stop_epochs=2),
+                "diverged": session(1, **DIVERGES)}
+    return {state: s.frame() for state, s in sessions.items()}
+
+
+def test_every_frame_carries_its_status_key_and_parameters_and_the_same_english():
+    frames = status_frames()
+    assert set(frames) == set(STATUS_LINES)
+    for state, f in frames.items():
+        key, params, english = STATUS_LINES[state]
+        assert (f["status_key"], f["status_params"], f["status"]) == (key, params, english), state
+    paused = Session(PlaygroundConfig(**XOR))
+    paused.advance(2)
+    paused.playing = True
+    paused.pause()  # the pause command's own frame
+    assert (paused.status_key, paused.status_params, paused.status) == (
+        "paused", {"epoch": 2}, "paused at epoch 2")
+
+
+def test_a_chunk_paused_meanwhile_sends_no_frame_whatever_the_english_wording(monkeypatch):
+    """The play loop drops a chunk's frame when a pause came during it (the pause command
+    sends its own); a stopped or diverged chunk's frame goes out. Decided by the status key:
+    the English wording may change."""
+    from mlplab.playground import session as session_module
+    from mlplab.playground.stream import Hub, Player, Subscriber
+    from test_playground_hostile import DIVERGES
+
+    monkeypatch.setitem(session_module.STATUS_TEXT, "paused", "halted after {epoch} epochs")
+    monkeypatch.setitem(session_module.STATUS_TEXT, "training", "learning")
+    player = Player()
+    try:
+        def work(s: Session) -> dict | None:
+            hub = Hub("sid", s, touch=lambda: None)
+            hub.subscribers.add(Subscriber())  # someone reads: the frame is not put off
+            s.playing = True
+            text = player._work(hub, "chunk")
+            return text and json.loads(text)
+
+        s = Session(PlaygroundConfig(**XOR))
+        f = work(s)
+        assert (f["status_key"], f["status"]) == ("training", "learning")
+        player.hold = lambda sid: s.pause()  # the pause command, during the chunk
+        assert work(s) is None and s.status.startswith("halted after")
+        player.hold = lambda sid: None
+        stopped = Session(PlaygroundConfig(**XOR, stop_epochs=1))
+        assert work(stopped)["status_key"] == "stopped"
+        assert work(Session(PlaygroundConfig(**DIVERGES)))["status_key"] == "diverged"
+    finally:
+        player.close()
 
 
 def test_config_changes_keep_or_rebuild_the_network(client):
@@ -307,12 +389,16 @@ def test_the_stream_plays_pauses_steps_and_resets(client):
         while frames[-1]["playing"] and len(frames) < 1000:
             frames.append(ws.receive_json())
         assert not frames[-1]["playing"] and frames[-1]["status"].startswith("paused at epoch")
+        assert frames[-1]["status_key"] == "paused"
+        assert frames[-1]["status_params"] == {"epoch": frames[-1]["epoch"]}
+        assert all(f["status_key"] == "training" for f in frames[:-1])
         assert all(f["epoch"] <= frames[-1]["epoch"] for f in frames)  # none trained after it
         ws.send_json({"cmd": "teleport"})  # well-formed, unknown: answered, socket kept
         assert "unknown command" in ws.receive_json()["error"]
         ws.send_json({"cmd": "reset"})
         frame = ws.receive_json()
         assert frame["epoch"] == 0 and frame["status"] == "ready"
+        assert frame["status_key"] == "ready" and frame["status_params"] == {}
     with client.websocket_connect(f"{WS}/api/sessions/nope/stream") as ws:
         assert "expired" in ws.receive_json()["error"]
 

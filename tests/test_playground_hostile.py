@@ -20,6 +20,7 @@ def test_a_diverged_run_is_reported_stops_and_trains_again_at_a_lower_rate(clien
     sid, f0 = new_session(client, **DIVERGES)
     f = client.post(f"/api/sessions/{sid}/step").json()
     assert f["status"].startswith("diverged") and "lower the learning rate" in f["status"]
+    assert f["status_key"] == "diverged" and f["status_params"] == {"epoch": 0}
     assert f["epoch"] == 0 and not f["playing"] and finite_losses(f)  # no NaN epoch recorded
     assert f["layers"] == f0["layers"]  # the weights from before the step, not 1e183 ones
     with client.websocket_connect(f"{WS}/api/sessions/{sid}/stream") as ws:
@@ -27,11 +28,13 @@ def test_a_diverged_run_is_reported_stops_and_trains_again_at_a_lower_rate(clien
         ws.send_json({"cmd": "play"})
         f = ws.receive_json()  # the play loop stops at once and says why
         assert f["status"].startswith("diverged") and not f["playing"] and f["epoch"] == 0
+        assert f["status_key"] == "diverged"
     r = client.put(f"/api/sessions/{sid}/config", json={**DIVERGES, "learning_rate": 0.001})
     assert r.status_code == 200
     for _ in range(3):
         f = client.post(f"/api/sessions/{sid}/step").json()
     assert f["epoch"] == 3 and f["status"] == "paused at epoch 3" and finite_losses(f)
+    assert f["status_key"] == "paused" and f["status_params"] == {"epoch": 3}
     assert f["loss"]["last_train"] < 10 * f0["loss"]["last_train"]
 
 
@@ -60,6 +63,7 @@ def test_the_users_points_survive_settings_for_generated_data(client):
         assert f["task"]["source"] == "csv", change
         assert f["task"]["n_train"] + f["task"]["n_test"] == 40
         assert "your points are kept" in f["status"] and "generated data" in f["status"]
+        assert f["status_key"] == "ready_note" and f["status"] == f"ready · {f['status_params']['note']}"
     f = client.put(f"/api/sessions/{sid}/config", json={**XOR, "seed": 5,
                                                          "train_ratio": 0.8}).json()
     assert f["task"]["source"] == "csv" and (f["task"]["n_train"], f["task"]["n_test"]) == (32, 8)

@@ -22,6 +22,8 @@ import mlplab
 from mlplab.cli import app
 from mlplab.playground.config import DATASETS
 from mlplab.playground.launch import free_port, serving
+from mlplab.playground.session import STATUS_TEXT
+from test_playground_api import KEPT, status_frames
 from test_playground_browser import CHROMIUM, ROOT, browser, shot  # noqa: F401  (a fixture)
 
 STATIC = Path(mlplab.__file__).parent / "apps" / "playground" / "static"
@@ -102,6 +104,18 @@ def test_every_character_can_be_drawn():
     zh = {c for s in strings["zh"].values() for c in s
           if 127 < ord(c) < CJK_START and ord(c) not in dejavu}
     assert not en | zh, [f"U+{ord(c):04X} {c}" for c in sorted(en | zh)]
+
+
+def test_the_status_keys_are_the_servers_and_its_english_is_the_tables():
+    """The server words its status line (session.STATUS_TEXT) as the English page does: key k
+    is the table's "status_k"; i18n.js's STATUS maps each of the server's keys to it."""
+    en = table()["en"]
+    for key, english in STATUS_TEXT.items():
+        assert en[f"status_{key}"] == english, key
+    statuses = {k for k in en if k.startswith("status_")} - {"status_no_stream"}
+    assert statuses == {f"status_{key}" for key in STATUS_TEXT}
+    block = re.search(r"const STATUS = \{(.*?)\};", sources()[1], re.S).group(1)
+    assert dict(re.findall(r'(\w+): "(status_\w+)"', block)) == {k: f"status_{k}" for k in STATUS_TEXT}
 
 
 # ------------------------------------------------------------------ the CLI
@@ -303,6 +317,43 @@ def test_switching_language_keeps_the_network_and_the_session(open_page):
     assert page.inner_text("#status") == "paused at epoch 3" and "?lang=en#c=" in page.url
     assert page.evaluate("() => state.sid") == before[0]
     assert page.inner_text("#card_title").startswith("w⁽²⁾ from neuron 4 to neuron 2: ")
+
+
+# the Chinese status line of each of test_playground_api.STATUS_LINES's states
+ZH_STATUS = {"ready": "就绪", "ready_note": f"就绪 · {KEPT}", "training": "训练中",
+             "paused": "暂停于第 3 轮", "stopped": "已在第 2 轮后停止",
+             "diverged": "发散了（权重出现 NaN/inf；已恢复到第 0 轮）：请降低学习率"}
+SHOW = """(f) => { render({...state.frame, ...f}); return document.querySelector('#status').textContent; }"""
+
+
+@needs_chromium
+def test_the_status_line_is_worded_from_its_key_not_from_the_english(open_page):
+    page = open_page("?lang=zh")
+    page.fill("#stop_epochs", "2")
+    page.dispatch_event("#stop_epochs", "change")
+    page.wait_for_function("state.frame.config.stop_epochs === 2")
+    for epoch in (1, 2):  # one step at a time: the page drops a step 60 ms after another
+        page.click("#step")
+        page.wait_for_function(f"state.frame.epoch === {epoch}")
+    page.wait_for_function("document.querySelector('#status').textContent === '已在第 2 轮后停止'")
+    assert page.evaluate("state.frame.status_key") == "stopped"
+    # the server's frame in each state, the page's words for it: Chinese, then English
+    frames = {state: {k: f[k] for k in ("status", "status_key", "status_params")}
+              for state, f in status_frames().items()}
+    assert {state: page.evaluate(SHOW, f) for state, f in frames.items()} == ZH_STATUS
+    # the key decides, whatever the English says; an unknown key shows the server's text
+    reworded = {"status": "halted at 12", "status_key": "paused", "status_params": {"epoch": 12}}
+    assert page.evaluate(SHOW, reworded) == "暂停于第 12 轮"
+    assert page.evaluate(SHOW, {"status": "done: 7", "status_key": "stopped",
+                                "status_params": {"epoch": 7}}) == "已在第 7 轮后停止"
+    assert page.evaluate(SHOW, {"status": "warming up", "status_key": "warming_up",
+                                "status_params": {}}) == "warming up"
+    page.click("#lang_switch button[data-lang=en]")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert page.inner_text("#status") == "warming up"
+    assert {state: page.evaluate(SHOW, f) for state, f in frames.items()} == {
+        state: f["status"] for state, f in frames.items()}  # the English page: the server's words
+    assert page.evaluate(SHOW, reworded) == "paused at epoch 12"
 
 
 @needs_chromium

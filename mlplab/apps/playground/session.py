@@ -35,6 +35,17 @@ from .data import Data, features, generate, split
 
 FRAME_BUDGET_S = 0.03  # training time between two frames: ≈ 20 frames per second
 
+# the status line is a key and its parameters (frames carry both; the page shows i18n.json's
+# "status_<key>"), worded in English here, the one place: the frames' "status", Session.status
+STATUS_TEXT = {
+    "ready": "ready",
+    "ready_note": "ready · {note}",
+    "training": "training",
+    "paused": "paused at epoch {epoch}",
+    "stopped": "stopped after {epoch} epochs",
+    "diverged": "diverged (NaN/inf weights; restored to epoch {epoch}): lower the learning rate",
+}
+
 
 def _go_on() -> None:
     """The default ``hold``: never wait."""
@@ -101,7 +112,8 @@ class Session:
             self.cfg = cfg
             if rebuild:
                 self.reset()
-                self.status = f"ready · {note}" if note else self.status
+                if note:
+                    self._set_status("ready_note", note=note)
             else:
                 self.optimizer = self._optimizer() if old.optimizer != cfg.optimizer else self.optimizer
                 self.optimizer.learning_rate = check_learning_rate(cfg.learning_rate)
@@ -163,7 +175,7 @@ class Session:
             self.optimizer = self._optimizer()
             self.epoch, self.train_loss, self.test_loss = 0, [], []
             self.grad_norms = [0.0] * len(self.dense)
-            self.status = "ready"
+            self._set_status("ready")
             self.playing = False
             self._refresh_inputs()
             self._record_losses()
@@ -205,7 +217,8 @@ class Session:
             left = (self.cfg.stop_epochs - self.epoch) if self.cfg.stop_epochs else 10**9
             n = min(epochs or 10**9, left)
             if n <= 0:
-                self.playing, self.status = False, f"stopped after {self.epoch} epochs"
+                self.playing = False
+                self._set_status("stopped", epoch=self.epoch)
                 return
             before, recorded = [p.copy() for p in self.net.params], len(self.train_loss)
             deadline = time.perf_counter() + (math.inf if epochs else budget_s)
@@ -217,9 +230,13 @@ class Session:
                 self._restore(before, recorded)
                 return
             self.epoch += done
-            self.status = "training" if self.playing else f"paused at epoch {self.epoch}"
+            if self.playing:
+                self._set_status("training")
+            else:
+                self._set_status("paused", epoch=self.epoch)
             if self.cfg.stop_epochs and self.epoch >= self.cfg.stop_epochs:
-                self.playing, self.status = False, f"stopped after {self.epoch} epochs"
+                self.playing = False
+                self._set_status("stopped", epoch=self.epoch)
 
     def _restore(self, before: list[np.ndarray], recorded: int) -> None:
         """A diverged chunk: its weights, losses and epochs are dropped, the weights from
@@ -230,13 +247,17 @@ class Session:
         del self.train_loss[recorded:], self.test_loss[recorded:]
         self.optimizer = self._optimizer()
         self.playing = False
-        self.status = (f"diverged (NaN/inf weights; restored to epoch {self.epoch}): lower "
-                       "the learning rate")
+        self._set_status("diverged", epoch=self.epoch)
 
     def pause(self) -> None:
         with self.lock:
             self.playing = False
-            self.status = f"paused at epoch {self.epoch}"
+            self._set_status("paused", epoch=self.epoch)
+
+    def _set_status(self, key: str, **params) -> None:
+        """The status line: its key, its parameters, and its English wording (``status``)."""
+        self.status_key, self.status_params = key, params
+        self.status = STATUS_TEXT[key].format(**params)
 
     def _fit(self, n: int, deadline: float, hold: Callable[[], None]) -> int | None:
         """Epochs done by :func:`mlplab.fit`, or None when it diverged."""

@@ -251,8 +251,8 @@ class Player:
         elif cmd == "pause":
             s.pause()
         frame = s.frame()
-        if cmd == "chunk" and not frame["playing"] and frame["status"].startswith(
-                ("training", "paused")):
+        if cmd == "chunk" and not frame["playing"] and frame["status_key"] in (
+                "training", "paused"):
             return None  # paused meanwhile: the pause command sends its own frame
         return json.dumps(frame)
 

@@ -135,6 +135,7 @@ def frame(session) -> dict:
     return {
         "type": "frame",
         "epoch": s.epoch, "playing": s.playing, "status": s.status,
+        "status_key": s.status_key, "status_params": dict(s.status_params),  # the page words it
         "config": s.cfg.model_dump(),
         "task": {"kind": d.kind, "classes": d.classes, "source": d.source, "sigma": d.sigma,
                  "n_train": len(d.P_train), "n_test": len(d.P_test), "loss": s.loss_name},

@@ -206,7 +206,7 @@ function render(f) {
   syncControls(f.config);
   setPlaying(f.playing);
   $("epoch").textContent = f.epoch;
-  $("status").textContent = statusText(f.status);
+  $("status").textContent = statusText(f);
   $("test_loss").textContent = f.loss.last_test == null ? "–" : f.loss.last_test.toFixed(4);
   $("train_loss").textContent = f.loss.last_train == null ? "–" : f.loss.last_train.toFixed(4);
   $("accuracy").textContent = f.accuracy.test == null ? "" : t("accuracy_line", { train: (100 * f.accuracy.train).toFixed(1), test: (100 * f.accuracy.test).toFixed(1) });

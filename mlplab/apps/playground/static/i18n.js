@@ -62,14 +62,14 @@ async function loadStrings() {
   }
 }
 
-// the server's status line in the page's language; any other text stays as the server sent it
-const STATUS = [
-  [/^ready$/, "status_ready"], [/^ready · (?<note>.+)$/s, "status_ready_note"],
-  [/^training$/, "status_training"], [/^paused at epoch (?<epoch>\d+)$/, "status_paused"],
-  [/^stopped after (?<epoch>\d+) epochs$/, "status_stopped"],
-  [/^diverged \(NaN\/inf weights; restored to epoch (?<epoch>\d+)\): lower the learning rate$/, "status_diverged"],
-];
-function statusText(s) {
-  for (const [re, key] of STATUS) { const m = re.exec(s); if (m) return t(key, m.groups || {}); }
-  return s;
+// the server's status line in the page's language, from the frame's status_key and
+// status_params (session.py's STATUS_TEXT words the same keys in English); an unknown key
+// shows the server's English status as it sent it
+const STATUS = {
+  ready: "status_ready", ready_note: "status_ready_note", training: "status_training",
+  paused: "status_paused", stopped: "status_stopped", diverged: "status_diverged",
+};
+function statusText(f) {
+  const key = Object.hasOwn(STATUS, f.status_key) ? STATUS[f.status_key] : null;
+  return key ? t(key, f.status_params || {}) : f.status;
 }
