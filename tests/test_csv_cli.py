@@ -66,14 +66,17 @@ def test_encoder_infers_kinds_imputes_and_round_trips_as_json(mixed):
     frame = pd.read_csv(mixed, na_values=["?"]).drop(columns="label")
     enc = TabularEncoder().fit(frame)
     assert [c["kind"] for c in enc.columns] == ["numeric", "categorical"]
-    assert enc.feature_names == ["x", "colour=blue", "colour=green", "colour=red"]
+    # the empty colour is the category '?', an input of its own (UCI's marker for missing)
+    assert enc.feature_names == ["x", "colour=?", "colour=blue", "colour=green", "colour=red"]
+    assert [c["missing"] for c in enc.columns] == [2, 1]  # x: '?' and empty; colour: empty
     X = enc.transform(frame)
-    assert np.isfinite(X).all() and X.shape == (120, 4)
+    assert np.isfinite(X).all() and X.shape == (120, 5)
     assert abs(X[:, 0].mean()) < 0.02  # standardized (imputed medians pull it a hair)
-    assert X[:, 1:].sum(axis=1).tolist() == [1.0] * 120  # the empty colour → most frequent
+    assert X[:, 1:].sum(axis=1).tolist() == [1.0] * 120
+    assert np.flatnonzero(X[:, 1]).tolist() == [7]  # the row whose colour is empty
     back = TabularEncoder.from_dict(json.loads(json.dumps(enc.to_dict())))
     unseen = pd.DataFrame({"x": [0.5], "colour": ["purple"]})
-    np.testing.assert_array_equal(back.transform(unseen)[0, 1:], [0, 0, 0])  # unknown → zeros
+    np.testing.assert_array_equal(back.transform(unseen)[0, 1:], [0, 0, 0, 0])  # unknown → zeros
 
 
 def test_train_then_predict_applies_the_saved_encoding(mixed, tmp_path):
@@ -282,10 +285,10 @@ def test_many_categories_are_capped_with_a_warning(tmp_path):
 def test_memory_is_estimated_before_the_encoding_is_allocated(mixed):
     frame = pd.read_csv(mixed, na_values=["?"]).drop(columns="label")
     enc = TabularEncoder().fit(frame)
-    with pytest.raises(mlplab.DataError, match=r"encoding 120 rows × 4 inputs needs 3.75 KiB "
+    with pytest.raises(mlplab.DataError, match=r"encoding 120 rows × 5 inputs needs 4.69 KiB "
                                                r"but 1000 bytes is available"):
         enc.transform(frame, source="mixed.csv", memory_limit=1000)
-    assert enc.transform(frame, memory_limit=120 * 4 * 8).shape == (120, 4)
+    assert enc.transform(frame, memory_limit=120 * 5 * 8).shape == (120, 5)
 
 
 def test_long_cells_cost_no_memory_in_the_one_hot():

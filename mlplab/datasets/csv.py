@@ -8,16 +8,19 @@ Before pandas sees a byte, :func:`read_frame` checks what the path is (a folder,
 device, a symbolic-link loop are each named, and nothing blocks or reads forever), that the
 file fits in memory, that it holds no NUL byte (a binary file), that no line is longer than
 :data:`MAX_LINE_BYTES`, and which text encoding it uses (UTF-8, else Windows-1252/Latin-1
-with a warning, or the one given). After parsing, header names must be unique (pandas would
-rename a second ``y`` to ``y.1`` and train on the target as a feature) and no text cell may
-be longer than :data:`MAX_CELL_CHARS`. Every problem is a :class:`~mlplab.errors.DataError`
-naming the file, and the line where there is one (the header is line 1).
+with a warning, or the one given); the same pass finds the line each row is on
+(:class:`RowLines`). After parsing, header names must be unique (pandas would rename a
+second ``y`` to ``y.1`` and train on the target as a feature) and no text cell may be longer
+than :data:`MAX_CELL_CHARS`. Every problem is a :class:`~mlplab.errors.DataError` naming
+the file, and the line of the file where there is one (blank lines counted, as an editor).
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import os
+import re
 import stat
 import warnings
 from pathlib import Path
@@ -25,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .preprocessing import ColumnWarning, available_memory, format_bytes
+from .preprocessing import LINES, ColumnWarning, _line, available_memory, format_bytes
 
 MAX_LINE_BYTES = 4 * 2**20  # 4 MiB: 100,000 numeric columns fit; a pasted document does not
 MAX_CELL_CHARS = 10_000  # a category is a short label, not a text to read
@@ -73,13 +76,108 @@ def check_csv_path(path: str | os.PathLike) -> Path:
     return path
 
 
-def scan_csv(path: Path) -> int | None:
-    """Read ``path`` once in 1 MiB chunks: refuse NUL bytes and over-long lines.
+class RowLines:
+    """The line of the file (1-based, as an editor counts) each data row is on: pandas skips
+    blank lines and reads a quoted cell across line breaks as one row, so row ``r`` (0-based)
+    is on line ``r + 2`` only in a file with neither. Kept as the rows where that offset changes,
+    in ``frame.attrs`` (:func:`read_frame`). :func:`scan_csv` takes every line not blank for a
+    row; where pandas reads fewer rows, or fails, the file is read again following ``quotes``
+    (``runs``: the (first, last) lines inside quoted cells; ``opened``: an unclosed one's)."""
 
-    Returns None when the file is valid UTF-8, else the offset of its first byte that is not.
-    """
+    def __init__(self, path: Path, sep: str, quotes: bool = False):
+        self.path, self.sep, self.quotes = path, sep, quotes
+        self.rest, self.line, self.quoted = b"", 0, False  # the scan: a line's start, lines, quotes
+        self.n_rows, self.opened, self._last, self.runs = -1, 0, 0, []  # the header is row -1
+        self._at, self._gap = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+
+    def __getitem__(self, row) -> int:  # data row (0-based, as pandas numbers it) → line
+        self._at, self._gap = [np.concatenate(self._at)], [np.concatenate(self._gap)]
+        i = int(np.searchsorted(self._at[0], row, side="right")) - 1
+        return int(row) + 2 + (int(self._gap[0][i]) if i >= 0 else 0)
+
+    def __deepcopy__(self, memo) -> "RowLines":
+        return self  # never changed once read: pandas copies a frame's attrs at every step
+
+    def from_pandas(self, line: int) -> int:
+        """The file line pandas' parser errors call ``line`` (they skip quoted line breaks)."""
+        found, before = line, None
+        while found != before:  # found = line + the quoted lines up to it, till that settles
+            inside = sum(min(last, found) - first + 1 for first, last in self.runs if first <= found)
+            before, found = found, line + inside
+        return found
+
+    def feed(self, data: bytes, end: bool = False) -> None:
+        """The next bytes of the file (``end``: the last); refuses a line over MAX_LINE_BYTES."""
+        buf = self.rest + data
+        a = np.frombuffer(buf, np.uint8)
+        nl = a == 10
+        stop = nl | (a == 13) & ~np.r_[nl[1:], not end] if b"\r" in buf else nl  # or a lone CR
+        ends = np.flatnonzero(stop)
+        if end and len(a) and not stop[-1]:
+            ends = np.append(ends, len(a))  # the last line, without a line break
+        starts = np.r_[0, ends[:-1] + 1][:len(ends)]
+        self.rest = b"" if end else buf[ends[-1] + 1:] if len(ends) else buf
+        lengths = np.r_[ends - starts, len(self.rest)]  # the rest: a line not ended yet
+        if lengths.max() > MAX_LINE_BYTES:
+            raise DataError(f"{self.path}: line {self.line + 1 + np.argmax(lengths > MAX_LINE_BYTES)}"
+                            f" is longer than {format_bytes(MAX_LINE_BYTES)} (the longest line "
+                            "mlplab reads); is it a CSV table? Shorten or drop its long text cells")
+        first = a[np.minimum(starts, len(a) - 1)]
+        record, bom = ends > starts, self.line == 0 and buf.startswith(codecs.BOM_UTF8)
+        if bom or (record & ((first == 32) | (first == 9) | (first == 13))).any():
+            ink = ~(nl | (a == 13) | (a == 32) | ((a == 9) if self.sep != "\t" else False))
+            ink[:3 * bom] = False  # pandas skips lines of spaces and tabs (after a BOM too)
+            ink_sum = np.r_[0, np.cumsum(ink, dtype=np.int64)]
+            record = ink_sum[ends] - ink_sum[starts] > 0
+        if self.quotes and (self.quoted or b'"' in buf):
+            quote_sum = np.r_[0, np.cumsum(a == 34, dtype=np.int64)]
+            quoted = np.flatnonzero(quote_sum[ends] - quote_sum[starts])
+            self._quotes(buf, starts, ends, record, quoted)
+        lines = self.line + 1 + np.flatnonzero(record)  # where records (the header first) start
+        gaps = lines - np.arange(self.n_rows, self.n_rows + len(lines)) - 2
+        change = np.flatnonzero(np.diff(gaps, prepend=self._last) != 0)
+        self._at.append(change + self.n_rows)
+        self._gap.append(gaps[change])
+        self._last = int(gaps[-1]) if len(gaps) else self._last
+        self.n_rows, self.line = self.n_rows + len(lines), self.line + len(ends)
+        if end and self.quoted:
+            self.runs.append((self.opened + 1, self.line))
+
+    def _quotes(self, buf: bytes, starts, ends, record, quoted) -> None:
+        """Lines inside a quoted cell start no row: pandas reads the cell across them."""
+        outside, inside = _quote_patterns(self.sep)
+        done = 0
+        for i in quoted.tolist() + [len(ends)]:
+            if self.quoted:
+                record[done:i + 1] = False
+            if i == len(ends):
+                return
+            was, line = self.quoted, self.line + 1 + i
+            text = buf[starts[i]:ends[i]].removesuffix(b"\r")
+            self.quoted = not (inside if was else outside).fullmatch(text)
+            if was and not self.quoted:
+                self.runs.append((self.opened + 1, line))
+            if was != self.quoted:
+                self.opened = line if self.quoted else 0
+            done = i + 1
+
+
+@functools.cache
+def _quote_patterns(sep: str):
+    """Regexes for a whole line ending outside quotes, starting outside / inside a quoted cell,
+    as pandas reads quotes (at a cell's start, after spaces; ``""`` in one; text after kept)."""
+    s = re.escape(sep.encode())
+    quoted = rb'"(?:[^"]++|"")*+"[^%s]*+' % s
+    field = rb'(?: *+%s| *+[^%s" ][^%s]*+| *+)' % (quoted, s, s)
+    rest = rb'(?:%s%s)*+' % (s, field)
+    return re.compile(field + rest), re.compile(quoted[1:] + rest)
+
+
+def scan_csv(path: Path, sep: str = ",", quotes: bool = False) -> tuple[int | None, RowLines]:
+    """Read ``path`` once in 1 MiB chunks: refuse NUL bytes and over-long lines; return the
+    offset of its first non-UTF-8 byte (None) and the :class:`RowLines` of its ``sep`` rows."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    bad_utf8, offset, line, line_bytes = None, 0, 1, 0
+    bad_utf8, offset, rows = None, 0, RowLines(path, sep, quotes)
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             if b"\0" in chunk:
@@ -90,27 +188,15 @@ def scan_csv(path: Path) -> int | None:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
                     bad_utf8 = offset + exc.start
-            pieces = chunk.split(b"\n")
-            for piece in pieces[:-1]:
-                _check_line(path, line, line_bytes + len(piece))
-                line, line_bytes = line + 1, 0
-            line_bytes += len(pieces[-1])
-            _check_line(path, line, line_bytes)
+            rows.feed(chunk)
             offset += len(chunk)
-    return bad_utf8
+    rows.feed(b"", end=True)
+    return bad_utf8, rows
 
 
-def _check_line(path: Path, line: int, n_bytes: int) -> None:
-    if n_bytes > MAX_LINE_BYTES:
-        raise DataError(f"{path}: line {line} is longer than {format_bytes(MAX_LINE_BYTES)} "
-                        f"(the longest line mlplab reads); is it a CSV table? Shorten or drop "
-                        "its long text cells")
-
-
-def choose_encoding(path: Path, encoding: str | None) -> str:
+def choose_encoding(path: Path, encoding: str | None, bad: int | None) -> str:
     """The text encoding to read ``path`` with: ``encoding`` when given (checked), else UTF-8,
-    else Windows-1252 (or Latin-1 where 1252 leaves a byte undefined), with a warning."""
-    bad = scan_csv(path)
+    else (``bad``: a non-UTF-8 byte's offset) Windows-1252 or Latin-1, with a warning."""
     if encoding is not None:
         try:
             name = codecs.lookup(encoding).name
@@ -163,8 +249,9 @@ def read_frame(path: str | os.PathLike, encoding: str | None = None):
     import pandas as pd
 
     path = check_csv_path(path)
-    chosen = choose_encoding(path, encoding)
-    sep = sniff_delimiter(path, chosen)
+    sep = sniff_delimiter(path, "utf-8")  # a delimiter is ASCII: any encoding finds the same
+    bad, lines = scan_csv(path, sep)
+    chosen = choose_encoding(path, encoding, bad)
     options = dict(na_values=["?"], skipinitialspace=True, encoding=chosen, sep=sep)
     try:
         header = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
@@ -172,9 +259,18 @@ def read_frame(path: str | os.PathLike, encoding: str | None = None):
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError,
             ValueError, OverflowError, MemoryError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        lines = scan_csv(path, sep, quotes=True)[1]  # pandas' line numbers skip quoted breaks
+        message = re.sub(r"(?<=in line )\d+", lambda m: str(lines.from_pandas(int(m[0]))), message)
+        if "EOF inside string" in message and lines.opened:  # pandas names a row, not a line
+            message = (f"the quote (\") that opens a cell on line {lines.opened} never closes; "
+                       "close it (a quote inside a quoted cell is written twice: \"\")")
         raise DataError(f"{path} could not be read as CSV: {message}") from None
     if frame.shape[0] == 0:
         raise DataError(f"{path} has a header but no data rows")
+    if lines.n_rows != len(frame):  # fewer rows than lines: a quoted cell has line breaks
+        lines = scan_csv(path, sep, quotes=True)[1]
+    plain = lines.n_rows == len(frame) and frame.index.equals(pd.RangeIndex(len(frame)))
+    frame.attrs[LINES] = lines if plain else None  # None (rows that pandas indexed): row + 2
     _check_names(path, [str(v) for v in header.iloc[0].tolist()])
     _check_index(path, header.iloc[0, 0], frame.iloc[:, 0])
     _check_cells(path, frame)
@@ -184,8 +280,9 @@ def read_frame(path: str | os.PathLike, encoding: str | None = None):
 def sniff_delimiter(path: Path, encoding: str) -> str:
     """The character between the header's names: a comma, else the semicolon (Excel in much of
     Europe), tab or bar that splits the header line into the most names (outside quotes)."""
-    with open(path, encoding=encoding, errors="replace", newline="") as f:
-        header = f.readline()  # at most MAX_LINE_BYTES: scan_csv checked
+    with open(path, encoding=encoding, errors="replace", newline="") as f:  # blank lines skipped
+        lines = iter(lambda: f.readline(MAX_LINE_BYTES), "")
+        header = next((line for line in lines if line.strip(" \t\r\n\ufeff")), "")
     counts, quoted = dict.fromkeys(DELIMITERS, 0), False
     for ch in header:
         if ch == '"':
@@ -262,9 +359,10 @@ def _check_cells(path: Path, frame) -> None:
         col = frame[name]
         if is_numeric_dtype(col.dtype):
             continue
-        lengths = col.dropna().astype(str).str.len()
+        lengths = col.astype(str).str.len().where(col.notna(), 0).to_numpy()
         if len(lengths) and lengths.max() > MAX_CELL_CHARS:
-            raise DataError(f"{path}: line {int(lengths.idxmax()) + 2}, column {name!r} holds a cell of "
+            raise DataError(f"{path}: line {_line(col, int(np.argmax(lengths)))}, column {name!r} "
+                            "holds a cell of "
                             f"{int(lengths.max()):,} characters; mlplab reads text cells of up "
                             f"to {MAX_CELL_CHARS:,} (a category is a short label): drop the "
                             "column or shorten the cell")

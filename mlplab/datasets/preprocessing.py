@@ -3,10 +3,10 @@
 :class:`TabularEncoder` turns a pandas DataFrame into the network's numeric ``X``:
 
 - a column is **numeric** when every present value parses as a number, otherwise
-  **categorical**; ``?`` and empty cells are missing values;
+  **categorical**; ``?`` and empty cells are missing values (each record counts them);
 - numeric columns: missing → the training median, then standardized ``(x − mean) / std``;
-- categorical columns: missing → the most frequent training value, then one-hot encoded;
-  a category never seen in training encodes as all zeros (no crash);
+- categorical columns: one-hot encoded; a missing value is the category ``?`` (an input of
+  its own when training had any), and one never seen in training encodes as all zeros;
 - a text column whose values are nearly all different (an identifier: a name, an order
   number) is dropped, and a column with more than ``max_categories`` values keeps its most
   frequent ones (the rest encode as all zeros), each with a :class:`ColumnWarning` naming
@@ -20,8 +20,8 @@
 :class:`TargetEncoder` does the same for the target column: class labels (classification)
 or a standardized number (regression).
 
-Every problem is a :class:`~mlplab.errors.DataError` naming the column (and, where it
-applies, the CSV line: the header is line 1, the first data row line 2).
+Every problem is a :class:`~mlplab.errors.DataError` naming the column and, where it
+applies, the line of the CSV file (:func:`_line`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ ID_MIN_VALUES = 20  # a text column is identifier-like with more distinct values
 ID_FRACTION = 0.5  # … and than this fraction of its present values
 MAX_MAGNITUDE = 1e150  # |x| beyond this: x² overflows float64 and no mean or std is finite
 MAX_INT_LABEL = 2**53  # larger "integers" are not exact in float64: not class labels
+MISSING = "?"  # the category of a missing text value (UCI's marker: no file value reads so)
+LINES = "mlplab_lines"  # DataFrame.attrs key: the file line of each row (datasets.csv)
 
 
 class ColumnWarning(UserWarning):
@@ -75,21 +77,25 @@ def _numeric(col):
     """The column as floats, or None when some present value is not a number."""
     import pandas as pd
 
-    values = pd.to_numeric(col, errors="coerce")
-    return None if (values.isna() & col.notna()).any() else values.astype(float)
+    values = pd.to_numeric(col, errors="coerce")  # __finalize__: col's attrs, for _line
+    return None if (values.isna() & col.notna()).any() else values.astype(float).__finalize__(col)
 
 
-def _line(index_position: int) -> int:
-    return index_position + 2  # header is line 1
+def _line(series, position: int) -> int:
+    """The file line of ``series``' row at ``position`` (the header is line 1): from the map
+    :func:`mlplab.datasets.csv.read_frame` keeps in ``attrs`` (the row's label is its row in
+    the file), else ``position + 2``."""
+    lines = series.attrs.get(LINES)
+    return lines[series.index[position]] if lines is not None else position + 2
 
 
 def _check_magnitude(values, name: str, source: str, what: str = "column") -> None:
     big = values.abs() > MAX_MAGNITUDE  # NaN compares False: missing cells pass
     if big.any():
         i = int(np.flatnonzero(big.to_numpy())[0])
-        raise DataError(f"{source}: {what} {name!r} holds {values.iloc[i]:g} on line {_line(i)}, "
-                        f"beyond ±{MAX_MAGNITUDE:g} where no mean or standard deviation is "
-                        "finite in float64; rescale the column (divide it by a power of ten)")
+        raise DataError(f"{source}: {what} {name!r} holds {values.iloc[i]:g} on line "
+                        f"{_line(values, i)}, beyond ±{MAX_MAGNITUDE:g} where no mean or standard "
+                        "deviation is finite in float64; rescale the column (divide it by a power of ten)")
 
 
 def check_columns(frame, source: str = "data") -> None:
@@ -118,7 +124,8 @@ class TabularEncoder:
     ------------------------------
     columns : list of dict
         One per input column, in order: ``{"name", "kind": "numeric", "median", "mean",
-        "std"}`` or ``{"name", "kind": "categorical", "fill", "categories"}``.
+        "std", "missing"}`` or ``{"name", "kind": "categorical", "fill": "?", "categories",
+        "missing"}``; ``missing`` counts the training rows without a value.
     dropped : list of dict
         ``{"name", "distinct", "present"}`` for every identifier-like column left out.
     """
@@ -128,9 +135,7 @@ class TabularEncoder:
         if isinstance(max_categories, bool) or not isinstance(max_categories, int) or (
                 max_categories < 1):
             raise DataError(f"max_categories must be an integer ≥ 1, got {max_categories!r}")
-        self.columns = columns or []
-        self.max_categories = max_categories
-        self.dropped = dropped or []
+        self.columns, self.max_categories, self.dropped = columns or [], max_categories, dropped or []
 
     def fit(self, frame, source: str = "data") -> "TabularEncoder":
         """Learn each column's kind and statistics from ``frame`` (the training rows)."""
@@ -141,24 +146,25 @@ class TabularEncoder:
             values = _numeric(col)
             if values is not None:
                 self.columns.append(_numeric_record(str(name), values, source))
-            else:
-                record = self._categorical_record(str(name), col.dropna().astype(str), source)
-                if record is not None:
-                    self.columns.append(record)
+            elif (record := self._categorical_record(str(name), col, source)) is not None:
+                self.columns.append(record)
         if not self.columns:
             raise DataError(f"{source}: no usable feature column is left (identifier-like "
                             f"columns dropped: {', '.join(d['name'] for d in self.dropped)})")
         return self
 
-    def _categorical_record(self, name: str, text, source: str) -> dict | None:
-        counts = text.value_counts()
+    def _categorical_record(self, name: str, col, source: str) -> dict | None:
+        text = col.dropna().astype(str)
+        counts, missing = text.value_counts(), int(col.isna().sum())
         if len(counts) > ID_MIN_VALUES and len(counts) > ID_FRACTION * len(text):
             self.dropped.append({"name": name, "distinct": len(counts), "present": len(text)})
             warnings.warn(f"{source}: dropped column {name!r}: {len(counts):,} distinct values "
                           f"in {len(text):,} rows make it an identifier, not a feature",
                           ColumnWarning, stacklevel=4)
             return None
-        kept = counts
+        kept = counts = dict(counts)
+        if missing:  # a category of its own: "missing" may say something ('?' stays '?')
+            counts[MISSING] = counts.get(MISSING, 0) + missing
         if len(counts) > self.max_categories:
             # the most frequent first, ties by name, so that the choice is reproducible
             order = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -167,7 +173,7 @@ class TabularEncoder:
                           f"the {self.max_categories} most frequent as inputs, the other "
                           f"{len(counts) - self.max_categories:,} encode as all zeros "
                           "(max_categories, --max-categories)", ColumnWarning, stacklevel=4)
-        return {"name": name, "kind": "categorical", "fill": str(text.mode().iloc[0]),
+        return {"name": name, "kind": "categorical", "fill": MISSING, "missing": missing,
                 "categories": sorted(str(k) for k in kept.keys())}
 
     @property
@@ -217,7 +223,7 @@ class TabularEncoder:
                 if values is None:
                     bad = int(np.flatnonzero(_numeric_mask(col))[0])
                     raise DataError(f"{source}: column {c['name']!r} is numeric in training but "
-                                    f"line {_line(bad)} holds {col.iloc[bad]!r}")
+                                    f"line {_line(col, bad)} holds {col.iloc[bad]!r}")
                 _check_magnitude(values, c["name"], source)
                 with np.errstate(over="ignore"):
                     X[:, start] = (values.fillna(c["median"]).to_numpy(float) - c["mean"]) \
@@ -281,7 +287,8 @@ def _numeric_record(name: str, values, source: str) -> dict:
     _check_magnitude(values, name, source)
     std = float(values.std(ddof=0))
     return {"name": name, "kind": "numeric", "median": float(values.median()),
-            "mean": float(values.mean()), "std": std if std > 0 else 1.0}
+            "mean": float(values.mean()), "std": std if std > 0 else 1.0,
+            "missing": int(values.isna().sum())}
 
 
 def _numeric_mask(col):
@@ -307,7 +314,7 @@ class TargetEncoder:
     def fit(self, col, source: str = "data") -> "TargetEncoder":
         """Decide the task (when "auto") and learn the classes or the mean and std."""
         if col.isna().any():
-            line = _line(int(np.flatnonzero(col.isna().to_numpy())[0]))
+            line = _line(col, int(np.flatnonzero(col.isna().to_numpy())[0]))
             raise DataError(f"{source}: target column {self.name!r} is missing on line {line}; "
                             "drop the rows without a target")
         values = _numeric(col)

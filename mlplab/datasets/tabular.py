@@ -18,8 +18,12 @@ _MUSHROOM_DESCR = """UCI Mushroom data set (Schlimmer, 1987), CC BY 4.0.
 
 8124 mushrooms, 22 categorical features (one letter each, e.g. odor 'n' none, 'f' foul),
 target 'class': 'e' edible (4208) or 'p' poisonous (3916). The value '?' in 'stalk-root'
-marks a missing value; it is kept as its own category, as in the course's exercise, which
-one-hot encodes every feature and trains on the first 80% of the file, testing on the last 20%.
+(2480 mushrooms; no other cell is missing) marks a missing value; this loader keeps it as
+the category '?', as in the course's exercise, which one-hot encodes every feature (117
+columns, one of them stalk-root '?') and trains on the first 80% of the file, testing on the
+last 20%. `mlplab train mushrooms.csv --target class` does the same: it reads '?' as
+missing, and a text column's missing values become the category '?', an input of its own
+(117 inputs); `mlplab show` prints how many training rows each column misses.
 """
 
 _CLEVELAND_DESCR = """UCI Heart Disease data set, Cleveland subset (Janosi, Steinbrunn,

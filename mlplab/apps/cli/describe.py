@@ -67,13 +67,26 @@ def training_lines(net) -> list[str]:
     return lines
 
 
+def _missing(c: dict, becomes: str) -> str:
+    """How many training rows lacked a value ('?' or an empty cell) and what such a value
+    becomes (a model file saved before mlplab counted them says only the latter)."""
+    n = c.get("missing")
+    if isinstance(n, bool) or not isinstance(n, int):
+        return f"; missing → {becomes}"
+    if n == 0:
+        return f"; no missing value in training (one → {becomes})"
+    return f"; {n:,} missing ('?' or empty) in training → {becomes}"
+
+
 def _column_line(c: dict) -> str:
     if c["kind"] == "numeric":
         return (f"  {c['name']}: number, standardized with mean {c['mean']:.6g}, std "
-                f"{c['std']:.6g}; missing → {c['median']:.6g}")
-    cats = c["categories"]
+                f"{c['std']:.6g}" + _missing(c, f"the median {c['median']:.6g}"))
+    cats, fill = c["categories"], c["fill"]
     shown = ", ".join(cats[:12]) + (f", … ({len(cats)} in all)" if len(cats) > 12 else "")
-    return f"  {c['name']}: text, one-hot over {shown}; missing → {c['fill']}"
+    if "missing" in c:  # the category '?': an input of its own when training had missing values
+        fill = f"the category {fill}, an input of its own" if fill in cats else "all zeros"
+    return f"  {c['name']}: text, one-hot over {shown}" + _missing(c, fill)
 
 
 def encoding_lines(net) -> list[str]:
