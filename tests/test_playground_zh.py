@@ -92,8 +92,8 @@ def test_translations_keep_placeholders_and_are_chinese():
 
 def test_every_character_can_be_drawn():
     """The English page's words stay in DejaVu Sans (test_playground_static's rule, which
-    reads .html/.js/.css only); the Chinese page's non-CJK characters too (its CJK ones come
-    from the system's CJK font)."""
+    reads .html/.js/.css only); the Chinese page's non-CJK characters too (its CJK ones are in
+    the server's CJK subset: the next test)."""
     from fontTools.ttLib import TTFont
     from matplotlib import font_manager
 
@@ -104,6 +104,34 @@ def test_every_character_can_be_drawn():
     zh = {c for s in strings["zh"].values() for c in s
           if 127 < ord(c) < CJK_START and ord(c) not in dejavu}
     assert not en | zh, [f"U+{ord(c):04X} {c}" for c in sorted(en | zh)]
+
+
+def test_the_servers_cjk_font_has_every_chinese_character_of_the_page():
+    """The page's CJK characters (i18n.json's Chinese, the switch's name) are all in the subset
+    the server sends ("mlplab CJK", :mod:`mlplab.lab.fonts`): a machine without a CJK font
+    draws none of them as a box."""
+    from mlplab.lab.fonts import CJK_FONT, cmap
+
+    text = "".join(p.read_text(encoding="utf-8") for p in STATIC.iterdir() if p.is_file())
+    used = {c for c in text if ord(c) >= CJK_START}
+    assert len(used) > 200
+    missing = "".join(sorted(c for c in used if ord(c) not in cmap(CJK_FONT)))
+    assert not missing, (f"{missing}: not in {CJK_FONT.name}; make it again with "
+                         "python -m mlplab.lab.fonts.subset (see that module)")
+
+
+def test_the_server_sends_the_cjk_font_the_page_declares():
+    from fastapi.testclient import TestClient
+
+    from mlplab.lab.fonts import CJK_FONT
+    from mlplab.playground.server import create_app
+
+    with TestClient(create_app(max_sessions=1, timeout_s=60), base_url="http://127.0.0.1:8000") as c:
+        r = c.get("/fonts/mlplab-cjk.otf")
+    assert r.status_code == 200 and r.headers["content-type"] == "font/otf"
+    assert r.content == CJK_FONT.read_bytes()
+    face = re.search(r"@font-face \{([^}]*)\}", (STATIC / "style.css").read_text(encoding="utf-8"))
+    assert 'font-family: "mlplab CJK"' in face[1] and 'url("/fonts/mlplab-cjk.otf")' in face[1]
 
 
 def test_the_status_keys_are_the_servers_and_its_english_is_the_tables():
@@ -248,7 +276,7 @@ def test_the_chinese_page_speaks_the_lectures_words(open_page, server):
     page.dispatch_event("#seed", "change")  # the page's own message, in Chinese
     page.wait_for_selector("#error:not([hidden])")
     assert page.inner_text("#error") == "⚠ 随机种子：“” 不是数字；请输入一个数（例如 0）"
-    assert not [u for u in page.requests if not u.startswith(server)]  # no font, no CDN
+    assert not [u for u in page.requests if not u.startswith(server)]  # no CDN: fonts too
     assert page.evaluate(LAYOUT) == []
     shot(page, "playground-zh.png")
 
@@ -354,6 +382,50 @@ def test_the_status_line_is_worded_from_its_key_not_from_the_english(open_page):
     assert {state: page.evaluate(SHOW, f) for state, f in frames.items()} == {
         state: f["status"] for state, f in frames.items()}  # the English page: the server's words
     assert page.evaluate(SHOW, reworded) == "paused at epoch 12"
+
+
+def cjk_families() -> set[str]:
+    """The CJK families of the page's font list (style.css's body): the system's, then ours."""
+    body = re.search(r"body \{ font: ([^;]*);", (STATIC / "style.css").read_text(encoding="utf-8"))
+    families = set(re.findall(r'"([^"]+)"', body[1])) - {"Segoe UI"}
+    assert "mlplab CJK" in families and "Noto Sans CJK SC" in families, families
+    return families
+
+
+# the text of each element with words from the table, or "" where it is not laid out
+OWN_TEXT = """(sel) => [...document.querySelectorAll(sel)].map((e) => e.getClientRects().length ?
+  [...e.childNodes].filter((n) => n.nodeType === 3).map((n) => n.data).join("") : "")"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_chinese_character_is_drawn_in_a_cjk_font(open_page, lang):
+    """Each Chinese character the page shows is drawn by a CJK font of its list (on this machine,
+    which has none, the server's "mlplab CJK"), as chromium reports the glyphs it drew: text
+    laid out while the font loaded stayed boxes (DejaVu Sans's missing-glyph box)."""
+    page = open_page(f"?lang={lang}")
+    selector = "[data-i18n], #lang_switch button, select option"
+    texts = page.evaluate(OWN_TEXT, selector)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    nodes = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": selector})["nodeIds"]
+    assert len(nodes) == len(texts)
+    families, checked, boxes = cjk_families(), 0, []
+    for node, text in zip(nodes, texts):
+        cjk = sum(ord(c) >= CJK_START for c in text)
+        if not cjk:
+            continue
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        if not fonts:
+            continue  # an <option> of a closed select: chromium lays out only the chosen one
+        checked += 1
+        drawn = sum(f["glyphCount"] for f in fonts if f["familyName"] in families)
+        if drawn < cjk:
+            boxes.append((text, [(f["familyName"], f["glyphCount"]) for f in fonts]))
+    assert checked >= (40 if lang == "zh" else 1), checked
+    assert not boxes, boxes
 
 
 @needs_chromium

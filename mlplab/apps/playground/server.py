@@ -2,7 +2,8 @@
 
 Routes (JSON unless noted; every refusal is a 4xx with ``{"error": "..."}``):
 
-- ``GET /``: the page; ``GET /static/*``: its scripts and styles; ``GET /api/meta``: limits;
+- ``GET /``: the page; ``GET /static/*``: its scripts and styles; ``GET /fonts/mlplab-cjk.otf``:
+  the CJK characters of its Chinese words (:mod:`mlplab.lab.fonts`); ``GET /api/meta``: limits;
 - ``POST /api/sessions`` (a :class:`PlaygroundConfig`): a new session, ``{"id", "frame"}``;
 - ``PUT /api/sessions/{id}/config``, ``POST .../step``, ``.../reset``, ``.../points``,
   ``.../csv`` (text/csv body), ``.../weight``, ``.../view``: change it, answer a frame;
@@ -35,6 +36,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from ...errors import MlplabError
+from ...lab.fonts import CJK_FONT
 from .config import (DATASETS, FEATURES, MAX_BODY_BYTES, MAX_HIDDEN_LAYERS, MAX_NEURONS,
                      MAX_POINTS, MAX_STREAMS, MAX_STREAMS_PER_SESSION, PlaygroundConfig,
                      PointEdit, TraceRequest, ViewOptions, WeightEdit)
@@ -228,6 +230,11 @@ def _add_routes(app: FastAPI, sessions: Sessions, player: Player) -> None:
     @app.get("/", include_in_schema=False)
     async def index():
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/fonts/mlplab-cjk.otf", include_in_schema=False)
+    async def cjk_font():  # the Chinese page's, where the system has no CJK font (style.css)
+        return FileResponse(CJK_FONT, media_type="font/otf",
+                            headers={"Cache-Control": "max-age=86400"})
 
     @app.get("/api/meta")
     async def meta():

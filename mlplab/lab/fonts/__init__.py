@@ -7,7 +7,8 @@
   symbols (⁽ˡ⁾, ᵀ, ⊙, ‖), which Noto CJK lacks.
 
 Figures use DejaVu Sans with "mlplab CJK" as the fallback (matplotlib ≥ 3.6 falls back per
-glyph). The HTML report embeds both, each cut down to the characters that page uses.
+glyph). The HTML report embeds both, each cut down to the characters that page uses. The
+playground's server sends the subset to its Chinese page (``GET /fonts/mlplab-cjk.otf``).
 """
 
 from __future__ import annotations

@@ -5,11 +5,13 @@ Usage (a maintainer's step, after adding Chinese text to the lab)::
     apt-get download fonts-noto-cjk && dpkg-deb -x fonts-noto-cjk_*.deb noto
     python -m mlplab.lab.fonts.subset noto/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-It scans every ``.py`` file of ``mlplab/lab`` and ``mlplab/apps/cli`` and every notebook for
+It scans every ``.py`` file of ``mlplab/lab`` and ``mlplab/apps/cli``, every notebook and the
+playground's page (``mlplab/apps/playground/static``: its Chinese words) for
 characters from U+2E80 up (CJK punctuation, ideographs, full-width forms), keeps those the
 font has, renames the family to "mlplab CJK" (the licence allows modified versions under a
 new name) and writes the subset beside this file. ``tests/test_tour.py`` fails when a
-character the report or a figure uses is missing, naming this command.
+character the report or a figure uses is missing, naming this command, and
+``tests/test_playground_zh.py`` when one of the playground's is.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from pathlib import Path
 from . import CJK_FAMILY, CJK_FONT, CJK_START
 
 ROOT = Path(__file__).resolve().parents[3]
-SOURCES = ("mlplab/lab/**/*.py", "mlplab/apps/cli/*.py", "notebooks/*.ipynb")
+SOURCES = ("mlplab/lab/**/*.py", "mlplab/apps/cli/*.py", "notebooks/*.ipynb",
+           "mlplab/apps/playground/static/*")
 
 
 def used_characters(root: Path = ROOT) -> str:
-    """Every character from U+2E80 up in the lab's sources and the notebooks."""
+    """Every character from U+2E80 up in the lab's sources, the notebooks and the playground's
+    page."""
     chars: set[str] = set()
     for pattern in SOURCES:
         for path in root.glob(pattern):

@@ -8,6 +8,8 @@ const RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 1];
 const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5];
 const ORANGE = [245, 147, 34], WHITE = [232, 234, 235], BLUE = [8, 119, 189], GREEN = [60, 160, 80];
 const CLASS_COLORS = [ORANGE, BLUE, GREEN];
+// the canvases' labels: a system font, else (Chinese) the CJK subset style.css declares
+const LABEL_FONT = '10px system-ui, "Noto Sans CJK SC", "mlplab CJK", sans-serif';
 
 // ------------------------------------------------------------------ colours
 function mix(a, b, t) { return [0, 1, 2].map((k) => Math.round(a[k] + (b[k] - a[k]) * t)); }
@@ -237,7 +239,7 @@ function drawHeatmap(f) {
       ctx.fillStyle = pointColor(f, y); ctx.fill(); ctx.lineWidth = 1.2; ctx.strokeStyle = ring; ctx.stroke();
     }
   }
-  ctx.fillStyle = "#333"; ctx.font = "10px sans-serif";
+  ctx.fillStyle = "#333"; ctx.font = LABEL_FONT;
   const [a, b, c, d] = f.domain;
   ctx.fillText(`x₁ ${a.toFixed(1)} … ${b.toFixed(1)}`, 4, cv.height - 4);
   ctx.fillText(`x₂ ${c.toFixed(1)} … ${d.toFixed(1)}`, 4, 11);
@@ -254,7 +256,7 @@ function drawCurves(f) {
     series.forEach(([e, v], k) => { if (v == null) return; const x = 4 + e / xmax * (W - 8), y = H - 14 - v / ymax * (H - 32); k ? ctx.lineTo(x, y) : ctx.moveTo(x, y); });
     ctx.stroke();
   }
-  ctx.fillStyle = "#333"; ctx.font = "10px sans-serif";
+  ctx.fillStyle = "#333"; ctx.font = LABEL_FONT;
   ctx.fillText(t("curves_legend", { max: ymax.toPrecision(3) }), 4, 10);
   ctx.fillText(t("curves_epoch", { epoch: f.epoch }), W - 70, H - 3);
 }
@@ -293,7 +295,7 @@ function drawGrads(f) {
   const cv = $("grads"), ctx = cv.getContext("2d"), W = cv.width, H = cv.height;
   ctx.clearRect(0, 0, W, H);
   const g = f.grad_norms, n = g.length, lo = -8, hi = 1, bw = Math.min(50, (W - 40) / Math.max(n, 1) - 8);
-  ctx.font = "10px sans-serif"; ctx.fillStyle = "#333";
+  ctx.font = LABEL_FONT; ctx.fillStyle = "#333";
   ctx.fillText(t("grads_scale"), 4, 10);
   if (f.config.output === "step") { ctx.fillText(t("grads_perceptron"), 30, H / 2); return; }
   g.forEach((v, k) => {

@@ -50,6 +50,13 @@ function withLanguage(hash) {
   return `${location.pathname}?${query}${hash}`;
 }
 
+// style.css's "mlplab CJK" (the server's subset of Noto Sans CJK SC), loaded before the page's
+// words go in: chromium leaves text it laid out while the font loaded as boxes; 2 s at most
+function cjkFont() {
+  const loaded = document.fonts.load('13px "mlplab CJK"', "\u4e2d\u6587").catch(() => null);
+  return Promise.race([loaded, new Promise((resolve) => setTimeout(resolve, 2000))]);
+}
+
 async function loadStrings() {
   I18N.lang = pickLanguage();
   try {
@@ -57,6 +64,7 @@ async function loadStrings() {
     if (!r.ok) throw new Error(`the page's strings (/static/i18n.json): ${r.status} ${r.statusText}`);
     I18N.strings = await r.json();
   } finally {
+    await cjkFont();
     applyStrings();
     document.documentElement.classList.add("i18n-ready");  // shown once its words are in
   }
