@@ -40,7 +40,7 @@ class CsvRun:
     encoder, target : the :class:`~mlplab.preprocessing.TabularEncoder` and
         :class:`~mlplab.preprocessing.TargetEncoder`
     predictions : (m,) array of labels or numbers for the rows scored
-    rows : (m,) array of their data-row numbers in the file (1 is the line after the header)
+    rows : (m,) array of their data-row numbers in the file (1: its first row of data)
     outputs : (m, n_outputs) array, the network's a⁽ᴸ⁾ for those rows
     probabilities : (m, n_classes) array, or None
         Class probabilities when the output layer gives them (sigmoid or softmax).
@@ -83,7 +83,7 @@ class CsvData:
     X_train, Y_train, X_test, Y_test : arrays
         Encoded inputs ``(m, n_inputs)`` and targets (class indices or standardized numbers).
     truth_test : (m_test,) array, the held-out rows' target values as in the file
-    rows_test : (m_test,) array, their data-row numbers (1 is the line after the header)
+    rows_test : (m_test,) array, their data-row numbers (1: the file's first row of data)
     """
 
     path: Path
