@@ -1,6 +1,6 @@
-"""How close to MKL's GEMM-only bound can any epoch over shuffled data get? A ladder in one process.
+"""How close to MKL's GEMM-only bound can an epoch over shuffled data get? A ladder of bare loops.
 
-    python bench/floor_mkl.py               # relu-128, 8 rounds
+    python bench/floor_mkl.py               # relu-128, 5 rounds of 3 epochs
     python bench/floor_mkl.py --batch 32 --rounds 5
 
 ``bench/floor.py`` climbs from NumPy's products (OpenBLAS) to a full epoch. This is the same

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mlplab
-from mlplab.core.xp import place, to_numpy
+from mlplab.core.xp import NUMPY_IS_XP, place, to_numpy
 from mlplab.layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Input,
                            MaxPool2D, Residual)
 
@@ -131,6 +131,11 @@ def test_a_network_on_the_device_saves_and_loads(device, tmp_path):
                                rtol=1e-12)
 
 
+NUMPY_2_1 = pytest.mark.skipif(not NUMPY_IS_XP,
+                               reason="NumPy < 2.1: the core calls array_api_compat's wrapper")
+
+
+@NUMPY_2_1
 def test_numpys_own_namespace_gives_the_wrappers_numbers(monkeypatch):
     """NumPy ≥ 2.1 is the core's namespace for NumPy arrays; its older wrapper
     (``array_api_compat.numpy``, the one NumPy < 2.1 gets) gives the same numbers, bit for bit."""
@@ -151,6 +156,7 @@ def test_numpys_own_namespace_gives_the_wrappers_numbers(monkeypatch):
         np.testing.assert_array_equal(p, q)
 
 
+@NUMPY_2_1
 def test_a_numpy_fit_loads_no_wrapper(tmp_path):
     """A fit on NumPy arrays never imports ``array_api_compat.numpy`` (whose copy of NumPy's
     names loads ``numpy.f2py`` and ``numpy.testing``: 0.2 s and 12 MiB a process)."""

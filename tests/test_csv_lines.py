@@ -93,6 +93,32 @@ def test_blank_lines_before_a_semicolon_header_still_find_the_semicolon(tmp_path
     assert [frame.attrs[LINES][r] for r in range(2)] == [4, 6]
 
 
+@pytest.mark.parametrize("encoding, header", [("big5", "醫院四,y"), ("shift_jis", "竹の掛け数,y")])
+def test_the_delimiter_is_found_in_the_encoding_given(tmp_path, encoding, header):
+    """A second byte of some Big5 and Shift-JIS characters is 0x7C, '|': read as UTF-8 the
+    header had more bars than commas, and the file was one column."""
+    path = tmp_path / "data.csv"
+    path.write_bytes(f"{header}\n1,0\n2,1\n3,0\n".encode(encoding))
+    assert b"|" in header.encode(encoding)
+    frame = read_frame(path, encoding)
+    assert list(frame.columns) == header.split(",") and frame.shape == (3, 2)
+
+
+def test_a_frame_indexed_otherwise_falls_back_to_its_row_positions(tmp_path):
+    """The line map holds the rows as read_frame numbered them; a frame indexed by names (or
+    past the file's rows) gets position + 2, never a crash."""
+    from mlplab.datasets.preprocessing import TabularEncoder
+
+    path = tmp_path / "data.csv"
+    path.write_text("name,a,y\nn1,1,0\n\nn2,2,1\nn3,foo,1\n")
+    frame = read_frame(path)
+    with pytest.raises(DataError, match="line 5 holds 'foo'"):  # the file's line: a blank one above
+        TabularEncoder().fit(frame.iloc[:2][["a"]]).transform(frame[["a"]])
+    by_name = frame.set_index("name")
+    with pytest.raises(DataError, match="line 4 holds 'foo'"):  # row 2 + 2: the names are no rows
+        TabularEncoder().fit(by_name.iloc[:2][["a"]]).transform(by_name[["a"]])
+
+
 def test_text_in_a_numeric_column_of_the_held_out_rows_names_its_line(tmp_path):
     """The held-out rows are a shuffled subset: their position is no line at all."""
     rows = [f"{i % 7},{i % 2}" for i in range(40)]

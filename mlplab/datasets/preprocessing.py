@@ -82,11 +82,11 @@ def _numeric(col):
 
 
 def _line(series, position: int) -> int:
-    """The file line of ``series``' row at ``position`` (the header is line 1): from the map
-    :func:`mlplab.datasets.csv.read_frame` keeps in ``attrs`` (the row's label is its row in
-    the file), else ``position + 2``."""
-    lines = series.attrs.get(LINES)
-    return lines[series.index[position]] if lines is not None else position + 2
+    """The file line of ``series``' row at ``position``: from the map csv.read_frame keeps in
+    ``attrs`` (a row's label is its row in the file), else ``position + 2`` (header: line 1)."""
+    lines, label = series.attrs.get(LINES), series.index[position]
+    known = lines is not None and isinstance(label, (int, np.integer)) and 0 <= label < lines.n_rows
+    return lines[label] if known else position + 2
 
 
 def _check_magnitude(values, name: str, source: str, what: str = "column") -> None:

@@ -233,8 +233,7 @@ def _add_routes(app: FastAPI, sessions: Sessions, player: Player) -> None:
 
     @app.get("/fonts/mlplab-cjk.otf", include_in_schema=False)
     async def cjk_font():  # the Chinese page's, where the system has no CJK font (style.css)
-        return FileResponse(CJK_FONT, media_type="font/otf",
-                            headers={"Cache-Control": "max-age=86400"})
+        return FileResponse(CJK_FONT, media_type="font/otf")  # ETag: a new subset is fetched
 
     @app.get("/api/meta")
     async def meta():

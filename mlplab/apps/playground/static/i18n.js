@@ -36,8 +36,9 @@ function applyStrings() {
 }
 
 // the switch on the page: the same session and network, redrawn in the other language
-function setLanguage(lang) {
+async function setLanguage(lang) {
   if (!LANGUAGES.includes(lang) || lang === I18N.lang) return;
+  await cjkFont();  // loaded at the page's start: at once, unless it is still on its way
   I18N.lang = lang;
   history.replaceState(null, "", withLanguage(location.hash));
   applyStrings();
@@ -53,6 +54,7 @@ function withLanguage(hash) {
 // style.css's "mlplab CJK" (the server's subset of Noto Sans CJK SC), loaded before the page's
 // words go in: chromium leaves text it laid out while the font loaded as boxes; 2 s at most
 function cjkFont() {
+  if (!document.fonts) return Promise.resolve();  // a browser without the CSS Font Loading API
   const loaded = document.fonts.load('13px "mlplab CJK"', "\u4e2d\u6587").catch(() => null);
   return Promise.race([loaded, new Promise((resolve) => setTimeout(resolve, 2000))]);
 }
