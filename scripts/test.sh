@@ -19,5 +19,5 @@ if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then
 fi
 # Twice: with the accelerators (what users run), then the core alone (MLPLAB_ACCEL=off), which
 # must pass every test too; the accelerators' own tests skip there.
-python3 -m pytest -n 2 "$@"
-MLPLAB_ACCEL=off python3 -m pytest -n 2 -q "$@"
+python3 -m pytest -n 2 --dist loadgroup "$@"
+MLPLAB_ACCEL=off python3 -m pytest -n 2 --dist loadgroup -q "$@"

@@ -10,6 +10,10 @@ from mlplab.cli import app
 from mlplab.experiments import discover
 from mlplab.experiments.gradients import NIELSEN_START, VARIANTS
 
+# the module fixture runs the experiment gradients lab once: its tests on one xdist worker
+# (scripts/test.sh: --dist loadgroup), not once per worker
+pytestmark = pytest.mark.xdist_group("experiment_gradients")
+
 VANISHING_FIXES = ["relu", "leaky_relu", "xavier_sigmoid", "batchnorm", "residual"]
 EXPLODING_FIXES = ["he", "clip_norm", "clip_value"]
 

@@ -13,6 +13,10 @@ from mlplab.datasets.sequences import (CharCoding, adding_problem, load_coriolan
 from mlplab.errors import DataError
 from mlplab.experiments import discover
 
+# the module fixture runs the experiment rnn lab once: its tests on one xdist worker
+# (scripts/test.sh: --dist loadgroup), not once per worker
+pytestmark = pytest.mark.xdist_group("experiment_rnn")
+
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):

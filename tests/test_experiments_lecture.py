@@ -18,6 +18,10 @@ from mlplab.lab.text import plain
 
 from imagecheck import assert_not_blank
 
+# the module fixture runs the experiments lecture lab once: its tests on one xdist worker
+# (scripts/test.sh: --dist loadgroup), not once per worker
+pytestmark = pytest.mark.xdist_group("experiments_lecture")
+
 NAMES = ["overview", "neuron", "perceptron", "forward", "backprop", "flow", "hebb", "one-cut",
          "xor", "universal", "boundaries"]  # the gradients and overfitting labs have their own
 

@@ -12,6 +12,10 @@ from mlplab.cli import app
 from mlplab.experiments import discover
 from mlplab.experiments.overfitting import METHODS, QUICK
 
+# the module fixture runs the overfitting lab once: its tests on one xdist worker
+# (scripts/test.sh: --dist loadgroup), not once per worker
+pytestmark = pytest.mark.xdist_group("overfitting")
+
 REGULARIZERS = [m for m in METHODS if m != "baseline"]
 
 

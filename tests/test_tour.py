@@ -20,6 +20,10 @@ from mlplab.lab.report import render
 from mlplab.lab.text import format_value, lookup, plain
 from mlplab.tour import run_tour
 
+# the module fixture runs the tour lab once: its tests on one xdist worker
+# (scripts/test.sh: --dist loadgroup), not once per worker
+pytestmark = pytest.mark.xdist_group("tour")
+
 LECTURE = experiment_ids()
 FORMULA_CONSTANTS = {0.0, 1.0, 2.0}  # z = 0, the +1 unit, ½‖·‖², "大于1", L2 …
 
