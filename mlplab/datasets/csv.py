@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import DataError
 from .csv_lines import MAX_LINE_BYTES, RowLines
-from .preprocessing import LINES, ColumnWarning, _line, available_memory, format_bytes
+from .preprocessing import LINES, ColumnWarning, file_line, available_memory, format_bytes
 
 MAX_CELL_CHARS = 10_000  # a category is a short label, not a text to read
 READ_FACTOR = 6  # pandas holds a table in about this many times its file size, at most
@@ -266,8 +266,8 @@ def _check_cells(path: Path, frame) -> None:
             continue
         lengths = col.astype(str).str.len().where(col.notna(), 0).to_numpy()
         if len(lengths) and lengths.max() > MAX_CELL_CHARS:
-            raise DataError(f"{path}: line {_line(col, int(np.argmax(lengths)))}, column {name!r} "
-                            "holds a cell of "
+            line = file_line(col, int(np.argmax(lengths)))
+            raise DataError(f"{path}: line {line}, column {name!r} holds a cell of "
                             f"{int(lengths.max()):,} characters; mlplab reads text cells of up "
                             f"to {MAX_CELL_CHARS:,} (a category is a short label): drop the "
                             "column or shorten the cell")

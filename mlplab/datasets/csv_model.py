@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError, ModelFileError
-from .preprocessing import (MAX_CATEGORIES, TabularEncoder, TargetEncoder, _plain,
+from .preprocessing import (MAX_CATEGORIES, TabularEncoder, TargetEncoder, plain_label,
                             check_columns)
 
 # what a CSV table trains with unless told otherwise: scikit-learn's MLP defaults, 16 hidden
@@ -291,10 +291,9 @@ def predict_csv(net, path: str | os.PathLike, encoding: str | None = None) -> Cs
 
 
 def _apply(net, encoder, target, X, rows) -> CsvRun:
-    from ..core.xp import place, to_numpy
+    from ..core.xp import to_numpy
 
-    # a network trained on a GPU (--device cuda, torch) takes X on its device
-    A = net.forward(X) if net.place == place("cpu") else to_numpy(net.output_for(X))
+    A = to_numpy(net.output_for(X))  # on the network's device (--device cuda, torch), then NumPy
     probabilities = None
     if target.task == "classification" and net.output == "softmax":
         probabilities = A
@@ -308,8 +307,8 @@ def _score(target, truth, predicted, source="the data") -> tuple[str, dict]:
     from sklearn import metrics as m
 
     if target.task == "classification":  # as labels: 1.0 in the file is the class 1
-        truth = np.array([str(_plain(v)) for v in truth])
-        pred = np.array([str(_plain(v)) for v in predicted])
+        truth = np.array([str(plain_label(v)) for v in truth])
+        pred = np.array([str(plain_label(v)) for v in predicted])
         report = m.classification_report(truth, pred, zero_division=0)
         return report, {"accuracy": float(m.accuracy_score(truth, pred))}
     try:

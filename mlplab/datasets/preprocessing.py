@@ -21,7 +21,7 @@
 or a standardized number (regression).
 
 Every problem is a :class:`~mlplab.errors.DataError` naming the column and, where it
-applies, the line of the CSV file (:func:`_line`).
+applies, the line of the CSV file (:func:`file_line`).
 """
 
 from __future__ import annotations
@@ -77,11 +77,11 @@ def _numeric(col):
     """The column as floats, or None when some present value is not a number."""
     import pandas as pd
 
-    values = pd.to_numeric(col, errors="coerce")  # __finalize__: col's attrs, for _line
+    values = pd.to_numeric(col, errors="coerce")  # __finalize__: col's attrs, for file_line
     return None if (values.isna() & col.notna()).any() else values.astype(float).__finalize__(col)
 
 
-def _line(series, position: int) -> int:
+def file_line(series, position: int) -> int:
     """The file line of ``series``' row at ``position``: from the map csv.read_frame keeps in
     ``attrs`` (a row's label is its row in the file), else ``position + 2`` (header: line 1)."""
     lines, label = series.attrs.get(LINES), series.index[position]
@@ -94,7 +94,7 @@ def _check_magnitude(values, name: str, source: str, what: str = "column") -> No
     if big.any():
         i = int(np.flatnonzero(big.to_numpy())[0])
         raise DataError(f"{source}: {what} {name!r} holds {values.iloc[i]:g} on line "
-                        f"{_line(values, i)}, beyond ±{MAX_MAGNITUDE:g} where no mean or standard "
+                        f"{file_line(values, i)}, beyond ±{MAX_MAGNITUDE:g} where no mean or standard "
                         "deviation is finite in float64; rescale the column (divide it by a power of ten)")
 
 
@@ -223,7 +223,7 @@ class TabularEncoder:
                 if values is None:
                     bad = int(np.flatnonzero(_numeric_mask(col))[0])
                     raise DataError(f"{source}: column {c['name']!r} is numeric in training but "
-                                    f"line {_line(col, bad)} holds {col.iloc[bad]!r}")
+                                    f"line {file_line(col, bad)} holds {col.iloc[bad]!r}")
                 _check_magnitude(values, c["name"], source)
                 with np.errstate(over="ignore"):
                     X[:, start] = (values.fillna(c["median"]).to_numpy(float) - c["mean"]) \
@@ -314,7 +314,7 @@ class TargetEncoder:
     def fit(self, col, source: str = "data") -> "TargetEncoder":
         """Decide the task (when "auto") and learn the classes or the mean and std."""
         if col.isna().any():
-            line = _line(col, int(np.flatnonzero(col.isna().to_numpy())[0]))
+            line = file_line(col, int(np.flatnonzero(col.isna().to_numpy())[0]))
             raise DataError(f"{source}: target column {self.name!r} is missing on line {line}; "
                             "drop the rows without a target")
         values = _numeric(col)
@@ -330,7 +330,7 @@ class TargetEncoder:
             _check_magnitude(values, self.name, source, "target column")
             self.mean, self.std = float(values.mean()), float(values.std(ddof=0)) or 1.0
             return self
-        labels = {_plain(v) for v in col.to_numpy()}
+        labels = {plain_label(v) for v in col.to_numpy()}
         if len(labels) > MAX_CLASSES:
             raise DataError(f"{source}: target column {self.name!r} has {len(labels):,} distinct "
                             f"values, more classes than {MAX_CLASSES}; for a number to predict "
@@ -356,7 +356,7 @@ class TargetEncoder:
                                 "training")
             return (values.to_numpy(float) - self.mean) / self.std
         index = {v: i for i, v in enumerate(self.classes)}
-        return np.array([index.get(_plain(v), -1) for v in col.to_numpy()], dtype=np.int64)
+        return np.array([index.get(plain_label(v), -1) for v in col.to_numpy()], dtype=np.int64)
 
     def decode(self, A: np.ndarray) -> np.ndarray:
         """Labels (classification) or numbers in the target's units (regression) from a⁽ᴸ⁾."""
@@ -387,7 +387,7 @@ class TargetEncoder:
         return cls(d["name"], d["task"], d.get("classes"), d.get("mean", 0.0), d.get("std", 1.0))
 
 
-def _plain(v):
+def plain_label(v):
     """A JSON-friendly scalar: NumPy ints and floats become Python ones, 3.0 becomes 3,
     True becomes "True" (a label, not the number 1)."""
     if isinstance(v, (bool, np.bool_)):

@@ -332,7 +332,7 @@ def sweep_csv(path, target: str, grid: dict, *, task: str = "auto",
         ``progress``, ``on_cluster``, ``timeout``).
     """
     from ..datasets.csv_model import encode_csv
-    from ..datasets.preprocessing import _plain
+    from ..datasets.preprocessing import plain_label
     from . import MLPClassifier, MLPRegressor
 
     X, y, encoder, y_enc = encode_csv(path, target, task)
@@ -340,5 +340,5 @@ def sweep_csv(path, target: str, grid: dict, *, task: str = "auto",
     estimator = (MLPRegressor if regression else MLPClassifier)(**(estimator_params or {}))
     search = sweep(estimator, grid, X, y, scoring=scoring, **options)
     if not regression:
-        y_enc.classes = [_plain(c) for c in search.best_estimator_.classes_]
+        y_enc.classes = [plain_label(c) for c in search.best_estimator_.classes_]
     return CsvSweep(search, encoder, y_enc, scoring or ("r2" if regression else "accuracy"))

@@ -101,6 +101,8 @@ def encode_row(record, x: str, y: str) -> tuple[list[float], list[float]]:
     target as in the file, encoded as the training rows were (a class as 0/1 or one-hot)."""
     import pandas as pd
 
+    from ...datasets.preprocessing import plain_label
+
     encoder, target = record
     names = [c["name"] for c in encoder.columns]
     values = [v.strip() for v in x.split(",")]
@@ -118,13 +120,12 @@ def encode_row(record, x: str, y: str) -> tuple[list[float], list[float]]:
                 raise ConfigError(f"--x: column {c['name']!r} is a number, got {v!r}") from None
         row[c["name"]] = [None if missing else v]
     X = encoder.transform(pd.DataFrame(row), source="--x")
-    if target.task == "regression":
-        return X[0].tolist(), [(parse_floats(y, "--y")[0] - target.mean) / target.std]
+    if target.task == "regression":  # standardized as the training targets were
+        return X[0].tolist(), target.transform(pd.Series(parse_floats(y, "--y")[:1])).tolist()
     labels = {str(c): i for i, c in enumerate(target.classes)}
     key = y.strip()
     try:  # 1.0 is the class 1, as in training
-        number = float(key)
-        key = str(int(number)) if number.is_integer() else str(number)
+        key = str(plain_label(float(key)))
     except ValueError:
         pass
     if key not in labels:
